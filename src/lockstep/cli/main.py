@@ -1,0 +1,73 @@
+"""The `lockstep` entry point: dispatches to one module per command.
+
+Each command module exposes `register(subparsers)`, which adds its parser and
+sets `func` (a callable taking the parsed namespace and returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# The order here is the order of `lockstep --help`.
+COMMANDS: tuple[str, ...] = (
+    "up", "ci", "down", "check", "graph", "why",
+    "trigger", "logs", "get", "describe", "wait", "enable", "disable", "args",
+)
+
+
+def _placeholder(name: str, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(name, help=f"{name} (not yet available)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(_: argparse.Namespace) -> int:
+        print(f"lockstep {name}: not yet available in this build", file=sys.stderr)
+        return 2
+
+    p.set_defaults(func=run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lockstep", description="Tiltfile dev loop, in lockstep.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module_name = f"lockstep.cli.{name}_cmd"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            _placeholder(name, sub)
+            continue
+        module.register(sub)
+    return parser
+
+
+def split_tiltfile_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split at the first `--`: what follows goes to the Tiltfile (config.parse)."""
+    argv = list(argv)
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    own, tilt_args = split_tiltfile_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(own)
+    args.tiltfile_args = tilt_args
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

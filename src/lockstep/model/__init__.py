@@ -1,0 +1,1 @@
+"""Frozen value types shared by the loader, the engine and the views."""

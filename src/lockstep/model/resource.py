@@ -1,0 +1,290 @@
+"""The typed resource graph: what a Tiltfile evaluates to.
+
+Every type here is a frozen dataclass so that a `LoadResult` can be shared by the
+engine, the views and the CLI without copying, and compared cheaply on reload
+(a resource whose definition is unchanged compares equal and is not re-run).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class ResourceKind(enum.Enum):
+    LOCAL = "local"
+    K8S = "k8s"
+    COMPOSE = "compose"
+
+
+class TriggerMode(enum.Enum):
+    """Tilt's four trigger modes, flattened into file-trigger x auto-init."""
+
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class ProbeKind(enum.Enum):
+    HTTP = "http"
+    TCP = "tcp"
+    EXEC = "exec"
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """A position in a Tiltfile (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    location: SourceLocation | None = None
+    hint: str = ""
+
+    def render(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        text = f"{where}{self.severity.value}: {self.message}"
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+
+@dataclass(frozen=True)
+class Cmd:
+    """A command as Tilt runs it: a string becomes `sh -c STRING`, a list is exec'd."""
+
+    argv: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.argv
+
+    def display(self) -> str:
+        if len(self.argv) == 3 and self.argv[:2] == ("sh", "-c"):
+            return self.argv[2]
+        return " ".join(self.argv)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A readiness probe with Tilt's (Kubernetes') defaults."""
+
+    kind: ProbeKind
+    # http / tcp
+    host: str = "localhost"
+    port: int = 0
+    path: str = ""
+    scheme: str = "http"
+    # exec
+    command: tuple[str, ...] = ()
+    initial_delay_secs: float = 0.0
+    timeout_secs: float = 1.0
+    period_secs: float = 10.0
+    success_threshold: int = 1
+    failure_threshold: int = 3
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class PortForward:
+    local_port: int
+    container_port: int
+    host: str = ""
+    name: str = ""
+    link_path: str = ""
+
+
+class LiveUpdateKind(enum.Enum):
+    SYNC = "sync"
+    RUN = "run"
+    FALL_BACK_ON = "fall_back_on"
+    INITIAL_SYNC = "initial_sync"
+    RESTART_CONTAINER = "restart_container"
+
+
+@dataclass(frozen=True)
+class LiveUpdateStep:
+    kind: LiveUpdateKind
+    local_path: str = ""
+    remote_path: str = ""
+    command: tuple[str, ...] = ()
+    trigger: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LocalSpec:
+    """What a `local_resource` runs. Paths are absolute."""
+
+    cmd: Cmd = Cmd(())
+    dir: str = ""
+    env: tuple[tuple[str, str], ...] = ()
+    serve_cmd: Cmd = Cmd(())
+    serve_dir: str = ""
+    serve_env: tuple[tuple[str, str], ...] = ()
+    readiness_probe: Probe | None = None
+    allow_parallel: bool = False
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    """A `docker_build` or `custom_build` image, attached to the resources that deploy it."""
+
+    ref: str
+    context: str = ""
+    dockerfile: str = ""
+    dockerfile_contents: str = ""
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str = ""
+    only: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    live_update: tuple[LiveUpdateStep, ...] = ()
+    entrypoint: tuple[str, ...] = ()
+    platform: str = ""
+    # custom_build
+    custom_command: Cmd | None = None
+    deps: tuple[str, ...] = ()
+    tag: str = ""
+    skips_local_docker: bool = False
+    outputs_image_ref_to: str = ""
+    extra: tuple[tuple[str, str], ...] = ()
+    location: SourceLocation | None = None
+
+
+@dataclass(frozen=True)
+class K8sObject:
+    kind: str
+    name: str
+    namespace: str = ""
+    api_version: str = ""
+    yaml: str = ""  # the document, re-encoded
+
+    @property
+    def ref(self) -> str:
+        """Tilt's selector form: name:kind[:namespace], lower-cased kind."""
+        parts = [self.name, self.kind.lower()]
+        if self.namespace:
+            parts.append(self.namespace)
+        return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class K8sSpec:
+    objects: tuple[K8sObject, ...] = ()
+    image_refs: tuple[str, ...] = ()
+    port_forwards: tuple[PortForward, ...] = ()
+    extra_pod_selectors: tuple[tuple[tuple[str, str], ...], ...] = ()
+    pod_readiness: str = ""
+    discovery_strategy: str = ""
+    # k8s_custom_deploy
+    apply_cmd: Cmd | None = None
+    delete_cmd: Cmd | None = None
+    apply_dir: str = ""
+    apply_env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ComposeSpec:
+    project_files: tuple[str, ...] = ()
+    service: str = ""
+    image_refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One node of the graph. `deps` are absolute watched paths."""
+
+    name: str
+    kind: ResourceKind
+    deps: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    resource_deps: tuple[str, ...] = ()
+    trigger_mode: TriggerMode = TriggerMode.AUTO
+    auto_init: bool = True
+    labels: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    local: LocalSpec | None = None
+    k8s: K8sSpec | None = None
+    compose: ComposeSpec | None = None
+    images: tuple[ImageTarget, ...] = ()
+    # Off only when the user asks for Tilt's looser behaviour (C2).
+    propagate: bool = True
+    location: SourceLocation | None = None
+
+    @property
+    def has_update(self) -> bool:
+        if self.local is not None:
+            return not self.local.cmd.empty
+        return True
+
+    @property
+    def has_runtime(self) -> bool:
+        if self.local is not None:
+            return not self.local.serve_cmd.empty
+        return True
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_parallel_updates: int = 3
+    k8s_upsert_timeout_secs: int = 30
+    suppress_unused_image_warnings: tuple[str, ...] = ()
+    watch_ignore: tuple[str, ...] = ()
+    default_registry: str = ""
+    allowed_k8s_contexts: tuple[str, ...] = ()
+    k8s_context: str = ""
+    k8s_namespace: str = ""
+    version_constraint: str = ""
+    ci_timeout_secs: float = 1800.0
+    # Coalescing window for file changes (C3), in seconds.
+    quiet_secs: float = 0.2
+    max_wait_secs: float = 10.0
+    propagate: bool = True
+    team_id: str = ""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Everything a Tiltfile evaluation produced. Never raises; errors are data."""
+
+    tiltfile: str
+    resources: tuple[Resource, ...] = ()
+    images: tuple[ImageTarget, ...] = ()
+    # Every file the evaluation read: a change to one re-evaluates the Tiltfile.
+    config_files: tuple[str, ...] = ()
+    settings: Settings = Settings()
+    enabled_resources: tuple[str, ...] | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+    errors: tuple[Diagnostic, ...] = ()
+    # Commands run (or, in dry-run mode, recorded) by `local()`.
+    local_commands: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    printed: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def resource(self, name: str) -> Resource | None:
+        for r in self.resources:
+            if r.name == name:
+                return r
+        return None

@@ -1,0 +1,29 @@
+"""Per-Tiltfile state directory, outside the repository (XDG state home).
+
+Holds the update history, inferred edges, logs and the running instance's
+address and token. Keyed by the Tiltfile's absolute path so two checkouts never
+share state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def state_root() -> Path:
+    base = os.environ.get("LOCKSTEP_STATE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_STATE_HOME") or os.path.join(Path.home(), ".local", "state")
+    return Path(xdg) / "lockstep"
+
+
+def state_dir(tiltfile: str | os.PathLike[str], create: bool = True) -> Path:
+    path = Path(tiltfile).resolve()
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    d = state_root() / f"{path.parent.name or 'root'}-{digest}"
+    if create:
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return d
