@@ -1,0 +1,260 @@
+"""The engine: store + scheduler step + controllers, under one TaskGroup.
+
+Data flows one way: controllers dispatch actions; the store reduces them; after
+every batch `_step` asks the pure scheduler what may start, applies
+UpdateStarted *before* spawning the work, and arms a tick for the earliest
+quiet-window deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lockstep.engine.clock import Clock, RealClock
+from lockstep.engine.persist import StateFiles, load_inferred, read_history
+from lockstep.engine.runners import UpdateRunner
+from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.logs.store import LogSource, LogStore
+from lockstep.model.resource import LoadResult
+from lockstep.model.update import HoldReason
+from lockstep.store import actions as A
+from lockstep.store.state import EngineState
+from lockstep.store.store import Store
+
+Loader = Callable[[str, Sequence[str]], LoadResult]
+
+
+@dataclass
+class EngineOptions:
+    tiltfile: str
+    args: Sequence[str] = ()
+    state_dir: Path | None = None
+    propagate: bool | None = None  # None: as the Tiltfile says (default on)
+    extra_controllers: list[Callable[[Engine], Callable[[], asyncio.Future[None] | None]]] = field(
+        default_factory=list
+    )
+
+
+class Engine:
+    def __init__(
+        self,
+        options: EngineOptions,
+        *,
+        loader: Loader,
+        runner: UpdateRunner,
+        logs: LogStore,
+        clock: Clock | None = None,
+    ) -> None:
+        self.options = options
+        self.tiltfile = os.path.abspath(options.tiltfile)
+        self.args: list[str] = list(options.args)
+        self.loader = loader
+        self.runner = runner
+        self.logs = logs
+        self.clock: Clock = clock or RealClock()
+        self.store = Store()
+        self.decision = Decision()
+        self._tg: asyncio.TaskGroup | None = None
+        self._wake = asyncio.Event()
+        self._wake_at: float | None = None
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._files = StateFiles(options.state_dir) if options.state_dir else None
+        self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
+            options.state_dir
+        ) else 1
+        self._written = 0
+        self._holds: dict[str, tuple[HoldReason, ...]] = {}
+        self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
+        self._reloading = False
+        self.store.subscribe(self._step)
+
+    # -- public -------------------------------------------------------------
+
+    @property
+    def state(self) -> EngineState:
+        return self.store.state
+
+    def dispatch(self, action: A.Action) -> None:
+        self.store.dispatch(action)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
+        from lockstep.logs.store import LogLevel
+
+        self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
+
+    def initial_load(self) -> LoadResult:
+        result = self.loader(self.tiltfile, self.args)
+        self._apply_load(result)
+        if self.options.state_dir and result.ok:
+            self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
+        return result
+
+    def reload(self) -> None:
+        """Re-evaluate the Tiltfile now (used by `args` and config changes)."""
+        self.store.dispatch(A.ConfigFilesChanged(frozenset(), self.clock.now() - 3600))
+
+    async def run(self, started: asyncio.Event | None = None) -> None:
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self.store.run())
+                tg.create_task(self._ticker())
+                for make in self.options.extra_controllers:
+                    make(self)
+                if started:
+                    started.set()
+        finally:
+            self._tg = None
+            if self._files:
+                self._files.close()
+
+    def spawn(self, coro: object, name: str = "") -> asyncio.Task[None]:
+        assert self._tg is not None, "engine is not running"
+        return self._tg.create_task(coro, name=name or None)  # type: ignore[arg-type]
+
+    # -- the step after every batch ----------------------------------------
+
+    def _step(self, state: EngineState) -> None:
+        decision = next_updates(state)
+        for name in decision.starts:
+            update_id = self._next_id
+            self._next_id += 1
+            state = self.store.apply_now(A.UpdateStarted(update_id, name, self.clock.now()))
+            record = state.rs[name].running
+            assert record is not None
+            self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
+            self._tasks[update_id] = self.spawn(self._run_update(name, update_id), f"update-{name}")
+        if decision.starts:
+            decision = next_updates(state)
+        self.decision = decision
+        self._persist(state, decision)
+        wake = decision.wake_at
+        cfg = self._config_deadline(state)
+        if cfg is not None:
+            if cfg <= state.now and not self._reloading:
+                self._start_reload()
+            elif cfg > state.now:
+                wake = cfg if wake is None else min(wake, cfg)
+        if wake is not None and (self._wake_at is None or wake < self._wake_at or self._wake_at <= state.now):
+            self._wake_at = wake
+            self._wake.set()
+
+    def _config_deadline(self, state: EngineState) -> float | None:
+        if state.config_dirty_since is None or state.config_last_change is None:
+            return None
+        return min(
+            state.config_last_change + state.settings.quiet_secs,
+            state.config_dirty_since + state.settings.max_wait_secs,
+        )
+
+    async def _ticker(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            deadline = self._wake_at
+            if deadline is None:
+                continue
+            sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
+            woken = asyncio.ensure_future(self._wake.wait())
+            done, _ = await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+            for t in (sleeper, woken):
+                if t not in done:
+                    t.cancel()
+            if sleeper in done:
+                self._wake_at = None
+                self.store.dispatch(A.Tick(self.clock.now()))
+
+    async def _run_update(self, name: str, update_id: int) -> None:
+        resource = self.state.resources[name]
+
+        def log(text: str, is_error: bool) -> None:
+            self.log(name, text, source=LogSource.BUILD, error=is_error)
+
+        try:
+            outcome = await self.runner.run(resource, update_id, log)
+        except asyncio.CancelledError:
+            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
+            raise
+        except Exception as exc:  # a runner bug must not take the engine down
+            from lockstep.engine.runners import Outcome
+
+            outcome = Outcome(False, f"internal error: {exc!r}")
+        finally:
+            self._tasks.pop(update_id, None)
+        if not outcome.ok:
+            self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
+        self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error))
+
+    # -- configuration ----------------------------------------------------
+
+    def _apply_load(self, result: LoadResult) -> None:
+        now = self.clock.now()
+        if result.ok:
+            if self.options.propagate is not None:
+                from dataclasses import replace
+
+                result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
+            self.dispatch(A.ConfigLoaded(result, now))
+            for w in result.warnings:
+                self.log("(Tiltfile)", w.render())
+        else:
+            self.dispatch(A.ConfigFailed(result.errors, now))
+            for e in result.errors:
+                self.log("(Tiltfile)", e.render(), error=True)
+            if self.state.config is None:
+                # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
+                from dataclasses import replace as _r
+
+                self.dispatch(A.ConfigLoaded(_r(result, resources=(), errors=()), now))
+                self.dispatch(A.ConfigFailed(result.errors, now))
+
+    def _start_reload(self) -> None:
+        self._reloading = True
+        self.store.apply_now(A.ConfigReloadStarted(self.clock.now()))
+        self.spawn(self._reload(), "reload")
+
+    async def _reload(self) -> None:
+        try:
+            self.log("(Tiltfile)", "Tiltfile changed: re-evaluating")
+            result = await asyncio.to_thread(self.loader, self.tiltfile, list(self.args))
+            self._apply_load(result)
+        finally:
+            self._reloading = False
+
+    # -- persistence --------------------------------------------------------
+
+    def _persist(self, state: EngineState, decision: Decision) -> None:
+        if self._files is None:
+            return
+        new = state.finished_total - self._written
+        if new > 0:
+            for record in state.history[-new:]:
+                self._files.append_update(record)
+            self._written = state.finished_total
+        if state.inferred != self._inferred_saved:
+            self._inferred_saved = state.inferred
+            self._files.save_inferred(state.inferred)
+        changed = False
+        for name in set(self._holds) | set(decision.holds):
+            new = decision.holds.get(name, ())
+            if self._holds.get(name, ()) != new:
+                self._files.append_holds(state.now, name, new)
+                changed = True
+        if changed:
+            self._holds = dict(decision.holds)
+
+    async def cancel_updates(self) -> None:
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t

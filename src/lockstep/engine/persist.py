@@ -1,0 +1,77 @@
+"""What outlives a run, in the per-Tiltfile state dir: history, holds, inferred edges."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from lockstep.model.update import HoldReason, UpdateRecord
+
+HISTORY = "history.jsonl"
+HOLDS = "holds.jsonl"
+INFERRED = "inferred.json"
+
+
+class StateFiles:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._history = open(self.dir / HISTORY, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+        self._holds = open(self.dir / HOLDS, "a", encoding="utf-8")  # noqa: SIM115
+
+    def append_update(self, record: UpdateRecord) -> None:
+        self._history.write(json.dumps(record.to_json()) + "\n")
+        self._history.flush()
+
+    def append_holds(self, at: float, resource: str, holds: tuple[HoldReason, ...]) -> None:
+        entry = {"at": at, "resource": resource, "holds": [h.to_json() for h in holds]}
+        self._holds.write(json.dumps(entry) + "\n")
+
+    def flush(self) -> None:
+        self._history.flush()
+        self._holds.flush()
+
+    def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
+        tmp = self.dir / (INFERRED + ".tmp")
+        tmp.write_text(json.dumps(sorted([list(e) for e in edges]), indent=1))
+        os.replace(tmp, self.dir / INFERRED)
+
+    def close(self) -> None:
+        self._history.close()
+        self._holds.close()
+
+
+def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
+    try:
+        data = json.loads((directory / INFERRED).read_text())
+    except (OSError, ValueError):
+        return frozenset()
+    return frozenset((str(e[0]), str(e[1])) for e in data if isinstance(e, list) and len(e) == 2)
+
+
+def read_history(directory: Path) -> Iterator[UpdateRecord]:
+    try:
+        f = open(directory / HISTORY, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return
+    with f:
+        for line in f:
+            try:
+                yield UpdateRecord.from_json(json.loads(line))
+            except (ValueError, KeyError, AssertionError):
+                continue  # a torn last line after a crash
+
+
+def read_holds(directory: Path) -> Iterator[dict[str, object]]:
+    try:
+        f = open(directory / HOLDS, encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return
+    with f:
+        for line in f:
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue

@@ -1,0 +1,71 @@
+"""Update runners: how one update of one resource is carried out.
+
+The engine talks to a runner through `UpdateRunner`; tests pass
+`FunctionRunner` (a plain async function), production the `LocalRunner`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
+from lockstep.model.resource import Resource, ResourceKind
+
+LogFn = Callable[[str, bool], None]  # (text, is_error)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    error: str = ""
+
+
+class UpdateRunner(Protocol):
+    async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome: ...
+
+
+class FunctionRunner:
+    """Adapts a plain async function; the seam the engine tests use."""
+
+    def __init__(self, fn: Callable[[Resource, int, LogFn], Awaitable[Outcome]]) -> None:
+        self._fn = fn
+
+    async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
+        return await self._fn(resource, update_id, log)
+
+
+class LocalRunner:
+    """Runs a local_resource's `cmd` as a real process (own process group)."""
+
+    def __init__(self, processes: ProcessRunner) -> None:
+        self._processes = processes
+
+    async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
+        if resource.kind is not ResourceKind.LOCAL or resource.local is None:
+            return Outcome(False, f"{resource.kind.value} resources are not supported by this build yet")
+        spec = resource.local
+        if spec.cmd.empty:
+            return Outcome(True)
+        log(f"Running cmd: {spec.cmd.display()}", False)
+        cwd = spec.dir or os.getcwd()
+        try:
+            handle = await self._processes.start(
+                ProcessSpec(spec.cmd.argv, cwd, spec.env),
+                lambda line, stream: log(line, stream is Stream.STDERR),
+            )
+        except ProcessStartError as exc:
+            log(str(exc), True)
+            return Outcome(False, str(exc))
+        try:
+            code = await handle.wait()
+        except BaseException:
+            # Cancellation (shutdown, or the resource was removed): never leave
+            # the command running behind us.
+            await handle.stop()
+            raise
+        if code != 0:
+            return Outcome(False, f"cmd exited with code {code}")
+        return Outcome(True)

@@ -1,0 +1,156 @@
+"""Update records (C8) and hold reasons: the engine's explanations, as data."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ReasonKind(enum.Enum):
+    INITIAL = "initial"
+    FILES = "files"
+    UPSTREAM = "upstream"
+    MANUAL = "manual"
+    CONFIG = "config"
+    TAINTED = "tainted"
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: ReasonKind
+    paths: tuple[str, ...] = ()
+    upstream: str = ""
+
+    def describe(self) -> str:
+        if self.kind is ReasonKind.FILES:
+            shown = ", ".join(self.paths[:3]) + (f" (+{len(self.paths) - 3})" if len(self.paths) > 3 else "")
+            return f"files changed: {shown}"
+        if self.kind is ReasonKind.UPSTREAM:
+            return f"upstream {self.upstream} updated"
+        return {
+            ReasonKind.INITIAL: "initial update",
+            ReasonKind.MANUAL: "manual trigger",
+            ReasonKind.CONFIG: "Tiltfile definition changed",
+            ReasonKind.TAINTED: "inputs changed during the previous run",
+        }[self.kind]
+
+    def to_json(self) -> dict[str, object]:
+        d: dict[str, object] = {"kind": self.kind.value}
+        if self.paths:
+            d["paths"] = list(self.paths)
+        if self.upstream:
+            d["upstream"] = self.upstream
+        return d
+
+    @staticmethod
+    def from_json(d: dict[str, object]) -> Reason:
+        paths = d.get("paths", [])
+        return Reason(
+            ReasonKind(str(d["kind"])),
+            tuple(str(p) for p in paths) if isinstance(paths, list) else (),
+            str(d.get("upstream", "")),
+        )
+
+
+class UpdateResult(enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class UpdateRecord:
+    """One update of one resource, as recorded in the history (C8)."""
+
+    id: int
+    resource: str
+    reasons: tuple[Reason, ...]
+    start: float
+    end: float | None = None
+    result: UpdateResult = UpdateResult.RUNNING
+    error: str = ""
+    # Inputs changed while it ran: its output may be stale, so it is re-run.
+    tainted: bool = False
+    # Upstreams (declared and inferred) in force when it started, for the checker.
+    upstreams: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "resource": self.resource,
+            "reasons": [r.to_json() for r in self.reasons],
+            "start": self.start,
+            "end": self.end,
+            "result": self.result.value,
+            "error": self.error,
+            "tainted": self.tainted,
+            "upstreams": list(self.upstreams),
+        }
+
+    @staticmethod
+    def from_json(d: dict[str, object]) -> UpdateRecord:
+        reasons = d.get("reasons", [])
+        ups = d.get("upstreams", [])
+        end = d.get("end")
+        start = d["start"]
+        rid = d["id"]
+        assert isinstance(start, int | float) and isinstance(rid, int)
+        return UpdateRecord(
+            id=rid,
+            resource=str(d["resource"]),
+            reasons=tuple(Reason.from_json(r) for r in reasons if isinstance(r, dict))
+            if isinstance(reasons, list)
+            else (),
+            start=float(start),
+            end=float(end) if isinstance(end, int | float) else None,
+            result=UpdateResult(str(d.get("result", "running"))),
+            error=str(d.get("error", "")),
+            tainted=bool(d.get("tainted", False)),
+            upstreams=tuple(str(u) for u in ups) if isinstance(ups, list) else (),
+        )
+
+
+class HoldKind(enum.Enum):
+    WAITING_ON_UPSTREAM = "waiting-on-upstream"
+    UPSTREAM_FAILED = "upstream-failed"
+    WAITING_FOR_WRITERS = "waiting-for-writers"
+    WAITING_FOR_DEPENDENT = "waiting-for-dependent"
+    QUIET_WINDOW = "quiet-window"
+    PARALLEL_LIMIT = "parallel-limit"
+    LOCAL_SERIAL = "local-serial"
+    MANUAL = "manual-trigger"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class HoldReason:
+    kind: HoldKind
+    subjects: tuple[str, ...] = ()
+    until: float | None = None
+
+    def describe(self) -> str:
+        names = ", ".join(self.subjects)
+        match self.kind:
+            case HoldKind.WAITING_ON_UPSTREAM:
+                return f"waiting on {names}"
+            case HoldKind.UPSTREAM_FAILED:
+                return f"blocked: upstream {names} failed"
+            case HoldKind.WAITING_FOR_WRITERS:
+                return f"waiting for writers: {names}"
+            case HoldKind.WAITING_FOR_DEPENDENT:
+                return f"waiting for dependent {names} to finish reading"
+            case HoldKind.QUIET_WINDOW:
+                return "quiet window (files still changing)"
+            case HoldKind.PARALLEL_LIMIT:
+                return "parallel limit"
+            case HoldKind.LOCAL_SERIAL:
+                return f"waiting for local update {names} (allow_parallel=False)"
+            case HoldKind.MANUAL:
+                return "pending changes: trigger to update"
+            case HoldKind.DISABLED:
+                return "disabled"
+        return self.kind.value
+
+    def to_json(self) -> dict[str, object]:
+        return {"kind": self.kind.value, "subjects": list(self.subjects), "text": self.describe()}

@@ -1,0 +1,141 @@
+"""Actions: every change to the engine state is one of these, with its time.
+
+Timestamps travel inside actions so that reducers never read a clock (and a
+fake clock drives the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lockstep.model.resource import Diagnostic, LoadResult, TriggerMode
+
+
+@dataclass(frozen=True)
+class ConfigLoaded:
+    result: LoadResult
+    at: float
+
+
+@dataclass(frozen=True)
+class ConfigFailed:
+    errors: tuple[Diagnostic, ...]
+    at: float
+
+
+@dataclass(frozen=True)
+class FilesChanged:
+    paths: frozenset[str]
+    at: float
+
+
+@dataclass(frozen=True)
+class ConfigFilesChanged:
+    paths: frozenset[str]
+    at: float
+
+
+@dataclass(frozen=True)
+class ConfigReloadStarted:
+    at: float
+
+
+@dataclass(frozen=True)
+class UpdateStarted:
+    update_id: int
+    resource: str
+    at: float
+
+
+@dataclass(frozen=True)
+class UpdateFinished:
+    update_id: int
+    resource: str
+    ok: bool
+    at: float
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RuntimeStarted:
+    resource: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RuntimeReady:
+    resource: str
+    ready: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class RuntimeExited:
+    resource: str
+    code: int
+    at: float
+
+
+@dataclass(frozen=True)
+class RuntimeStopped:
+    resource: str
+    at: float
+
+
+@dataclass(frozen=True)
+class Trigger:
+    resource: str
+    at: float
+
+
+@dataclass(frozen=True)
+class SetEnabled:
+    resource: str
+    enabled: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class SetTriggerMode:
+    resource: str
+    mode: TriggerMode
+    at: float
+
+
+@dataclass(frozen=True)
+class RestoreInferred:
+    edges: frozenset[tuple[str, str]]
+    at: float
+
+
+@dataclass(frozen=True)
+class ForgetInferred:
+    # Empty means: forget all.
+    edges: frozenset[tuple[str, str]]
+    at: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float
+
+
+Action = (
+    ConfigLoaded
+    | ConfigFailed
+    | FilesChanged
+    | ConfigFilesChanged
+    | ConfigReloadStarted
+    | UpdateStarted
+    | UpdateFinished
+    | RuntimeStarted
+    | RuntimeReady
+    | RuntimeExited
+    | RuntimeStopped
+    | Trigger
+    | SetEnabled
+    | SetTriggerMode
+    | RestoreInferred
+    | ForgetInferred
+    | Tick
+)

@@ -1,0 +1,270 @@
+"""Pure reducers: reduce(state, action) -> state. No I/O, no clock reads.
+
+Each handler returns a new EngineState; the dicts inside are replaced
+copy-on-write, never mutated, so a snapshot handed to a view or a controller
+stays valid forever.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from lockstep.engine.paths import PathIndex
+from lockstep.engine.topology import build_topology
+from lockstep.model.resource import Resource
+from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
+from lockstep.store import actions as A
+from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
+
+
+def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...]:
+    """Coalesce: one FILES reason with the union of paths, one per upstream, one per kind."""
+    out = list(pending)
+    for i, r in enumerate(out):
+        if r.kind is not reason.kind:
+            continue
+        if reason.kind is ReasonKind.FILES:
+            out[i] = Reason(ReasonKind.FILES, tuple(sorted(set(r.paths) | set(reason.paths))))
+            return tuple(out)
+        if r.upstream == reason.upstream:
+            return pending
+    out.append(reason)
+    return tuple(out)
+
+
+def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
+    return replace(
+        s,
+        pending=add_reason(s.pending, reason),
+        pending_since=s.pending_since if s.pending_since is not None else at,
+    )
+
+
+def _initial_patch(r: Resource) -> RuntimeStatus:
+    return RuntimeStatus.PENDING if r.has_runtime else RuntimeStatus.NONE
+
+
+def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
+    edges = state.declared_edges() | inferred
+    return replace(state, inferred=inferred, topology=build_topology(state.resources, edges))
+
+
+def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
+    result = a.result
+    new = {r.name: r for r in result.resources}
+    wanted = set(result.enabled_resources) if result.enabled_resources is not None else None
+    rs: dict[str, ResourceState] = {}
+    for name, r in new.items():
+        prev = state.rs.get(name)
+        enabled = wanted is None or name in wanted
+        if prev is None:
+            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, runtime=_initial_patch(r))
+            if enabled and r.auto_init:
+                s = _pend(s, Reason(ReasonKind.INITIAL), a.at)
+        else:
+            s = prev
+            if state.resources.get(name) != r:
+                s = replace(s, trigger_mode=r.trigger_mode)
+                if not r.has_runtime:
+                    s = replace(s, runtime=RuntimeStatus.NONE)
+                elif s.runtime is RuntimeStatus.NONE:
+                    s = replace(s, runtime=RuntimeStatus.PENDING)
+                if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
+                    s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
+            if wanted is not None and s.enabled != enabled:
+                s = _set_enabled(s, r, enabled, a.at)
+        rs[name] = s
+    base_dir = os.path.dirname(os.path.abspath(result.tiltfile))
+    state = replace(
+        state,
+        config=result,
+        resources=new,
+        rs=rs,
+        settings=result.settings,
+        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore),
+        config_errors=(),
+        config_generation=state.config_generation + 1,
+    )
+    kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
+    return _retopologize(state, kept)
+
+
+def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> ResourceState:
+    if enabled == s.enabled:
+        return s
+    if not enabled:
+        return replace(
+            s, enabled=False, pending=(), pending_since=None, writers=frozenset(), triggered=False,
+            runtime=_initial_patch(r),
+        )
+    return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
+
+
+def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
+    if state.paths is None:
+        return state
+    groups = state.paths.group(a.paths)
+    if not groups:
+        return state
+    running = {s.running.resource for s in state.rs.values() if s.running is not None}
+    declared = state.declared_edges()
+    inferred = set(state.inferred)
+    topology = state.topology
+    rs = dict(state.rs)
+    for name, paths in groups.items():
+        s = rs[name]
+        if not s.enabled:
+            continue
+        s = replace(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
+        if s.running is not None:
+            s = replace(s, running=replace(s.running, tainted=True))
+        writers = {w for w in running if w != name}
+        s = replace(s, writers=s.writers | writers)
+        rs[name] = s
+        for w in sorted(writers):
+            edge = (w, name)
+            if edge in declared or edge in inferred:
+                continue
+            # A path the writer itself watches is more likely a user edit to a
+            # shared source than the writer's output: no inference from it.
+            if all(state.paths.watched_by(w, p) for p in paths):
+                continue
+            # Inference only adds ordering; never where it would close a cycle.
+            if topology.reaches(name, w):
+                continue
+            inferred.add(edge)
+            topology = build_topology(state.resources, declared | inferred)
+    state = replace(state, rs=rs)
+    if len(inferred) != len(state.inferred):
+        state = replace(state, inferred=frozenset(inferred), topology=topology)
+    return state
+
+
+def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
+    s = state.rs.get(a.resource)
+    if s is None or s.running is not None:
+        return state
+    record = UpdateRecord(
+        id=a.update_id,
+        resource=a.resource,
+        reasons=s.pending or (Reason(ReasonKind.MANUAL),),
+        start=a.at,
+        upstreams=tuple(sorted(state.topology.all_ups.get(a.resource, frozenset()))),
+    )
+    s = replace(s, pending=(), pending_since=None, writers=frozenset(), triggered=False, running=record)
+    return replace(state, rs={**state.rs, a.resource: s})
+
+
+def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
+    s = state.rs.get(a.resource)
+    if s is None or s.running is None or s.running.id != a.update_id:
+        return state
+    record = replace(
+        s.running, end=a.at, result=UpdateResult.SUCCEEDED if a.ok else UpdateResult.FAILED, error=a.error
+    )
+    s = replace(s, running=None, last=record)
+    if record.tainted:
+        s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
+    r = state.resources.get(a.resource)
+    if a.ok and r is not None and r.has_runtime and s.enabled:
+        # The runtime is about to be (re)started by its controller: until it
+        # reports ready, the resource is not settled (C1 for dependents).
+        s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
+    rs = dict(state.rs)
+    rs[a.resource] = s
+    for name, other in state.rs.items():
+        if a.resource in other.writers:
+            # The writer is done: the reader's files must be quiet again (C4).
+            last = max(other.last_change or a.at, a.at)
+            rs[name] = replace(other, writers=other.writers - {a.resource}, last_change=last)
+    if a.ok and state.settings.propagate:
+        for d in sorted(state.topology.downs.get(a.resource, frozenset())):
+            ds = rs[d]
+            dr = state.resources[d]
+            if ds.enabled and dr.propagate:
+                rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
+    history = (*state.history, record)[-HISTORY_IN_MEMORY:]
+    return replace(state, rs=rs, history=history, finished_total=state.finished_total + 1)
+
+
+def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
+    s = state.rs.get(name)
+    if s is None:
+        return state
+    return replace(state, rs={**state.rs, name: replace(s, **changes)})
+
+
+def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
+    s = state.rs.get(a.resource)
+    if s is None or not s.enabled:
+        return state
+    s = replace(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
+    return replace(state, rs={**state.rs, a.resource: s})
+
+
+def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> EngineState:
+    declared = state.declared_edges()
+    inferred = set(state.inferred)
+    topology = state.topology
+    for u, d in sorted(edges):
+        if u not in state.resources or d not in state.resources or u == d:
+            continue
+        if (u, d) in declared or (u, d) in inferred or topology.reaches(d, u):
+            continue
+        inferred.add((u, d))
+        topology = build_topology(state.resources, declared | inferred)
+    return replace(state, inferred=frozenset(inferred), topology=topology)
+
+
+def reduce(state: EngineState, action: A.Action) -> EngineState:
+    state = replace(state, now=max(state.now, action.at))
+    match action:
+        case A.ConfigLoaded():
+            return _config_loaded(state, action)
+        case A.ConfigFailed(errors=errors):
+            return replace(state, config_errors=errors)
+        case A.FilesChanged():
+            return _files_changed(state, action)
+        case A.ConfigFilesChanged(at=at):
+            since = state.config_dirty_since if state.config_dirty_since is not None else at
+            return replace(state, config_dirty_since=since, config_last_change=at)
+        case A.ConfigReloadStarted():
+            return replace(state, config_dirty_since=None, config_last_change=None)
+        case A.UpdateStarted():
+            return _update_started(state, action)
+        case A.UpdateFinished():
+            return _update_finished(state, action)
+        case A.RuntimeStarted(resource=name, at=at):
+            return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at)
+        case A.RuntimeReady(resource=name, ready=ready, at=at):
+            status = RuntimeStatus.READY if ready else RuntimeStatus.NOT_READY
+            return _patch(state, name, runtime=status, runtime_since=at)
+        case A.RuntimeExited(resource=name, at=at):
+            s = state.rs.get(name)
+            restarts = s.restarts + 1 if s else 0
+            return _patch(state, name, runtime=RuntimeStatus.CRASHED, runtime_since=at, restarts=restarts)
+        case A.RuntimeStopped(resource=name, at=at):
+            r = state.resources.get(name)
+            status = _initial_patch(r) if r else RuntimeStatus.NONE
+            return _patch(state, name, runtime=status, runtime_since=at)
+        case A.Trigger():
+            return _trigger(state, action)
+        case A.SetEnabled(resource=name, enabled=enabled, at=at):
+            s = state.rs.get(name)
+            r = state.resources.get(name)
+            if s is None or r is None:
+                return state
+            return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
+        case A.SetTriggerMode(resource=name, mode=mode):
+            return _patch(state, name, trigger_mode=mode)
+        case A.RestoreInferred(edges=edges):
+            return _restore_inferred(state, edges)
+        case A.ForgetInferred(edges=edges):
+            kept = frozenset() if not edges else state.inferred - edges
+            return _retopologize(state, kept)
+        case A.Tick():
+            return state
+    return state
+

@@ -1,0 +1,96 @@
+"""The engine state: one frozen value, replaced (never mutated) by reducers."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lockstep.engine.paths import PathIndex
+from lockstep.engine.topology import Topology
+from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, TriggerMode
+from lockstep.model.update import Reason, UpdateRecord, UpdateResult
+
+# In-memory history is bounded; the complete history is on disk (history file).
+HISTORY_IN_MEMORY = 5000
+
+
+class RuntimeStatus(enum.Enum):
+    NONE = "none"  # the resource has no runtime
+    PENDING = "pending"  # has one, not started yet
+    STARTING = "starting"
+    READY = "ready"
+    NOT_READY = "not-ready"
+    CRASHED = "crashed"
+
+
+@dataclass(frozen=True)
+class ResourceState:
+    name: str
+    enabled: bool = True
+    trigger_mode: TriggerMode = TriggerMode.AUTO
+    # Reasons accumulated for the next update (C5: coalesced into one update).
+    pending: tuple[Reason, ...] = ()
+    pending_since: float | None = None
+    # Last file change among its watched paths (quiet window, C3/C4).
+    last_change: float | None = None
+    # Updates seen running when its files changed (C4): it waits for them.
+    writers: frozenset[str] = frozenset()
+    triggered: bool = False
+    running: UpdateRecord | None = None
+    last: UpdateRecord | None = None
+    runtime: RuntimeStatus = RuntimeStatus.NONE
+    runtime_since: float | None = None
+    restarts: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return self.last is not None and self.last.result is UpdateResult.FAILED
+
+    @property
+    def succeeded(self) -> bool:
+        return self.last is not None and self.last.result is UpdateResult.SUCCEEDED
+
+    @property
+    def runtime_ok(self) -> bool:
+        return self.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
+
+    @property
+    def settled(self) -> bool:
+        """The definition of *settled* from the contract (§1)."""
+        return (
+            self.enabled
+            and self.succeeded
+            and not self.pending
+            and self.running is None
+            and self.runtime_ok
+        )
+
+
+@dataclass(frozen=True)
+class EngineState:
+    now: float = 0.0
+    config: LoadResult | None = None
+    resources: Mapping[str, Resource] = field(default_factory=dict)
+    rs: Mapping[str, ResourceState] = field(default_factory=dict)
+    settings: Settings = Settings()
+    # (writer, reader) pairs learnt from observation (C4).
+    inferred: frozenset[tuple[str, str]] = frozenset()
+    topology: Topology = Topology()
+    paths: PathIndex | None = None
+    history: tuple[UpdateRecord, ...] = ()
+    # Count of updates finished so far (the history tuple is bounded).
+    finished_total: int = 0
+    config_errors: tuple[Diagnostic, ...] = ()
+    # A Tiltfile (or a file it read) changed and is waiting for its quiet window.
+    config_dirty_since: float | None = None
+    config_last_change: float | None = None
+    config_generation: int = 0
+
+    def running(self) -> tuple[UpdateRecord, ...]:
+        return tuple(s.running for s in self.rs.values() if s.running is not None)
+
+    def declared_edges(self) -> frozenset[tuple[str, str]]:
+        return frozenset(
+            (u, r.name) for r in self.resources.values() for u in r.resource_deps if u in self.resources
+        )
