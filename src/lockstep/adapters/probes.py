@@ -1,0 +1,150 @@
+"""Readiness probes (http / tcp / exec) with Kubernetes' (and so Tilt's) semantics.
+
+`probe_once` is one bounded check. `ProbeLoop` turns checks into readiness
+transitions: not ready at first; ready after `success_threshold` consecutive
+successes; not ready again after `failure_threshold` consecutive failures.
+Its sleep and its check are injected, so tests drive it without real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import ssl
+from collections.abc import Awaitable, Callable
+
+from lockstep.model.resource import Probe, ProbeKind
+
+log = logging.getLogger(__name__)
+
+
+async def probe_once(probe: Probe) -> bool:
+    """One check, bounded by `probe.timeout_secs`. Never raises (but for cancellation)."""
+    try:
+        return await asyncio.wait_for(_check(probe), timeout=max(probe.timeout_secs, 0.001))
+    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
+        return False
+
+
+async def _check(probe: Probe) -> bool:
+    if probe.kind is ProbeKind.HTTP:
+        return await _http_get(probe)
+    if probe.kind is ProbeKind.TCP:
+        _reader, writer = await asyncio.open_connection(probe.host or "localhost", probe.port)
+        await _close(writer)
+        return True
+    return await _exec(probe.command)
+
+
+def _insecure_tls() -> ssl.SSLContext:
+    # Kubernetes' httpGet with scheme HTTPS skips certificate verification:
+    # dev servers use self-signed certificates.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def _http_get(probe: Probe) -> bool:
+    host = probe.host or "localhost"
+    tls = _insecure_tls() if probe.scheme.lower() == "https" else None
+    reader, writer = await asyncio.open_connection(host, probe.port, ssl=tls)
+    try:
+        path = probe.path or "/"
+        if not path.startswith("/"):
+            path = "/" + path
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {host}:{probe.port}\r\n"
+            "User-Agent: lockstep-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n".encode("latin-1")
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        await _close(writer)
+    # "HTTP/1.1 200 OK": success is 200 <= code < 400, as the kubelet decides.
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+        return False
+    return 200 <= int(parts[1]) < 400
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, ssl.SSLError):
+        await writer.wait_closed()
+
+
+async def _exec(command: tuple[str, ...]) -> bool:
+    if not command:
+        return False
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        return False
+    try:
+        return await proc.wait() == 0
+    finally:
+        # Timed out (cancelled) or not: leave nothing of the probe behind.
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await asyncio.shield(proc.wait())
+
+
+class ProbeLoop:
+    """Runs one probe until cancelled and reports readiness transitions."""
+
+    def __init__(
+        self,
+        probe: Probe,
+        on_change: Callable[[bool], None],
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        check: Callable[[Probe], Awaitable[bool]] = probe_once,
+    ) -> None:
+        self.probe = probe
+        self._on_change = on_change
+        self._sleep = sleep
+        self._check = check
+        self.ready = False
+        self._successes = 0
+        self._failures = 0
+
+    async def run(self) -> None:
+        p = self.probe
+        if p.initial_delay_secs > 0:
+            await self._sleep(p.initial_delay_secs)
+        while True:
+            try:
+                ok = await self._check(p)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("probe check raised; counted as a failure")
+                ok = False
+            self.observe(ok)
+            await self._sleep(p.period_secs)
+
+    def observe(self, ok: bool) -> None:
+        """Feed one check result (public so callers can probe on their own schedule)."""
+        if ok:
+            self._successes += 1
+            self._failures = 0
+            if not self.ready and self._successes >= max(1, self.probe.success_threshold):
+                self.ready = True
+                self._on_change(True)
+        else:
+            self._failures += 1
+            self._successes = 0
+            if self.ready and self._failures >= max(1, self.probe.failure_threshold):
+                self.ready = False
+                self._on_change(False)

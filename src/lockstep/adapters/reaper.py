@@ -1,0 +1,185 @@
+"""A watchdog process that kills lockstep's process groups if lockstep dies.
+
+The parent-death signal only reaches a direct child: when lockstep is
+`kill -9`ed, the `sleep` that `sh -c 'sleep 300 & ...'` forked survives,
+re-parented to init. So lockstep starts one small watchdog per instance, in its
+own session (a Ctrl-C or a group kill aimed at lockstep does not reach it),
+and tells it over a pipe which process groups exist:
+
+    +PGID    a group was started
+    -PGID    a group is gone (reaped and empty)
+    exit     clean shutdown: exit without killing anything
+
+The watchdog reads until EOF. EOF without `exit` means lockstep died, however
+it died (the kernel closes the write end): it SIGTERMs every registered group,
+gives them a grace period, SIGKILLs what is left, and exits.
+
+This module imports only the standard library: it is also the watchdog's
+`__main__`, started with `python -m lockstep.adapters.reaper`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
+
+GRACE_SECS = 2.0
+_POLL = 0.05
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether process group `pgid` still has a live (non-zombie) member."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    if not sys.platform.startswith("linux"):
+        return True
+    # kill(0) also succeeds for zombies, and orphaned zombies may never be
+    # reaped when PID 1 is not an init (containers): ask /proc instead.
+    return any(True for _ in _live_members(pgid))
+
+
+def _live_members(pgid: int) -> Iterable[int]:
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Fields after the command (which may contain spaces and parentheses).
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            yield int(entry.name)
+
+
+def kill_groups(pgids: Iterable[int], grace: float = GRACE_SECS) -> None:
+    """SIGTERM every group, wait up to `grace` for them to go, SIGKILL the rest."""
+    remaining = set(pgids)
+    for pgid in list(remaining):
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            remaining.discard(pgid)
+    deadline = time.monotonic() + grace
+    # A poll: "group empty" has no event to wait on, and this runs only once,
+    # at the very end of a dead lockstep.
+    while remaining and time.monotonic() < deadline:
+        time.sleep(_POLL)
+        remaining = {p for p in remaining if group_alive(p)}
+    for pgid in remaining:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def watchdog_main() -> int:
+    os.chdir("/")  # do not keep the project's mount busy
+    groups: set[int] = set()
+    for raw in sys.stdin.buffer:
+        line = raw.strip()
+        if line == b"exit":
+            return 0
+        try:
+            if line.startswith(b"+"):
+                groups.add(int(line[1:]))
+            elif line.startswith(b"-"):
+                groups.discard(int(line[1:]))
+        except ValueError:
+            continue
+    kill_groups(groups)
+    return 0
+
+
+class Reaper:
+    """lockstep's side of the watchdog: start it, tell it about groups, close it."""
+
+    def __init__(self, grace: float = GRACE_SECS) -> None:
+        self._grace = grace
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        """Start the watchdog (idempotent)."""
+        with self._lock:
+            if self._proc is not None or self._closed:
+                return
+            import lockstep
+
+            src = os.path.dirname(os.path.dirname(os.path.abspath(lockstep.__file__)))
+            env = dict(os.environ)
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+            # The pipe's write end is created O_CLOEXEC by Popen and every child
+            # lockstep starts uses close_fds: only lockstep itself holds it, so
+            # its death is exactly what EOF means.
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "lockstep.adapters.reaper"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+                env=env,
+            )
+
+    def register(self, pgid: int) -> None:
+        self.start()
+        self._send(f"+{pgid}\n")
+
+    def unregister(self, pgid: int) -> None:
+        self._send(f"-{pgid}\n")
+
+    def close(self) -> None:
+        """Clean shutdown: the watchdog exits without killing anything."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+            self._closed = True
+        if proc is None or proc.stdin is None:
+            return
+        with contextlib.suppress(BrokenPipeError, OSError):
+            proc.stdin.write(b"exit\n")
+            proc.stdin.flush()
+        with contextlib.suppress(BrokenPipeError, OSError):
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=self._grace + 1.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def _send(self, msg: str) -> None:
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.stdin is None:
+                return
+            # Small writes to a pipe the watchdog drains continuously: these do
+            # not block in practice, and must not be lost in a buffer.
+            try:
+                proc.stdin.write(msg.encode())
+                proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                # The watchdog is gone; pdeathsig still covers direct children.
+                self._proc = None
+
+    def __enter__(self) -> Reaper:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if __name__ == "__main__":
+    sys.exit(watchdog_main())
