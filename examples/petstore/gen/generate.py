@@ -25,6 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# The router is imported from build_artifacts/lib: leave no __pycache__ in build outputs.
+sys.dont_write_bytecode = True
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_SPEC = ROOT / "openapi.yaml"

@@ -26,6 +26,7 @@ def main() -> int:
     subprocess.run(
         [
             sys.executable,
+            "-B",  # no __pycache__ in lib/: it is a watched source directory
             "-c",
             "import router.selftest as t; print(f'router self-test: {t.run()} checks passed')",
         ],

@@ -16,6 +16,9 @@ import zipapp
 import zipfile
 from pathlib import Path
 
+# Importing from server/ must not leave __pycache__ in a watched source directory.
+sys.dont_write_bytecode = True
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SERVER = HERE / "petstore_server"
