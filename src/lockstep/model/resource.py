@@ -278,6 +278,8 @@ class LoadResult:
     local_commands: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     printed: tuple[str, ...] = field(default=())
+    # v1alpha1.* objects the Tiltfile declared, recorded as (kind, JSON of the arguments).
+    api_objects: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -1,0 +1,111 @@
+"""Pure graph utilities over resource dependencies: start order, cycles, levels.
+
+Edges are (upstream, downstream) pairs of resource names. Functions are
+deterministic: ties are broken by the order nodes were given in, so the text
+drawing, `check` output and the scheduler agree from run to run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from lockstep.model.resource import Resource
+
+Edge = tuple[str, str]
+
+
+def edges_of(resources: Iterable[Resource]) -> list[Edge]:
+    """Declared edges (upstream, downstream) from each resource's `resource_deps`."""
+    out: list[Edge] = []
+    for r in resources:
+        out.extend((dep, r.name) for dep in r.resource_deps)
+    return out
+
+
+def upstreams(nodes: Sequence[str], edges: Iterable[Edge]) -> dict[str, list[str]]:
+    known = set(nodes)
+    ups: dict[str, list[str]] = {n: [] for n in nodes}
+    for up, down in edges:
+        if up in known and down in known and up not in ups[down]:
+            ups[down].append(up)
+    return ups
+
+
+def find_cycle(nodes: Sequence[str], edges: Iterable[Edge]) -> list[str] | None:
+    """One cycle as [a, b, ..., a] (each depends on the one before), or None."""
+    downs: dict[str, list[str]] = {n: [] for n in nodes}
+    for up, down in edges:
+        if up in downs and down in downs:
+            downs[up].append(down)
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(nodes, white)
+    for start in nodes:
+        if color[start] != white:
+            continue
+        # Iterative DFS: deep chains in generated Tiltfiles must not hit Python's recursion limit.
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = [start]
+        color[start] = grey
+        while stack:
+            node, i = stack[-1]
+            if i < len(downs[node]):
+                stack[-1] = (node, i + 1)
+                nxt = downs[node][i]
+                if color[nxt] == grey:
+                    return [*path[path.index(nxt):], nxt]
+                if color[nxt] == white:
+                    color[nxt] = grey
+                    stack.append((nxt, 0))
+                    path.append(nxt)
+            else:
+                color[node] = black
+                stack.pop()
+                path.pop()
+    return None
+
+
+def levels(nodes: Sequence[str], edges: Iterable[Edge]) -> dict[str, int]:
+    """Longest-path depth of each node (0 = no upstreams). Nodes on a cycle are placed after
+    their acyclic upstreams, so a drawing is still possible for a broken graph."""
+    ups = upstreams(nodes, edges)
+    level: dict[str, int] = {}
+    remaining = list(nodes)
+    while remaining:
+        progressed = False
+        for n in list(remaining):
+            if all(u in level for u in ups[n]):
+                level[n] = 1 + max((level[u] for u in ups[n]), default=-1)
+                remaining.remove(n)
+                progressed = True
+        if not progressed:
+            # A cycle: place its first node using only what is known, then continue.
+            n = remaining.pop(0)
+            level[n] = 1 + max((level[u] for u in ups[n] if u in level), default=-1)
+    return level
+
+
+def topo_order(nodes: Sequence[str], edges: Iterable[Edge]) -> list[str]:
+    """Start order: every node after its upstreams; within a level, the given order."""
+    lv = levels(nodes, edges)
+    index = {n: i for i, n in enumerate(nodes)}
+    return sorted(nodes, key=lambda n: (lv[n], index[n]))
+
+
+def transitive_upstreams(name: str, ups: Mapping[str, Sequence[str]]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(ups.get(name, ()))
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(ups.get(n, ()))
+    return seen
+
+
+def would_close_cycle(nodes: Sequence[str], edges: Iterable[Edge], edge: Edge) -> bool:
+    """True if adding `edge` creates a cycle (the engine uses this before inferring an edge)."""
+    up, down = edge
+    if up == down:
+        return True
+    ups = upstreams(nodes, edges)
+    return down in transitive_upstreams(up, ups) or down == up

@@ -1,0 +1,145 @@
+"""config.*: Tiltfile arguments (after `--`), tilt_config.json, enabled resources.
+
+Semantics follow Tilt: definitions first, then config.parse() merges
+`tilt_config.json` (beside the main Tiltfile) with command-line arguments, the
+command line winning. Only settings that were given appear in the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from lockstep.tiltfile.args import Args, TiltfileError, did_you_mean
+from lockstep.tiltfile.registry import builtin
+from lockstep.tiltfile.state import ConfigDef, EvalState
+
+
+def _define(st: EvalState, a: Args, kind: str) -> None:
+    name = a.string("name")
+    if name in st.config_defs:
+        raise TiltfileError(f"config.define_{kind}: `{name}` is already defined",
+                            hint="define each setting once")
+    if a.boolean("args") and any(d.args for d in st.config_defs.values()):
+        raise TiltfileError(f"config.define_{kind}: only one setting can take positional args",
+                            hint="remove args=True from one of the definitions")
+    st.config_defs[name] = ConfigDef(name, kind, a.boolean("args"), a.string("usage"))
+
+
+@builtin("config.define_string", "name args usage", 1)
+def _define_string(st: EvalState, a: Args) -> None:
+    _define(st, a, "string")
+
+
+@builtin("config.define_string_list", "name args usage", 1)
+def _define_string_list(st: EvalState, a: Args) -> None:
+    _define(st, a, "string_list")
+
+
+@builtin("config.define_bool", "name args usage", 1)
+def _define_bool(st: EvalState, a: Args) -> None:
+    _define(st, a, "bool")
+
+
+@builtin("config.define_object", "name args usage", 1)
+def _define_object(st: EvalState, a: Args) -> None:
+    _define(st, a, "object")
+
+
+def _convert(d: ConfigDef, raw: str) -> Any:
+    if d.kind == "bool":
+        if raw.lower() in ("", "true", "1"):
+            return True
+        if raw.lower() in ("false", "0"):
+            return False
+        raise TiltfileError(f"config: --{d.name} expects true or false, got {raw!r}",
+                            hint=f"pass --{d.name}=true or --{d.name}=false")
+    if d.kind == "object":
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise TiltfileError(f"config: --{d.name} expects JSON", hint="pass a JSON value") from None
+    return raw
+
+
+def parse_args(st: EvalState, argv: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    positional = next((d for d in st.config_defs.values() if d.args), None)
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg.startswith("--") and len(arg) > 2:
+            name, eq, value = arg[2:].partition("=")
+            d = st.config_defs.get(name)
+            if d is None:
+                hint = did_you_mean(name, st.config_defs) or \
+                    f"known settings: {', '.join(st.config_defs) or '(none defined)'}"
+                raise TiltfileError(f"config.parse: unknown flag --{name}", hint=hint)
+            if not eq and d.kind != "bool":
+                if i >= len(argv):
+                    raise TiltfileError(f"config.parse: --{name} needs a value", hint=f"pass --{name}=VALUE")
+                value = argv[i]
+                i += 1
+            converted = _convert(d, value)
+            if d.kind == "string_list":
+                out.setdefault(name, []).append(converted)
+            else:
+                out[name] = converted
+            continue
+        if positional is None:
+            raise TiltfileError(f"config.parse: unexpected positional argument {arg!r}",
+                                hint="define a setting with args=True to accept positional arguments")
+        if positional.kind == "string_list":
+            out.setdefault(positional.name, []).append(arg)
+        else:
+            out[positional.name] = _convert(positional, arg)
+    return out
+
+
+@builtin("config.parse", located=True)
+def _parse(st: EvalState, a: Args) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    path = os.path.join(os.path.dirname(st.main_path), "tilt_config.json")
+    st.watch(path)
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                stored = json.load(fh)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TiltfileError(f"config.parse: cannot read {path}: {exc}", hint="fix the JSON") from None
+        if isinstance(stored, dict):
+            for key, value in stored.items():
+                if key not in st.config_defs:
+                    raise TiltfileError(f"config.parse: {path} sets unknown setting `{key}`",
+                                        hint=did_you_mean(key, st.config_defs) or "define it first")
+                result[key] = value
+    result.update(parse_args(st, st.args))
+    st.config_parsed = True
+    return result
+
+
+@builtin("config.set_enabled_resources", "resources", 1)
+def _set_enabled(st: EvalState, a: Args) -> None:
+    st.enabled_resources = a.str_list("resources")
+
+
+@builtin("config.clear_enabled_resources")
+def _clear_enabled(st: EvalState, a: Args) -> None:
+    st.enabled_resources = ()
+
+
+@builtin("config.main_path", value=True)
+def _main_path(st: EvalState, a: Args) -> str:
+    return st.main_path
+
+
+@builtin("config.main_dir", value=True)
+def _main_dir(st: EvalState, a: Args) -> str:
+    return os.path.dirname(st.main_path)
+
+
+@builtin("config.tilt_subcommand", value=True)
+def _subcommand(st: EvalState, a: Args) -> str:
+    return st.subcommand

@@ -1,0 +1,53 @@
+"""Live-update steps: sync(), run(), fall_back_on(), initial_sync(), restart_container()."""
+
+from __future__ import annotations
+
+import starlark as sl
+
+from lockstep.model.resource import LiveUpdateKind, LiveUpdateStep
+from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.registry import builtin
+from lockstep.tiltfile.state import EvalState
+
+
+def _step(step: LiveUpdateStep) -> object:
+    return sl.OpaquePythonObject(step)
+
+
+@builtin("sync", "local_path remote_path", 2)
+def _sync(st: EvalState, a: Args) -> object:
+    return _step(LiveUpdateStep(LiveUpdateKind.SYNC, local_path=st.resolve(a.string("local_path")),
+                                remote_path=a.string("remote_path")))
+
+
+@builtin("run", "cmd trigger echo_off", 1)
+def _run(st: EvalState, a: Args) -> object:
+    cmd = a.cmd("cmd")
+    triggers = tuple(st.resolve(p) for p in a.str_list("trigger"))
+    return _step(LiveUpdateStep(LiveUpdateKind.RUN, command=cmd.argv, trigger=triggers))
+
+
+@builtin("fall_back_on", "files", 1)
+def _fall_back_on(st: EvalState, a: Args) -> object:
+    paths = tuple(st.resolve(p) for p in a.str_list("files"))
+    return _step(LiveUpdateStep(LiveUpdateKind.FALL_BACK_ON, paths=paths))
+
+
+@builtin("initial_sync")
+def _initial_sync(st: EvalState, a: Args) -> object:
+    return _step(LiveUpdateStep(LiveUpdateKind.INITIAL_SYNC))
+
+
+@builtin("restart_container")
+def _restart_container(st: EvalState, a: Args) -> object:
+    return _step(LiveUpdateStep(LiveUpdateKind.RESTART_CONTAINER))
+
+
+def steps(a: Args, name: str = "live_update") -> tuple[LiveUpdateStep, ...]:
+    out = []
+    for item in a.items(name):
+        if not isinstance(item, LiveUpdateStep):
+            raise TiltfileError(f"{a.fname}: every `{name}` entry must be a live-update step",
+                                hint="use sync(), run(), fall_back_on(), initial_sync(), restart_container()")
+        out.append(item)
+    return tuple(out)

@@ -1,0 +1,84 @@
+"""The loader's entry point: evaluate a Tiltfile into a LoadResult. Never raises."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, Severity, SourceLocation
+from lockstep.tiltfile import (  # noqa: F401  (importing registers each module's builtins)
+    common,
+    compose,
+    config,
+    core,
+    docker,
+    files,
+    k8s,
+    k8s_tools,
+    live_update,
+    local_resource,
+    localexec,
+    osmod,
+    probes,
+    settings,
+    v1alpha1,
+)
+from lockstep.tiltfile.assemble import assemble
+from lockstep.tiltfile.loads import load_module
+from lockstep.tiltfile.runtime import LoadFailed, eval_file
+from lockstep.tiltfile.state import EvalState
+
+# Interpreter time allowed for one evaluation (time in local()/helm is not counted).
+DEFAULT_TIMEOUT = 120.0
+
+
+def load(path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
+         timeout: float | None = DEFAULT_TIMEOUT) -> LoadResult:
+    """Evaluate the Tiltfile at `path`. Errors come back as `LoadResult.errors`, never raised."""
+    main = os.path.abspath(path)
+    if os.path.isdir(main):
+        main = os.path.join(main, "Tiltfile")
+    try:
+        return _load(main, tuple(args), dry_run, subcommand, timeout)
+    except Exception as exc:  # a lockstep bug must still not reach the user as a traceback
+        return LoadResult(tiltfile=main, args=tuple(args), errors=(Diagnostic(
+            Severity.ERROR, f"internal error while loading the Tiltfile: {type(exc).__name__}: {exc}",
+            SourceLocation(main, 1, 1), "this is a lockstep bug; please report it with the Tiltfile"),))
+
+
+def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
+          timeout: float | None) -> LoadResult:
+    st = EvalState(main_path=main, dry_run=dry_run, subcommand=subcommand, args=args, timeout=timeout)
+    try:
+        with open(main, encoding="utf-8", errors="replace") as fh:
+            source = fh.read()
+    except OSError as exc:
+        st.watch(main)
+        st.error(f"cannot read Tiltfile {main}: {exc.strerror}", None,
+                 "create a Tiltfile here, or point at one with -f PATH")
+        return _result(st, [], None)
+    st.loading.append(main)
+    try:
+        module = eval_file(st, main, source, load_module)
+        st.loaded_modules[main] = module.freeze()
+    except LoadFailed:
+        pass
+    resources, final = assemble(st)
+    return _result(st, resources, final)
+
+
+def _result(st: EvalState, resources: list[Resource], final: Settings | None) -> LoadResult:
+    return LoadResult(
+        tiltfile=st.main_path,
+        resources=tuple(resources),
+        images=tuple(st.images),
+        config_files=tuple(st.config_files),
+        settings=final or Settings(),
+        enabled_resources=st.enabled_resources,
+        warnings=tuple(st.warnings),
+        errors=tuple(st.errors),
+        local_commands=tuple(st.local_commands),
+        args=st.args,
+        printed=tuple(st.printed),
+        api_objects=tuple(st.api_objects),
+    )

@@ -1,0 +1,258 @@
+"""The Starlark environment: one module per evaluated file, with Tilt's builtins installed.
+
+Builtins are Python callables registered on each module. Those that need their call
+site are wrapped by a small Starlark prelude that passes `call_stack()` first, because
+a Python callable cannot otherwise see where it was called from. The prelude also
+builds the `os`, `config`, `shlex`, `sys` and `v1alpha1` namespaces as structs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import starlark as sl
+
+from lockstep.tiltfile.args import Args, TiltfileError, bind
+from lockstep.tiltfile.diagnose import PRELUDE, call_site, diagnose
+from lockstep.tiltfile.registry import REGISTRY, Builtin
+from lockstep.tiltfile.source import prepare, statements, top_level_names
+from lockstep.tiltfile.state import EvalState, Frame
+
+GLOBALS = sl.Globals.extended_by([
+    sl.LibraryExtension.StructType, sl.LibraryExtension.CallStack, sl.LibraryExtension.Print,
+])
+# Trampolines through which functions returned by load_dynamic() are called.
+DYNAMIC_SLOTS = 64
+# starlark-pyo3 defaults to a very shallow call stack; Tilt allows recursion.
+MAX_CALLSTACK = 400
+
+
+class LoadFailed(Exception):
+    """Evaluation stopped; the reason is already recorded in the state."""
+
+
+_FIXED_PRELUDE = '''
+TRIGGER_MODE_AUTO = "TRIGGER_MODE_AUTO"
+TRIGGER_MODE_MANUAL = "TRIGGER_MODE_MANUAL"
+
+def print(*args, sep = " "):
+    _lk_print(sep.join([str(a) for a in args]))
+
+def fail(*args, sep = " "):
+    _lk_fail(call_stack(), sep.join([str(a) for a in args]))
+
+def set(items = ()):
+    # Tilt enables starlark-go's set type; a dict with None values gives `in`,
+    # iteration order, len() and `|` (union), which is what Tiltfiles use.
+    return {item: None for item in items}
+
+def _lk_inert(*args, **kwargs):
+    return _lk_inert
+
+_lk_w2r = []
+
+def workload_to_resource_function(fn):
+    _lk_w2r.append(fn)
+    _lk_w2r_registered(call_stack())
+
+def _lk_call_w2r(workload_id):
+    return _lk_w2r[-1](workload_id)
+
+def load_dynamic(path):
+    r = _lk_load_dynamic(call_stack(), path)
+    out = dict(r["values"])
+    for name in r["inert"]:
+        out[name] = _lk_inert
+    for name, slot in r["functions"]:
+        out[name] = _lk_slots[slot]
+    return out
+'''
+
+
+def _namespace_tree() -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for b in REGISTRY.values():
+        parts = b.name.split(".")
+        if len(parts) == 1:
+            continue
+        node = tree
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = f"{b.internal}()" if b.value else f"{b.internal}_at" if b.located else b.internal
+    return tree
+
+
+def _struct_expr(node: dict[str, Any]) -> str:
+    fields = []
+    for key, value in node.items():
+        fields.append(f"{key} = {_struct_expr(value) if isinstance(value, dict) else value}")
+    return "struct(" + ", ".join(fields) + ")"
+
+
+@functools.cache
+def prelude_source() -> str:
+    parts = [_FIXED_PRELUDE]
+    for b in REGISTRY.values():
+        if b.located and "." not in b.name and not b.name.startswith("_"):
+            parts.append(f"def {b.name}(*args, **kwargs):\n"
+                         f"    return {b.internal}(call_stack(), *args, **kwargs)\n")
+    for b in REGISTRY.values():
+        if b.located and "." in b.name:
+            parts.append(f"def {b.internal}_at(*args, **kwargs):\n"
+                         f"    return {b.internal}(call_stack(), *args, **kwargs)\n")
+    for name, node in _namespace_tree().items():
+        parts.append(f"{name} = {_struct_expr(node)}\n")
+    for i in range(DYNAMIC_SLOTS):
+        parts.append(f"def _lk_slot_{i}(*args, **kwargs):\n"
+                     f"    return _lk_call_dynamic({i}, *args, **kwargs)\n")
+    parts.append("_lk_slots = [" + ", ".join(f"_lk_slot_{i}" for i in range(DYNAMIC_SLOTS)) + "]\n")
+    return "\n".join(parts)
+
+
+def public_names() -> list[str]:
+    names = {b.name.split(".")[0] for b in REGISTRY.values()}
+    names.update(("print", "fail", "set", "load_dynamic", "workload_to_resource_function",
+                  "TRIGGER_MODE_AUTO", "TRIGGER_MODE_MANUAL", "struct", "str", "len", "type",
+                  "int", "range", "dict", "list", "getattr", "hasattr", "repr", "sorted", "enumerate",
+                  "zip", "min", "max", "any", "all", "bool", "tuple", "reversed", "json"))
+    return sorted(names)
+
+
+def _callable(st: EvalState, b: Builtin) -> Callable[..., object]:
+    def call(*args: object, **kwargs: object) -> object:
+        location = None
+        if b.located:
+            stack = args[0]
+            args = args[1:]
+            location = call_site(st, stack if isinstance(stack, str) else "", b.name)
+        previous = st.call_location
+        st.call_location = location
+        try:
+            if b.loose:
+                values: dict[str, object] = dict(zip(b.params, args, strict=False))
+                values.update({str(i): v for i, v in enumerate(args[len(b.params):])})
+                bound = Args(b.name, {**values, **kwargs})
+            else:
+                bound = bind(b.name, b.params, b.required, args, kwargs)
+            return b.fn(st, bound)
+        except TiltfileError as exc:
+            if exc.location is None:
+                exc.location = location
+            st.pending = exc
+            raise
+        except LoadFailed:
+            raise
+        except Exception as exc:
+            # A bug or an OS failure inside a builtin: still a diagnostic, never a traceback.
+            st.pending = TiltfileError(f"{b.name}: {type(exc).__name__}: {exc}",
+                                       hint="check the arguments of this call", location=location)
+            raise
+        finally:
+            st.call_location = previous
+
+    return call
+
+
+def new_module(st: EvalState) -> sl.Module:
+    module = sl.Module()
+    for b in REGISTRY.values():
+        fn = _callable(st, b)
+        module.add_callable(b.internal, fn)
+        if not b.located and "." not in b.name and not b.value and not b.name.startswith("_"):
+            module.add_callable(b.name, fn)
+    prelude = sl.parse(PRELUDE, prelude_source(), sl.Dialect.extended())
+    sl.eval_with(_options(st), module, prelude, GLOBALS)
+    return module
+
+
+def _options(st: EvalState) -> sl.EvalOptions:
+    return sl.EvalOptions(check_cancelled=st.cancelled, max_callstack_size=MAX_CALLSTACK)
+
+
+def eval_file(st: EvalState, path: str, source: str,
+              load_module: Callable[[EvalState, Frame, str, set[str]], sl.FrozenModule]) -> sl.Module:
+    """Evaluate one file into a fresh module; on failure record a diagnostic and raise LoadFailed."""
+    st.watch(path)
+    text = prepare(source)
+    st.sources[path] = text.splitlines()
+    frame = Frame(path, path)
+    st.frames.append(frame)
+    try:
+        module = new_module(st)
+        chunks = statements(text) if st.dry_run else None
+        if chunks is not None:
+            # Syntax errors are reported for the whole file first, as Tilt would.
+            _parse_or_fail(st, path, text)
+        if chunks is None:
+            _eval_chunk(st, module, frame, path, text, 1, load_module)
+        else:
+            _eval_tolerant(st, module, frame, path, text, chunks, load_module)
+    except LoadFailed:
+        if st.exited and not st.failed and len(st.frames) == 1:
+            return module
+        raise
+    finally:
+        st.frames.pop()
+    return module
+
+
+def _eval_tolerant(st: EvalState, module: sl.Module, frame: Frame, path: str, text: str,
+                   chunks: list[tuple[int, str]],
+                   load_module: Callable[[EvalState, Frame, str, set[str]], sl.FrozenModule]) -> None:
+    """Dry run: one top-level statement at a time, so a statement that fails only because an
+    input was unavailable is skipped with a warning and the rest of the file is still checked."""
+    # Pre-binding every top-level name keeps forward references (a def using a global
+    # assigned further down) compiling when statements are compiled one by one.
+    names = [n for n in top_level_names(text) if n.isidentifier()]
+    if names:
+        _eval_chunk(st, module, frame, path, "\n".join(f"{n} = None" for n in names), 1, load_module)
+    for line, chunk in chunks:
+        try:
+            _eval_chunk(st, module, frame, path, chunk, line, load_module)
+        except LoadFailed:
+            if st.exited or not st.missing_inputs or not st.errors:
+                raise
+            diag = st.errors[-1]
+            if any(marker in diag.message for marker in _NEVER_TOLERATED):
+                raise
+            # Inputs the dry run could not read may be why this statement failed.
+            st.errors.pop()
+            st.failed = False
+            st.warn(f"{diag.message} (dry run: statement skipped, some inputs were unavailable)",
+                    diag.location, diag.hint)
+
+
+# Errors a missing input cannot cause: still errors in a dry run.
+_NEVER_TOLERATED = ("syntax error", "unexpected keyword argument", "positional arguments, got",
+                    "got multiple values", "is missing required argument")
+
+
+def _parse_or_fail(st: EvalState, path: str, text: str) -> None:
+    try:
+        sl.parse(path, text, sl.Dialect.extended())
+    except sl.StarlarkError as exc:
+        st.failed = True
+        st.errors.append(diagnose(st, str(exc), public_names()))
+        raise LoadFailed() from None
+
+
+def _eval_chunk(st: EvalState, module: sl.Module, frame: Frame, path: str, text: str, line: int,
+                load_module: Callable[[EvalState, Frame, str, set[str]], sl.FrozenModule]) -> None:
+    try:
+        # Leading newlines keep line numbers true; a trailing `None` keeps the value of the
+        # last statement (maybe a function) from being converted to Python, which would fail.
+        ast = sl.parse(path, "\n" * (line - 1) + text + "\nNone\n", sl.Dialect.extended())
+        wanted: dict[str, set[str]] = {}
+        for ld in ast.loads():
+            wanted.setdefault(ld.module_id, set()).update(ld.symbols.values())
+        loader = sl.FileLoader(lambda mid: load_module(st, frame, mid, wanted.get(mid, set())))
+        sl.eval_with(_options(st), module, ast, GLOBALS, loader)
+    except sl.StarlarkError as exc:
+        if st.exited:
+            raise LoadFailed() from None
+        if not st.failed:
+            st.failed = True
+            st.errors.append(diagnose(st, str(exc), public_names()))
+        raise LoadFailed() from None

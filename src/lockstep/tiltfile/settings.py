@@ -1,0 +1,115 @@
+"""Global settings builtins: update_settings, watch_settings, *_settings, k8s contexts, registry."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+
+from lockstep.tiltfile.args import Args
+from lockstep.tiltfile.registry import builtin
+from lockstep.tiltfile.state import EvalState
+
+
+@builtin("update_settings", "max_parallel_updates k8s_upsert_timeout_secs suppress_unused_image_warnings "
+         "k8s_server_side_apply")
+def _update_settings(st: EvalState, a: Args) -> None:
+    if a.has("max_parallel_updates"):
+        st.settings["max_parallel_updates"] = max(1, a.integer("max_parallel_updates"))
+    if a.has("k8s_upsert_timeout_secs"):
+        st.settings["k8s_upsert_timeout_secs"] = a.integer("k8s_upsert_timeout_secs")
+    if a.has("suppress_unused_image_warnings"):
+        st.settings["suppress_unused_image_warnings"] = a.str_list("suppress_unused_image_warnings")
+    a.raw("k8s_server_side_apply")
+
+
+@builtin("watch_settings", "ignore", 1)
+def _watch_settings(st: EvalState, a: Args) -> None:
+    ignores = st.settings.get("watch_ignore", ())
+    st.settings["watch_ignore"] = ignores + a.str_list("ignore")
+
+
+@builtin("version_settings", "check_updates constraint")
+def _version_settings(st: EvalState, a: Args) -> None:
+    a.boolean("check_updates", True)
+    if a.has("constraint"):
+        st.settings["version_constraint"] = a.string("constraint")
+
+
+@builtin("ci_settings", "k8s_grace_period timeout readiness_timeout")
+def _ci_settings(st: EvalState, a: Args) -> None:
+    timeout = a.string("timeout")
+    if timeout:
+        st.settings["ci_timeout_secs"] = parse_duration(timeout)
+
+
+def parse_duration(text: str) -> float:
+    """Go-style durations as Tilt accepts them: 30s, 10m, 1h30m."""
+    total, number = 0.0, ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    for ch in text.strip():
+        if ch.isdigit() or ch == ".":
+            number += ch
+        elif ch in units and number:
+            total += float(number) * units[ch]
+            number = ""
+    return total + (float(number) if number else 0.0)
+
+
+@builtin("secret_settings", "disable_scrub")
+def _secret_settings(st: EvalState, a: Args) -> None:
+    a.boolean("disable_scrub")
+
+
+@builtin("docker_prune_settings", "disable max_age_mins num_builds interval_hrs keep_recent")
+def _docker_prune_settings(st: EvalState, a: Args) -> None:
+    a.boolean("disable")
+
+
+@builtin("analytics_settings", "enable")
+def _analytics_settings(st: EvalState, a: Args) -> None:
+    a.raw("enable")
+
+
+@builtin("allow_k8s_contexts", "contexts", 1)
+def _allow_k8s_contexts(st: EvalState, a: Args) -> None:
+    st.settings["allowed_k8s_contexts"] = st.settings.get("allowed_k8s_contexts", ()) + a.str_list("contexts")
+
+
+@builtin("default_registry", "host host_from_cluster single_name", 1)
+def _default_registry(st: EvalState, a: Args) -> None:
+    st.settings["default_registry"] = a.string("host")
+
+
+def _kubeconfig(st: EvalState) -> dict[str, Any]:
+    paths = (st.getenv("KUBECONFIG") or os.path.expanduser("~/.kube/config")).split(os.pathsep)
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh)
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+@builtin("k8s_context")
+def _k8s_context(st: EvalState, a: Args) -> str:
+    # Read from kubeconfig rather than running kubectl: evaluation stays fast and offline.
+    context = str(_kubeconfig(st).get("current-context") or "")
+    st.settings["k8s_context"] = context
+    return context
+
+
+@builtin("k8s_namespace")
+def _k8s_namespace(st: EvalState, a: Args) -> str:
+    config = _kubeconfig(st)
+    current = config.get("current-context")
+    for ctx in config.get("contexts") or []:
+        if isinstance(ctx, dict) and ctx.get("name") == current:
+            namespace = (ctx.get("context") or {}).get("namespace")
+            if namespace:
+                return str(namespace)
+    return "default"

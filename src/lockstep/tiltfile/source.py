@@ -1,0 +1,85 @@
+"""Reading Tiltfile source the way starlark-go would accept it.
+
+starlark-pyo3 rejects any tab in indentation; starlark-go only rejects tabs where
+indentation is significant. Inside brackets (continuation lines) a tab is plain
+whitespace to starlark-go, so we expand those tabs before parsing. Tabs inside
+multi-line strings are left alone: they are data.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+
+
+def prepare(source: str) -> str:
+    if "\t" not in source:
+        return source
+    lines = source.splitlines(keepends=True)
+    protected = _lines_inside_strings(source)
+    out = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.lstrip(" \t")
+        indent = line[: len(line) - len(stripped)]
+        if "\t" in indent and number not in protected:
+            line = indent.expandtabs(8) + stripped
+        out.append(line)
+    return "".join(out)
+
+
+def _lines_inside_strings(source: str) -> set[int]:
+    """Line numbers that start inside a multi-line string literal."""
+    inside: set[int] = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return inside
+
+
+def statements(source: str) -> list[tuple[int, str]] | None:
+    """Top-level statements as (first line, text), for statement-by-statement evaluation.
+
+    Starlark syntax is a subset of Python's, so Python's parser finds the boundaries.
+    Statements sharing a line (`a = 1; b = 2`) stay together. None if it cannot split.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    lines = source.splitlines()
+    spans: list[list[int]] = []
+    for node in tree.body:
+        start, end = node.lineno, node.end_lineno or node.lineno
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    return [(s, "\n".join(lines[s - 1 : e])) for s, e in spans]
+
+
+def top_level_names(source: str) -> list[str]:
+    """Names a file binds at top level by assignment, def or for (not load)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.For):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(node, ast.If):
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Assign):
+                    for target in sub.targets:
+                        names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+                elif isinstance(sub, ast.FunctionDef):
+                    names.append(sub.name)
+    return list(dict.fromkeys(names))

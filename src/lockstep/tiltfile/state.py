@@ -1,0 +1,195 @@
+"""Mutable evaluation state: what builtins record while one Tiltfile evaluates.
+
+Builtins append to this; `assemble` turns it into the frozen `LoadResult` at the end.
+It lives only for one `load()` call, so it is the one place mutation is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockstep.model.resource import (
+    Diagnostic,
+    ImageTarget,
+    K8sObject,
+    Link,
+    PortForward,
+    Resource,
+    Severity,
+    SourceLocation,
+    TriggerMode,
+)
+
+
+@dataclass
+class Frame:
+    """One file being evaluated: relative paths resolve against its directory."""
+
+    path: str
+    display: str
+
+    @property
+    def dir(self) -> str:
+        return os.path.dirname(self.path)
+
+
+@dataclass
+class K8sObjectEntry:
+    obj: K8sObject
+    doc: dict[str, Any]
+    location: SourceLocation | None
+
+
+@dataclass
+class K8sResourceOpts:
+    """One `k8s_resource()` call; applied after evaluation, when all YAML is known."""
+
+    workload: str
+    new_name: str
+    location: SourceLocation | None
+    port_forwards: tuple[PortForward, ...] = ()
+    extra_pod_selectors: tuple[tuple[tuple[str, str], ...], ...] = ()
+    trigger_mode: TriggerMode | None = None
+    auto_init: bool | None = None
+    resource_deps: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    labels: tuple[str, ...] = ()
+    discovery_strategy: str = ""
+    pod_readiness: str = ""
+
+
+@dataclass
+class DcResourceOpts:
+    name: str
+    location: SourceLocation | None
+    new_name: str = ""
+    trigger_mode: TriggerMode | None = None
+    auto_init: bool | None = None
+    resource_deps: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    labels: tuple[str, ...] = ()
+
+
+@dataclass
+class ComposeService:
+    name: str
+    image: str
+    has_build: bool
+    project_files: tuple[str, ...]
+    location: SourceLocation | None
+    links: tuple[Link, ...] = ()
+
+
+@dataclass
+class KindInfo:
+    kind: str
+    api_version: str = ""
+    image_json_paths: tuple[str, ...] = ()
+    pod_readiness: str = ""
+
+
+@dataclass
+class ImageJsonPath:
+    paths: tuple[str, ...]
+    api_version: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+
+
+@dataclass
+class ConfigDef:
+    name: str
+    kind: str  # "string", "string_list", "bool", "object"
+    args: bool
+    usage: str
+
+
+@dataclass
+class EvalState:
+    main_path: str
+    dry_run: bool
+    subcommand: str
+    args: tuple[str, ...]
+    timeout: float | None
+    frames: list[Frame] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)
+    errors: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    config_files: dict[str, None] = field(default_factory=dict)
+    printed: list[str] = field(default_factory=list)
+    local_commands: list[str] = field(default_factory=list)
+    local_resources: list[Resource] = field(default_factory=list)
+    custom_deploys: list[Resource] = field(default_factory=list)
+    images: list[ImageTarget] = field(default_factory=list)
+    k8s_objects: list[K8sObjectEntry] = field(default_factory=list)
+    k8s_opts: list[K8sResourceOpts] = field(default_factory=list)
+    k8s_kinds: dict[str, KindInfo] = field(default_factory=dict)
+    image_json_paths: list[ImageJsonPath] = field(default_factory=list)
+    compose_services: list[ComposeService] = field(default_factory=list)
+    dc_opts: list[DcResourceOpts] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    enabled_resources: tuple[str, ...] | None = None
+    config_parsed: bool = False
+    api_objects: list[tuple[str, str]] = field(default_factory=list)
+    default_trigger_mode: TriggerMode = TriggerMode.AUTO
+    default_auto_init: bool = True
+    config_defs: dict[str, ConfigDef] = field(default_factory=dict)
+    env_overlay: dict[str, str | None] = field(default_factory=dict)
+    # Strings returned by blob-producing builtins: `k8s_yaml(s)` reads these as YAML, not a path.
+    blobs: set[str] = field(default_factory=set)
+    # Any input the dry run could not read: "not found" checks become warnings then.
+    missing_inputs: list[str] = field(default_factory=list)
+    # Set once an error has been recorded, so enclosing evaluations do not report it again.
+    failed: bool = False
+    pending: Exception | None = None
+    call_location: SourceLocation | None = None
+    exited: bool = False
+    loaded_modules: dict[str, object] = field(default_factory=dict)
+    loading: list[str] = field(default_factory=list)
+    dynamic_functions: list[tuple[object, str]] = field(default_factory=list)
+    w2r_modules: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    # Time spent in `local()` subprocesses does not count against the evaluation budget.
+    paused: float = 0.0
+
+    @property
+    def frame(self) -> Frame:
+        return self.frames[-1]
+
+    def resolve(self, path: str) -> str:
+        """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
+        path = os.path.expanduser(path)
+        return os.path.normpath(os.path.join(self.frame.dir, path))
+
+    def watch(self, path: str) -> None:
+        self.config_files[path] = None
+
+    def warn(self, message: str, location: SourceLocation | None = None, hint: str = "") -> None:
+        self.warnings.append(Diagnostic(Severity.WARNING, message, location, hint))
+
+    def error(self, message: str, location: SourceLocation | None = None, hint: str = "") -> None:
+        self.errors.append(Diagnostic(Severity.ERROR, message, location, hint))
+
+    def getenv(self, key: str) -> str | None:
+        if key in self.env_overlay:
+            return self.env_overlay[key]
+        return os.environ.get(key)
+
+    def environ(self) -> dict[str, str]:
+        env = dict(os.environ)
+        for k, v in self.env_overlay.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
+
+    def cancelled(self) -> bool:
+        if self.timeout is None:
+            return False
+        return time.monotonic() - self.started - self.paused > self.timeout
