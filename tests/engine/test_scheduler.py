@@ -1,0 +1,286 @@
+"""Table-driven tests of the pure scheduler, one group per contract rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from engine_sim import ROOT, Sim, config, local
+
+from lockstep.engine.checker import check_history
+from lockstep.engine.scheduler import next_updates
+from lockstep.model.resource import TriggerMode
+from lockstep.model.update import HoldKind, ReasonKind, UpdateResult
+from lockstep.store import actions as A
+from lockstep.store.reducers import reduce
+from lockstep.store.state import EngineState, RuntimeStatus
+
+
+def loaded(*resources, **settings) -> EngineState:  # type: ignore[no-untyped-def]
+    return reduce(EngineState(), A.ConfigLoaded(config(*resources, **settings), 0.0))
+
+
+def holds(state: EngineState, name: str) -> set[HoldKind]:
+    return {h.kind for h in next_updates(state).holds.get(name, ())}
+
+
+def start(state: EngineState, name: str, uid: int, at: float = 0.0) -> EngineState:
+    return reduce(state, A.UpdateStarted(uid, name, at))
+
+
+def finish(state: EngineState, name: str, uid: int, ok: bool = True, at: float = 1.0) -> EngineState:
+    return reduce(state, A.UpdateFinished(uid, name, ok, at))
+
+
+# C1 ----------------------------------------------------------------------
+
+
+def test_c1_initial_builds_wait_for_upstreams() -> None:
+    s = loaded(local("a"), local("b", ups=("a",)), local("c", ups=("b",)))
+    d = next_updates(s)
+    assert d.starts == ("a",)
+    assert HoldKind.WAITING_ON_UPSTREAM in holds(s, "b")
+    assert next_updates(s).holds["c"][0].subjects == ("a", "b")
+
+
+def test_c1_holds_on_every_update_not_only_the_first() -> None:
+    sim = Sim(config(local("ui", deps=("ui",)), local("image", deps=("image",), ups=("ui",))))
+    for i in range(5):
+        sim.edit(10.0 + i * 3, "ui/a.js")
+        sim.edit(10.5 + i * 3, "image/Dockerfile")
+    sim.run()
+    assert check_history(sim.records(), quiescent=True) == []
+    ui = [r for r in sim.records() if r.resource == "ui"]
+    image = [r for r in sim.records() if r.resource == "image"]
+    assert len(ui) == 6
+    # Every ui update is followed by an image update that started after it ended.
+    for u in ui:
+        assert any(i.start >= (u.end or 0) for i in image)
+
+
+def test_c1_upstream_runtime_must_be_ready() -> None:
+    api = replace(local("api"), local=replace(local("api").local, serve_cmd=local("x").local.cmd))  # type: ignore[arg-type]
+    s = loaded(api, local("e2e", ups=("api",)))
+    s = finish(start(s, "api", 1), "api", 1)
+    assert s.rs["api"].runtime is RuntimeStatus.STARTING
+    assert HoldKind.WAITING_ON_UPSTREAM in holds(s, "e2e")
+    s = reduce(s, A.RuntimeReady("api", True, 2.0))
+    assert next_updates(s).starts == ("e2e",)
+
+
+# C2 ----------------------------------------------------------------------
+
+
+def test_c2_success_propagates_once_to_dependents() -> None:
+    s = loaded(local("a"), local("b"), local("c", ups=("a", "b")))
+    s = finish(start(s, "a", 1), "a", 1)
+    s = finish(start(s, "b", 2), "b", 2)
+    reasons = s.rs["c"].pending
+    assert {r.kind for r in reasons} == {ReasonKind.INITIAL, ReasonKind.UPSTREAM}
+    assert next_updates(s).starts == ("c",)
+    s = finish(start(s, "c", 3), "c", 3)
+    assert not s.rs["c"].pending
+
+
+def test_c2_crash_restart_does_not_propagate() -> None:
+    s = loaded(local("a"), local("b", ups=("a",)))
+    s = finish(start(s, "a", 1), "a", 1)
+    s = finish(start(s, "b", 2), "b", 2)
+    s = reduce(s, A.RuntimeExited("a", 1, 3.0))
+    s = reduce(s, A.RuntimeStarted("a", 4.0))
+    assert not s.rs["b"].pending
+
+
+def test_c2_propagation_can_be_turned_off() -> None:
+    s = loaded(local("a"), local("b", ups=("a",)), propagate=False)
+    s = finish(start(s, "a", 1), "a", 1)
+    s = finish(start(s, "b", 2), "b", 2)
+    s = finish(start(s, "a", 3), "a", 3)
+    assert not s.rs["b"].pending
+    # ... or per resource: b stays put when a is updated again.
+    s2 = loaded(local("a"), local("b", ups=("a",), propagate=False))
+    s2 = finish(start(s2, "a", 1), "a", 1)
+    s2 = finish(start(s2, "b", 2), "b", 2)
+    s2 = finish(start(s2, "a", 3), "a", 3)
+    assert not s2.rs["b"].pending
+
+
+# C3 ----------------------------------------------------------------------
+
+
+def test_c3_quiet_window_delays_file_triggered_start() -> None:
+    s = loaded(local("a", deps=("src",)))
+    s = finish(start(s, "a", 1), "a", 1)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), 5.0))
+    d = next_updates(s)
+    assert d.starts == () and d.wake_at == 5.2
+    assert HoldKind.QUIET_WINDOW in holds(s, "a")
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/y"}), 5.1))
+    assert next_updates(s).wake_at == 5.3
+    s = reduce(s, A.Tick(5.3))
+    assert next_updates(s).starts == ("a",)
+    s = start(s, "a", 2, at=5.3)
+    assert s.rs["a"].running is not None
+    assert s.rs["a"].running.reasons[0].paths == (f"{ROOT}/src/x", f"{ROOT}/src/y")
+
+
+def test_c3_max_wait_caps_a_never_quiet_stream() -> None:
+    s = loaded(local("a", deps=("src",)))
+    s = finish(start(s, "a", 1), "a", 1)
+    t = 2.0
+    while t < 12.5:
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), t))
+        if next_updates(s).starts:
+            break
+        t += 0.1
+    assert next_updates(s).starts == ("a",)
+    assert t <= 12.15  # pending since 2.0 + max wait 10 s, on a 0.1 s grid
+
+
+# C4 ----------------------------------------------------------------------
+
+
+def test_c4_writer_exclusion_and_inference() -> None:
+    s = loaded(local("gen", deps=("api",)), local("image", deps=("site",)))
+    s = finish(start(s, "gen", 1), "gen", 1)
+    s = finish(start(s, "image", 2), "image", 2)
+    s = start(s, "gen", 3, at=3.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/site/index.html"}), 3.5))
+    assert ("gen", "image") in s.inferred
+    assert {HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_ON_UPSTREAM} <= holds(s, "image")
+    s = finish(s, "gen", 3, at=4.0)
+    # writer done: the files must be quiet again
+    assert HoldKind.QUIET_WINDOW in holds(s, "image")
+    s = reduce(s, A.Tick(4.2))
+    assert next_updates(s).starts == ("image",)
+
+
+def test_c4_no_inference_from_paths_the_writer_itself_watches() -> None:
+    s = loaded(local("a", deps=("shared",)), local("b", deps=("shared",)))
+    s = start(s, "a", 1)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/shared/x"}), 0.5))
+    assert s.inferred == frozenset()
+
+
+def test_c4_inference_never_closes_a_cycle() -> None:
+    s = loaded(local("a", deps=("a",)), local("b", deps=("b",), ups=("a",)))
+    s = finish(start(s, "a", 1), "a", 1)
+    s = start(s, "b", 2)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/a/out"}), 1.5))
+    assert ("b", "a") not in s.inferred
+
+
+def test_c4_tainted_run_is_rerun() -> None:
+    s = loaded(local("a", deps=("src",)))
+    s = start(s, "a", 1)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), 0.5))
+    s = finish(s, "a", 1)
+    assert s.rs["a"].last is not None and s.rs["a"].last.tainted
+    assert ReasonKind.TAINTED in {r.kind for r in s.rs["a"].pending}
+
+
+def test_c4_broken_setup_converges_without_resource_deps() -> None:
+    sim = Sim(
+        config(local("ui", deps=("ui",)), local("image", deps=("site",))),
+        duration=lambda n, i: 2.0 if n == "ui" else 1.0,
+        writes={"ui": ("site/index.html",)},
+    )
+    for i in range(20):
+        sim.edit(20.0 + 5 * i, "ui/app.js")
+    sim.run()
+    assert ("ui", "image") in sim.state.inferred
+    assert check_history(sim.records(), quiescent=True) == []
+    image = [r for r in sim.records() if r.resource == "image"]
+    ui = [r for r in sim.records() if r.resource == "ui"]
+    first_inferred_end = min(u.end or 0 for u in ui if u.start >= 0)
+    for i in image:
+        if i.start > first_inferred_end:
+            assert not any(u.start < (i.end or 0) and i.start < (u.end or 0) for u in ui)
+
+
+# C5 ----------------------------------------------------------------------
+
+
+def test_c5_changes_during_update_coalesce_into_one_rerun() -> None:
+    sim = Sim(config(local("a", deps=("src",))), duration=lambda n, i: 5.0)
+    for k in range(10):
+        sim.edit(1.0 + k * 0.3, "src/f")
+    sim.run()
+    assert [len(sim.starts)] == [2]
+
+
+# C6 ----------------------------------------------------------------------
+
+
+def test_c6_failed_upstream_blocks_until_it_recovers() -> None:
+    s = loaded(local("a", deps=("a",)), local("b", ups=("a",)))
+    s = finish(start(s, "a", 1), "a", 1, ok=False)
+    assert holds(s, "b") == {HoldKind.UPSTREAM_FAILED}
+    assert next_updates(s).holds["b"][0].describe() == "blocked: upstream a failed"
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/a/x"}), 2.0))
+    s = reduce(s, A.Tick(2.2))
+    s = finish(start(s, "a", 2, at=2.2), "a", 2, at=3.0)
+    assert next_updates(s).starts == ("b",)
+
+
+# C7 ----------------------------------------------------------------------
+
+
+def test_c7_parallel_limit() -> None:
+    s = loaded(*(local(f"r{i}") for i in range(5)), max_parallel_updates=3)
+    d = next_updates(s)
+    assert d.starts == ("r0", "r1", "r2")
+    assert holds(s, "r3") == {HoldKind.PARALLEL_LIMIT}
+
+
+def test_c7_serial_local_runs_alone() -> None:
+    s = loaded(local("a", parallel=False), local("b"), local("c", parallel=False))
+    d = next_updates(s)
+    assert d.starts == ("a",)
+    assert holds(s, "b") == {HoldKind.LOCAL_SERIAL}
+    s = finish(start(s, "a", 1), "a", 1)
+    assert next_updates(s).starts == ("b",)
+
+
+# Trigger modes, enable/disable ----------------------------------------------
+
+
+def test_manual_mode_holds_file_changes_until_triggered() -> None:
+    s = loaded(local("m", deps=("src",), trigger_mode=TriggerMode.MANUAL))
+    assert next_updates(s).starts == ("m",)  # auto_init initial update
+    s = finish(start(s, "m", 1), "m", 1)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), 2.0))
+    s = reduce(s, A.Tick(3.0))
+    assert holds(s, "m") == {HoldKind.MANUAL}
+    s = reduce(s, A.Trigger("m", 4.0))
+    assert next_updates(s).starts == ("m",)
+
+
+def test_auto_init_false_waits_for_trigger() -> None:
+    s = loaded(local("m", auto_init=False))
+    assert next_updates(s).starts == ()
+    s = reduce(s, A.Trigger("m", 1.0))
+    assert next_updates(s).starts == ("m",)
+
+
+def test_disable_and_enable() -> None:
+    s = loaded(local("a"))
+    s = reduce(s, A.SetEnabled("a", False, 0.5))
+    assert next_updates(s).starts == ()
+    s = reduce(s, A.SetEnabled("a", True, 1.0))
+    assert next_updates(s).starts == ("a",)
+
+
+def test_config_change_reruns_only_changed_resources() -> None:
+    s = loaded(local("a"), local("b"))
+    s = finish(start(s, "a", 1), "a", 1)
+    s = finish(start(s, "b", 2), "b", 2)
+    changed = replace(local("b"), labels=("x",))
+    s = reduce(s, A.ConfigLoaded(config(local("a"), changed), 3.0))
+    assert not s.rs["a"].pending
+    assert [r.kind for r in s.rs["b"].pending] == [ReasonKind.CONFIG]
+
+
+def test_failed_update_record() -> None:
+    s = loaded(local("a"))
+    s = finish(start(s, "a", 1), "a", 1, ok=False)
+    assert s.history[-1].result is UpdateResult.FAILED
