@@ -244,9 +244,9 @@ class Engine:
             self._files.save_inferred(state.inferred)
         changed = False
         for name in set(self._holds) | set(decision.holds):
-            new = decision.holds.get(name, ())
-            if self._holds.get(name, ()) != new:
-                self._files.append_holds(state.now, name, new)
+            held = decision.holds.get(name, ())
+            if self._holds.get(name, ()) != held:
+                self._files.append_holds(state.now, name, held)
                 changed = True
         if changed:
             self._holds = dict(decision.holds)

@@ -1,0 +1,44 @@
+"""`lockstep ci`: bring everything up once; exit 0 when all is up to date, 1 on failure."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from lockstep.cli.common import add_file_arg, parse_duration, tiltfile_path
+from lockstep.engine.app import build_engine, run_app
+from lockstep.engine.ci import ci_verdict
+from lockstep.engine.engine import Engine
+from lockstep.ui.terminal import StreamPrinter
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("ci", help="run until every resource is up to date (0) or one fails (1)")
+    add_file_arg(p)
+    p.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="e.g. 30m, 90s")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--host", default="127.0.0.1")
+    p.set_defaults(func=run)
+
+
+async def _until_done(engine: Engine, timeout: float) -> int:
+    try:
+        state = await engine.store.wait_for(lambda s: ci_verdict(s).done, timeout)
+    except TimeoutError:
+        verdict = ci_verdict(engine.state)
+        print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
+        return 1
+    verdict = ci_verdict(state)
+    if verdict.ok:
+        print(f"lockstep ci: success: {verdict.summary}")
+        return 0
+    print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
+    return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
+    engine.logs.subscribe(StreamPrinter())
+    timeout = float(args.timeout)
+    return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout)))

@@ -1,0 +1,48 @@
+"""`lockstep down`: stop whatever `lockstep up` started for this Tiltfile."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import time
+
+from lockstep.cli.common import add_file_arg, tiltfile_path
+from lockstep.engine.app import read_pidfile
+from lockstep.statedir import state_dir
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("down", help="stop the running `up` for this Tiltfile and everything it started")
+    add_file_arg(p)
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop")
+    p.set_defaults(func=run)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    path = tiltfile_path(args)
+    info = read_pidfile(state_dir(path, create=False))
+    pid = info.get("pid") if info else None
+    if not isinstance(pid, int) or not _alive(pid):
+        print(f"lockstep down: nothing running for {path}")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + float(args.timeout)
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling another process's exit: there is no fd to wait on
+    if _alive(pid):
+        print(f"lockstep down: pid {pid} did not stop within {args.timeout:.0f}s; sending SIGKILL")
+        os.kill(pid, signal.SIGKILL)
+        return 1
+    print(f"lockstep down: stopped pid {pid}")
+    return 0

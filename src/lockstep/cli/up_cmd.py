@@ -1,0 +1,65 @@
+"""`lockstep up`: run the Tiltfile's resources and keep them up to date until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import warnings
+
+from lockstep.cli.common import add_file_arg, tiltfile_path
+from lockstep.engine.app import build_engine, run_app
+from lockstep.engine.engine import Engine
+from lockstep.ui.terminal import StreamPrinter, make_console, status_table
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("up", help="start the resources and keep them up to date")
+    add_file_arg(p)
+    p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
+    p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
+    p.add_argument(
+        "--no-propagate", action="store_true",
+        help="Tilt's looser behaviour: an upstream update does not make dependents stale",
+    )
+    p.set_defaults(func=run)
+
+
+def start_views(engine: Engine, args: argparse.Namespace) -> None:
+    """Start the HTTP API and dashboard when this build has them."""
+    import importlib
+
+    try:
+        server = importlib.import_module("lockstep.ui.server")
+    except ModuleNotFoundError:
+        return
+    engine.spawn(server.serve(engine, host=args.host, port=args.port), "http")
+
+
+async def _live_table(engine: Engine) -> int:
+    from rich.live import Live
+
+    console = make_console()
+    with Live(status_table(engine.state, engine.decision), console=console, refresh_per_second=4) as live:
+        while True:
+            await asyncio.sleep(0.25)
+            live.update(status_table(engine.state, engine.decision))
+
+
+def run(args: argparse.Namespace) -> int:
+    path = tiltfile_path(args)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
+    engine, reaper = build_engine(path, args.tiltfile_args)
+    if args.no_propagate:
+        engine.options.propagate = False
+    stream = args.stream or not sys.stdout.isatty()
+    if stream:
+        engine.logs.subscribe(StreamPrinter())
+
+    def started(e: Engine) -> None:
+        start_views(e, args)
+
+    until = None if stream else _live_table
+    return asyncio.run(run_app(engine, reaper, until, on_started=started))

@@ -1,0 +1,66 @@
+"""`lockstep why [RESOURCE]`: the recorded updates, their reasons and order, and holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from lockstep.cli.common import add_file_arg, tiltfile_path
+from lockstep.engine.persist import load_inferred, read_history, read_holds
+from lockstep.statedir import state_dir
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("why", help="explain why and in which order updates ran")
+    add_file_arg(p)
+    p.add_argument("resource", nargs="?", help="only this resource")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-n", "--last", type=int, default=50, help="show the last N updates (default 50)")
+    p.set_defaults(func=run)
+
+
+def _clock(t: float | None) -> str:
+    if t is None:
+        return "…"
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int((t % 1) * 1000):03d}"
+
+
+def run(args: argparse.Namespace) -> int:
+    sdir = state_dir(tiltfile_path(args), create=False)
+    records = [r for r in read_history(sdir) if not args.resource or r.resource == args.resource]
+    records = records[-args.last :] if args.last > 0 else records
+    holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]
+    inferred = sorted(load_inferred(sdir))
+    if args.json:
+        print(json.dumps({
+            "updates": [r.to_json() for r in records],
+            "holds": holds[-200:],
+            "inferred_edges": [list(e) for e in inferred],
+        }, indent=1))
+        return 0
+    if not records:
+        print("no updates recorded" + (f" for {args.resource}" if args.resource else ""))
+    for r in records:
+        dur = f"{(r.end - r.start):.2f}s" if r.end is not None else "running"
+        taint = " (tainted: inputs changed while it ran)" if r.tainted else ""
+        print(f"#{r.id} {r.resource}: {r.result.value} in {dur}, {_clock(r.start)} → {_clock(r.end)}{taint}")
+        for reason in r.reasons:
+            print(f"    because {reason.describe()}")
+        if r.upstreams:
+            print(f"    after {', '.join(r.upstreams)}")
+        if r.error:
+            print(f"    error: {r.error}")
+    if args.resource and holds:
+        print("hold history:")
+        for h in holds[-20:]:
+            entries = h.get("holds")
+            texts = [str(x.get("text", "")) for x in entries if isinstance(x, dict)] if isinstance(entries, list) else []
+            at = h.get("at")
+            print(f"  {_clock(at if isinstance(at, float) else None)} {'; '.join(texts) or 'released'}")
+    relevant = [e for e in inferred if not args.resource or args.resource in e]
+    if relevant:
+        print("inferred edges (learnt from writes; `lockstep graph` shows them):")
+        for u, d in relevant:
+            print(f"  {u} → {d} (inferred)")
+    return 0

@@ -1,0 +1,116 @@
+"""Assembles a real engine: subprocesses, reaper, logs on disk, watcher, serve.
+
+`up` and `ci` both run through `run_app`; they differ only in when they stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from lockstep.adapters.process import SubprocessRunner
+from lockstep.adapters.reaper import Reaper
+from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.runners import LocalRunner
+from lockstep.engine.serve import ServeController
+from lockstep.engine.watch import WatchController
+from lockstep.logs.store import LogStore
+from lockstep.model.resource import LoadResult
+from lockstep.statedir import state_dir
+from lockstep.watch.backend import make_backend
+
+PIDFILE = "up.json"
+
+
+def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> LoadResult:
+    from lockstep.tiltfile import load
+
+    return load(path, args, subcommand=subcommand)
+
+
+def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+    sdir = state_dir(tiltfile)
+    reaper = Reaper()
+    reaper.start()
+    processes = SubprocessRunner(reaper)
+    logs = LogStore(str(sdir / "logs"))
+    engine = Engine(
+        EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
+        loader=lambda p, a: load_tiltfile(p, a, subcommand),
+        runner=LocalRunner(processes),
+        logs=logs,
+    )
+    ServeController(engine, processes)
+    WatchController(engine, make_backend())
+    return engine, reaper
+
+
+def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
+    path = sdir / PIDFILE
+    tmp = sdir / (PIDFILE + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f)
+    os.replace(tmp, path)
+
+
+def read_pidfile(sdir: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((sdir / PIDFILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+async def run_app(
+    engine: Engine,
+    reaper: Reaper,
+    until: Callable[[Engine], Awaitable[int]] | None,
+    *,
+    on_started: Callable[[Engine], None] | None = None,
+) -> int:
+    """Run until `until` returns an exit code, or until SIGINT/SIGTERM (exit 0)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    sdir = state_dir(engine.tiltfile)
+    code = 0
+    runner = asyncio.ensure_future(engine.run())
+    try:
+        engine.initial_load()
+        write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": engine.tiltfile})
+        if on_started:
+            on_started(engine)
+        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait()), runner}
+        finisher: asyncio.Future[int] | None = None
+        if until is not None:
+            finisher = asyncio.ensure_future(until(engine))
+            waiters.add(finisher)
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if finisher is not None and finisher in done:
+            code = finisher.result()
+        elif runner in done:
+            runner.result()  # re-raise an engine crash
+        for w in waiters:
+            if w is not runner and not w.done():
+                w.cancel()
+    finally:
+        # Cancellation is the stop signal: every controller's finally stops its processes.
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, BaseException):
+            await runner
+        engine.logs.close()
+        reaper.close()
+        with contextlib.suppress(OSError):
+            if (read_pidfile(sdir) or {}).get("pid") == os.getpid():
+                (sdir / PIDFILE).unlink()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return code
