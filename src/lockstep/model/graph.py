@@ -109,3 +109,74 @@ def would_close_cycle(nodes: Sequence[str], edges: Iterable[Edge], edge: Edge) -
         return True
     ups = upstreams(nodes, edges)
     return down in transitive_upstreams(up, ups) or down == up
+
+
+# --- Drawing ---------------------------------------------------------------------------------
+# Renderers take declared edges plus an optional set of *inferred* edges (learned by the
+# engine from writers it saw, DESIGN.md C4) and draw the inferred ones distinctly.
+
+
+def _all_edges(edges: Iterable[Edge], inferred: Iterable[Edge]) -> tuple[list[Edge], set[Edge]]:
+    declared = list(dict.fromkeys(edges))
+    extra = {e for e in inferred if e not in set(declared)}
+    return declared + sorted(extra), extra
+
+
+def render_text(nodes: Sequence[str], edges: Iterable[Edge], inferred: Iterable[Edge] = ()) -> str:
+    """Stages of the build order: each line holds resources that start side by side; a
+    resource with upstreams says which it follows, and where branches join."""
+    if not nodes:
+        return "(no resources)\n"
+    every, extra = _all_edges(edges, inferred)
+    ups = upstreams(nodes, every)
+    lv = levels(nodes, every)
+    order = topo_order(nodes, every)
+    lines = []
+    width = len(str(max(lv.values()) + 1))
+    for stage in range(max(lv.values()) + 1):
+        cells = []
+        for n in (n for n in order if lv[n] == stage):
+            if not ups[n]:
+                cells.append(n)
+                continue
+            names = [u + (" (inferred)" if (u, n) in extra else "") for u in ups[n]]
+            verb = "joins" if len(names) > 1 else "after"
+            cells.append(f"{n} ({verb} {' + '.join(names)})")
+        label = f"stage {stage + 1:>{width}}"
+        lines.append(f"{label} │ " + "   ║   ".join(cells))
+        if stage < max(lv.values()):
+            lines.append(" " * len(label) + " ▼")
+    return "\n".join(lines) + "\n"
+
+
+def _quote_dot(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_dot(nodes: Sequence[str], edges: Iterable[Edge], inferred: Iterable[Edge] = ()) -> str:
+    every, extra = _all_edges(edges, inferred)
+    out = ["digraph lockstep {", "  rankdir=LR;", "  node [shape=box];"]
+    out += [f"  {_quote_dot(n)};" for n in nodes]
+    for up, down in every:
+        style = ' [style=dashed, label="inferred"]' if (up, down) in extra else ""
+        out.append(f"  {_quote_dot(up)} -> {_quote_dot(down)}{style};")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _mermaid_id(index: int) -> str:
+    return f"n{index}"
+
+
+def render_mermaid(nodes: Sequence[str], edges: Iterable[Edge], inferred: Iterable[Edge] = ()) -> str:
+    every, extra = _all_edges(edges, inferred)
+    ids = {n: _mermaid_id(i) for i, n in enumerate(nodes)}
+    out = ["flowchart LR"]
+    for n in nodes:
+        label = n.replace('"', "#quot;")
+        out.append(f'  {ids[n]}["{label}"]')
+    for up, down in every:
+        if up in ids and down in ids:
+            arrow = "-. inferred .->" if (up, down) in extra else "-->"
+            out.append(f"  {ids[up]} {arrow} {ids[down]}")
+    return "\n".join(out) + "\n"

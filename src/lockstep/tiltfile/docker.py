@@ -73,7 +73,7 @@ def _custom_build(st: EvalState, a: Args) -> None:
     if command.empty and not a.has("command_bat"):
         raise TiltfileError("custom_build(): `command` is empty",
                             hint="pass the command that builds the image and tags it as $EXPECTED_REF")
-    workdir = st.resolve(a.string("dir")) if a.string("dir") else st.frame.dir
+    workdir = st.resolve(a.string("dir") or ".")
     st.images.append(ImageTarget(
         ref=ref, context=workdir, custom_command=command,
         deps=tuple(st.resolve(d) for d in a.str_list("deps")), tag=a.string("tag"),

@@ -97,7 +97,7 @@ def _read_yaml_stream(st: EvalState, a: Args) -> Any:
     return yaml_docs(text, "read_yaml_stream")
 
 
-@builtin("watch_file", "file_path", 1)
+@builtin("watch_file", "file_path", 1, located=True)
 def _watch_file(st: EvalState, a: Args) -> None:
     st.watch(st.resolve(a.string("file_path")))
 

@@ -175,7 +175,7 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
         deps=tuple(st.resolve(d) for d in a.str_list("deps")),
         trigger_mode=st.default_trigger_mode,
         k8s=K8sSpec(apply_cmd=apply_cmd, delete_cmd=delete_cmd,
-                    apply_dir=st.resolve(a.string("apply_dir")) if a.string("apply_dir") else st.frame.dir,
+                    apply_dir=st.resolve(a.string("apply_dir") or "."),
                     apply_env=a.str_dict("apply_env"), image_refs=images),
         location=st.call_location,
     ))

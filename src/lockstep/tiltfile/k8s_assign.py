@@ -101,7 +101,7 @@ def _w2r_names(st: EvalState, workloads: list[K8sObjectEntry], names: list[str])
         ident = {"name": e.obj.name, "kind": e.obj.kind, "namespace": e.obj.namespace,
                  "group": e.obj.api_version.split("/")[0] if "/" in e.obj.api_version else ""}
         try:
-            value = module.call("_lk_call_w2r", ident)
+            value = module.call("lockstep_call_w2r", ident)
         except Exception as exc:  # a Starlark error in the user's function
             st.error(f"workload_to_resource_function failed for {e.obj.name}: "
                      f"{str(exc).strip().splitlines()[-1]}", e.location, "fix the naming function")

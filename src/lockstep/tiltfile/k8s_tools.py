@@ -26,7 +26,7 @@ def _run_tool(st: EvalState, argv: list[str], what: str) -> str:
                             hint=f"install {argv[0]} or use `lockstep check --dry-run`")
     started = time.monotonic()
     try:
-        proc = subprocess.run(argv, cwd=st.frame.dir, env=st.environ(), capture_output=True, text=True,
+        proc = subprocess.run(argv, cwd=st.resolve("."), env=st.environ(), capture_output=True, text=True,
                               check=False, stdin=subprocess.DEVNULL)
     finally:
         st.paused += time.monotonic() - started

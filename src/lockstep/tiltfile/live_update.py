@@ -14,20 +14,20 @@ def _step(step: LiveUpdateStep) -> object:
     return sl.OpaquePythonObject(step)
 
 
-@builtin("sync", "local_path remote_path", 2)
+@builtin("sync", "local_path remote_path", 2, located=True)
 def _sync(st: EvalState, a: Args) -> object:
     return _step(LiveUpdateStep(LiveUpdateKind.SYNC, local_path=st.resolve(a.string("local_path")),
                                 remote_path=a.string("remote_path")))
 
 
-@builtin("run", "cmd trigger echo_off", 1)
+@builtin("run", "cmd trigger echo_off", 1, located=True)
 def _run(st: EvalState, a: Args) -> object:
     cmd = a.cmd("cmd")
     triggers = tuple(st.resolve(p) for p in a.str_list("trigger"))
     return _step(LiveUpdateStep(LiveUpdateKind.RUN, command=cmd.argv, trigger=triggers))
 
 
-@builtin("fall_back_on", "files", 1)
+@builtin("fall_back_on", "files", 1, located=True)
 def _fall_back_on(st: EvalState, a: Args) -> object:
     paths = tuple(st.resolve(p) for p in a.str_list("files"))
     return _step(LiveUpdateStep(LiveUpdateKind.FALL_BACK_ON, paths=paths))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import warnings
 from typing import Any
 
 import starlark as sl
@@ -132,8 +133,10 @@ def _include(st: EvalState, a: Args) -> None:
 
 def _top_level_names(source: str) -> list[str]:
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     names: list[str] = []
     for node in tree.body:

@@ -28,8 +28,8 @@ def _local_resource(st: EvalState, a: Args) -> None:
                             hint="give each local_resource a unique name")
     cmd = a.cmd("cmd")
     serve_cmd = a.cmd("serve_cmd")
-    workdir = st.resolve(a.string("dir")) if a.string("dir") else st.frame.dir
-    serve_dir = st.resolve(a.string("serve_dir")) if a.string("serve_dir") else st.frame.dir
+    workdir = st.resolve(a.string("dir") or ".")
+    serve_dir = st.resolve(a.string("serve_dir") or ".")
     mode = common.trigger_mode(a)
     st.local_resources.append(Resource(
         name=name,

@@ -20,7 +20,7 @@ def _local(st: EvalState, a: Args) -> str:
         # The output is unknown: later checks that depend on it must not be fatal.
         st.missing_inputs.append(f"<output of local({cmd.display()!r})>")
         return ""
-    workdir = st.resolve(a.string("dir")) if a.string("dir") else st.frame.dir
+    workdir = st.resolve(a.string("dir") or ".")
     env = st.environ()
     env.update(dict(a.str_dict("env")))
     stdin = a.string("stdin") if a.has("stdin") else None

@@ -19,9 +19,9 @@ def varargs(a: Args) -> list[object]:
     return [a.values[k] for k in sorted((k for k in a.values if k.isdigit()), key=int)]
 
 
-@builtin("os.getcwd")
+@builtin("os.getcwd", located=True)
 def _getcwd(st: EvalState, a: Args) -> str:
-    return st.frame.dir
+    return st.resolve(".")
 
 
 @builtin("os.getenv", "key default", 1)
@@ -50,17 +50,17 @@ def _name(st: EvalState, a: Args) -> str:
     return os.name
 
 
-@builtin("os.path.abspath", "path", 1)
+@builtin("os.path.abspath", "path", 1, located=True)
 def _abspath(st: EvalState, a: Args) -> str:
     return st.resolve(a.string("path"))
 
 
-@builtin("os.path.realpath", "path", 1)
+@builtin("os.path.realpath", "path", 1, located=True)
 def _realpath(st: EvalState, a: Args) -> str:
     return os.path.realpath(st.resolve(a.string("path")))
 
 
-@builtin("os.path.exists", "path", 1)
+@builtin("os.path.exists", "path", 1, located=True)
 def _exists(st: EvalState, a: Args) -> bool:
     path = st.resolve(a.string("path"))
     # Tilt re-evaluates when a probed path appears or disappears.
@@ -88,9 +88,9 @@ def _join(st: EvalState, a: Args) -> str:
     return os.path.join(*strings)
 
 
-@builtin("os.path.relpath", "targpath basepath", 1)
+@builtin("os.path.relpath", "targpath basepath", 1, located=True)
 def _relpath(st: EvalState, a: Args) -> str:
-    base = st.resolve(a.string("basepath")) if a.has("basepath") else st.frame.dir
+    base = st.resolve(a.string("basepath") or ".")
     return os.path.relpath(st.resolve(a.string("targpath")), base)
 
 

@@ -57,8 +57,8 @@ def workload_to_resource_function(fn):
     _lk_w2r.append(fn)
     _lk_w2r_registered(call_stack())
 
-def _lk_call_w2r(workload_id):
-    return _lk_w2r[-1](workload_id)
+def lockstep_call_w2r(workload_id):
+    return _lk_w2r[-1](struct(**workload_id))
 
 def load_dynamic(path):
     r = _lk_load_dynamic(call_stack(), path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 
 
 def prepare(source: str) -> str:
@@ -46,9 +47,8 @@ def statements(source: str) -> list[tuple[int, str]] | None:
     Starlark syntax is a subset of Python's, so Python's parser finds the boundaries.
     Statements sharing a line (`a = 1; b = 2`) stay together. None if it cannot split.
     """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = _python_ast(source)
+    if tree is None:
         return None
     lines = source.splitlines()
     spans: list[list[int]] = []
@@ -63,9 +63,8 @@ def statements(source: str) -> list[tuple[int, str]] | None:
 
 def top_level_names(source: str) -> list[str]:
     """Names a file binds at top level by assignment, def or for (not load)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    tree = _python_ast(source)
+    if tree is None:
         return []
     names: list[str] = []
     for node in tree.body:
@@ -83,3 +82,12 @@ def top_level_names(source: str) -> list[str]:
                 elif isinstance(sub, ast.FunctionDef):
                     names.append(sub.name)
     return list(dict.fromkeys(names))
+
+
+def _python_ast(source: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. invalid escapes: Starlark's business, not ours
+            return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None

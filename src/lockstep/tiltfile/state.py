@@ -164,7 +164,10 @@ class EvalState:
     def resolve(self, path: str) -> str:
         """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
         path = os.path.expanduser(path)
-        return os.path.normpath(os.path.join(self.frame.dir, path))
+        # Tilt resolves against the file the call is written in (a helper defined in a
+        # loaded file resolves against that file's directory, even when called from main).
+        base = os.path.dirname(self.call_location.file) if self.call_location else self.frame.dir
+        return os.path.normpath(os.path.join(base, path))
 
     def watch(self, path: str) -> None:
         self.config_files[path] = None

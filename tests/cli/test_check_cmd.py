@@ -1,0 +1,45 @@
+import json
+
+from lockstep.cli.main import main
+
+
+def write(tmp_path, text):
+    (tmp_path / "Tiltfile").write_text(text)
+    return str(tmp_path / "Tiltfile")
+
+
+def test_check_prints_resources_upstreams_and_order(tmp_path, capsys):
+    path = write(tmp_path, "local_resource('b', 'true', resource_deps=['a'])\nlocal_resource('a', 'true')\n")
+    assert main(["check", "-f", path]) == 0
+    out = capsys.readouterr().out
+    assert "upstreams: a" in out and "Start order: a → b" in out and out.strip().endswith("OK")
+
+
+def test_check_exits_1_on_error_and_names_the_line(tmp_path, capsys):
+    path = write(tmp_path, "local_resource('a', 'true', resource_deps=['nope'])\n")
+    assert main(["check", "-f", path]) == 1
+    out = capsys.readouterr().out
+    assert "Tiltfile:1:1: error: resource `a` depends on unknown resource `nope`" in out and "fix:" in out
+
+
+def test_check_json_and_tiltfile_args(tmp_path, capsys):
+    path = write(tmp_path, "config.define_string('name')\nlocal_resource(config.parse()['name'], 'true')\n")
+    assert main(["check", "-f", path, "--json", "--", "--name=svc"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["resources"][0]["name"] == "svc" and data["start_order"] == ["svc"]
+
+
+def test_check_dry_run_does_not_execute_local(tmp_path, capsys):
+    marker = tmp_path / "ran"
+    path = write(tmp_path, f"local('touch {marker}')\n")
+    assert main(["check", "-f", path, "--dry-run"]) == 0
+    assert not marker.exists()
+    assert main(["check", "-f", path]) == 0
+    assert marker.exists()
+
+
+def test_check_never_prints_a_traceback(tmp_path, capsys):
+    path = write(tmp_path, "def f(:\n")
+    assert main(["check", "-f", path]) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err and "syntax error" in captured.out

@@ -1,0 +1,41 @@
+"""Helpers: write a Tiltfile (and friends) into a temp dir and load it."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lockstep.model.resource import LoadResult
+from lockstep.tiltfile import load
+
+EXTENSIONS = Path(__file__).parent / "extensions"
+
+
+@pytest.fixture
+def tiltfile(tmp_path: Path) -> Callable[..., LoadResult]:
+    """tiltfile(source, files={...}, **load_kwargs) -> LoadResult."""
+
+    def run(source: str, files: dict[str, str] | None = None, **kwargs: object) -> LoadResult:
+        for name, text in (files or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        main = tmp_path / "Tiltfile"
+        main.write_text(textwrap.dedent(source))
+        kwargs.setdefault("timeout", 20.0)
+        return load(str(main), **kwargs)  # type: ignore[arg-type]
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _extensions_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests never touch the network: ext:// resolves only from the extensions under tests/.
+    monkeypatch.setenv("LOCKSTEP_EXTENSIONS_DIR", str(EXTENSIONS))
+
+
+def messages(result: LoadResult) -> list[str]:
+    return [d.message for d in result.errors]

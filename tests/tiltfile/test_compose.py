@@ -1,0 +1,34 @@
+COMPOSE = """
+services:
+  db:
+    image: postgres
+  api:
+    build: .
+    image: myorg/api
+    ports: ["8000:80"]
+"""
+
+
+def test_one_resource_per_service(tiltfile):
+    r = tiltfile("""
+        docker_compose('docker-compose.yml')
+        docker_build('myorg/api', '.', dockerfile_contents='FROM scratch')
+        dc_resource('api', resource_deps=['db'], labels=['backend'])
+    """, files={"docker-compose.yml": COMPOSE})
+    assert r.ok, r.errors
+    assert [x.name for x in r.resources] == ["db", "api"]
+    api = r.resource("api")
+    assert api.compose.service == "api" and api.resource_deps == ("db",)
+    assert [i.ref for i in api.images] == ["myorg/api"]
+    assert api.links[0].url == "http://localhost:8000/"
+
+
+def test_dc_resource_unknown_service(tiltfile):
+    r = tiltfile("docker_compose('docker-compose.yml')\ndc_resource('dbb')\n",
+                 files={"docker-compose.yml": COMPOSE})
+    assert not r.ok and "dbb" in r.errors[0].message and "`db`" in r.errors[0].hint
+
+
+def test_missing_compose_file_in_dry_run_warns(tiltfile):
+    r = tiltfile("docker_compose('nope.yml')\ndc_resource('web')\n", dry_run=True)
+    assert r.ok and len(r.warnings) == 2
