@@ -18,7 +18,8 @@ $(TSTAMP): $(STAMP)
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/lockstep up -f examples/petstore/Tiltfile
+	# The example's build steps run `python3`: the one with the project's packages.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
 
 test: $(TSTAMP)
 	$(BIN)/ruff check src tests bench

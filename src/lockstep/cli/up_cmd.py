@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     def started(e: Engine) -> None:
         start_views(e, args)
+        for r in e.state.resources.values():
+            for link in r.links:
+                print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
 
     until = None if stream else _live_table
     return asyncio.run(run_app(engine, reaper, until, on_started=started))

@@ -12,19 +12,20 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
-from lockstep.engine.runners import UpdateRunner
+from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
-from lockstep.logs.store import LogSource, LogStore
+from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldReason
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.store.store import Store
+from lockstep.watch.ignore import load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
 
@@ -86,8 +87,6 @@ class Engine:
         return self.clock.now()
 
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
-        from lockstep.logs.store import LogLevel
-
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
 
     def initial_load(self) -> LoadResult:
@@ -184,8 +183,6 @@ class Engine:
             self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
             raise
         except Exception as exc:  # a runner bug must not take the engine down
-            from lockstep.engine.runners import Outcome
-
             outcome = Outcome(False, f"internal error: {exc!r}")
         finally:
             self._tasks.pop(update_id, None)
@@ -197,10 +194,13 @@ class Engine:
 
     def _apply_load(self, result: LoadResult) -> None:
         now = self.clock.now()
+        ignores = load_tiltignore(os.path.dirname(self.tiltfile))
+        if ignores:
+            # .tiltignore applies to every watch, like watch_settings(ignore=).
+            merged = (*result.settings.watch_ignore, *ignores)
+            result = replace(result, settings=replace(result.settings, watch_ignore=merged))
         if result.ok:
             if self.options.propagate is not None:
-                from dataclasses import replace
-
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
             self.dispatch(A.ConfigLoaded(result, now))
             for w in result.warnings:
@@ -211,9 +211,7 @@ class Engine:
                 self.log("(Tiltfile)", e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
-                from dataclasses import replace as _r
-
-                self.dispatch(A.ConfigLoaded(_r(result, resources=(), errors=()), now))
+                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now))
                 self.dispatch(A.ConfigFailed(result.errors, now))
 
     def _start_reload(self) -> None:

@@ -1,0 +1,98 @@
+"""E2E (c) serve crash and readiness, (d) no orphans on any signal, (e) Tiltfile reload."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import uuid
+from pathlib import Path
+
+import pytest
+from upproc import Up, procs_with_marker, wait_until
+
+from lockstep.model.update import ReasonKind, UpdateResult
+
+pytestmark = pytest.mark.e2e
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SERVER = """
+import http.server, os, sys
+if not os.path.exists("crashed-once"):
+    open("crashed-once", "w").close()
+    print("simulated crash", flush=True)
+    sys.exit(3)
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"up")
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def test_serve_crash_restarts_and_probe_gates_dependent(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "server.py").write_text(SERVER)
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(f"""
+local_resource('api', serve_cmd='python3 server.py {port}',
+    readiness_probe=probe(http_get=http_get_action(port={port}, path='/'), period_secs=0.1))
+local_resource('client', cmd='python3 -c "import urllib.request; urllib.request.urlopen(\\'http://127.0.0.1:{port}/\\')"',
+    resource_deps=['api'])
+""")
+    with Up(tf, tmp_path / "state") as up:
+        def client_done() -> bool:
+            return any(r.resource == "client" and r.end is not None for r in up.history())
+        wait_until(client_done, what="client update")
+        up.stop()
+        text = up.log_text()
+    assert "simulated crash" in text
+    assert "restarting in" in text
+    clients = [r for r in up.history() if r.resource == "client"]
+    # The probe gated the dependent (its request succeeded on the first try) and
+    # the crash restart did not propagate (one client update only).
+    assert [r.result for r in clients] == [UpdateResult.SUCCEEDED]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_signals_leave_no_process_behind(tmp_path: Path, sig: int) -> None:
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("""
+local_resource('long-build', cmd='sleep 300 & sleep 300; wait', allow_parallel=True)
+local_resource('server', serve_cmd='sh -c "sleep 300 & sleep 300 & wait"', allow_parallel=True)
+""")
+    up = Up(tf, tmp_path / "state", env={key: value})
+    # lockstep itself, its reaper, and both commands' trees.
+    wait_until(lambda: len(procs_with_marker(marker)) >= 7, what="processes started")
+    up.proc.send_signal(sig)
+    up.proc.wait(30)
+    up.out.close()
+    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")
+
+
+def test_tiltfile_syntax_error_keeps_running_then_reloads(tmp_path: Path) -> None:
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    tf = tmp_path / "Tiltfile"
+    good = "local_resource('svc', cmd='echo build {n}', serve_cmd='sleep 300')\n"
+    tf.write_text(good.format(n=1))
+    with Up(tf, tmp_path / "state", env={key: value}) as up:
+        wait_until(lambda: "Starting serve_cmd" in up.log_text(), what="serve started")
+        serving = set(procs_with_marker(marker))
+        tf.write_text("local_resource('svc', cmd='echo build 2'\n")  # syntax error
+        wait_until(lambda: "error" in up.log_text().split("Tiltfile changed")[-1], what="error shown")
+        assert up.proc.poll() is None
+        assert serving <= set(procs_with_marker(marker)), "serve process was stopped by a broken Tiltfile"
+        tf.write_text(good.format(n=2))
+        def reloaded() -> bool:
+            return any(ReasonKind.CONFIG in {x.kind for x in r.reasons} and r.end is not None for r in up.history())
+        wait_until(reloaded, what="update after the Tiltfile was fixed")
+        assert "build 2" in up.log_text()
+    assert os.path.exists(tf)

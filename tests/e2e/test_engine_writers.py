@@ -1,0 +1,83 @@
+"""E2E (b): the original broken setup, with no resource_deps at all.
+
+An image-like step watches a directory that another allow_parallel step
+rewrites file by file. After the first inferred edge, no copy is partial.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from upproc import Up, wait_until
+
+from lockstep.engine.checker import check_history
+
+pytestmark = pytest.mark.e2e
+
+WRITE_SITE = """
+import os, shutil, sys, time
+version = open("ui_src/version.txt").read().strip()
+shutil.rmtree("site", ignore_errors=True)
+os.makedirs("site")
+for i in range(5):
+    with open(f"site/part{i}.txt", "w") as f:
+        f.write(version)
+    time.sleep(0.06)
+"""
+
+COPY_IMAGE = """
+import json, os, shutil
+shutil.rmtree("image", ignore_errors=True)
+os.makedirs("site", exist_ok=True)
+shutil.copytree("site", "image")
+parts = sorted(os.listdir("image"))
+versions = {open(os.path.join("image", p)).read() for p in parts}
+with open("copies.jsonl", "a") as f:
+    f.write(json.dumps({"parts": len(parts), "versions": sorted(versions)}) + "\\n")
+"""
+
+TILTFILE = """
+local_resource('ui', cmd='python3 write_site.py', deps=['ui_src'], allow_parallel=True)
+local_resource('image', cmd='python3 copy_image.py', deps=['site'], allow_parallel=True)
+"""
+
+
+def test_broken_setup_converges(tmp_path: Path) -> None:
+    (tmp_path / "ui_src").mkdir()
+    (tmp_path / "ui_src" / "version.txt").write_text("0")
+    (tmp_path / "write_site.py").write_text(WRITE_SITE)
+    (tmp_path / "copy_image.py").write_text(COPY_IMAGE)
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(TILTFILE)
+    copies = tmp_path / "copies.jsonl"
+
+    def copy_log() -> list[dict[str, object]]:
+        if not copies.exists():
+            return []
+        return [json.loads(line) for line in copies.read_text().splitlines() if line.strip()]
+
+    def image_current(version: str) -> bool:
+        log = copy_log()
+        return bool(log) and log[-1] == {"parts": 5, "versions": [version]}
+
+    with Up(tf, tmp_path / "state") as up:
+        wait_until(lambda: image_current("0"), what="first complete image")
+        for burst in range(1, 21):
+            for k in range(3):
+                (tmp_path / "ui_src" / "version.txt").write_text(f"{burst}.{k}")
+                time.sleep(0.05)  # the workload: a burst of edits
+            final = f"{burst}.2"
+            wait_until(lambda v=final: image_current(v), timeout=30, what=f"image at {final}")  # type: ignore[misc]
+        up.stop()
+        assert ("ui", "image") in up.inferred()
+    history = up.history()
+    assert check_history(history) == []
+    images = sorted((r for r in history if r.resource == "image"), key=lambda r: r.start)
+    log = copy_log()
+    assert len(log) == len(images)
+    inferred_from = next(i for i, r in enumerate(images) if "ui" in r.upstreams)
+    for record, copy in list(zip(images, log, strict=True))[inferred_from:]:
+        assert copy["parts"] == 5 and len(copy["versions"]) == 1, f"partial copy in update #{record.id}: {copy}"

@@ -1,0 +1,87 @@
+"""Run a real `lockstep up` in a subprocess and wait on its recorded state."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from lockstep.engine.persist import load_inferred, read_history
+from lockstep.model.update import UpdateRecord
+from lockstep.statedir import state_dir
+
+T = TypeVar("T")
+VENV_BIN = os.path.dirname(sys.executable)
+
+
+def wait_until(pred: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll a condition on observable state until it holds, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def procs_with_marker(marker: str) -> list[int]:
+    """PIDs whose environment carries marker (how tests find every process they caused)."""
+    found = []
+    needle = marker.encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if needle in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+class Up:
+    def __init__(self, tiltfile: Path, state_root: Path, *extra: str, env: dict[str, str] | None = None):
+        self.tiltfile = tiltfile
+        self.env = {**os.environ, "LOCKSTEP_STATE_DIR": str(state_root), "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
+        self.env.update(env or {})
+        os.environ["LOCKSTEP_STATE_DIR"] = str(state_root)
+        self.sdir = state_dir(tiltfile)
+        self.out = open(tiltfile.parent / "up.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [f"{VENV_BIN}/lockstep", "up", "--stream", "--port", "0", "-f", str(tiltfile), *extra],
+            cwd=tiltfile.parent, env=self.env, stdout=self.out, stderr=subprocess.STDOUT,
+        )
+
+    def history(self) -> list[UpdateRecord]:
+        return list(read_history(self.sdir))
+
+    def inferred(self) -> frozenset[tuple[str, str]]:
+        return load_inferred(self.sdir)
+
+    def log_text(self) -> str:
+        if not self.out.closed:
+            self.out.flush()
+        return (self.tiltfile.parent / "up.log").read_text()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.out.close()
+
+    def __enter__(self) -> Up:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.stop()
