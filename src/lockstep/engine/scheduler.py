@@ -30,22 +30,41 @@ def _serial_local(r: Resource) -> bool:
     return r.kind is ResourceKind.LOCAL and not (r.local is not None and r.local.allow_parallel)
 
 
-def _upstream_holds(state: EngineState, name: str) -> list[HoldReason]:
-    failed: list[str] = []
-    waiting: list[str] = []
-    for u in state.topology.all_ups.get(name, frozenset()):
-        us = state.rs.get(u)
-        if us is None:
-            continue
-        if us.failed and us.running is None:
-            failed.append(u)
-        elif not us.settled:
-            waiting.append(u)
+def _upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozenset[str]]]:
+    """One pass in topological order, O(nodes + edges) rather than a walk per node.
+
+    clear[n]: n and every transitive upstream of n are settled.
+    failed[n]: the transitive upstreams of n whose last update failed.
+    """
+    clear: dict[str, bool] = {}
+    failed: dict[str, frozenset[str]] = {}
+    for n in state.topology.order:
+        s = state.rs[n]
+        roots: set[str] = set()
+        ok = True
+        for u in state.topology.ups.get(n, frozenset()):
+            roots |= failed[u]
+            if state.rs[u].failed and state.rs[u].running is None:
+                roots.add(u)
+            ok = ok and clear[u]
+        failed[n] = frozenset(roots)
+        clear[n] = ok and s.settled
+    return clear, failed
+
+
+def _upstream_holds(
+    state: EngineState, name: str, clear: dict[str, bool], failed: dict[str, frozenset[str]]
+) -> list[HoldReason]:
     holds = []
-    if failed:
-        holds.append(HoldReason(HoldKind.UPSTREAM_FAILED, tuple(sorted(failed))))
+    if failed[name]:
+        holds.append(HoldReason(HoldKind.UPSTREAM_FAILED, tuple(sorted(failed[name]))))
+    # Name the nearest upstreams that are not yet clear; the chain behind them
+    # is visible on those resources' own hold reasons.
+    waiting = sorted(
+        u for u in state.topology.ups.get(name, frozenset()) if not clear[u] and u not in failed[name]
+    )
     if waiting:
-        holds.append(HoldReason(HoldKind.WAITING_ON_UPSTREAM, tuple(sorted(waiting))))
+        holds.append(HoldReason(HoldKind.WAITING_ON_UPSTREAM, tuple(waiting)))
     return holds
 
 
@@ -69,6 +88,7 @@ def next_updates(state: EngineState) -> Decision:
     starts: list[str] = []
     holds: dict[str, tuple[HoldReason, ...]] = {}
     wake_at: float | None = None
+    clear, failed = _upstream_view(state)
     for name in state.topology.order:
         s = state.rs[name]
         if not s.pending or s.running is not None:
@@ -80,7 +100,7 @@ def next_updates(state: EngineState) -> Decision:
         if manual is not None:
             holds[name] = (manual,)
             continue
-        reasons = _upstream_holds(state, name)
+        reasons = _upstream_holds(state, name, clear, failed)
         busy_writers = tuple(sorted(w for w in s.writers if w in running))
         if busy_writers:
             reasons.append(HoldReason(HoldKind.WAITING_FOR_WRITERS, busy_writers))
