@@ -82,8 +82,11 @@ async def run_app(
         loop.add_signal_handler(sig, stop.set)
     sdir = state_dir(engine.tiltfile)
     code = 0
-    runner = asyncio.ensure_future(engine.run())
+    running = asyncio.Event()
+    runner = asyncio.ensure_future(engine.run(running))
     try:
+        # on_started may spawn into the engine's TaskGroup, which exists only once run() has entered it.
+        await running.wait()
         engine.initial_load()
         write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": engine.tiltfile})
         if on_started:
