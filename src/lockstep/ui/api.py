@@ -1,0 +1,228 @@
+"""HTTP API handlers: read view models, validate requests, dispatch actions.
+
+Handlers never call runners or touch processes (DESIGN §2 step 6): a mutation
+is an action for the store, and its effect shows up in the next view. Every
+malformed request gets a 4xx with a message; `_errors` turns anything that
+slips through into a 400 rather than a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from lockstep.engine.engine import Engine
+from lockstep.model.resource import TriggerMode
+from lockstep.store import actions as A
+from lockstep.ui.hub import Hub
+from lockstep.ui.viewmodel import JSON, full_view, graph_view, history_view, resource_detail
+
+ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
+HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+
+MAX_LOG_LIMIT = 10_000
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _fail(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except BadRequest as exc:
+        return _fail(str(exc), exc.status)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return _fail(exc.reason, exc.status)
+        raise
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > 1 << 20:
+        raise BadRequest("request body too large", 413)
+    try:
+        data = json.loads(await request.text() or "{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    return data
+
+
+def _int(request: web.Request, key: str, default: int, lo: int = 0, hi: int | None = None) -> int:
+    raw = request.query.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{key} must be an integer, got {raw!r}") from None
+    if value < lo or (hi is not None and value > hi):
+        raise BadRequest(f"{key} must be between {lo} and {hi if hi is not None else 'infinity'}")
+    return value
+
+
+def _names(engine: Engine, data: dict[str, Any], key: str = "resources", allow_all: bool = False) -> list[str]:
+    if allow_all and data.get("all") is True:
+        return list(engine.state.resources)
+    names = data.get(key)
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise BadRequest(f"{key!r} must be a non-empty list of resource names")
+    unknown = [n for n in names if n not in engine.state.resources]
+    if unknown:
+        raise BadRequest(f"no such resource: {', '.join(unknown)}", 404)
+    return list(dict.fromkeys(names))
+
+
+# -- reads ------------------------------------------------------------------
+
+
+async def get_view(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    view = full_view(engine.state, engine.decision, engine.args)
+    view["log_checkpoint"] = engine.logs.checkpoint
+    view["seq"] = request.app[HUB].seq
+    return web.json_response(view)
+
+
+async def get_resource(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    name = request.match_info["name"]
+    detail = resource_detail(engine.state, engine.decision, name)
+    if detail is None:
+        raise BadRequest(f"no such resource: {name}", 404)
+    return web.json_response(detail)
+
+
+async def get_history(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    resource = request.query.get("resource") or None
+    if resource is not None and resource not in engine.state.resources:
+        raise BadRequest(f"no such resource: {resource}", 404)
+    limit = _int(request, "limit", 500, 0, 5000)
+    return web.json_response(history_view(engine.state, resource, limit))
+
+
+async def get_graph(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    return web.json_response(graph_view(engine.state, engine.decision))
+
+
+def line_json(line: Any) -> JSON:
+    return {
+        "seq": line.seq,
+        "resource": line.resource,
+        "source": line.source.value,
+        "level": line.level.value,
+        "at": line.at,
+        "text": line.text,
+    }
+
+
+async def get_logs(request: web.Request) -> web.Response:
+    """Lines after `since` (a checkpoint), or the last `tail`; page with `next`."""
+    engine = request.app[ENGINE]
+    raw = request.query.get("resources", "")
+    resources = [r for r in raw.split(",") if r] or None
+    limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
+    if "tail" in request.query:
+        tail = _int(request, "tail", 100, 0, MAX_LOG_LIMIT)
+        if resources is None:
+            lines = engine.logs.tail(None, tail)
+        else:
+            lines = engine.logs.since(0, resources)[-tail:] if tail else []
+    else:
+        since = _int(request, "since", 0)
+        lines = engine.logs.since(since, resources, limit)
+    checkpoint = lines[-1].seq if lines else max(engine.logs.checkpoint, 0)
+    return web.json_response({
+        "lines": [line_json(x) for x in lines],
+        "next": checkpoint,
+        "checkpoint": engine.logs.checkpoint,
+    })
+
+
+async def get_args(request: web.Request) -> web.Response:
+    return web.json_response({"args": list(request.app[ENGINE].args)})
+
+
+# -- mutations ----------------------------------------------------------------
+
+
+async def post_trigger(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    names = _names(engine, await _body(request))
+    disabled = [n for n in names if not engine.state.rs[n].enabled]
+    if disabled:
+        raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
+    for name in names:
+        engine.dispatch(A.Trigger(name, at=engine.now()))
+    return web.json_response({"triggered": names})
+
+
+async def post_enable(request: web.Request) -> web.Response:
+    """Body: {"resources": [...]} or {"all": true}; "enabled": bool; "only": true disables the rest."""
+    engine = request.app[ENGINE]
+    data = await _body(request)
+    enabled = data.get("enabled")
+    if not isinstance(enabled, bool):
+        raise BadRequest("'enabled' must be true or false")
+    names = _names(engine, data, allow_all=True)
+    changed = [n for n in names if engine.state.rs[n].enabled != enabled]
+    for name in names:
+        engine.dispatch(A.SetEnabled(name, enabled, at=engine.now()))
+    if data.get("only") is True:
+        for name in engine.state.resources:
+            if name not in names:
+                engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
+    return web.json_response({"resources": names, "enabled": enabled, "changed": changed})
+
+
+async def post_trigger_mode(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    data = await _body(request)
+    names = _names(engine, data)
+    try:
+        mode = TriggerMode(data.get("mode"))
+    except ValueError:
+        raise BadRequest("'mode' must be 'auto' or 'manual'") from None
+    for name in names:
+        engine.dispatch(A.SetTriggerMode(name, mode, at=engine.now()))
+    return web.json_response({"resources": names, "mode": mode.value})
+
+
+async def post_args(request: web.Request) -> web.Response:
+    """Replace the Tiltfile arguments (what follows `--`) and re-evaluate the Tiltfile."""
+    engine = request.app[ENGINE]
+    args = (await _body(request)).get("args")
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise BadRequest("'args' must be a list of strings")
+    engine.args = list(args)
+    engine.reload()
+    return web.json_response({"args": engine.args})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/view", get_view)
+    app.router.add_get("/api/resources/{name}", get_resource)
+    app.router.add_get("/api/history", get_history)
+    app.router.add_get("/api/graph", get_graph)
+    app.router.add_get("/api/logs", get_logs)
+    app.router.add_get("/api/args", get_args)
+    app.router.add_post("/api/trigger", post_trigger)
+    app.router.add_post("/api/enable", post_enable)
+    app.router.add_post("/api/trigger-mode", post_trigger_mode)
+    app.router.add_post("/api/args", post_args)

@@ -1,0 +1,95 @@
+"""The live stream: one WebSocket per client, pushing view deltas and log lines.
+
+Protocol (server -> client, JSON text frames):
+  {"type": "snapshot", "seq", "view": {...}, "log_checkpoint", "finished_total"}   first
+  {"type": "delta", "seq", "changed": [view...], "removed": [name...], "config"?, "history": [record...]}
+  {"type": "logs", "lines": [line...], "checkpoint", "skipped"}
+Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
+`tail=N` (default 1000), `resources=a,b` (log filter), `logs=none` (views only).
+
+The sender waits on an event the hub sets, then sends everything newer than
+what this client has: the await on each send is the backpressure, and the
+hub keeps no per-client buffer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from aiohttp import WSMsgType, web
+
+from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json
+from lockstep.ui.viewmodel import full_view
+
+CHUNK = 2000
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    engine = request.app[ENGINE]
+    hub = request.app[HUB]
+    raw = request.query.get("resources", "")
+    resources = [r for r in raw.split(",") if r] or None
+    want_logs = request.query.get("logs") != "none"
+    tail = _int(request, "tail", 1000, 0, 100_000)
+    if want_logs and request.query.get("logs") not in (None, ""):
+        log_cp = _int(request, "logs", 0)
+    else:
+        tail_lines = engine.logs.tail(None, tail) if resources is None else engine.logs.since(0, resources)[-tail:]
+        log_cp = tail_lines[0].seq - 1 if tail_lines else engine.logs.checkpoint
+
+    ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=1 << 16)
+    if not ws.can_prepare(request).ok:
+        raise BadRequest("this endpoint needs a WebSocket upgrade")
+    await ws.prepare(request)
+    event = hub.listen()
+    view_seq = hub.seq
+    finished = engine.state.finished_total
+    snapshot = full_view(engine.state, engine.decision, engine.args)
+    snapshot["resources"] = hub.views()
+    await ws.send_str(json.dumps({
+        "type": "snapshot", "seq": view_seq, "view": snapshot,
+        "log_checkpoint": engine.logs.checkpoint, "finished_total": finished,
+    }))
+
+    async def sender() -> None:
+        nonlocal view_seq, finished, log_cp
+        event.set()  # send the backlog of logs at once
+        while True:
+            await event.wait()
+            event.clear()
+            delta = hub.delta_since(view_seq, finished)
+            if not delta.empty:
+                msg: dict[str, object] = {"type": "delta", "seq": delta.seq, "changed": delta.changed,
+                                          "removed": delta.removed, "history": delta.history}
+                if delta.config is not None:
+                    msg["config"] = delta.config
+                await ws.send_str(json.dumps(msg))
+            view_seq, finished = delta.seq, delta.finished_total
+            while want_logs:
+                lines = engine.logs.since(log_cp, resources, CHUNK)
+                if not lines:
+                    break
+                # The global ring moved past us (a flood, or a slow client): say how much.
+                skipped = max(0, lines[0].seq - log_cp - 1) if resources is None else 0
+                log_cp = lines[-1].seq
+                await ws.send_str(json.dumps({
+                    "type": "logs", "lines": [line_json(x) for x in lines],
+                    "checkpoint": log_cp, "skipped": skipped,
+                }))
+
+    task = asyncio.ensure_future(sender())
+    try:
+        async for msg in ws:
+            if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+            if task.done():
+                break
+    finally:
+        hub.unlisten(event)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, Exception):
+            await task
+        await ws.close()
+    return ws
