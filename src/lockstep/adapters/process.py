@@ -10,11 +10,11 @@ group (the grandchildren pdeathsig cannot reach).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ctypes
 import enum
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +23,6 @@ from typing import Protocol
 from lockstep.adapters.reaper import Reaper, group_alive
 
 MAX_LINE_BYTES = 64 * 1024
-_READ_CHUNK = 64 * 1024
 # After the leader exits, how long to keep waiting for its pipes to reach EOF
 # before `wait()` returns anyway: a backgrounded grandchild may hold them open
 # for ever, and the caller must not hang on it (Go's exec.Cmd.WaitDelay).
@@ -120,32 +119,79 @@ def _split_point(buf: bytes | bytearray, limit: int) -> int:
     return cut if cut > 0 else limit
 
 
-async def _pump(reader: asyncio.StreamReader, stream: Stream, on_line: LineSink) -> None:
-    buf = bytearray()
-    while True:
-        chunk = await reader.read(_READ_CHUNK)
-        if not chunk:
-            break
-        buf += chunk
+class _Lines:
+    """Splits one stream's bytes into lines for the sink."""
+
+    def __init__(self, stream: Stream, on_line: LineSink) -> None:
+        self._stream = stream
+        self._on_line = on_line
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
         start = 0
-        while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                break
+        while (nl := buf.find(b"\n", start)) >= 0:
             line = bytes(buf[start:nl])
             while len(line) > MAX_LINE_BYTES:
                 cut = _split_point(line, MAX_LINE_BYTES)
-                on_line(_decode(line[:cut]), stream)
+                self._on_line(_decode(line[:cut]), self._stream)
                 line = line[cut:]
-            on_line(_decode(line), stream)
+            self._on_line(_decode(line), self._stream)
             start = nl + 1
         del buf[:start]
         while len(buf) > MAX_LINE_BYTES:
             cut = _split_point(buf, MAX_LINE_BYTES)
-            on_line(_decode(bytes(buf[:cut])), stream)
+            self._on_line(_decode(bytes(buf[:cut])), self._stream)
             del buf[:cut]
-    if buf:
-        on_line(_decode(bytes(buf)), stream)
+
+    def close(self) -> None:
+        if self._buf:
+            self._on_line(_decode(bytes(self._buf)), self._stream)
+            self._buf.clear()
+
+
+class _Protocol(asyncio.SubprocessProtocol):
+    """Exit and end-of-output as two separate events.
+
+    asyncio's `Process.wait()` only returns once the pipes are closed too, so a
+    backgrounded grandchild holding stdout would hang it for ever; here the
+    leader's exit is observed on its own.
+    """
+
+    def __init__(self, on_line: LineSink) -> None:
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self.drained: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.SubprocessTransport | None = None
+        self._lines = {1: _Lines(Stream.STDOUT, on_line), 2: _Lines(Stream.STDERR, on_line)}
+        self._open = {1, 2}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self._lines[fd].feed(data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd in self._lines:
+            self._lines[fd].close()
+        self._open.discard(fd)
+        if not self._open and not self.drained.done():
+            self.drained.set_result(None)
+
+    def process_exited(self) -> None:
+        assert self.transport is not None
+        code = self.transport.get_returncode()
+        if not self.exited.done():
+            self.exited.set_result(code if code is not None else -1)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # Exited and every pipe closed: release the transport now rather than
+        # in a finalizer after the loop is gone.
+        if self.transport is not None:
+            self.transport.close()
 
 
 # --- the real runner ----------------------------------------------------------
@@ -154,22 +200,22 @@ async def _pump(reader: asyncio.StreamReader, stream: Stream, on_line: LineSink)
 class SubprocessHandle:
     """One started process (and its process group)."""
 
-    def __init__(
-        self, proc: asyncio.subprocess.Process, pumps: list[asyncio.Task[None]], reaper: Reaper | None
-    ) -> None:
-        self.pid: int = proc.pid
-        self._proc = proc
-        self._pumps = pumps
+    def __init__(self, pid: int, protocol: _Protocol, reaper: Reaper | None) -> None:
+        self.pid: int = pid
+        self._proto = protocol
         self._reaper = reaper
         self._stop_task: asyncio.Task[int] | None = None
         self._released = False
 
+    @property
+    def returncode(self) -> int | None:
+        return self._proto.exited.result() if self._proto.exited.done() else None
+
     async def wait(self) -> int:
-        code = await self._proc.wait()
+        code = await asyncio.shield(self._proto.exited)
         # Deliver every line the process wrote before reporting its exit.
-        pending = [t for t in self._pumps if not t.done()]
-        if pending:
-            await asyncio.wait(pending, timeout=DRAIN_TIMEOUT)
+        if not self._proto.drained.done():
+            await asyncio.wait([self._proto.drained], timeout=DRAIN_TIMEOUT)
         self._release_if_empty()
         return code
 
@@ -182,7 +228,7 @@ class SubprocessHandle:
         return await asyncio.shield(self._stop_task)
 
     async def _stop(self, grace: float) -> int:
-        pgid = self.pid
+        exited = self._proto.exited
         if self._signal_group(signal.SIGTERM):
             loop = asyncio.get_running_loop()
             deadline = loop.time() + grace
@@ -191,21 +237,20 @@ class SubprocessHandle:
                 if remaining <= 0:
                     self._signal_group(signal.SIGKILL)
                     break
-                if self._proc.returncode is None:
+                if not exited.done():
                     # The leader's exit is an event: wait for it, not a timer.
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(self._proc.wait()), remaining)
+                    await asyncio.wait([exited], timeout=remaining)
                     continue
-                if not group_alive(pgid):
+                if not group_alive(self.pid):
                     break
                 await asyncio.sleep(min(remaining, _GROUP_POLL))
-        code = await self._proc.wait()
-        # The group is gone: the pipes will reach EOF promptly now.
-        for task in self._pumps:
-            if not task.done():
-                await asyncio.wait([task], timeout=DRAIN_TIMEOUT)
-            if not task.done():
-                task.cancel()
+        code = await asyncio.shield(exited)
+        # The group is gone: the pipes reach EOF promptly now (unless a member
+        # escaped with setsid and kept them; then stop reading them).
+        if not self._proto.drained.done():
+            await asyncio.wait([self._proto.drained], timeout=DRAIN_TIMEOUT)
+        if self._proto.transport is not None:
+            self._proto.transport.close()
         self._release()
         return code
 
@@ -243,14 +288,16 @@ class SubprocessRunner:
             raise ProcessStartError(f"directory does not exist: {spec.cwd}")
         env = dict(os.environ)
         env.update(spec.env)
+        loop = asyncio.get_running_loop()
         try:
-            proc = await asyncio.create_subprocess_exec(
+            transport, protocol = await loop.subprocess_exec(
+                lambda: _Protocol(on_line),
                 *spec.argv,
                 cwd=spec.cwd,
                 env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 start_new_session=True,
                 close_fds=True,
                 preexec_fn=_child_setup(os.getpid()),
@@ -263,13 +310,9 @@ class SubprocessRunner:
             raise ProcessStartError(f"permission denied: {spec.argv[0]}") from e
         except OSError as e:
             raise ProcessStartError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from e
+        pid = transport.get_pid()
         # Registered right after fork: pdeathsig covers the leader in the short
         # window before this line, and nothing else exists yet that early.
         if self._reaper is not None:
-            self._reaper.register(proc.pid)
-        assert proc.stdout is not None and proc.stderr is not None
-        pumps = [
-            asyncio.create_task(_pump(proc.stdout, Stream.STDOUT, on_line)),
-            asyncio.create_task(_pump(proc.stderr, Stream.STDERR, on_line)),
-        ]
-        return SubprocessHandle(proc, pumps, self._reaper)
+            self._reaper.register(pid)
+        return SubprocessHandle(pid, protocol, self._reaper)

@@ -256,9 +256,7 @@ class LogStore:
         with f:
             for raw in f:
                 d = json.loads(raw)
-                yield LogLine(
-                    d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"]
-                )
+                yield LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"])
 
     def close(self) -> None:
         if self._closed:

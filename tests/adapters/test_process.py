@@ -1,0 +1,244 @@
+"""SubprocessRunner against real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+from procscan import marked_pids, wait_until
+
+from lockstep.adapters.process import (
+    MAX_LINE_BYTES,
+    ProcessSpec,
+    ProcessStartError,
+    Stream,
+    SubprocessRunner,
+)
+from lockstep.adapters.reaper import Reaper, group_alive
+
+HELPER = os.path.join(os.path.dirname(__file__), "orphan_helper.py")
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def collect() -> tuple[list[tuple[str, Stream]], object]:
+    lines: list[tuple[str, Stream]] = []
+    return lines, lambda text, stream: lines.append((text, stream))
+
+
+def test_lines_and_exit_code() -> None:
+    lines, sink = collect()
+
+    async def main() -> int:
+        h = await SubprocessRunner().start(
+            ProcessSpec(
+                ("sh", "-c", "echo one; echo two >&2; printf 'caf\\303\\251\\r\\n'; printf tail; exit 7"), "/"
+            ),
+            sink,  # type: ignore[arg-type]
+        )
+        return await h.wait()
+
+    assert run(main()) == 7
+    out = [t for t, s in lines if s is Stream.STDOUT]
+    assert out == ["one", "café", "tail"]
+    assert [t for t, s in lines if s is Stream.STDERR] == ["two"]
+
+
+def test_env_overlay_cwd_and_stdin_is_devnull(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lines, sink = collect()
+
+    async def main() -> int:
+        h = await SubprocessRunner().start(
+            ProcessSpec(
+                ("sh", "-c", 'echo "$FOO:$HOME"; pwd; cat; echo done'), str(tmp_path), env=(("FOO", "bar"),)
+            ),
+            sink,  # type: ignore[arg-type]
+        )
+        return await h.wait()
+
+    assert run(main()) == 0
+    assert [t for t, _ in lines] == [f"bar:{os.environ.get('HOME', '')}", str(tmp_path), "done"]
+
+
+def test_long_lines_are_split() -> None:
+    lines, sink = collect()
+    n = MAX_LINE_BYTES * 2 + 10
+
+    async def main() -> int:
+        code = f"import sys; sys.stdout.write('x' * {n} + '\\nend\\n')"
+        h = await SubprocessRunner().start(ProcessSpec((sys.executable, "-c", code), "/"), sink)  # type: ignore[arg-type]
+        return await h.wait()
+
+    assert run(main()) == 0
+    texts = [t for t, _ in lines]
+    assert [len(t) for t in texts] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10, 3]
+
+
+def test_killed_by_signal_is_negative() -> None:
+    async def main() -> int:
+        h = await SubprocessRunner().start(ProcessSpec(("sh", "-c", "kill -9 $$"), "/"), lambda t, s: None)
+        return await h.wait()
+
+    assert run(main()) == -signal.SIGKILL
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (ProcessSpec(("no-such-command-xyz",), "/"), "command not found: no-such-command-xyz"),
+        (ProcessSpec(("ls",), "/no/such/dir"), "directory does not exist: /no/such/dir"),
+        (ProcessSpec((), "/"), "empty command"),
+        (ProcessSpec(("/etc/passwd",), "/"), "permission denied: /etc/passwd"),
+    ],
+)
+def test_start_errors(spec: ProcessSpec, message: str) -> None:
+    async def main() -> None:
+        await SubprocessRunner().start(spec, lambda t, s: None)
+
+    with pytest.raises(ProcessStartError) as e:
+        run(main())
+    assert str(e.value) == message
+
+
+def test_stop_kills_the_whole_group() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+
+    async def main() -> int:
+        h = await SubprocessRunner().start(
+            ProcessSpec(("sh", "-c", "sleep 100 & sleep 100"), "/", env=(("LOCKSTEP_TEST_MARKER", marker),)),
+            lambda t, s: None,
+        )
+        # Both sleeps exist before we stop (bounded wait on state).
+        assert await asyncio.to_thread(wait_until, lambda: len(marked_pids(marker)) >= 3)
+        code = await h.stop(grace=5.0)
+        assert await h.stop() == code  # idempotent
+        assert not group_alive(h.pid)
+        return code
+
+    assert run(main()) == -signal.SIGTERM
+    assert marked_pids(marker) == set()
+
+
+def test_stop_escalates_to_sigkill_after_grace() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+
+    async def main() -> int:
+        h = await SubprocessRunner().start(
+            ProcessSpec(
+                ("sh", "-c", "trap '' TERM; sleep 100 & sleep 100"),
+                "/",
+                env=(("LOCKSTEP_TEST_MARKER", marker),),
+            ),
+            lambda t, s: None,
+        )
+        assert await asyncio.to_thread(wait_until, lambda: len(marked_pids(marker)) >= 3)
+        return await h.stop(grace=0.2)
+
+    assert run(main()) == -signal.SIGKILL
+    assert marked_pids(marker) == set()
+
+
+def test_stop_after_leader_exit_kills_leftovers() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+
+    async def main() -> int:
+        # The leader exits at once, leaving a background sleep in its group
+        # that holds stdout open.
+        h = await SubprocessRunner().start(
+            ProcessSpec(
+                ("sh", "-c", "sleep 100 & echo started"), "/", env=(("LOCKSTEP_TEST_MARKER", marker),)
+            ),
+            lambda t, s: None,
+        )
+        assert await h.wait() == 0  # returns despite the open pipe
+        assert len(marked_pids(marker)) == 1
+        assert group_alive(h.pid)
+        code = await h.stop(grace=5.0)
+        assert not group_alive(h.pid)
+        return code
+
+    assert run(main()) == 0
+    assert marked_pids(marker) == set()
+
+
+def test_concurrent_stop_calls_share_one_stop() -> None:
+    async def main() -> list[int]:
+        h = await SubprocessRunner().start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+        return list(await asyncio.gather(h.stop(), h.stop(), h.stop()))
+
+    assert run(main()) == [-signal.SIGTERM] * 3
+
+
+def test_reaper_registration_follows_the_group() -> None:
+    async def main() -> None:
+        reaper = Reaper()
+        sent: list[str] = []
+        original = reaper._send
+
+        def spy(msg: str) -> None:
+            sent.append(msg)
+            original(msg)
+
+        reaper._send = spy  # type: ignore[method-assign]
+        try:
+            h = await SubprocessRunner(reaper).start(ProcessSpec(("true",), "/"), lambda t, s: None)
+            await h.wait()
+            assert sent == [f"+{h.pid}\n", f"-{h.pid}\n"]
+        finally:
+            reaper.close()
+
+    run(main())
+
+
+@pytest.mark.parametrize("use_reaper", [True, False], ids=["reaper", "pdeathsig-only"])
+def test_kill_9_of_lockstep_orphans_nothing(use_reaper: bool) -> None:
+    """pdeathsig takes the direct child; only the reaper also takes its grandchildren."""
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    helper = subprocess.Popen(
+        [sys.executable, HELPER, marker, "1" if use_reaper else "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert helper.stdout is not None
+        assert helper.stdout.readline().strip() == "ready"
+        assert wait_until(lambda: len(marked_pids(marker)) >= 3)
+        before = marked_pids(marker)
+        helper.send_signal(signal.SIGKILL)
+        helper.wait()
+        if use_reaper:
+            assert wait_until(lambda: not marked_pids(marker), timeout=15), marked_pids(marker)
+        else:
+            # Without the watchdog the `sh` dies (pdeathsig) but its sleeps survive:
+            # the reason the reaper exists.
+            assert wait_until(lambda: len(marked_pids(marker)) == len(before) - 1)
+    finally:
+        for pid in marked_pids(marker):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_reaper_pipe_is_not_inherited_by_children() -> None:
+    """Only lockstep may hold the write end, or its death would not read as EOF."""
+
+    async def main() -> None:
+        reaper = Reaper()
+        try:
+            reaper.start()
+            assert reaper._proc is not None and reaper._proc.stdin is not None
+            pipe = f"pipe:[{os.fstat(reaper._proc.stdin.fileno()).st_ino}]"
+            h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            fds = os.listdir(f"/proc/{h.pid}/fd")
+            targets = {os.readlink(f"/proc/{h.pid}/fd/{fd}") for fd in fds}
+            assert pipe not in targets
+            await h.stop()
+        finally:
+            reaper.close()
+
+    run(main())

@@ -1,0 +1,114 @@
+"""The watchdog: kills registered groups when lockstep's pipe hits EOF, only then."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+
+from procscan import marked_pids, wait_until
+
+from lockstep.adapters.reaper import Reaper, group_alive, kill_groups
+
+
+def spawn_group(marker: str, script: str = "sleep 300 & sleep 300 & wait") -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["sh", "-c", script],
+        start_new_session=True,
+        env={**os.environ, "LOCKSTEP_TEST_MARKER": marker},
+    )
+
+
+def cleanup(marker: str, *procs: subprocess.Popen[bytes]) -> None:
+    for pid in marked_pids(marker):
+        os.kill(pid, signal.SIGKILL)
+    for p in procs:
+        p.wait()
+
+
+def simulate_lockstep_death(reaper: Reaper) -> None:
+    """Close our end of the pipe without saying `exit`: what the kernel does on kill -9."""
+    proc = reaper._proc
+    assert proc is not None and proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(timeout=10)
+
+
+def test_eof_kills_registered_groups_only() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    other = f"lockstep-test-{uuid.uuid4()}"
+    reaper = Reaper()
+    a, b = spawn_group(marker), spawn_group(other)
+    try:
+        assert wait_until(lambda: len(marked_pids(marker)) == 3 and len(marked_pids(other)) == 3)
+        reaper.register(a.pid)
+        reaper.register(b.pid)
+        reaper.unregister(b.pid)
+        simulate_lockstep_death(reaper)
+        assert wait_until(lambda: not marked_pids(marker))
+        assert len(marked_pids(other)) == 3
+    finally:
+        cleanup(marker, a)
+        cleanup(other, b)
+
+
+def test_clean_close_kills_nothing() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    reaper = Reaper()
+    a = spawn_group(marker)
+    try:
+        assert wait_until(lambda: len(marked_pids(marker)) == 3)
+        reaper.register(a.pid)
+        watchdog = reaper.pid
+        reaper.close()
+        assert watchdog is not None
+        # The watchdog has exited (close() waits for it) and left the group alone.
+        assert not os.path.exists(f"/proc/{watchdog}") or _is_zombie(watchdog)
+        assert len(marked_pids(marker)) == 3
+        reaper.close()  # idempotent
+        reaper.register(a.pid)  # after close: ignored, does not restart the watchdog
+        assert reaper.pid is None
+    finally:
+        cleanup(marker, a)
+
+
+def test_groups_that_already_exited_are_harmless() -> None:
+    reaper = Reaper()
+    p = subprocess.Popen(["true"], start_new_session=True)
+    reaper.register(p.pid)
+    p.wait()
+    assert not group_alive(p.pid)
+    simulate_lockstep_death(reaper)  # must not fail on ESRCH
+    assert reaper._proc is not None and reaper._proc.returncode == 0
+
+
+def test_term_ignoring_group_gets_sigkill() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    a = spawn_group(marker, "trap '' TERM; sleep 300 & sleep 300 & wait")
+    try:
+        assert wait_until(lambda: len(marked_pids(marker)) == 3)
+        kill_groups([a.pid], grace=0.2)
+        assert wait_until(lambda: not marked_pids(marker))
+    finally:
+        cleanup(marker, a)
+
+
+def test_watchdog_is_in_its_own_session() -> None:
+    reaper = Reaper()
+    reaper.start()
+    try:
+        assert reaper.pid is not None
+        assert os.getsid(reaper.pid) == reaper.pid
+        assert os.getpgid(reaper.pid) != os.getpgid(0)
+    finally:
+        reaper.close()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    return stat[stat.rfind(b")") + 2 :].split()[0] == b"Z"

@@ -1,0 +1,104 @@
+"""LogStore: checkpoints, bounds, disk completeness, subscriptions."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from lockstep.logs import LogLevel, LogLine, LogSource, LogStore
+
+B, R, S = LogSource.BUILD, LogSource.RUNTIME, LogSource.SYSTEM
+
+
+def test_seq_is_global_and_since_pages_by_checkpoint() -> None:
+    store = LogStore(None)
+    lines = [store.append(f"r{i % 3}", B, f"line {i}", at=float(i)) for i in range(10)]
+    assert [ln.seq for ln in lines] == list(range(1, 11))
+    assert store.checkpoint == 10
+    assert [ln.text for ln in store.since(7)] == ["line 7", "line 8", "line 9"]
+    assert store.since(10) == []
+    # Paging: follow the last seq.
+    page1 = store.since(0, limit=4)
+    page2 = store.since(page1[-1].seq, limit=4)
+    assert [ln.seq for ln in page1 + page2] == list(range(1, 9))
+
+
+def test_since_filtered_by_resources_merges_in_seq_order() -> None:
+    store = LogStore(None)
+    for i in range(12):
+        store.append(f"r{i % 3}", B, str(i), at=0.0)
+    got = store.since(2, resources=["r0", "r2", "missing"])
+    assert [ln.text for ln in got] == ["2", "3", "5", "6", "8", "9", "11"]  # seq = i + 1
+    assert [ln.text for ln in store.since(0, resources={"r1"}, limit=2)] == ["1", "4"]
+
+
+def test_memory_bounds() -> None:
+    store = LogStore(None, per_resource_lines=5, global_lines=20)
+    for i in range(100):
+        store.append("noisy" if i % 10 else "quiet", R, str(i), at=0.0)
+    assert len(store.since(0)) == 20
+    assert [ln.seq for ln in store.since(0)] == list(range(81, 101))
+    # Each resource keeps its own last lines, even the ones the global ring dropped.
+    assert [ln.text for ln in store.tail("quiet", 100)] == ["50", "60", "70", "80", "90"]
+    assert [ln.text for ln in store.since(0, resources=["quiet"])] == ["50", "60", "70", "80", "90"]
+    assert len(store.tail("noisy", 100)) == 5
+    assert [ln.text for ln in store.tail(None, 2)] == ["98", "99"]
+    assert store.tail("nobody", 3) == []
+
+
+def test_disk_is_complete(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    store = LogStore(str(tmp_path), per_resource_lines=3, global_lines=5)
+    for i in range(50):
+        store.append(
+            "api/server:1",
+            R,
+            f'out {i}\twith tab and "quotes" and ünïcode',
+            at=i / 2,
+            level=LogLevel.ERROR if i == 7 else LogLevel.INFO,
+        )
+    store.append("ui", S, "multi\nline", at=99.0, level=LogLevel.WARN)
+    # Readable before close (flushes), complete despite the tiny memory bounds.
+    lines = list(store.read_all_from_disk("api/server:1"))
+    assert [ln.seq for ln in lines] == list(range(1, 51))
+    text = 'out 7\twith tab and "quotes" and ünïcode'
+    assert lines[7] == LogLine(8, "api/server:1", R, LogLevel.ERROR, 3.5, text)
+    store.close()
+    assert list(store.read_all_from_disk("ui")) == [LogLine(51, "ui", S, LogLevel.WARN, 99.0, "multi\nline")]
+    assert sorted(os.listdir(tmp_path)) == ["api%2Fserver%3A1.jsonl", "ui.jsonl"]
+    assert list(store.read_all_from_disk("never")) == []
+
+
+def test_periodic_flush_on_append(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    now = [0.0]
+    store = LogStore(str(tmp_path), flush_secs=1.0, clock=lambda: now[0])
+    for i in range(255):
+        store.append("r", B, str(i), at=0.0)
+    path = store.path_for("r")
+    assert not os.path.exists(path)  # buffered
+    now[0] = 5.0
+    store.append("r", B, "255", at=0.0)  # the 256th append checks the clock
+    with open(path) as f:
+        assert len(f.readlines()) == 256
+    store.close()
+
+
+def test_subscribe_and_unsubscribe() -> None:
+    store = LogStore(None)
+    seen: list[int] = []
+
+    def broken(line: LogLine) -> None:
+        raise RuntimeError("viewer bug")
+
+    unsubscribe = store.subscribe(lambda ln: seen.append(ln.seq))
+    store.subscribe(broken)
+    store.append("r", B, "a", at=0.0)
+    unsubscribe()
+    unsubscribe()  # idempotent
+    store.append("r", B, "b", at=0.0)
+    assert seen == [1]
+
+
+def test_path_for_needs_a_directory() -> None:
+    with pytest.raises(ValueError):
+        LogStore(None).path_for("r")
