@@ -7,11 +7,12 @@ rewrites file by file. After the first inferred edge, no copy is partial.
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from upproc import Up, wait_until
+from upproc import VENV_BIN, Up, wait_until
 
 from lockstep.engine.checker import check_history
 
@@ -77,7 +78,17 @@ def test_broken_setup_converges(tmp_path: Path) -> None:
     assert check_history(history) == []
     images = sorted((r for r in history if r.resource == "image"), key=lambda r: r.start)
     log = copy_log()
-    assert len(log) == len(images)
+    # An update cut short by the stop is recorded as cancelled; it may or may not have copied.
+    assert len(images) - 1 <= len(log) <= len(images)
     inferred_from = next(i for i, r in enumerate(images) if "ui" in r.upstreams)
-    for record, copy in list(zip(images, log, strict=True))[inferred_from:]:
+    for record, copy in list(zip(images, log, strict=False))[inferred_from:]:
         assert copy["parts"] == 5 and len(copy["versions"]) == 1, f"partial copy in update #{record.id}: {copy}"
+
+    # The learnt edge is shown by `graph` and `why`, and can be forgotten.
+    def cli(*args: str) -> str:
+        return subprocess.run([f"{VENV_BIN}/lockstep", *args, "-f", str(tf)], env=up.env, capture_output=True,
+                              text=True, check=True).stdout
+    assert "(inferred)" in cli("graph")
+    assert "ui → image (inferred)" in cli("why", "image")
+    cli("why", "--forget-inferred", "ui:image")
+    assert "(inferred)" not in cli("graph")

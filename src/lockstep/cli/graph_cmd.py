@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from lockstep.cli.check_cmd import add_tiltfile_args, evaluate, render_diagnostic
+from lockstep.engine.persist import load_inferred
 from lockstep.model import graph
+from lockstep.statedir import state_dir
 
 RENDERERS = {"text": graph.render_text, "dot": graph.render_dot, "mermaid": graph.render_mermaid}
 
@@ -23,6 +25,8 @@ def run(args: argparse.Namespace) -> int:
     for d in result.errors:
         sys.stderr.write(render_diagnostic(d) + "\n")
     names = [r.name for r in result.resources]
-    # Inferred edges live in the engine's state; a plain `graph` shows declared ones.
-    sys.stdout.write(RENDERERS[args.format](names, graph.edges_of(result.resources)))
+    # Inferred edges were learnt by earlier runs and persisted in the state dir.
+    known = set(names)
+    inferred = [e for e in sorted(load_inferred(state_dir(result.tiltfile, create=False))) if set(e) <= known]
+    sys.stdout.write(RENDERERS[args.format](names, graph.edges_of(result.resources), inferred=inferred))
     return 0 if result.ok else 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
-from lockstep.engine.persist import load_inferred, read_history, read_holds
+from lockstep.engine.persist import StateFiles, load_inferred, read_history, read_holds
 from lockstep.statedir import state_dir
 
 
@@ -17,7 +19,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("resource", nargs="?", help="only this resource")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("-n", "--last", type=int, default=50, help="show the last N updates (default 50)")
+    p.add_argument(
+        "--forget-inferred", metavar="UP:DOWN|all", nargs="?", const="all",
+        help="forget learnt (inferred) edges: one UP:DOWN pair, or all (takes effect at the next `up`)",
+    )
     p.set_defaults(func=run)
+
+
+def _forget(sdir: Path, which: str) -> int:
+    edges = load_inferred(sdir)
+    if which == "all":
+        keep: frozenset[tuple[str, str]] = frozenset()
+    else:
+        up, sep, down = which.partition(":")
+        if not sep or (up, down) not in edges:
+            known = ", ".join(f"{u}:{d}" for u, d in sorted(edges)) or "none"
+            print(f"lockstep why: no inferred edge {which!r} (known: {known})", file=sys.stderr)
+            return 1
+        keep = edges - {(up, down)}
+    StateFiles.write_inferred(sdir, keep)
+    print(f"forgot {len(edges) - len(keep)} inferred edge(s)")
+    return 0
 
 
 def _clock(t: float | None) -> str:
@@ -28,6 +50,8 @@ def _clock(t: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     sdir = state_dir(tiltfile_path(args), create=False)
+    if args.forget_inferred:
+        return _forget(sdir, args.forget_inferred)
     records = [r for r in read_history(sdir) if not args.resource or r.resource == args.resource]
     records = records[-args.last :] if args.last > 0 else records
     holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]

@@ -21,7 +21,7 @@ from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult
-from lockstep.model.update import HoldReason
+from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.store.store import Store
@@ -113,6 +113,12 @@ class Engine:
         finally:
             self._tg = None
             if self._files:
+                # Updates cut short by the shutdown are history too (C8).
+                for s in self.store.state.rs.values():
+                    if s.running is not None:
+                        self._files.append_update(
+                            replace(s.running, end=self.clock.now(), result=UpdateResult.CANCELLED, error="shutdown")
+                        )
                 self._files.close()
 
     def spawn(self, coro: object, name: str = "") -> asyncio.Task[None]:

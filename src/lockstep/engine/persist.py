@@ -34,9 +34,13 @@ class StateFiles:
         self._holds.flush()
 
     def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
-        tmp = self.dir / (INFERRED + ".tmp")
+        self.write_inferred(self.dir, edges)
+
+    @staticmethod
+    def write_inferred(directory: Path, edges: frozenset[tuple[str, str]]) -> None:
+        tmp = directory / (INFERRED + ".tmp")
         tmp.write_text(json.dumps(sorted([list(e) for e in edges]), indent=1))
-        os.replace(tmp, self.dir / INFERRED)
+        os.replace(tmp, directory / INFERRED)
 
     def close(self) -> None:
         self._history.close()
