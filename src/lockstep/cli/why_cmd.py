@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print("hold history:")
         for h in holds[-20:]:
             entries = h.get("holds")
-            texts = [str(x.get("text", "")) for x in entries if isinstance(x, dict)] if isinstance(entries, list) else []
+            entries = entries if isinstance(entries, list) else []
+            texts = [str(x.get("text", "")) for x in entries if isinstance(x, dict)]
             at = h.get("at")
             print(f"  {_clock(at if isinstance(at, float) else None)} {'; '.join(texts) or 'released'}")
     relevant = [e for e in inferred if not args.resource or args.resource in e]
