@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-propagate", action="store_true",
         help="Tilt's looser behaviour: an upstream update does not make dependents stale",
     )
+    p.add_argument(
+        "--no-propagate-to", action="append", default=[], metavar="RESOURCE",
+        help="this resource is not made stale by its upstreams' updates (repeatable)",
+    )
     p.set_defaults(func=run)
 
 
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     engine, reaper = build_engine(path, args.tiltfile_args)
     if args.no_propagate:
         engine.options.propagate = False
+    engine.options.no_propagate_to = frozenset(args.no_propagate_to)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter())

@@ -36,6 +36,8 @@ class EngineOptions:
     args: Sequence[str] = ()
     state_dir: Path | None = None
     propagate: bool | None = None  # None: as the Tiltfile says (default on)
+    # Resources that an upstream's update does not make stale (per-resource C2 opt-out).
+    no_propagate_to: frozenset[str] = frozenset()
     extra_controllers: list[Callable[[Engine], Callable[[], asyncio.Future[None] | None]]] = field(
         default_factory=list
     )
@@ -206,6 +208,11 @@ class Engine:
             merged = (*result.settings.watch_ignore, *ignores)
             result = replace(result, settings=replace(result.settings, watch_ignore=merged))
         if result.ok:
+            if self.options.no_propagate_to:
+                result = replace(result, resources=tuple(
+                    replace(r, propagate=False) if r.name in self.options.no_propagate_to else r
+                    for r in result.resources
+                ))
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
             self.dispatch(A.ConfigLoaded(result, now))
