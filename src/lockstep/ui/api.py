@@ -8,6 +8,8 @@ slips through into a 400 rather than a 500.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -30,6 +32,13 @@ class BadRequest(Exception):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+async def _settled(engine: Engine) -> None:
+    """Let the store reduce what a handler dispatched, so the reply (and the next
+    read, e.g. `trigger` then `wait`) already reflects it."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(engine.store.settle(), 2.0)
 
 
 def _fail(message: str, status: int = 400) -> web.Response:
@@ -170,6 +179,7 @@ async def post_trigger(request: web.Request) -> web.Response:
         raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
     for name in names:
         engine.dispatch(A.Trigger(name, at=engine.now()))
+    await _settled(engine)
     return web.json_response({"triggered": names})
 
 
@@ -188,6 +198,7 @@ async def post_enable(request: web.Request) -> web.Response:
         for name in engine.state.resources:
             if name not in names:
                 engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
+    await _settled(engine)
     return web.json_response({"resources": names, "enabled": enabled, "changed": changed})
 
 
@@ -201,6 +212,7 @@ async def post_trigger_mode(request: web.Request) -> web.Response:
         raise BadRequest("'mode' must be 'auto' or 'manual'") from None
     for name in names:
         engine.dispatch(A.SetTriggerMode(name, mode, at=engine.now()))
+    await _settled(engine)
     return web.json_response({"resources": names, "mode": mode.value})
 
 
