@@ -1,0 +1,85 @@
+"""The asyncio engine with a fake clock and a function runner: no sleeping, no processes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine_sim import ROOT, config, local
+
+from lockstep.engine.clock import FakeClock
+from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.logs.store import LogStore
+from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.update import HoldKind, ReasonKind
+from lockstep.store import actions as A
+
+
+class Gate:
+    """Updates block until the test releases them, one event per update."""
+
+    def __init__(self) -> None:
+        self.events: dict[int, asyncio.Event] = {}
+        self.ran: list[str] = []
+
+    async def __call__(self, resource: Resource, uid: int, log: LogFn) -> Outcome:
+        self.ran.append(resource.name)
+        log(f"building {resource.name}", False)
+        event = self.events.setdefault(uid, asyncio.Event())
+        await event.wait()
+        return Outcome(True)
+
+    def release(self, uid: int) -> None:
+        self.events.setdefault(uid, asyncio.Event()).set()
+
+
+async def running(result: LoadResult, gate: Gate, clock: FakeClock, tmp: Path) -> tuple[Engine, asyncio.Task[None]]:
+    def loader(path: str, args: Sequence[str]) -> LoadResult:
+        return result
+
+    engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp), loader=loader,
+                    runner=FunctionRunner(gate), logs=LogStore(None), clock=clock)
+    task = asyncio.ensure_future(engine.run())
+    engine.initial_load()
+    return engine, task
+
+
+def test_engine_runs_chain_in_order_with_fake_clock(tmp_path: Path) -> None:
+    asyncio.run(_chain(tmp_path))
+
+
+async def _chain(tmp_path: Path) -> None:
+    clock = FakeClock()
+    gate = Gate()
+    engine, task = await running(config(local("a", deps=("src",)), local("b", ups=("a",))), gate, clock, tmp_path)
+    st = await engine.store.wait_for(lambda s: s.rs.get("a") is not None and s.rs["a"].running is not None, 5)
+    assert st.rs["b"].running is None
+    assert {h.kind for h in engine.decision.holds["b"]} == {HoldKind.WAITING_ON_UPSTREAM}
+    gate.release(1)
+    await engine.store.wait_for(lambda s: s.rs["b"].running is not None, 5)
+    gate.release(2)
+    await engine.store.wait_for(lambda s: s.rs["b"].succeeded, 5)
+
+    # A file change waits for the quiet window on the fake clock, then runs a, then b.
+    engine.dispatch(A.FilesChanged(frozenset({f"{ROOT}/src/x.txt"}), clock.now()))
+    await engine.store.wait_for(lambda s: bool(s.rs["a"].pending), 5)
+    assert engine.state.rs["a"].running is None
+    clock.advance(0.1)
+    await asyncio.sleep(0)
+    assert engine.state.rs["a"].running is None  # still inside the 200 ms window
+    clock.advance(0.15)
+    st = await engine.store.wait_for(lambda s: s.rs["a"].running is not None, 5)
+    assert st.rs["a"].running is not None and st.rs["a"].running.reasons[0].kind is ReasonKind.FILES
+    gate.release(3)
+    st = await engine.store.wait_for(lambda s: s.rs["b"].running is not None, 5)
+    assert st.rs["b"].running is not None
+    assert [r.kind for r in st.rs["b"].running.reasons] == [ReasonKind.UPSTREAM]
+    gate.release(4)
+    await engine.store.wait_for(lambda s: s.rs["b"].running is None and s.rs["b"].succeeded, 5)
+    assert gate.ran == ["a", "b", "a", "b"]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    # The history reached the state dir.
+    assert (tmp_path / "history.jsonl").read_text().count("\n") == 4
