@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lockstep.engine.scheduler import next_updates
-from lockstep.model.resource import LoadResult, LocalSpec, Cmd, Resource, ResourceKind, Settings
+from lockstep.model.resource import Cmd, LoadResult, LocalSpec, Resource, ResourceKind, Settings
 from lockstep.model.update import UpdateRecord
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
