@@ -19,6 +19,7 @@ import itertools
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from lockstep.adapters.process import LineSink, ProcessSpec, ProcessStartError, Stream
 
@@ -115,3 +116,9 @@ class FakeProcessRunner:
 
     def running(self) -> list[FakeHandle]:
         return [h for h in self.handles if h.running]
+
+
+if TYPE_CHECKING:
+    from lockstep.adapters.process import ProcessRunner
+
+    _runner: ProcessRunner = FakeProcessRunner()

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lockstep.adapters.reaper import Reaper, group_alive
 
@@ -81,6 +81,8 @@ def _load_prctl() -> Callable[..., int] | None:
         return None
 
 
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits: we
+# fork from the event-loop thread, which lives as long as lockstep does.
 # Resolved once in the parent: the child (between fork and exec) should do as
 # little as possible, and must not import or dlopen anything.
 _prctl = _load_prctl()
@@ -316,3 +318,9 @@ class SubprocessRunner:
         if self._reaper is not None:
             self._reaper.register(pid)
         return SubprocessHandle(pid, protocol, self._reaper)
+
+
+if TYPE_CHECKING:
+    # The real runner and handle satisfy the Protocols the engine codes against.
+    _runner: ProcessRunner = SubprocessRunner()
+    _handle: type[ProcessHandle] = SubprocessHandle

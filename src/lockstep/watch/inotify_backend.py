@@ -25,6 +25,7 @@ import errno
 import logging
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from asyncinotify import Event, Inotify, Mask, Watch
 
@@ -203,3 +204,9 @@ class InotifyBackend:
             # it: its watch paths are stale. Start over from what exists now.
             self._drop_tree(d)
             self._ensure_roots_below(d, batch)
+
+
+if TYPE_CHECKING:
+    from lockstep.watch.backend import WatchBackend
+
+    _backend: WatchBackend = InotifyBackend()

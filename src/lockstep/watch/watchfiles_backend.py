@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
 
@@ -46,10 +47,10 @@ class WatchfilesBackend:
             return any(is_under(path, r) for r in norm) and not in_ignored_tree(path)
 
         while True:
-            pending = await self._round(norm, keep, on_paths)
+            missing = await self._round(norm, keep, on_paths)
             # Whatever appeared while no watcher was on it is new: report it all.
             appeared: set[str] = set()
-            for r in pending:
+            for r in missing:
                 if os.path.lexists(r):
                     appeared.add(r)
                     if os.path.isdir(r):
@@ -57,12 +58,14 @@ class WatchfilesBackend:
             if appeared:
                 on_paths(appeared)
 
-    async def _round(
-        self, norm: Sequence[str], keep: Callable[[Change, str], bool], on_paths: PathsSink
-    ) -> list[str]:
-        """Watch until the set of existing roots changes; return the roots that were missing."""
+    async def _round(self, norm: Sequence[str], keep: Callable[[Change, str], bool], on_paths: PathsSink) -> list[str]:
+        """Watch until the set of existing root directories changes.
+
+        Returns the roots that were missing during this round.
+        """
         dir_roots = [r for r in norm if os.path.isdir(r)]
         pending = [r for r in norm if not os.path.isdir(r)]
+        missing = [r for r in pending if not os.path.lexists(r)]
         lookouts = sorted({nearest_existing(os.path.dirname(r)) for r in pending})
         replan = asyncio.Event()
 
@@ -91,7 +94,7 @@ class WatchfilesBackend:
             await replan.wait()
             for t in tasks:
                 t.cancel()
-        return pending
+        return missing
 
     @staticmethod
     def _needs_replan(raw: set[str], dir_roots: list[str], pending: list[str]) -> bool:
@@ -122,3 +125,9 @@ class WatchfilesBackend:
             result = result or ignored_dir(c)
             self._ignored_cache[c] = result
         return result
+
+
+if TYPE_CHECKING:
+    from lockstep.watch.backend import WatchBackend
+
+    _backend: WatchBackend = WatchfilesBackend()
