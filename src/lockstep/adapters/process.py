@@ -313,8 +313,9 @@ class SubprocessRunner:
         except OSError as e:
             raise ProcessStartError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from e
         pid = transport.get_pid()
-        # Registered right after fork: pdeathsig covers the leader in the short
-        # window before this line, and nothing else exists yet that early.
+        # Registered as soon as the pid is known (a few loop iterations after
+        # fork, while asyncio connects the pipes). A kill -9 landing inside that
+        # window is covered for the leader by pdeathsig only.
         if self._reaper is not None:
             self._reaper.register(pid)
         return SubprocessHandle(pid, protocol, self._reaper)
