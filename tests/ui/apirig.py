@@ -8,6 +8,7 @@ test releases), and one named in `failing` fails.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import textwrap
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -75,7 +76,5 @@ async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] =
         for g in gates.values():
             g.set()
         runner.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await runner
-        except (asyncio.CancelledError, Exception):
-            pass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import stat
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from apirig import TILTFILE, Rig, rig  # noqa: E402
+from apirig import TILTFILE, Rig, rig
 
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -220,7 +221,8 @@ def test_refusals(tmp_path: Path) -> None:
         for headers in ({}, {"X-Lockstep-Token": "wrong"}, {"Authorization": "Bearer wrong"}):
             res = await r.client.post("/api/trigger", json=ok, headers=headers)
             assert res.status == 403 and "token" in (await res.json())["error"]
-        assert (await r.client.post("/api/trigger", json=ok, headers={"Authorization": "Bearer test-token"})).status == 200
+        bearer = {"Authorization": "Bearer test-token"}
+        assert (await r.client.post("/api/trigger", json=ok, headers=bearer)).status == 200
         # A foreign Origin is refused even with the token (CSRF from another page).
         res = await r.client.post("/api/trigger", json=ok, headers=r.auth(Origin="http://evil.example"))
         assert res.status == 403 and "cross-origin" in (await res.json())["error"]
@@ -303,10 +305,8 @@ def test_serve_advertises_api_file_and_removes_it(
         assert info["port"] > 0 and info["url"] == f"http://127.0.0.1:{info['port']}/" and len(info["token"]) > 20
         assert f"lockstep: dashboard at {info['url']}" in capsys.readouterr().out
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         assert not path.exists()
 
     run(tmp_path, body)
