@@ -416,6 +416,15 @@ class Sources:
         return hashlib.sha256(self.spec_text(tag).encode("utf-8")).hexdigest()
 
 
+_INDEX_TAG = re.compile(r'<meta name="storm-marker" content="([^"]+)">')
+
+
+def index_tag(html: str) -> str | None:
+    """The storm marker written into ui/src/index.html, as found in a built index.html."""
+    m = _INDEX_TAG.search(html)
+    return m.group(1) if m else None
+
+
 def served_tags(port: int) -> tuple[str | None, str | None, str | None]:
     """(UI marker in index.html, UI marker in its JS bundle, specSha256 from /health) as served now."""
     index = try_get(port, "/")
@@ -423,7 +432,6 @@ def served_tags(port: int) -> tuple[str | None, str | None, str | None]:
     if index is None or index.status != 200 or health is None or health.status != 200:
         return None, None, None
     html = index.body.decode("utf-8", "replace")
-    m = re.search(r'<meta name="storm-marker" content="([^"]+)">', html)
     js_tag = None
     for name in asset_refs(html):
         if name.endswith(".js"):
@@ -433,4 +441,4 @@ def served_tags(port: int) -> tuple[str | None, str | None, str | None]:
                 js_tag = jm.group(1).decode() if jm else None
     body = health.json()
     sha = body.get("specSha256") if isinstance(body, dict) else None
-    return (m.group(1) if m else None), js_tag, (str(sha) if sha else None)
+    return index_tag(html), js_tag, (str(sha) if sha else None)
