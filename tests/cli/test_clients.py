@@ -19,6 +19,9 @@ import pytest
 
 from lockstep.cli.main import main
 
+sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
+from upproc import Up
+
 TILTFILE = textwrap.dedent("""
     config.define_string_list('extra', args=True)
     cfg = config.parse()
@@ -32,50 +35,9 @@ TILTFILE = textwrap.dedent("""
 """)
 
 
-class Up:
-    def __init__(self, tmp: Path) -> None:
-        self.dir = tmp
-        self.tiltfile = tmp / "Tiltfile"
-        self.tiltfile.write_text(TILTFILE)
-        self.env = {**os.environ, "LOCKSTEP_STATE_DIR": str(tmp / "state")}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lockstep.cli.main", "up", "--stream", "--port", "0", "-f", str(self.tiltfile)],
-            cwd=tmp, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-        self.url = self.expect("lockstep: dashboard at ").split(" at ", 1)[1].strip()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line)
-
-    def expect(self, text: str, timeout: float = 20.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"`lockstep up` never printed {text!r}")
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if text in line:
-                return line
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    u = Up(tmp_path_factory.mktemp("up"))
+    u = Up(tmp_path_factory.mktemp("up"), TILTFILE)
     os.environ["LOCKSTEP_STATE_DIR"] = u.env["LOCKSTEP_STATE_DIR"]
     try:
         yield u
