@@ -1,0 +1,56 @@
+"""View models are pure: statuses, readiness and the critical path from plain values."""
+
+from __future__ import annotations
+
+from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind
+from lockstep.model.update import HoldKind, HoldReason, Reason, ReasonKind, UpdateRecord, UpdateResult
+from lockstep.store.state import ResourceState, RuntimeStatus
+from lockstep.ui.viewmodel import critical_path, is_ready, resource_view, update_status
+
+R = Resource("api", ResourceKind.LOCAL, local=LocalSpec(cmd=Cmd(("true",))), labels=("back",))
+OK = UpdateRecord(1, "api", (Reason(ReasonKind.INITIAL),), 10.0, 12.5, UpdateResult.SUCCEEDED)
+FAILED = UpdateRecord(2, "api", (Reason(ReasonKind.MANUAL),), 13.0, 14.0, UpdateResult.FAILED, "exit 1")
+
+
+def test_update_status_and_ready() -> None:
+    held = (HoldReason(HoldKind.WAITING_ON_UPSTREAM, ("gen",)),)
+    manual = (HoldReason(HoldKind.MANUAL),)
+    pend = (Reason(ReasonKind.FILES, ("a.py",)),)
+    cases = [
+        (ResourceState("api"), (), "pending", False),
+        (ResourceState("api", last=OK), (), "ok", True),
+        (ResourceState("api", last=FAILED), (), "error", False),
+        (ResourceState("api", last=OK, pending=pend), held, "held", False),
+        (ResourceState("api", last=OK, pending=pend), manual, "pending", False),
+        (ResourceState("api", running=OK), (), "in_progress", False),
+        (ResourceState("api", enabled=False, last=OK), (), "disabled", False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.STARTING), (), "ok", False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.READY), (), "ok", True),
+    ]
+    for s, holds, status, ready in cases:
+        assert update_status(R, s, holds).value == status, s
+        assert is_ready(R, s) is ready, s
+
+
+def test_resource_view_words() -> None:
+    holds = (HoldReason(HoldKind.UPSTREAM_FAILED, ("gen",)),)
+    v = resource_view(R, ResourceState("api", last=OK, pending=(Reason(ReasonKind.UPSTREAM, upstream="gen"),)), holds)
+    assert v["hold_text"] == "blocked: upstream gen failed"
+    assert v["pending"] == ["upstream gen updated"]
+    assert v["last_duration"] == 2.5 and v["labels"] == ["back"]
+
+
+def test_critical_path_follows_the_gating_upstream() -> None:
+    def rec(i: int, name: str, start: float, end: float, ups: tuple[str, ...] = ()) -> UpdateRecord:
+        return UpdateRecord(i, name, (Reason(ReasonKind.INITIAL),), start, end, UpdateResult.SUCCEEDED, upstreams=ups)
+
+    records = [
+        rec(1, "gen", 0, 2),
+        rec(2, "lint", 0, 1),
+        rec(3, "ui", 2, 5, ("gen",)),
+        rec(4, "api", 2, 3, ("gen", "lint")),
+        rec(5, "image", 5, 9, ("ui", "api")),
+        rec(6, "docs", 0, 4),
+    ]
+    assert critical_path(records) == [1, 3, 5]
+    assert critical_path([]) == []
