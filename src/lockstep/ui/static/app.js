@@ -77,6 +77,12 @@ function handle(msg) {
     if (msg.config) applyConfig(msg.config);
     if (msg.history.length || msg.changed.some((v) => v.running || v.last)) refreshSide();
   } else if (msg.type === "logs") {
+    if (msg.skipped) {
+      // The engine's in-memory window moved past us (a flood): say so, the rest is on disk.
+      const at = msg.lines.length ? msg.lines[0].at : Date.now() / 1000;
+      logs.add([{ seq: msg.lines.length ? msg.lines[0].seq - 0.5 : msg.checkpoint, resource: "(lockstep)",
+        source: "system", level: "warn", at, text: `… ${msg.skipped.toLocaleString()} lines skipped (full logs: lockstep logs, or the state dir)` }]);
+    }
     logs.add(msg.lines);
     S.logSeq = msg.checkpoint;
   }
