@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import threading
@@ -42,7 +41,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))]
 
 
 def fmt(xs: list[float]) -> str:
@@ -62,7 +61,6 @@ class Rig:
         (tmp / "Tiltfile").write_text("\n".join(lines) + "\n")
         self.tiltfile = str(tmp / "Tiltfile")
         self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.engine: Engine = self.call(self._start())
@@ -123,7 +121,7 @@ async def stream_latency(rig: Rig, names: list[str], rounds: int) -> list[float]
         for i in range(rounds):
             name = names[(i * 7) % len(names)]
             t0 = time.perf_counter()
-            rig.loop.call_soon_threadsafe(lambda n=name: rig.engine.dispatch(A.Trigger(n, rig.engine.now())))
+            rig.loop.call_soon_threadsafe(rig.engine.dispatch, A.Trigger(name, rig.engine.now()))
             while True:
                 msg = json.loads((await ws.receive()).data)
                 if msg["type"] == "delta" and any(v["name"] == name and v["running"] for v in msg["changed"]):
