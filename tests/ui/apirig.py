@@ -27,7 +27,7 @@ from lockstep.ui.server import build_app
 TILTFILE = textwrap.dedent("""
     local_resource('a', cmd='true', labels=['front'])
     local_resource('b', cmd='true', resource_deps=['a'], labels=['front'])
-    local_resource('c', cmd='true', labels=['back'])
+    local_resource('c', cmd='true', labels=['back'], links=[link('http://localhost:8123/', 'docs')])
     local_resource('m', cmd='true', trigger_mode=TRIGGER_MODE_MANUAL, auto_init=False)
 """)
 

@@ -48,6 +48,7 @@ def test_view_lists_resources_with_statuses(tmp_path: Path) -> None:
         assert v["a"]["update_status"] == "ok" and v["a"]["ready"] is True
         assert v["a"]["labels"] == ["front"] and v["a"]["kind"] == "local"
         assert v["b"]["upstreams"] == ["a"]
+        assert v["c"]["endpoints"] == [{"url": "http://localhost:8123/", "name": "docs"}]
         assert v["m"]["trigger_mode"] == "manual" and v["m"]["update_status"] == "pending"
         assert v["a"]["last"]["reasons"] == [{"kind": "initial"}]
         assert v["_"]["config"]["errors"] == []
