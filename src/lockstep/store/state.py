@@ -73,10 +73,10 @@ class EngineState:
     config: LoadResult | None = None
     resources: Mapping[str, Resource] = field(default_factory=dict)
     rs: Mapping[str, ResourceState] = field(default_factory=dict)
-    settings: Settings = Settings()
+    settings: Settings = field(default_factory=Settings)
     # (writer, reader) pairs learnt from observation (C4).
     inferred: frozenset[tuple[str, str]] = frozenset()
-    topology: Topology = Topology()
+    topology: Topology = field(default_factory=Topology)
     paths: PathIndex | None = None
     history: tuple[UpdateRecord, ...] = ()
     # Count of updates finished so far (the history tuple is bounded).
