@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     def started(e: Engine) -> None:
         start_views(e, args)
-        for r in e.state.resources.values():
+        for r in e.first_load.resources if e.first_load else ():
             for link in r.links:
                 print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
 

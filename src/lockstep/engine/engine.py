@@ -74,6 +74,7 @@ class Engine:
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
         self._reloading = False
+        self.first_load: LoadResult | None = None
         self.store.subscribe(self._step)
 
     # -- public -------------------------------------------------------------
@@ -93,6 +94,7 @@ class Engine:
 
     def initial_load(self) -> LoadResult:
         result = self.loader(self.tiltfile, self.args)
+        self.first_load = result
         self._apply_load(result)
         if self.options.state_dir and result.ok:
             self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
