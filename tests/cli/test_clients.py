@@ -16,11 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dashboard_up import Up
 
 from lockstep.cli.main import main
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
-from upproc import Up
 
 TILTFILE = textwrap.dedent("""
     config.define_string_list('extra', args=True)

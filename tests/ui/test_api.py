@@ -7,14 +7,11 @@ import contextlib
 import json
 import os
 import stat
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
 from apirig import TILTFILE, Rig, rig
 
 from lockstep.store import actions as A

@@ -5,16 +5,13 @@ Every wait is on the DOM with a bounded timeout (Playwright's expect), never a s
 
 from __future__ import annotations
 
-import sys
 import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-from upproc import Up
+from dashboard_up import Up
 
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
