@@ -285,3 +285,19 @@ def test_failed_update_record() -> None:
     s = loaded(local("a"))
     s = finish(start(s, "a", 1), "a", 1, ok=False)
     assert s.history[-1].result is UpdateResult.FAILED
+
+
+def test_c4_inferred_edges_order_but_do_not_propagate() -> None:
+    s = loaded(local("slow", deps=("a",)), local("b", deps=("b",)))
+    s = finish(start(s, "slow", 1), "slow", 1)
+    s = finish(start(s, "b", 2), "b", 2)
+    # A user edit to b's files while slow runs: blamed on slow (an inferred edge) ...
+    s = start(s, "slow", 3, at=2.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/b/x"}), 2.5))
+    assert ("slow", "b") in s.inferred
+    s = finish(s, "slow", 3, at=3.0)
+    s = reduce(s, A.Tick(3.2))
+    s = finish(start(s, "b", 4, at=3.2), "b", 4, at=3.5)
+    # ... which orders b after slow but never rebuilds b because slow rebuilt.
+    s = finish(start(s, "slow", 5, at=4.0), "slow", 5, at=5.0)
+    assert not s.rs["b"].pending

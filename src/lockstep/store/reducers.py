@@ -181,6 +181,11 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             rs[name] = replace(other, writers=other.writers - {a.resource}, last_change=last)
     if a.ok and state.settings.propagate:
         for d in sorted(state.topology.downs.get(a.resource, frozenset())):
+            # Inferred edges only add ordering: a real writer's writes already
+            # make the reader stale (FILES), and an edge learnt from a user's
+            # edit must not cause rebuilds nobody asked for.
+            if (a.resource, d) in state.inferred:
+                continue
             ds = rs[d]
             dr = state.resources[d]
             if ds.enabled and dr.propagate:
