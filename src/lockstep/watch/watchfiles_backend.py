@@ -47,7 +47,7 @@ class WatchfilesBackend:
             return any(is_under(path, r) for r in norm) and not in_ignored_tree(path)
 
         while True:
-            missing = await self._round(norm, keep, on_paths)
+            missing = await self._round(norm, keep, ignored_dir, on_paths)
             # Whatever appeared while no watcher was on it is new: report it all.
             appeared: set[str] = set()
             for r in missing:
@@ -58,7 +58,13 @@ class WatchfilesBackend:
             if appeared:
                 on_paths(appeared)
 
-    async def _round(self, norm: Sequence[str], keep: Callable[[Change, str], bool], on_paths: PathsSink) -> list[str]:
+    async def _round(
+        self,
+        norm: Sequence[str],
+        keep: Callable[[Change, str], bool],
+        ignored_dir: DirFilter,
+        on_paths: PathsSink,
+    ) -> list[str]:
         """Watch until the set of existing root directories changes.
 
         Returns the roots that were missing during this round.
@@ -79,6 +85,12 @@ class WatchfilesBackend:
                 ignore_permission_denied=True,
             ):
                 batch = {p for c, p in changes if keep(c, p)}
+                # notify adds its watch on a new directory after the fact: files
+                # created in it before that are never reported. Scan new
+                # directories, as the inotify backend does.
+                for p in [p for c, p in changes if c == Change.added and p in batch]:
+                    if os.path.isdir(p) and not os.path.islink(p) and not ignored_dir(p):
+                        batch.update(q for q, _d in walk(p, ignored_dir) if keep(Change.added, q))
                 if batch:
                     on_paths(batch)
                 if self._needs_replan({p for _c, p in changes}, dir_roots, pending):
