@@ -88,13 +88,23 @@ def _load_prctl() -> Callable[..., int] | None:
 _prctl = _load_prctl()
 
 
-def _child_setup(parent_pid: int) -> Callable[[], None] | None:
-    if _prctl is None:
+def _child_setup(parent_pid: int, reaper_fd: int | None = None) -> Callable[[], None] | None:
+    if _prctl is None and reaper_fd is None:
         return None
     prctl = _prctl
 
     def setup() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The child registers its own group with the watchdog before exec
+        # (preexec_fn runs before close_fds): no window after fork in which a
+        # kill -9 of lockstep could leave the group unregistered. One short
+        # write() to a pipe is atomic, so it never interleaves with the parent's.
+        if reaper_fd is not None:
+            try:  # noqa: SIM105 - no imports or context managers between fork and exec
+                os.write(reaper_fd, f"+{os.getpid()}\n".encode())
+            except OSError:
+                pass
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         # The parent may have died between fork() and prctl(): the signal would
         # then never come, so check by hand.
         if os.getppid() != parent_pid:
@@ -291,6 +301,10 @@ class SubprocessRunner:
         env = dict(os.environ)
         env.update(spec.env)
         loop = asyncio.get_running_loop()
+        reaper_fd = None
+        if self._reaper is not None:
+            self._reaper.start()
+            reaper_fd = self._reaper.fileno()
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _Protocol(on_line),
@@ -302,7 +316,7 @@ class SubprocessRunner:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_child_setup(os.getpid()),
+                preexec_fn=_child_setup(os.getpid(), reaper_fd),
             )
         except FileNotFoundError as e:
             if e.filename is not None and os.fspath(e.filename) == spec.cwd:
@@ -313,9 +327,8 @@ class SubprocessRunner:
         except OSError as e:
             raise ProcessStartError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from e
         pid = transport.get_pid()
-        # Registered as soon as the pid is known (a few loop iterations after
-        # fork, while asyncio connects the pipes). A kill -9 landing inside that
-        # window is covered for the leader by pdeathsig only.
+        # Registered again from the parent (idempotent): covers platforms or
+        # setups where the child could not write to the watchdog's pipe.
         if self._reaper is not None:
             self._reaper.register(pid)
         return SubprocessHandle(pid, protocol, self._reaper)

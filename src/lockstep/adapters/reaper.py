@@ -134,6 +134,13 @@ class Reaper:
                 env=env,
             )
 
+    def fileno(self) -> int | None:
+        """The watchdog pipe's write end, for children to register themselves before exec."""
+        with self._lock:
+            if self._proc is None or self._proc.stdin is None:
+                return None
+            return self._proc.stdin.fileno()
+
     def register(self, pgid: int) -> None:
         self.start()
         self._send(f"+{pgid}\n")

@@ -89,6 +89,7 @@ async def run_app(
         await running.wait()
         engine.initial_load()
         write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": engine.tiltfile})
+        engine.spawn(engine.logs.flush_periodically(), "log-flush")
         if on_started:
             on_started(engine)
         waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait()), runner}

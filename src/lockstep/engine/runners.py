@@ -61,11 +61,10 @@ class LocalRunner:
             return Outcome(False, str(exc))
         try:
             code = await handle.wait()
-        except BaseException:
-            # Cancellation (shutdown, or the resource was removed): never leave
-            # the command running behind us.
+        finally:
+            # Cancelled (shutdown, resource removed) or exited: either way, stop
+            # the whole group, so that a background child it left holds nothing.
             await handle.stop()
-            raise
         if code != 0:
             return Outcome(False, f"cmd exited with code {code}")
         return Outcome(True)
