@@ -55,8 +55,8 @@ def post_json(port: int, path: str, payload: object) -> tuple[int, object]:
     return r.status, r.json()
 
 
-def test_ci_succeeds_from_a_clean_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tiltfile = "Tiltfile"
+@pytest.mark.parametrize("tiltfile", ["Tiltfile", "Tiltfile.before"])
+def test_ci_succeeds_from_a_clean_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiltfile: str) -> None:
     root = copy_example(tmp_path / "petstore")
     assert not any((root / out).exists() for out in OUTPUTS)
     state = tmp_path / "state"
@@ -83,9 +83,18 @@ def test_ci_succeeds_from_a_clean_copy(tmp_path: Path, monkeypatch: pytest.Monke
     assert (root / "generated" / "petstore_api" / "routes.py").is_file()
     assert (root / "build" / "image" / "image.json").is_file()
     records = list(read_history(state_dir(root / tiltfile)))
-    assert {r.resource for r in records} == RESOURCES
-    assert all(r.result is UpdateResult.SUCCEEDED for r in records), records
-    assert check_history(records, quiescent=True) == []
+    check = check_history(records, quiescent=True)
+    assert check == [], check
+    if tiltfile == "Tiltfile":
+        assert {r.resource for r in records} == RESOURCES
+        assert all(r.result is UpdateResult.SUCCEEDED for r in records), records
+    else:
+        # The broken original (no resource_deps, no barrier) may fail a racy
+        # first build; lockstep re-runs it when the writer's output lands, and
+        # `ci` ends green: every resource's last update succeeded.
+        assert {r.resource for r in records} == RESOURCES - {"wait-for-builds"}
+        last = {r.resource: r for r in sorted(records, key=lambda r: r.start)}
+        assert all(r.result is UpdateResult.SUCCEEDED for r in last.values()), last
 
 
 def test_service_answers_under_lockstep_up(tmp_path: Path) -> None:

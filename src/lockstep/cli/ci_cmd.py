@@ -23,13 +23,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _until_done(engine: Engine, timeout: float) -> int:
-    try:
-        state = await engine.store.wait_for(lambda s: ci_verdict(s).done, timeout)
-    except TimeoutError:
-        verdict = ci_verdict(engine.state)
-        print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
-        return 1
-    verdict = ci_verdict(state)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            state = await engine.store.wait_for(lambda s: ci_verdict(s).done, deadline - loop.time())
+        except TimeoutError:
+            verdict = ci_verdict(engine.state)
+            print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
+            return 1
+        verdict = ci_verdict(state)
+        if verdict.ok:
+            break
+        # A failure looks final: give file events from the last writes one
+        # quiet window to arrive (they would re-trigger it) before believing it.
+        version = engine.store.version
+        await asyncio.sleep(state.settings.quiet_secs * 2)
+        if engine.store.version == version:
+            break
     if verdict.ok:
         print(f"lockstep ci: success: {verdict.summary}")
         return 0

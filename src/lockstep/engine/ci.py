@@ -1,11 +1,26 @@
-"""When is a `ci` run done? Tilt's rule: every auto-init resource has updated
-successfully and its runtime (if any) is ready; the first failure ends it."""
+"""When is a `ci` run done?
+
+Success, as in Tilt: every auto-init resource has updated successfully and its
+runtime (if any) is ready. Failure is stricter than Tilt's "first failure
+ends it": a failed update is final only once nothing else is moving, because
+under C4 another update may still write into the failed resource's inputs and
+re-trigger it (a Tiltfile with missing resource_deps converges instead of
+failing on its first, racy build).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.model.update import HoldKind
 from lockstep.store.state import EngineState, RuntimeStatus
+
+# Holds that mean "will start by itself soon".
+_MOVING = frozenset({
+    HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
+    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL,
+})
 
 
 @dataclass(frozen=True)
@@ -15,24 +30,37 @@ class CiVerdict:
     summary: str
 
 
-def ci_verdict(state: EngineState) -> CiVerdict:
+def moving(state: EngineState, decision: Decision) -> bool:
+    if decision.starts or any(s.running is not None for s in state.rs.values()):
+        return True
+    if any(s.runtime is RuntimeStatus.STARTING for s in state.rs.values() if s.enabled):
+        return True
+    return any(h.kind in _MOVING for hs in decision.holds.values() for h in hs)
+
+
+def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdict:
     if state.config_errors:
         text = "\n".join(d.render() for d in state.config_errors)
         return CiVerdict(True, False, f"Tiltfile failed to load:\n{text}")
     if state.config is None:
         return CiVerdict(False, False, "loading Tiltfile")
+    decision = decision or next_updates(state)
     waiting: list[str] = []
+    failures: list[str] = []
     for name, r in state.resources.items():
         s = state.rs[name]
         if not s.enabled or (not r.auto_init and s.last is None and s.running is None):
             continue
         if s.failed and s.running is None and not s.pending:
-            err = s.last.error if s.last else ""
-            return CiVerdict(True, False, f"{name} failed: {err}")
-        if s.runtime is RuntimeStatus.CRASHED:
-            return CiVerdict(True, False, f"{name}: serve process exited")
-        if not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
+            failures.append(f"{name} failed: {s.last.error if s.last else ''}")
+        elif s.runtime is RuntimeStatus.CRASHED:
+            failures.append(f"{name}: serve process exited")
+        elif not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
             waiting.append(name)
+    if failures:
+        if moving(state, decision):
+            return CiVerdict(False, False, "; ".join(failures) + " (other updates still running)")
+        return CiVerdict(True, False, "; ".join(failures))
     if waiting:
         return CiVerdict(False, False, "waiting on " + ", ".join(waiting))
     return CiVerdict(True, True, f"all {len(state.resources)} resources up to date")
