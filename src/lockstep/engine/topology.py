@@ -6,9 +6,10 @@ engine state, so the scheduler never walks the graph from scratch per call.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from lockstep.model.graph import topo_order
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def build_topology(names: Iterable[str], edges: Iterable[tuple[str, str]]) -> To
 
     The order is topological, ties broken by definition order (Tilt builds in
     Tiltfile order). Nodes on a cycle (which validation rejects for declared
-    edges) are appended in definition order so the function stays total.
+    edges) still get a place, so the function stays total.
     """
     names = list(names)
     known = set(names)
@@ -41,22 +42,8 @@ def build_topology(names: Iterable[str], edges: Iterable[tuple[str, str]]) -> To
         if u in known and d in known and u != d:
             ups[d].add(u)
             downs[u].add(d)
-    index = {n: i for i, n in enumerate(names)}
-    indeg = {n: len(ups[n]) for n in names}
-    ready = sorted((n for n in names if indeg[n] == 0), key=index.__getitem__)
-    order: list[str] = []
-    heap = [(index[n], n) for n in ready]
-    heapq.heapify(heap)
-    while heap:
-        _, n = heapq.heappop(heap)
-        order.append(n)
-        for d in downs[n]:
-            indeg[d] -= 1
-            if indeg[d] == 0:
-                heapq.heappush(heap, (index[d], d))
-    if len(order) < len(names):
-        placed = set(order)
-        order.extend(n for n in names if n not in placed)
+    # The same start order `lockstep check` prints: by depth, then definition order.
+    order = topo_order(names, [(u, d) for d, us in ups.items() for u in us])
     all_ups: dict[str, frozenset[str]] = {}
     for n in order:
         acc: set[str] = set()
