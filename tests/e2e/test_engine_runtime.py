@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from upproc import Up, procs_with_marker, wait_until
+from upproc import VENV_BIN, Up, procs_with_marker, wait_until
 
 from lockstep.model.update import ReasonKind, UpdateResult
 
@@ -96,3 +97,22 @@ def test_tiltfile_syntax_error_keeps_running_then_reloads(tmp_path: Path) -> Non
         wait_until(reloaded, what="update after the Tiltfile was fixed")
         assert "build 2" in up.log_text()
     assert os.path.exists(tf)
+
+
+def test_down_stops_up_and_everything_it_started(tmp_path: Path) -> None:
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('server', serve_cmd='sh -c \"sleep 300 & sleep 300 & wait\"')\n")
+    up = Up(tf, tmp_path / "state", env={key: value})
+    wait_until(lambda: len(procs_with_marker(marker)) >= 5, what="processes started")
+    down = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
+                          text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert "stopped pid" in down.stdout
+    assert up.proc.wait(10) == 0
+    up.out.close()
+    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")
+    again = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0 and "nothing running" in again.stdout
