@@ -17,6 +17,9 @@ from apirig import TILTFILE, Rig, rig
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 
+# Start order, as `lockstep check` prints it: by depth, then Tiltfile order.
+START_ORDER = ["a", "c", "m", "b"]
+
 
 def run(tmp_path: Path, body: Callable[[Rig], Awaitable[None]], **kw: Any) -> None:
     async def main() -> None:
@@ -41,7 +44,7 @@ def test_view_lists_resources_with_statuses(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         await r.until(all_ok)
         v = await view(r)
-        assert [x["name"] for x in v["_"]["resources"]] == ["a", "b", "c", "m"]
+        assert [x["name"] for x in v["_"]["resources"]] == START_ORDER
         assert v["a"]["update_status"] == "ok" and v["a"]["ready"] is True
         assert v["a"]["labels"] == ["front"] and v["a"]["kind"] == "local"
         assert v["b"]["upstreams"] == ["a"]
@@ -264,7 +267,7 @@ def test_stream_snapshot_then_deltas_of_changed_resources_and_logs(tmp_path: Pat
         ws = await r.client.ws_connect("/api/stream", params={"token": r.token, "tail": "0"})
         snap = await ws.receive_json(timeout=5)
         assert snap["type"] == "snapshot"
-        assert [v["name"] for v in snap["view"]["resources"]] == ["a", "b", "c", "m"]
+        assert [v["name"] for v in snap["view"]["resources"]] == START_ORDER
         await r.client.post("/api/trigger", json={"resources": ["c"]}, headers=r.auth())
         changed: set[str] = set()
         texts: list[str] = []
