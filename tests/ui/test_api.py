@@ -120,6 +120,27 @@ def test_graph_declared_and_inferred_edges(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
+def test_forget_inferred_edges(tmp_path: Path) -> None:
+    async def body(r: Rig) -> None:
+        await r.until(all_ok)
+        r.engine.dispatch(A.RestoreInferred(frozenset({("c", "a"), ("m", "c")}), at=r.engine.now()))
+        await r.until(lambda s: len(s.inferred) == 2)
+        url = "/api/inferred/forget"
+        res = await r.client.post(url, json={"edges": [["c", "a"]]})
+        assert res.status == 403
+        res = await r.client.post(url, json={"edges": [["a", "b"]]}, headers=r.auth())
+        assert res.status == 404 and "a:b" in (await res.json())["error"]
+        res = await r.client.post(url, json={"edges": "c:a"}, headers=r.auth())
+        assert res.status == 400
+        res = await r.client.post(url, json={"edges": [["c", "a"]]}, headers=r.auth())
+        assert res.status == 200 and (await res.json())["forgotten"] == [["c", "a"]]
+        assert r.engine.state.inferred == frozenset({("m", "c")})
+        res = await r.client.post(url, json={"all": True}, headers=r.auth())
+        assert res.status == 200 and r.engine.state.inferred == frozenset()
+
+    run(tmp_path, body)
+
+
 def test_logs_since_tail_and_filter(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         await r.until(all_ok)

@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from lockstep.cli.common import add_file_arg, parse_duration, tiltfile_path
+from lockstep.cli.up_cmd import start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
@@ -52,4 +53,6 @@ def run(args: argparse.Namespace) -> int:
     engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
     engine.logs.subscribe(StreamPrinter())
     timeout = float(args.timeout)
-    return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout)))
+    # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
+    return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout),
+                               on_started=lambda e: start_views(e, args)))

@@ -11,6 +11,7 @@ from pathlib import Path
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.engine.persist import StateFiles, load_inferred, read_history, read_holds
 from lockstep.statedir import state_dir
+from lockstep.ui.client import ApiError, call, discover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,12 +22,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("-n", "--last", type=int, default=50, help="show the last N updates (default 50)")
     p.add_argument(
         "--forget-inferred", metavar="UP:DOWN|all", nargs="?", const="all",
-        help="forget learnt (inferred) edges: one UP:DOWN pair, or all (takes effect at the next `up`)",
+        help="forget learnt (inferred) edges: one UP:DOWN pair, or all",
     )
     p.set_defaults(func=run)
 
 
-def _forget(sdir: Path, which: str) -> int:
+def _forget(sdir: Path, which: str, tiltfile: str) -> int:
+    try:
+        api = discover(tiltfile)
+    except ApiError:
+        api = None
+    if api is not None:
+        # A running `up` holds the edges in memory: it forgets them, then persists.
+        body: dict[str, object] = {"all": True}
+        if which != "all":
+            up, _, down = which.partition(":")
+            body = {"edges": [[up, down]]}
+        try:
+            result = call(api, "POST", "/api/inferred/forget", body)
+        except ApiError as exc:
+            print(f"lockstep why: {exc}", file=sys.stderr)
+            return 1
+        print(f"forgot {len(result.get('forgotten', []))} inferred edge(s)")
+        return 0
     edges = load_inferred(sdir)
     if which == "all":
         keep: frozenset[tuple[str, str]] = frozenset()
@@ -51,7 +69,7 @@ def _clock(t: float | None) -> str:
 def run(args: argparse.Namespace) -> int:
     sdir = state_dir(tiltfile_path(args), create=False)
     if args.forget_inferred:
-        return _forget(sdir, args.forget_inferred)
+        return _forget(sdir, args.forget_inferred, tiltfile_path(args))
     records = [r for r in read_history(sdir) if not args.resource or r.resource == args.resource]
     records = records[-args.last :] if args.last > 0 else records
     holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]

@@ -218,6 +218,8 @@ class Engine:
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
             self.dispatch(A.ConfigLoaded(result, now))
+            for text in result.printed:
+                self.log("(Tiltfile)", text)
             for w in result.warnings:
                 self.log("(Tiltfile)", w.render())
         else:

@@ -227,6 +227,29 @@ async def post_args(request: web.Request) -> web.Response:
     return web.json_response({"args": engine.args})
 
 
+async def post_forget_inferred(request: web.Request) -> web.Response:
+    """Body: {"edges": [["up", "down"], ...]} or {"all": true}: forget learnt edges (C4)."""
+    engine = request.app[ENGINE]
+    data = await _body(request)
+    known = engine.state.inferred
+    if data.get("all") is True:
+        edges = known
+    else:
+        raw = data.get("edges")
+        if not isinstance(raw, list) or not all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in raw
+        ):
+            raise BadRequest("'edges' must be a list of [upstream, downstream] pairs, or send {'all': true}")
+        edges = frozenset((str(e[0]), str(e[1])) for e in raw)
+        unknown = sorted(f"{u}:{d}" for u, d in edges - known)
+        if unknown:
+            raise BadRequest(f"not an inferred edge: {', '.join(unknown)}", 404)
+    if edges:
+        engine.dispatch(A.ForgetInferred(frozenset(edges), at=engine.now()))
+    await _settled(engine)
+    return web.json_response({"forgotten": sorted([list(e) for e in edges])})
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/view", get_view)
     app.router.add_get("/api/resources/{name}", get_resource)
@@ -238,3 +261,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/enable", post_enable)
     app.router.add_post("/api/trigger-mode", post_trigger_mode)
     app.router.add_post("/api/args", post_args)
+    app.router.add_post("/api/inferred/forget", post_forget_inferred)
