@@ -141,8 +141,8 @@ class Engine:
             assert record is not None
             self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
             self._tasks[update_id] = self.spawn(self._run_update(name, update_id), f"update-{name}")
-        if decision.starts:
-            decision = next_updates(state)
+        # No second pass: the scheduler already accounted for these starts
+        # (capacity, running set) while deciding, in topological order.
         self.decision = decision
         self._persist(state, decision)
         wake = decision.wake_at
