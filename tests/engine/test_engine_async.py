@@ -83,3 +83,25 @@ async def _chain(tmp_path: Path) -> None:
     await asyncio.gather(task, return_exceptions=True)
     # The history reached the state dir.
     assert (tmp_path / "history.jsonl").read_text().count("\n") == 4
+
+
+def test_options_override_the_tiltfile_settings(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        gate = Gate()
+
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            return config(local("a", deps=("src",)), local("b", ups=("a",)))
+
+        options = EngineOptions(tiltfile=f"{ROOT}/Tiltfile", quiet_secs=1.0, max_wait_secs=5.0,
+                                no_propagate_to=frozenset({"b"}))
+        engine = Engine(options, loader=loader, runner=FunctionRunner(gate), logs=LogStore(None), clock=clock)
+        task = asyncio.ensure_future(engine.run())
+        engine.initial_load()
+        st = await engine.store.wait_for(lambda s: s.config is not None, 5)
+        assert (st.settings.quiet_secs, st.settings.max_wait_secs) == (1.0, 5.0)
+        assert st.resources["b"].propagate is False and st.resources["a"].propagate is True
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())

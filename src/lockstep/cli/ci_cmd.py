@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from lockstep.cli.common import add_file_arg, parse_duration, tiltfile_path
+from lockstep.cli.common import add_engine_args, add_file_arg, apply_engine_args, parse_duration, tiltfile_path
 from lockstep.cli.up_cmd import start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
@@ -17,6 +17,7 @@ from lockstep.ui.terminal import StreamPrinter
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ci", help="run until every resource is up to date (0) or one fails (1)")
     add_file_arg(p)
+    add_engine_args(p)
     p.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="e.g. 30m, 90s")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--host", default="127.0.0.1")
@@ -51,6 +52,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 def run(args: argparse.Namespace) -> int:
     engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
+    apply_engine_args(engine.options, args)
     engine.logs.subscribe(StreamPrinter())
     timeout = float(args.timeout)
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).

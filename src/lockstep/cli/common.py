@@ -6,6 +6,8 @@ import argparse
 import os
 import re
 
+from lockstep.engine.engine import EngineOptions
+
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
 
@@ -18,8 +20,10 @@ def tiltfile_path(args: argparse.Namespace) -> str:
 
 
 def parse_duration(text: str) -> float:
-    """Go-style durations as Tilt takes them: 30m, 90s, 1h30m, or plain seconds."""
+    """Go-style durations as Tilt takes them: 30m, 90s, 1h30m, 200ms, or plain seconds."""
     text = text.strip()
+    if text.endswith("ms") and text[:-2].replace(".", "", 1).isdigit():
+        return float(text[:-2]) / 1000
     try:
         return float(text)
     except ValueError:
@@ -29,3 +33,25 @@ def parse_duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r} (examples: 90s, 30m, 1h30m)")
     h, mi, s = (float(g) if g else 0.0 for g in m.groups())
     return h * 3600 + mi * 60 + s
+
+
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    """Engine tuning shared by `up` and `ci`."""
+    p.add_argument("--quiet-window", type=parse_duration, default=None, metavar="DURATION",
+                   help="how long changed files must be quiet before an update starts (default 200ms)")
+    p.add_argument("--max-wait", type=parse_duration, default=None, metavar="DURATION",
+                   help="start anyway after files kept changing this long (default 10s)")
+    p.add_argument("--no-propagate", action="store_true",
+                   help="Tilt's looser behaviour: an upstream update does not make dependents stale")
+    p.add_argument("--no-propagate-to", action="append", default=[], metavar="RESOURCE",
+                   help="this resource is not made stale by its upstreams' updates (repeatable)")
+
+
+def apply_engine_args(options: EngineOptions, args: argparse.Namespace) -> None:
+    if args.quiet_window is not None:
+        options.quiet_secs = float(args.quiet_window)
+    if args.max_wait is not None:
+        options.max_wait_secs = float(args.max_wait)
+    if args.no_propagate:
+        options.propagate = False
+    options.no_propagate_to = frozenset(args.no_propagate_to)

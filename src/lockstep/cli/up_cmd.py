@@ -7,7 +7,7 @@ import asyncio
 import sys
 import warnings
 
-from lockstep.cli.common import add_file_arg, tiltfile_path
+from lockstep.cli.common import add_engine_args, add_file_arg, apply_engine_args, tiltfile_path
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
 from lockstep.ui.terminal import StreamPrinter, make_console, status_table
@@ -16,17 +16,10 @@ from lockstep.ui.terminal import StreamPrinter, make_console, status_table
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the resources and keep them up to date")
     add_file_arg(p)
+    add_engine_args(p)
     p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
     p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
-    p.add_argument(
-        "--no-propagate", action="store_true",
-        help="Tilt's looser behaviour: an upstream update does not make dependents stale",
-    )
-    p.add_argument(
-        "--no-propagate-to", action="append", default=[], metavar="RESOURCE",
-        help="this resource is not made stale by its upstreams' updates (repeatable)",
-    )
     p.set_defaults(func=run)
 
 
@@ -56,9 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
     engine, reaper = build_engine(path, args.tiltfile_args)
-    if args.no_propagate:
-        engine.options.propagate = False
-    engine.options.no_propagate_to = frozenset(args.no_propagate_to)
+    apply_engine_args(engine.options, args)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter())

@@ -38,6 +38,9 @@ class EngineOptions:
     propagate: bool | None = None  # None: as the Tiltfile says (default on)
     # Resources that an upstream's update does not make stale (per-resource C2 opt-out).
     no_propagate_to: frozenset[str] = frozenset()
+    # Coalescing window for file changes (C3); None keeps the defaults (200 ms quiet, 10 s max).
+    quiet_secs: float | None = None
+    max_wait_secs: float | None = None
     extra_controllers: list[Callable[[Engine], Callable[[], asyncio.Future[None] | None]]] = field(
         default_factory=list
     )
@@ -215,6 +218,10 @@ class Engine:
                     replace(r, propagate=False) if r.name in self.options.no_propagate_to else r
                     for r in result.resources
                 ))
+            if self.options.quiet_secs is not None:
+                result = replace(result, settings=replace(result.settings, quiet_secs=self.options.quiet_secs))
+            if self.options.max_wait_secs is not None:
+                result = replace(result, settings=replace(result.settings, max_wait_secs=self.options.max_wait_secs))
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
             self.dispatch(A.ConfigLoaded(result, now))

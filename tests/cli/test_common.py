@@ -1,0 +1,35 @@
+"""Flag parsing shared by the commands."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from lockstep.cli.common import add_engine_args, apply_engine_args, parse_duration
+from lockstep.engine.engine import EngineOptions
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30m", 1800.0), ("90s", 90.0), ("1h30m", 5400.0), ("200ms", 0.2), ("2.5", 2.5), ("1.5s", 1.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5 minutes", "ms", "1x"])
+def test_bad_durations_say_what_is_expected(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="examples: 90s"):
+        parse_duration(text)
+
+
+def test_engine_flags_reach_the_options() -> None:
+    p = argparse.ArgumentParser()
+    add_engine_args(p)
+    options = EngineOptions(tiltfile="Tiltfile")
+    apply_engine_args(options, p.parse_args(["--quiet-window", "50ms", "--max-wait", "2s", "--no-propagate-to", "b"]))
+    assert (options.quiet_secs, options.max_wait_secs) == (0.05, 2.0)
+    assert options.no_propagate_to == frozenset({"b"}) and options.propagate is None
+    apply_engine_args(options, p.parse_args(["--no-propagate"]))
+    assert options.propagate is False
