@@ -105,3 +105,29 @@ def test_options_override_the_tiltfile_settings(tmp_path: Path) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(body())
+
+
+def test_removed_resource_update_is_cancelled(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        gate = Gate()
+        configs = [config(local("a"), local("b")), config(local("b"))]
+
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            return configs[0] if len(gate.ran) < 2 else configs[1]
+
+        engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile"), loader=loader, runner=FunctionRunner(gate),
+                        logs=LogStore(None), clock=clock)
+        task = asyncio.ensure_future(engine.run())
+        engine.initial_load()
+        await engine.store.wait_for(lambda s: all(n in s.rs and s.rs[n].running is not None for n in ("a", "b")), 5)
+        engine.reload()  # the Tiltfile now defines only b
+        st = await engine.store.wait_for(lambda s: "a" not in s.resources, 5)
+        assert st.rs["b"].running is not None  # unchanged: keeps running
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert [n for n, _ in engine._tasks.values()] == ["b"]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())

@@ -68,7 +68,7 @@ class Engine:
         self._tg: asyncio.TaskGroup | None = None
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
-        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._files = StateFiles(options.state_dir) if options.state_dir else None
         self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
             options.state_dir
@@ -143,7 +143,11 @@ class Engine:
             record = state.rs[name].running
             assert record is not None
             self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
-            self._tasks[update_id] = self.spawn(self._run_update(name, update_id), f"update-{name}")
+            self._tasks[update_id] = (name, self.spawn(self._run_update(name, update_id), f"update-{name}"))
+        for name, task in list(self._tasks.values()):
+            if name not in state.resources:
+                # Removed from the Tiltfile while updating: stop its command.
+                task.cancel()
         # No second pass: the scheduler already accounted for these starts
         # (capacity, running set) while deciding, in topological order.
         self.decision = decision
@@ -274,7 +278,7 @@ class Engine:
             self._holds = dict(decision.holds)
 
     async def cancel_updates(self) -> None:
-        tasks = list(self._tasks.values())
+        tasks = [task for _, task in self._tasks.values()]
         for t in tasks:
             t.cancel()
         for t in tasks:
