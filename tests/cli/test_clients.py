@@ -87,7 +87,7 @@ def test_trigger_shows_hold_then_wait_for_it(up: Up, capsys: pytest.CaptureFixtu
     code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "gated", "--timeout", "30s")
     assert code == 0
     code, out, _ = cli(up, capsys, "describe", "gated", "b")
-    assert "Update status:    ok" in out and "Name:             b" in out and "resource_deps:  a" in out
+    assert "Update status:    ok" in out and "Name:             b" in out and "resource_deps:    a" in out
     code, _, err = cli(up, capsys, "trigger", "nope")
     assert code == 1 and "no such resource" in err
 

@@ -301,3 +301,10 @@ def test_c4_inferred_edges_order_but_do_not_propagate() -> None:
     # ... which orders b after slow but never rebuilds b because slow rebuilt.
     s = finish(start(s, "slow", 5, at=4.0), "slow", 5, at=5.0)
     assert not s.rs["b"].pending
+
+
+def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
+    s = loaded(local("image"), local("load", ups=("image",)), local("serve", deps=("image-dir",), ups=("load",)))
+    s = start(s, "image", 1)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/image-dir/manifest.json"}), 0.5))
+    assert s.inferred == frozenset()

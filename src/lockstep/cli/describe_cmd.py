@@ -52,7 +52,7 @@ def render(d: dict[str, Any], history: int) -> str:
                 "readiness_probe", "objects", "images", "location"):
         if key in defn and defn[key] not in (None, "", [], ()):
             value = defn[key]
-            add(f"  {key + ':':<16}{', '.join(value) if isinstance(value, list) else value}")
+            add(f"  {key + ':':<17} {', '.join(value) if isinstance(value, list) else value}")
     records = d["history"][-history:] if history > 0 else []
     if records:
         add("Recent updates:")

@@ -125,7 +125,8 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         rs[name] = s
         for w in sorted(writers):
             edge = (w, name)
-            if edge in declared or edge in inferred:
+            # Already ordered (directly or through a chain): nothing to learn.
+            if edge in declared or edge in inferred or topology.reaches(w, name):
                 continue
             # A path the writer itself watches is more likely a user edit to a
             # shared source than the writer's output: no inference from it.
