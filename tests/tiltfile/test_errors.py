@@ -17,6 +17,14 @@ def test_syntax_error(tiltfile):
     assert "+" in err.hint
 
 
+def test_unclosed_bracket_points_at_the_bracket(tiltfile):
+    # Strings and comments holding brackets do not count.
+    err = only_error(tiltfile("x = 1\nlocal_resource('a', cmd=['echo', '(', 3]  # )\n"))
+    assert err.message == "syntax error: `(` is never closed"
+    assert (err.location.line, err.location.col) == (2, 15)
+    assert err.hint == "close it with `)`"
+
+
 def test_unknown_builtin_suggests(tiltfile):
     err = only_error(tiltfile("\nlocal_resourc('a', 'true')\n"))
     assert "unknown name `local_resourc`" in err.message

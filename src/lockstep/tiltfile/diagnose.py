@@ -71,8 +71,49 @@ def diagnose(st: EvalState, text: str, known_names: list[str]) -> Diagnostic:
     match = _ERROR.search(text)
     message = match.group(1).strip() if match else text.strip().splitlines()[-1]
     message = message.removeprefix("StarlarkError: ")
+    if loc is not None and message.startswith("Parse error: unexpected new line"):
+        # The parser reports a bracket left open at the end of the file as 1:1; point
+        # at the bracket instead.
+        opened = unclosed_bracket(st.sources.get(loc.file, []))
+        if opened is not None:
+            line, col, char = opened
+            return Diagnostic(Severity.ERROR, f"syntax error: `{char}` is never closed",
+                              SourceLocation(loc.file, line, col), f"close it with `{_CLOSE[char]}`")
     text_, hint = _explain(message, known_names)
     return Diagnostic(Severity.ERROR, text_, loc, hint)
+
+
+_CLOSE = {"(": ")", "[": "]", "{": "}"}
+
+
+def unclosed_bracket(lines: list[str]) -> tuple[int, int, str] | None:
+    """The first bracket still open at the end of the source (1-based line, col), skipping
+    strings and comments; None when every bracket is closed."""
+    stack: list[tuple[int, int, str]] = []
+    quote = ""
+    for n, text in enumerate(lines, 1):
+        i = 0
+        while i < len(text):
+            c = text[i]
+            if quote:
+                if c == "\\":
+                    i += 1
+                elif text.startswith(quote, i):
+                    i += len(quote) - 1
+                    quote = ""
+            elif c == "#":
+                break
+            elif c in "\"'":
+                quote = c * 3 if text.startswith(c * 3, i) else c
+                i += len(quote) - 1
+            elif c in _CLOSE:
+                stack.append((n, i + 1, c))
+            elif c in ")]}" and stack:
+                stack.pop()
+            i += 1
+        if quote and len(quote) == 1:
+            quote = ""  # a one-quote string ends at the line's end
+    return stack[0] if stack else None
 
 
 def _explain(message: str, known: list[str]) -> tuple[str, str]:

@@ -243,7 +243,14 @@ def _eval_chunk(st: EvalState, module: sl.Module, frame: Frame, path: str, text:
     try:
         # Leading newlines keep line numbers true; a trailing `None` keeps the value of the
         # last statement (maybe a function) from being converted to Python, which would fail.
-        ast = sl.parse(path, "\n" * (line - 1) + text + "\nNone\n", sl.Dialect.extended())
+        src = "\n" * (line - 1) + text
+        try:
+            ast = sl.parse(path, src + "\nNone\n", sl.Dialect.extended())
+        except sl.StarlarkError:
+            # Report a syntax error where it is in the user's text, not in our suffix
+            # (an unclosed bracket would otherwise point at the appended `None`).
+            sl.parse(path, src, sl.Dialect.extended())
+            raise
         wanted: dict[str, set[str]] = {}
         for ld in ast.loads():
             wanted.setdefault(ld.module_id, set()).update(ld.symbols.values())
