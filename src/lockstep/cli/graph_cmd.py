@@ -27,6 +27,13 @@ def run(args: argparse.Namespace) -> int:
     names = [r.name for r in result.resources]
     # Inferred edges were learnt by earlier runs and persisted in the state dir.
     known = set(names)
-    inferred = [e for e in sorted(load_inferred(state_dir(result.tiltfile, create=False))) if set(e) <= known]
-    sys.stdout.write(RENDERERS[args.format](names, graph.edges_of(result.resources), inferred=inferred))
+    declared = graph.edges_of(result.resources)
+    ups = graph.upstreams(names, declared)
+    # Learnt edges that declared ones now imply (or contradict) are not drawn; the engine drops them too.
+    def ordered(u: str, d: str) -> bool:
+        return u in graph.transitive_upstreams(d, ups) or d in graph.transitive_upstreams(u, ups)
+
+    learnt = sorted(load_inferred(state_dir(result.tiltfile, create=False)))
+    inferred = [(u, d) for u, d in learnt if {u, d} <= known and not ordered(u, d)]
+    sys.stdout.write(RENDERERS[args.format](names, declared, inferred=inferred))
     return 0 if result.ok else 1

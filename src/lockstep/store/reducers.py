@@ -217,7 +217,9 @@ def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> 
     for u, d in sorted(edges):
         if u not in state.resources or d not in state.resources or u == d:
             continue
-        if (u, d) in declared or (u, d) in inferred or topology.reaches(d, u):
+        # Skip what is already ordered (learnt before a resource_deps was added)
+        # and what would close a cycle.
+        if (u, d) in declared or (u, d) in inferred or topology.reaches(u, d) or topology.reaches(d, u):
             continue
         inferred.add((u, d))
         topology = build_topology(state.resources, declared | inferred)
