@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import summary
 
 from lockstep.tiltfile import load
 
@@ -46,8 +47,9 @@ def test_corpus_dry_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         elif result.ok or not any(expected["error"] in e.message for e in result.errors):
             failures.append(f"{path.name}: expected rejection ({expected['reason']}) but got "
                             f"{[e.message for e in result.errors]}")
-    print(f"\ncorpus: {passed}/{len(files)} files pass `check --dry-run`, "
-          f"{len(EXPECTATIONS)} expected rejection(s)")
+    line = f"corpus: {passed}/{len(files)} files pass `check --dry-run`, {len(EXPECTATIONS)} expected rejection(s)"
+    print("\n" + line)
+    summary.LINES.append(line)
     assert not failures, "\n".join(failures)
     assert passed + len(EXPECTATIONS) == len(files)
 
