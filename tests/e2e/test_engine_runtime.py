@@ -116,3 +116,21 @@ def test_down_stops_up_and_everything_it_started(tmp_path: Path) -> None:
     again = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
                            text=True, timeout=60)
     assert again.returncode == 0 and "nothing running" in again.stdout
+
+
+def test_port_in_use_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        tf = tmp_path / "Tiltfile"
+        tf.write_text("local_resource('server', serve_cmd='sleep 300')\n")
+        env = {**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), key: value}
+        done = subprocess.run([f"{VENV_BIN}/lockstep", "up", "--stream", "--port", str(port), "-f", str(tf)],
+                              env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")

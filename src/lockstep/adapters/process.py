@@ -10,6 +10,7 @@ group (the grandchildren pdeathsig cannot reach).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import enum
 import os
@@ -294,6 +295,21 @@ class SubprocessRunner:
         self._reaper = reaper
 
     async def start(self, spec: ProcessSpec, on_line: LineSink) -> SubprocessHandle:
+        # asyncio's subprocess_exec, cancelled mid-start, kills the child and then
+        # waits for an exit notification that can fail to come, hanging the
+        # cancelled task (and a TaskGroup shutting down behind it). So the start
+        # runs to completion under a shield; a cancelled caller stops the new
+        # process itself, then takes its cancellation.
+        starting = asyncio.ensure_future(self._start(spec, on_line))
+        try:
+            return await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            with contextlib.suppress(BaseException):
+                handle = await starting
+                await handle.stop(grace=1.0)
+            raise
+
+    async def _start(self, spec: ProcessSpec, on_line: LineSink) -> SubprocessHandle:
         if not spec.argv:
             raise ProcessStartError("empty command")
         if not os.path.isdir(spec.cwd):

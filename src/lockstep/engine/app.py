@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
+from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import LoadResult
 from lockstep.statedir import state_dir
@@ -101,7 +103,12 @@ async def run_app(
         if finisher is not None and finisher in done:
             code = finisher.result()
         elif runner in done:
-            runner.result()  # re-raise an engine crash
+            try:
+                runner.result()  # re-raise an engine crash
+            except* FatalError as group:
+                for exc in group.exceptions:
+                    print(f"lockstep: {exc}", file=sys.stderr)
+                code = 1
         for w in waiters:
             if w is not runner and not w.done():
                 w.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import html
 import json
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from lockstep.engine.engine import Engine
+from lockstep.errors import FatalError
 from lockstep.statedir import state_dir
 from lockstep.ui.api import ENGINE, HUB, add_routes, errors
 from lockstep.ui.hub import Hub
@@ -101,7 +103,14 @@ def remove_api_file(directory: Path) -> None:
 
 
 async def serve(engine: Engine, host: str, port: int) -> None:
-    runner, bound = await start(engine, host, port)
+    try:
+        runner, bound = await start(engine, host, port)
+    except OSError as exc:
+        why = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise FatalError(
+            f"cannot serve the dashboard on {host}:{port}: {why}"
+            " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)"
+        ) from None
     sdir = state_dir(engine.tiltfile)
     url = url_for(host, bound)
     try:
