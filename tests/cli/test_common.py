@@ -33,3 +33,11 @@ def test_engine_flags_reach_the_options() -> None:
     assert options.no_propagate_to == frozenset({"b"}) and options.propagate is None
     apply_engine_args(options, p.parse_args(["--no-propagate"]))
     assert options.propagate is False
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_missing_tiltfile_is_an_error_not_a_wait(command: str, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+    from lockstep.cli.main import main
+
+    assert main([command, "-f", f"{tmp_path}/nope/Tiltfile"]) == 1
+    assert f"lockstep {command}: no Tiltfile at {tmp_path}/nope/Tiltfile" in capsys.readouterr().err

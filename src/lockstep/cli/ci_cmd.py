@@ -6,7 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from lockstep.cli.common import add_engine_args, add_file_arg, apply_engine_args, parse_duration, tiltfile_path
+from lockstep.cli.common import (
+    add_engine_args,
+    add_file_arg,
+    apply_engine_args,
+    missing_tiltfile,
+    parse_duration,
+    tiltfile_path,
+)
 from lockstep.cli.up_cmd import start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
@@ -51,6 +58,8 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if missing_tiltfile(tiltfile_path(args), "ci"):
+        return 1
     engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
     apply_engine_args(engine.options, args)
     engine.logs.subscribe(StreamPrinter())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 
 from lockstep.engine.engine import EngineOptions
 
@@ -55,3 +56,12 @@ def apply_engine_args(options: EngineOptions, args: argparse.Namespace) -> None:
     if args.no_propagate:
         options.propagate = False
     options.no_propagate_to = frozenset(args.no_propagate_to)
+
+
+def missing_tiltfile(path: str, command: str) -> bool:
+    """Print a clear error when there is no Tiltfile to run (a typo should not wait forever)."""
+    if os.path.isfile(path):
+        return False
+    print(f"lockstep {command}: no Tiltfile at {path} (run it where your Tiltfile is, or point at one with -f PATH)",
+          file=sys.stderr)
+    return True
