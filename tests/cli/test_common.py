@@ -36,7 +36,9 @@ def test_engine_flags_reach_the_options() -> None:
 
 
 @pytest.mark.parametrize("command", ["up", "ci"])
-def test_missing_tiltfile_is_an_error_not_a_wait(command: str, tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_tiltfile_is_an_error_not_a_wait(
+    command: str, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
     from lockstep.cli.main import main
 
     assert main([command, "-f", f"{tmp_path}/nope/Tiltfile"]) == 1
