@@ -38,17 +38,24 @@ def _upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, froze
     """
     clear: dict[str, bool] = {}
     failed: dict[str, frozenset[str]] = {}
+    # Per-node facts read once: this runs after every batch of actions.
+    rs = state.rs
+    blocking = {n: s.failed and s.running is None for n, s in rs.items()}
+    ups_of = state.topology.ups
+    none: frozenset[str] = frozenset()
     for n in state.topology.order:
-        s = state.rs[n]
-        roots: set[str] = set()
+        roots = none
         ok = True
-        for u in state.topology.ups.get(n, frozenset()):
-            roots |= failed[u]
-            if state.rs[u].failed and state.rs[u].running is None:
-                roots.add(u)
-            ok = ok and clear[u]
-        failed[n] = frozenset(roots)
-        clear[n] = ok and s.settled
+        for u in ups_of.get(n, none):
+            fu = failed[u]
+            if fu:
+                roots = roots | fu
+            if blocking[u]:
+                roots = roots | {u}
+            if ok and not clear[u]:
+                ok = False
+        failed[n] = roots
+        clear[n] = ok and rs[n].settled
     return clear, failed
 
 
