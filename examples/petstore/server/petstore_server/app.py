@@ -226,8 +226,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             pass
 
     def log_message(self, format: str, *args: Any) -> None:
-        if not self.server.quiet:
-            sys.stderr.write(f"{self.address_string()} {format % args}\n")
+        # An access log is information, not an error: stdout. The readiness probe's
+        # /health requests (every second) would drown everything else: not logged.
+        if self.server.quiet or getattr(self, "path", "") == "/health":
+            return
+        sys.stdout.write(f"{self.address_string()} {format % args}\n")
+        sys.stdout.flush()
+
+    def log_error(self, format: str, *args: Any) -> None:
+        sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
 
 class PetstoreServer(ThreadingHTTPServer):
