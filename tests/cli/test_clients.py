@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_up import Up
+from upproc import Up
 
 from lockstep.cli.main import main
 
@@ -35,7 +35,7 @@ TILTFILE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    u = Up(tmp_path_factory.mktemp("up"), TILTFILE)
+    u = Up.write(tmp_path_factory.mktemp("up"), TILTFILE)
     os.environ["LOCKSTEP_STATE_DIR"] = u.env["LOCKSTEP_STATE_DIR"]
     try:
         yield u

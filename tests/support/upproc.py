@@ -60,6 +60,32 @@ class Up:
             cwd=tiltfile.parent, env=self.env, stdout=self.out, stderr=subprocess.STDOUT,
         )
 
+    @classmethod
+    def write(cls, directory: Path, tiltfile: str, *extra: str) -> Up:
+        """Write `tiltfile` into directory, run `up` on it (state beside it), and wait for its API."""
+        path = directory / "Tiltfile"
+        path.write_text(tiltfile)
+        up = cls(path, directory / "state", *extra)
+        up.expect("lockstep: dashboard at ")  # the API answers from here on
+        return up
+
+    @property
+    def dir(self) -> Path:
+        return self.tiltfile.parent
+
+    @property
+    def url(self) -> str:
+        """The dashboard's address, as `up` printed it."""
+        return self.expect("lockstep: dashboard at ").split(" at ", 1)[1].strip()
+
+    def expect(self, text: str, timeout: float = 20.0) -> str:
+        """The first output line containing text, waiting for it to be printed."""
+        def find() -> str | None:
+            return next((line for line in self.log_text().splitlines() if text in line), None)
+        found = wait_until(find, timeout, what=f"`lockstep up` to print {text!r}")
+        assert found is not None
+        return found
+
     def history(self) -> list[UpdateRecord]:
         return list(read_history(self.sdir))
 
@@ -76,6 +102,10 @@ class Up:
             self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"`lockstep up` did not stop within {timeout:.0f}s of signal {sig}") from None
         finally:
             self.out.close()
 

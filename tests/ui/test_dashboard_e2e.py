@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_up import Up
+from upproc import Up
 
 playwright = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
@@ -36,7 +36,7 @@ TILTFILE = textwrap.dedent("""
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Debian's chromium (apt-get install chromium)")
-    u = Up(tmp_path_factory.mktemp("dash"), TILTFILE)
+    u = Up.write(tmp_path_factory.mktemp("dash"), TILTFILE)
     try:
         yield u
     finally:
