@@ -7,10 +7,12 @@ import asyncio
 import sys
 import warnings
 
+from rich.console import Group
+
 from lockstep.cli.common import add_engine_args, add_file_arg, apply_engine_args, missing_tiltfile, tiltfile_path
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
-from lockstep.ui.terminal import StreamPrinter, make_console, status_table
+from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,10 +40,14 @@ async def _live_table(engine: Engine) -> int:
     from rich.live import Live
 
     console = make_console()
-    with Live(status_table(engine.state, engine.decision), console=console, refresh_per_second=4) as live:
+
+    def view() -> Group:
+        return live_view(engine.state, engine.decision, engine.logs.tail(None, 50), console.size.height)
+
+    with Live(view(), console=console, refresh_per_second=4, screen=False) as live:
         while True:
-            await asyncio.sleep(0.25)
-            live.update(status_table(engine.state, engine.decision))
+            await asyncio.sleep(0.25)  # the display's refresh rate, not a wait for state
+            live.update(view())
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.rule import Rule
 from rich.table import Table
+from rich.text import Text
 
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.store import LogLevel, LogLine
@@ -44,6 +47,20 @@ def status_table(state: EngineState, decision: Decision) -> Table:
     if state.config_errors:
         table.caption = "Tiltfile error: " + state.config_errors[0].render()
     return table
+
+
+def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], height: int) -> Group:
+    """The TTY view: the status table, then as many recent log lines as fit below it."""
+    table = status_table(state, decision)
+    room = max(3, height - len(state.resources) - 6)
+    tail = Text()
+    for line in logs[-room:]:
+        stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
+        style = "red" if line.level is LogLevel.ERROR else ""
+        tail.append(f"{stamp} ", style="dim")
+        tail.append(f"{line.resource:<16.16} ", style="cyan")
+        tail.append(line.text[:400] + "\n", style=style)
+    return Group(table, Rule("logs (lockstep logs -f for all)", style="dim"), tail)
 
 
 class StreamPrinter:

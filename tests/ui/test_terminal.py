@@ -1,0 +1,42 @@
+"""The terminal views: status table with hold reasons, and the log tail under it."""
+
+from __future__ import annotations
+
+import io
+
+from engine_sim import config, local
+from rich.console import Console
+
+from lockstep.engine.scheduler import next_updates
+from lockstep.logs.store import LogLevel, LogSource, LogStore
+from lockstep.store import actions as A
+from lockstep.store.reducers import reduce
+from lockstep.store.state import EngineState
+from lockstep.ui.terminal import StreamPrinter, live_view
+
+
+def test_live_view_shows_statuses_holds_and_recent_logs() -> None:
+    s = reduce(EngineState(), A.ConfigLoaded(config(local("gen"), local("build", ups=("gen",))), 0.0))
+    s = reduce(s, A.UpdateStarted(1, "gen", 0.0))
+    logs = LogStore(None)
+    for i in range(30):
+        logs.append("gen", LogSource.BUILD, f"line {i}", 1.0)
+    logs.append("gen", LogSource.BUILD, "it broke", 2.0, LogLevel.ERROR)
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(live_view(s, next_updates(s), logs.tail(None, 50), height=20))
+    text = console.export_text()
+    assert "gen" in text and "updating" in text
+    assert "waiting on gen" in text  # build's hold reason, in words
+    assert "it broke" in text and "line 29" in text
+    assert "line 0\n" not in text  # only what fits under the table
+
+
+def test_stream_printer_prefixes_resource_and_marks_errors() -> None:
+    out = io.StringIO()
+    logs = LogStore(None)
+    logs.subscribe(StreamPrinter(out))
+    logs.append("api", LogSource.RUNTIME, "listening", 0.0)
+    logs.append("api", LogSource.RUNTIME, "crashed", 0.0, LogLevel.ERROR)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("api          | listening")
+    assert lines[1].endswith("api         !| crashed")
