@@ -36,12 +36,14 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     deadline = loop.time() + timeout
     while True:
         try:
-            state = await engine.store.wait_for(lambda s: ci_verdict(s).done, deadline - loop.time())
+            # engine.decision is the scheduler's answer for this very state (computed
+            # by the engine's step before waiters are woken): no second pass.
+            state = await engine.store.wait_for(lambda s: ci_verdict(s, engine.decision).done, deadline - loop.time())
         except TimeoutError:
-            verdict = ci_verdict(engine.state)
+            verdict = ci_verdict(engine.state, engine.decision)
             print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
             return 1
-        verdict = ci_verdict(state)
+        verdict = ci_verdict(state, engine.decision)
         if verdict.ok:
             break
         # A failure looks final: give file events from the last writes one
