@@ -125,7 +125,7 @@ def would_close_cycle(nodes: Sequence[str], edges: Iterable[Edge], edge: Edge) -
 
 # --- Drawing ---------------------------------------------------------------------------------
 # Renderers take declared edges plus an optional set of *inferred* edges (learned by the
-# engine from writers it saw, DESIGN.md C4) and draw the inferred ones distinctly.
+# engine from writers it saw, contract rule C4) and draw the inferred ones distinctly.
 
 
 def _all_edges(edges: Iterable[Edge], inferred: Iterable[Edge]) -> tuple[list[Edge], set[Edge]]:
