@@ -131,3 +131,27 @@ def test_removed_resource_update_is_cancelled(tmp_path: Path) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(body())
+
+
+def test_a_failing_subscriber_does_not_stop_the_store() -> None:
+    from lockstep.store.store import Store
+
+    async def body() -> None:
+        store = Store()
+        seen: list[float] = []
+
+        def broken(state: object) -> None:
+            raise RuntimeError("view bug")
+
+        store.subscribe(broken)
+        store.subscribe(lambda s: seen.append(s.now))
+        task = asyncio.ensure_future(store.run())
+        store.dispatch(A.Tick(5.0))
+        await store.wait_for(lambda s: s.now == 5.0, 5)
+        store.dispatch(A.Tick(6.0))
+        await store.wait_for(lambda s: s.now == 6.0, 5)
+        assert seen == [5.0, 6.0]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())

@@ -10,6 +10,7 @@ update's task exists), which is how no controller ever acts on a stale view.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from lockstep.store.actions import Action
@@ -17,6 +18,7 @@ from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
 
 Subscriber = Callable[[EngineState], None]
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -51,7 +53,12 @@ class Store:
                 state = reduce(state, self._queue.get_nowait())
             self._state = state
             for fn in list(self._subscribers):
-                fn(self._state)
+                try:
+                    fn(self._state)
+                except Exception:
+                    # A bug in one view or controller must not stop the engine
+                    # (and every process it supervises); it is reported, loudly.
+                    log.exception("internal error in a state subscriber; the engine goes on")
             self.version += 1
             async with self._changed:
                 self._changed.notify_all()
