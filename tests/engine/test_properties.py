@@ -23,7 +23,8 @@ def scenarios(draw: st.DrawFn) -> Sim:
     for i in range(n):
         ups = tuple(sorted(draw(st.sets(st.integers(0, i - 1), max_size=3)) if i else set()))
         resources.append(
-            local(f"r{i}", deps=(f"src{i}",), ups=tuple(f"r{u}" for u in ups), parallel=draw(st.booleans()))
+            local(f"r{i}", deps=(f"src{i}",), ups=tuple(f"r{u}" for u in ups), parallel=draw(st.booleans()),
+                  serve=draw(st.integers(0, 3)) == 0)
         )
     durations = draw(st.lists(st.floats(0.05, 3.0), min_size=n, max_size=n))
     fail_set = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, 3)), max_size=4))
@@ -40,6 +41,12 @@ def scenarios(draw: st.DrawFn) -> Sim:
         fails=lambda name, k, t: t < 200.0 and (int(name[1:]), k) in fail_set,
         writes=writers,
     )
+    ready = draw(st.lists(st.floats(0.0, 2.0), min_size=n, max_size=n))
+    sim.ready_after = lambda name: ready[int(name[1:])]
+    servers = [i for i, r in enumerate(resources) if r.has_runtime]
+    if servers:
+        sim.crashes = draw(st.lists(st.tuples(st.sampled_from(servers).map(lambda i: f"r{i}"),
+                                              st.floats(0.0, 150.0)), max_size=3))
     edits = draw(st.lists(st.tuples(st.floats(0.0, 60.0), st.integers(0, n - 1)), max_size=40))
     for t, i in edits:
         sim.edit(t, f"src{i}/file.txt")
@@ -56,6 +63,8 @@ def test_random_histories_obey_the_contract(sim: Sim) -> None:
     state = sim.run(until=5_000)
     records = sim.records()
     assert all(s.running is None and not s.pending for s in state.rs.values()), "did not quiesce"
+    assert sim.unready_starts == [], sim.unready_starts
+    assert all(s.runtime_ok for s in state.rs.values()), "a server did not come back"
     violations = check_history(records, quiescent=True)
     assert violations == [], "\n".join(map(str, violations))
     topo = build_topology(sim.state.resources, sim.state.declared_edges())

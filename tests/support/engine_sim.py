@@ -17,19 +17,20 @@ from lockstep.model.resource import Cmd, LoadResult, LocalSpec, Resource, Resour
 from lockstep.model.update import UpdateRecord
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
-from lockstep.store.state import EngineState
+from lockstep.store.state import EngineState, RuntimeStatus
 
 ROOT = "/sim"
 
 
 def local(name: str, deps: tuple[str, ...] = (), ups: tuple[str, ...] = (), parallel: bool = True,
-          **kw: object) -> Resource:
+          serve: bool = False, **kw: object) -> Resource:
+    serve_cmd = Cmd(("sh", "-c", f"serve {name}")) if serve else Cmd(())
     return Resource(
         name=name,
         kind=ResourceKind.LOCAL,
         deps=tuple(f"{ROOT}/{d}" for d in deps),
         resource_deps=ups,
-        local=LocalSpec(cmd=Cmd(("sh", "-c", f"build {name}")), allow_parallel=parallel),
+        local=LocalSpec(cmd=Cmd(("sh", "-c", f"build {name}")), allow_parallel=parallel, serve_cmd=serve_cmd),
         **kw,  # type: ignore[arg-type]
     )
 
@@ -54,6 +55,12 @@ class Sim:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _count: dict[str, int] = field(default_factory=dict)
     last_file_change: dict[str, float] = field(default_factory=dict)
+    # Servers: time from a successful update to ready; crashes: (name, time) of a
+    # server exit, restarted (not updated) after a backoff, as the serve controller does.
+    ready_after: Callable[[str], float] = lambda name: 0.5
+    crashes: list[tuple[str, float]] = field(default_factory=list)
+    # Starts that found a transitive upstream's server not ready (must stay empty: C1).
+    unready_starts: list[str] = field(default_factory=list)
 
     def at(self, t: float, action: A.Action) -> None:
         heapq.heappush(self._q, (t, next(self._seq), action))
@@ -66,7 +73,22 @@ class Sim:
         if isinstance(action, A.FilesChanged):
             for p in action.paths:
                 self.last_file_change[p] = action.at
+        if isinstance(action, A.UpdateStarted):
+            for up in self.state.topology.all_ups.get(action.resource, frozenset()):
+                us = self.state.rs[up]
+                # Spelled out, not `runtime_ok`: the check must not share the code it checks.
+                if us.runtime not in (RuntimeStatus.NONE, RuntimeStatus.READY):
+                    self.unready_starts.append(f"{action.resource} started at {action.at} while {up} was {us.runtime}")
         self.state = reduce(self.state, action)
+        r = self.state.resources.get(getattr(action, "resource", ""))
+        if r is not None and r.has_runtime and r.local is not None:
+            if isinstance(action, A.UpdateFinished) and action.ok:
+                t = action.at + self.ready_after(r.name)
+                self.at(t, A.RuntimeReady(r.name, True, t))
+            elif isinstance(action, A.RuntimeExited):
+                t = action.at + 1.0  # backoff, then the same process starts again
+                self.at(t, A.RuntimeStarted(r.name, t))
+                self.at(t + self.ready_after(r.name), A.RuntimeReady(r.name, True, t + self.ready_after(r.name)))
 
     def step(self) -> None:
         decision = next_updates(self.state)
@@ -88,6 +110,8 @@ class Sim:
 
     def run(self, until: float = 10_000.0, max_events: int = 100_000) -> EngineState:
         self.apply(A.ConfigLoaded(self.config, self.now))
+        for name, t in self.crashes:
+            self.at(t, A.RuntimeExited(name, 1, t))
         self.step()
         events = 0
         while self._q and events < max_events:
