@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lockstep.engine.clock import Clock, RealClock
@@ -41,9 +41,6 @@ class EngineOptions:
     # Coalescing window for file changes (C3); None keeps the defaults (200 ms quiet, 10 s max).
     quiet_secs: float | None = None
     max_wait_secs: float | None = None
-    extra_controllers: list[Callable[[Engine], Callable[[], asyncio.Future[None] | None]]] = field(
-        default_factory=list
-    )
 
 
 class Engine:
@@ -104,7 +101,9 @@ class Engine:
         return result
 
     def reload(self) -> None:
-        """Re-evaluate the Tiltfile now (used by `args` and config changes)."""
+        """Re-evaluate the Tiltfile now (used by `args`)."""
+        # A config change dated long enough ago that its quiet window has already
+        # passed: the next step starts the reload at once, through the usual path.
         self.store.dispatch(A.ConfigFilesChanged(frozenset(), self.clock.now() - 3600))
 
     async def run(self, started: asyncio.Event | None = None) -> None:
@@ -113,8 +112,6 @@ class Engine:
                 self._tg = tg
                 tg.create_task(self.store.run())
                 tg.create_task(self._ticker())
-                for make in self.options.extra_controllers:
-                    make(self)
                 if started:
                     started.set()
         finally:
