@@ -10,7 +10,8 @@ import sys
 import uuid
 
 import pytest
-from procscan import marked_pids, wait_until
+from procscan import marked_pids
+from upproc import wait_until
 
 from lockstep.adapters.process import (
     MAX_LINE_BYTES,

@@ -7,7 +7,8 @@ import signal
 import subprocess
 import uuid
 
-from procscan import marked_pids, wait_until
+from procscan import marked_pids
+from upproc import wait_until
 
 from lockstep.adapters.reaper import Reaper, group_alive, kill_groups
 

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from procscan import marked_pids
+from upproc import wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "petstore"
 OUTPUTS = ("static_site", "build_artifacts", "generated", "build")
@@ -54,18 +57,6 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 def lockstep_env(port: int, state_root: Path, marker: str, **extra: str) -> dict[str, str]:
     """The venv's python3 first on PATH (the build steps need PyYAML and swagger-ui-bundle)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PETSTORE_PYTHON", "PETSTORE_UI_WRITE_DELAY")}
@@ -84,24 +75,9 @@ def lockstep_env(port: int, state_root: Path, marker: str, **extra: str) -> dict
 # -- processes ------------------------------------------------------------------------------------
 
 
-def marked_pids(marker: str) -> set[int]:
-    """Live (non-zombie) processes whose environment carries ``MARKER_VAR=marker`` (Linux /proc)."""
-    needle = f"{MARKER_VAR}={marker}".encode()
-    found: set[int] = set()
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            if stat[stat.rfind(b")") + 2 :].split()[0] == b"Z":
-                continue
-            with open(f"/proc/{name}/environ", "rb") as f:
-                if needle in f.read().split(b"\0"):
-                    found.add(int(name))
-        except OSError:
-            continue
-    return found
+def petstore_pids(marker: str) -> set[int]:
+    """Live processes started under this test's marker (see `lockstep_env`)."""
+    return marked_pids(f"{MARKER_VAR}={marker}")
 
 
 @dataclass
@@ -191,7 +167,7 @@ class Lockstep:
         try:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            for pid in marked_pids(self.marker):
+            for pid in petstore_pids(self.marker):
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
@@ -203,7 +179,7 @@ class Lockstep:
 
 def assert_all_gone(marker: str, port: int, timeout: float = 15.0) -> None:
     """Every process started for the test has exited and the server port is closed."""
-    wait_until(lambda: not marked_pids(marker), timeout, "every lockstep child process to exit")
+    wait_until(lambda: not petstore_pids(marker), timeout, "every lockstep child process to exit")
     wait_until(lambda: not port_open(port), timeout, f"port {port} to close")
 
 

@@ -10,7 +10,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from upproc import VENV_BIN, Up, procs_with_marker, wait_until
+from procscan import marked_pids
+from upproc import VENV_BIN, Up, wait_until
 
 from lockstep.model.update import ReasonKind, UpdateResult
 
@@ -71,11 +72,11 @@ local_resource('server', serve_cmd='sh -c "sleep 300 & sleep 300 & wait"', allow
 """)
     up = Up(tf, tmp_path / "state", env={key: value})
     # lockstep itself, its reaper, and both commands' trees.
-    wait_until(lambda: len(procs_with_marker(marker)) >= 7, what="processes started")
+    wait_until(lambda: len(marked_pids(marker)) >= 7, what="processes started")
     up.proc.send_signal(sig)
     up.proc.wait(30)
     up.out.close()
-    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")
+    wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")
 
 
 def test_tiltfile_syntax_error_keeps_running_then_reloads(tmp_path: Path) -> None:
@@ -86,11 +87,11 @@ def test_tiltfile_syntax_error_keeps_running_then_reloads(tmp_path: Path) -> Non
     tf.write_text(good.format(n=1))
     with Up(tf, tmp_path / "state", env={key: value}) as up:
         wait_until(lambda: "Starting serve_cmd" in up.log_text(), what="serve started")
-        serving = set(procs_with_marker(marker))
+        serving = set(marked_pids(marker))
         tf.write_text("local_resource('svc', cmd='echo build 2'\n")  # syntax error
         wait_until(lambda: "error" in up.log_text().split("Tiltfile changed")[-1], what="error shown")
         assert up.proc.poll() is None
-        assert serving <= set(procs_with_marker(marker)), "serve process was stopped by a broken Tiltfile"
+        assert serving <= set(marked_pids(marker)), "serve process was stopped by a broken Tiltfile"
         tf.write_text(good.format(n=2))
         def reloaded() -> bool:
             return any(ReasonKind.CONFIG in {x.kind for x in r.reasons} and r.end is not None for r in up.history())
@@ -105,14 +106,14 @@ def test_down_stops_up_and_everything_it_started(tmp_path: Path) -> None:
     tf = tmp_path / "Tiltfile"
     tf.write_text("local_resource('server', serve_cmd='sh -c \"sleep 300 & sleep 300 & wait\"')\n")
     up = Up(tf, tmp_path / "state", env={key: value})
-    wait_until(lambda: len(procs_with_marker(marker)) >= 5, what="processes started")
+    wait_until(lambda: len(marked_pids(marker)) >= 5, what="processes started")
     down = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
                           text=True, timeout=60)
     assert down.returncode == 0, down.stderr
     assert "stopped pid" in down.stdout
     assert up.proc.wait(10) == 0
     up.out.close()
-    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")
+    wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")
     again = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
                            text=True, timeout=60)
     assert again.returncode == 0 and "nothing running" in again.stdout
@@ -133,4 +134,4 @@ def test_port_in_use_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None
     assert done.returncode == 1
     assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in done.stderr
     assert "Traceback" not in done.stderr
-    wait_until(lambda: not procs_with_marker(marker), timeout=20, what="every process gone")
+    wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")

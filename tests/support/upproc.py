@@ -19,7 +19,7 @@ T = TypeVar("T")
 VENV_BIN = os.path.dirname(sys.executable)
 
 
-def wait_until(pred: Callable[[], T], timeout: float = 60.0, what: str = "condition") -> T:
+def wait_until(pred: Callable[[], T], timeout: float = 60.0, what: str = "condition", interval: float = 0.02) -> T:
     """Poll a condition on observable state until it holds, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -28,23 +28,7 @@ def wait_until(pred: Callable[[], T], timeout: float = 60.0, what: str = "condit
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.02)
-
-
-def procs_with_marker(marker: str) -> list[int]:
-    """PIDs whose environment carries marker (how tests find every process they caused)."""
-    found = []
-    needle = marker.encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                if needle in f.read():
-                    found.append(int(entry))
-        except OSError:
-            continue
-    return found
+        time.sleep(interval)
 
 
 class Up:

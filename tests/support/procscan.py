@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 
 
 def marked_pids(marker: str) -> set[int]:
-    """Live (non-zombie) processes whose environment contains `marker`."""
+    """Live (non-zombie) processes whose environment contains `marker`.
+
+    Tests put a unique marker into the environment of what they start; every
+    descendant inherits it, so this finds all of them, orphans included."""
     needle = marker.encode()
     found: set[int] = set()
     for name in os.listdir("/proc"):
@@ -25,14 +26,3 @@ def marked_pids(marker: str) -> set[int]:
         except OSError:
             continue
     return found
-
-
-def wait_until(pred: Callable[[], bool], timeout: float = 10.0, interval: float = 0.02) -> bool:
-    """Bounded polling on a state predicate (not a timing assumption)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if pred():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
