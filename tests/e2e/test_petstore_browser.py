@@ -4,16 +4,12 @@ Chromium), served by the pipeline under `lockstep up`."""
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from petstore_harness import copy_example
 from petstore_support import (
     ARTIFACTS,
-    copy_example,
     free_port,
     get,
     lockstep_up,

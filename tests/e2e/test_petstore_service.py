@@ -8,19 +8,14 @@ import json
 import re
 import socket
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from petstore_harness import OUTPUTS, copy_example
 from petstore_support import (
     LOCKSTEP,
-    OUTPUTS,
     assert_all_gone,
-    copy_example,
     free_port,
     get,
     lockstep_env,

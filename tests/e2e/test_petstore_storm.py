@@ -9,19 +9,15 @@ with the barrier (`Tiltfile`) and without it (`Tiltfile.before`, the original br
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from petstore_harness import copy_example
 from petstore_support import (
     Lockstep,
     Poller,
     Sources,
-    copy_example,
     free_port,
     get,
     index_tag,

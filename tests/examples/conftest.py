@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-# Lets the tests import their helper module (petstore_harness) beside them.
-sys.path.insert(0, os.path.dirname(__file__))
-
 from petstore_harness import Server, copy_example, run_pipeline, start_server, stop_server
 
 

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from petstore_harness import EXAMPLE, copy_example, load_module, run_step, wait_until
+from petstore_harness import EXAMPLE, copy_example, load_module, run_step
+from upproc import wait_until
 
 build = load_module("petstore_example_ui_build", EXAMPLE / "ui" / "build.py")
 

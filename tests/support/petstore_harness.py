@@ -8,9 +8,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from upproc import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "petstore"
 OUTPUTS = ("static_site", "build_artifacts", "generated", "build")
@@ -50,18 +51,6 @@ def run_pipeline(root: Path) -> None:
     for name in STEPS:
         done = run_step(root, name)
         assert done.returncode == 0, f"{name} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def wait_until(predicate, timeout: float = 10.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
 
 
 @dataclass

@@ -12,7 +12,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,20 +28,12 @@ from procscan import marked_pids
 from upproc import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "petstore"
-OUTPUTS = ("static_site", "build_artifacts", "generated", "build")
 VENV_BIN = Path(sys.executable).parent
 LOCKSTEP = str(VENV_BIN / "lockstep")
 ARTIFACTS = REPO / "test-output"
 MARKER_VAR = "LOCKSTEP_PETSTORE_E2E"
 
 T = TypeVar("T")
-
-
-def copy_example(dest: Path) -> Path:
-    """A clean copy of the example: sources only, no generated outputs or caches."""
-    shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(*OUTPUTS, "__pycache__", "*.pyc"))
-    return dest
 
 
 def free_port() -> int:
