@@ -20,7 +20,7 @@ from lockstep.adapters.process import (
     Stream,
     SubprocessRunner,
 )
-from lockstep.adapters.reaper import Reaper, group_alive
+from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper, group_alive
 
 HELPER = os.path.join(os.path.dirname(__file__), "orphan_helper.py")
 
@@ -238,6 +238,24 @@ def test_reaper_pipe_is_not_inherited_by_children() -> None:
             fds = os.listdir(f"/proc/{h.pid}/fd")
             targets = {os.readlink(f"/proc/{h.pid}/fd/{fd}") for fd in fds}
             assert pipe not in targets
+            await h.stop()
+        finally:
+            reaper.close()
+
+    run(main())
+
+
+def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
+    async def main() -> None:
+        reaper = Reaper()
+        try:
+            h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            with open(f"/proc/{h.pid}/environ", "rb") as f:
+                assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in f.read().split(b"\0")
+            with open(f"/proc/{h.pid}/status") as f:
+                status = f.read()
+            # The command itself runs (setpriv exec'd into it), not a wrapper left behind.
+            assert "Name:\tsleep" in status
             await h.stop()
         finally:
             reaper.close()

@@ -10,7 +10,7 @@ import uuid
 from procscan import marked_pids
 from upproc import wait_until
 
-from lockstep.adapters.reaper import Reaper, group_alive, kill_groups
+from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper, group_alive, kill_groups
 
 
 def spawn_group(marker: str, script: str = "sleep 300 & sleep 300 & wait") -> subprocess.Popen[bytes]:
@@ -113,3 +113,29 @@ def _is_zombie(pid: int) -> bool:
     except OSError:
         return True
     return stat[stat.rfind(b")") + 2 :].split()[0] == b"Z"
+
+
+def test_eof_also_kills_unregistered_groups_carrying_the_run_tag() -> None:
+    """A group started in the instant before lockstep died, before its registration."""
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    reaper = Reaper()
+    reaper.start()
+    tagged = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & sleep 300 & wait"],
+        start_new_session=True,
+        env={**os.environ, "LOCKSTEP_TEST_MARKER": marker, RUN_TAG_VAR: reaper.tag},
+    )
+    other = f"lockstep-test-{uuid.uuid4()}"
+    foreign = subprocess.Popen(
+        ["sh", "-c", "sleep 300 & wait"],
+        start_new_session=True,
+        env={**os.environ, "LOCKSTEP_TEST_MARKER": other, RUN_TAG_VAR: "another-instance"},
+    )
+    try:
+        assert wait_until(lambda: len(marked_pids(marker)) == 3 and len(marked_pids(other)) == 2)
+        simulate_lockstep_death(reaper)
+        assert wait_until(lambda: not marked_pids(marker))
+        assert len(marked_pids(other)) == 2  # another instance's processes are not ours
+    finally:
+        cleanup(marker, tagged)
+        cleanup(other, foreign)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import enum
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from lockstep.adapters.reaper import Reaper, group_alive
+from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper, group_alive
 
 MAX_LINE_BYTES = 64 * 1024
 # After the leader exits, how long to keep waiting for its pipes to reach EOF
@@ -68,50 +68,36 @@ class ProcessRunner(Protocol):
 
 # --- parent-death signal ----------------------------------------------------
 
-_PR_SET_PDEATHSIG = 1
+# Every child is started through util-linux's `setpriv --pdeathsig KILL`, which
+# sets the parent-death signal and then execs the command. Doing it in a Python
+# `preexec_fn` instead would force a full fork() of lockstep and run Python in
+# the child: measured here at 2.4 ms per start at 60 MB RSS and 8.6 ms at
+# 300 MB (against 0.5 ms), all of it blocking the event loop. PR_SET_PDEATHSIG
+# fires when the *thread* that forked the child exits: we fork from the
+# event-loop thread, which lives as long as lockstep does.
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 
 
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn: Callable[..., int] = libc.prctl
-        return fn
-    except (OSError, AttributeError):
-        return None
+def _wrap(argv: tuple[str, ...]) -> list[str]:
+    if _SETPRIV is None:
+        return list(argv)
+    return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
 
 
-# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits: we
-# fork from the event-loop thread, which lives as long as lockstep does.
-# Resolved once in the parent: the child (between fork and exec) should do as
-# little as possible, and must not import or dlopen anything.
-_prctl = _load_prctl()
-
-
-def _child_setup(parent_pid: int, reaper_fd: int | None = None) -> Callable[[], None] | None:
-    if _prctl is None and reaper_fd is None:
-        return None
-    prctl = _prctl
-
-    def setup() -> None:
-        # The child registers its own group with the watchdog before exec
-        # (preexec_fn runs before close_fds): no window after fork in which a
-        # kill -9 of lockstep could leave the group unregistered. One short
-        # write() to a pipe is atomic, so it never interleaves with the parent's.
-        if reaper_fd is not None:
-            try:  # noqa: SIM105 - no imports or context managers between fork and exec
-                os.write(reaper_fd, f"+{os.getpid()}\n".encode())
-            except OSError:
-                pass
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        # The parent may have died between fork() and prctl(): the signal would
-        # then never come, so check by hand.
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return setup
+def _check_executable(argv0: str, cwd: str, path: str | None) -> None:
+    """The exec errors setpriv would otherwise report as exit 127, as clear start errors."""
+    if os.sep in argv0:
+        target = argv0 if os.path.isabs(argv0) else os.path.join(cwd, argv0)
+        if not os.path.exists(target):
+            raise ProcessStartError(f"command not found: {argv0}")
+        if os.path.isdir(target) or not os.access(target, os.X_OK):
+            raise ProcessStartError(f"permission denied: {argv0}")
+        return
+    if shutil.which(argv0, path=path) is None:
+        candidates = [os.path.join(d, argv0) for d in (path or os.defpath).split(os.pathsep) if d]
+        if any(os.path.exists(c) for c in candidates):
+            raise ProcessStartError(f"permission denied: {argv0}")
+        raise ProcessStartError(f"command not found: {argv0}")
 
 
 # --- output -------------------------------------------------------------------
@@ -317,14 +303,14 @@ class SubprocessRunner:
         env = dict(os.environ)
         env.update(spec.env)
         loop = asyncio.get_running_loop()
-        reaper_fd = None
         if self._reaper is not None:
             self._reaper.start()
-            reaper_fd = self._reaper.fileno()
+            env[RUN_TAG_VAR] = self._reaper.tag
+        _check_executable(spec.argv[0], spec.cwd, env.get("PATH"))
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _Protocol(on_line),
-                *spec.argv,
+                *_wrap(spec.argv),
                 cwd=spec.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -332,7 +318,6 @@ class SubprocessRunner:
                 stderr=subprocess.PIPE,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_child_setup(os.getpid(), reaper_fd),
             )
         except FileNotFoundError as e:
             if e.filename is not None and os.fspath(e.filename) == spec.cwd:
@@ -343,8 +328,8 @@ class SubprocessRunner:
         except OSError as e:
             raise ProcessStartError(f"cannot start {spec.argv[0]}: {e.strerror or e}") from e
         pid = transport.get_pid()
-        # Registered again from the parent (idempotent): covers platforms or
-        # setups where the child could not write to the watchdog's pipe.
+        # Registered as soon as the pid is known; a start in the instant before
+        # lockstep died is still found by the watchdog through RUN_TAG_VAR.
         if self._reaper is not None:
             self._reaper.register(pid)
         return SubprocessHandle(pid, protocol, self._reaper)

@@ -14,6 +14,11 @@ The watchdog reads until EOF. EOF without `exit` means lockstep died, however
 it died (the kernel closes the write end): it SIGTERMs every registered group,
 gives them a grace period, SIGKILLs what is left, and exits.
 
+Registration happens right after a start, so a process started in the instant
+before lockstep died could be missed. Every child therefore also carries this
+instance's tag in its environment (`RUN_TAG_VAR`); at EOF the watchdog also
+takes every process group that has a member carrying the tag.
+
 This module imports only the standard library: it is also the watchdog's
 `__main__`, started with `python -m lockstep.adapters.reaper`.
 """
@@ -27,10 +32,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 
 GRACE_SECS = 2.0
 _POLL = 0.05
+# Environment variable carrying the per-instance tag into every child.
+RUN_TAG_VAR = "LOCKSTEP_RUN_TAG"
 
 
 def group_alive(pgid: int) -> bool:
@@ -80,8 +88,29 @@ def kill_groups(pgids: Iterable[int], grace: float = GRACE_SECS) -> None:
             os.killpg(pgid, signal.SIGKILL)
 
 
+def tagged_groups(tag: str) -> set[int]:
+    """Process groups with a live member whose environment carries this run's tag (Linux /proc)."""
+    if not tag or not sys.platform.startswith("linux"):
+        return set()
+    needle = f"{RUN_TAG_VAR}={tag}".encode()
+    me = os.getpid()
+    found: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            found.add(os.getpgid(int(entry.name)))
+        except (OSError, ProcessLookupError):
+            continue
+    return found
+
+
 def watchdog_main() -> int:
     os.chdir("/")  # do not keep the project's mount busy
+    tag = sys.argv[1] if len(sys.argv) > 1 else ""
     groups: set[int] = set()
     for raw in sys.stdin.buffer:
         line = raw.strip()
@@ -94,7 +123,7 @@ def watchdog_main() -> int:
                 groups.discard(int(line[1:]))
         except ValueError:
             continue
-    kill_groups(groups)
+    kill_groups(groups | tagged_groups(tag))
     return 0
 
 
@@ -106,6 +135,8 @@ class Reaper:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # Put into every child's environment (RUN_TAG_VAR) by the process runner.
+        self.tag = uuid.uuid4().hex
 
     @property
     def pid(self) -> int | None:
@@ -119,13 +150,13 @@ class Reaper:
             import lockstep
 
             src = os.path.dirname(os.path.dirname(os.path.abspath(lockstep.__file__)))
-            env = dict(os.environ)
+            env = {k: v for k, v in os.environ.items() if k != RUN_TAG_VAR}
             env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
             # The pipe's write end is created O_CLOEXEC by Popen and every child
             # lockstep starts uses close_fds: only lockstep itself holds it, so
             # its death is exactly what EOF means.
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lockstep.adapters.reaper"],
+                [sys.executable, "-m", "lockstep.adapters.reaper", self.tag],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -133,13 +164,6 @@ class Reaper:
                 close_fds=True,
                 env=env,
             )
-
-    def fileno(self) -> int | None:
-        """The watchdog pipe's write end, for children to register themselves before exec."""
-        with self._lock:
-            if self._proc is None or self._proc.stdin is None:
-                return None
-            return self._proc.stdin.fileno()
 
     def register(self, pgid: int) -> None:
         self.start()
