@@ -9,6 +9,7 @@ import sys
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
+    already_running,
     apply_engine_args,
     missing_tiltfile,
     parse_duration,
@@ -60,7 +61,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if missing_tiltfile(tiltfile_path(args), "ci"):
+    if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
         return 1
     engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
     apply_engine_args(engine.options, args)

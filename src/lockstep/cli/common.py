@@ -65,3 +65,32 @@ def missing_tiltfile(path: str, command: str) -> bool:
     print(f"lockstep {command}: no Tiltfile at {path} (run it where your Tiltfile is, or point at one with -f PATH)",
           file=sys.stderr)
     return True
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # An exited process that its parent has not reaped yet (a zombie) is gone for us.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def already_running(path: str, command: str) -> bool:
+    """Refuse a second `up`/`ci` on the same Tiltfile: two engines would fight over its files."""
+    from lockstep.engine.app import read_pidfile
+    from lockstep.statedir import state_dir
+
+    info = read_pidfile(state_dir(path, create=False))
+    pid = info.get("pid") if info else None
+    if not isinstance(pid, int) or pid == os.getpid() or not process_alive(pid):
+        return False
+    print(f"lockstep {command}: lockstep is already running for {path} (pid {pid}); "
+          f"stop it with `lockstep down -f {path}`", file=sys.stderr)
+    return True

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from lockstep.cli.common import add_file_arg, tiltfile_path
+from lockstep.cli.common import add_file_arg, process_alive, tiltfile_path
 from lockstep.engine.app import read_pidfile
 from lockstep.statedir import state_dir
 
@@ -19,33 +19,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # An exited process that its parent has not reaped yet (a zombie) is gone for us.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     info = read_pidfile(state_dir(path, create=False))
     pid = info.get("pid") if info else None
-    if not isinstance(pid, int) or not _alive(pid):
+    if not isinstance(pid, int) or not process_alive(pid):
         print(f"lockstep down: nothing running for {path}")
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + float(args.timeout)
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)  # polling another process's exit: there is no fd to wait on
-    if _alive(pid):
+    if process_alive(pid):
         print(f"lockstep down: pid {pid} did not stop within {args.timeout:.0f}s; sending SIGKILL")
         os.kill(pid, signal.SIGKILL)
         return 1

@@ -9,7 +9,14 @@ import warnings
 
 from rich.console import Group
 
-from lockstep.cli.common import add_engine_args, add_file_arg, apply_engine_args, missing_tiltfile, tiltfile_path
+from lockstep.cli.common import (
+    add_engine_args,
+    add_file_arg,
+    already_running,
+    apply_engine_args,
+    missing_tiltfile,
+    tiltfile_path,
+)
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
@@ -52,7 +59,7 @@ async def _live_table(engine: Engine) -> int:
 
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
-    if missing_tiltfile(path, "up"):
+    if missing_tiltfile(path, "up") or already_running(path, "up"):
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
