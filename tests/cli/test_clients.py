@@ -58,7 +58,7 @@ def cli(up: Up, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, st
 
 
 def test_wait_then_get(up: Up, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "a", "b", "svc", "--timeout", "30s")
+    code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "a", "uiresource/b", "svc", "--timeout", "30s")
     assert code == 0 and "a: condition met" in out
     code, out, _ = cli(up, capsys, "get")
     assert code == 0

@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if kind != "condition" or cond not in CONDITIONS:
         print(f"lockstep wait: unsupported --for={args.condition} (supported: condition=Ready)", file=sys.stderr)
         return 2
+    # Tilt scripts name resources as `uiresource/NAME`: accept that form too.
+    args.names = [n.split("/", 1)[1] if n.startswith(("uiresource/", "uiresources/")) else n
+                  for n in args.names or []]
     if bool(args.names) == bool(args.all):
         print("lockstep wait: give resource names or --all (not both)", file=sys.stderr)
         return 2
