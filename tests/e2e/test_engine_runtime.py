@@ -135,3 +135,16 @@ def test_port_in_use_is_a_clear_error_and_leaves_nothing(tmp_path: Path) -> None
     assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in done.stderr
     assert "Traceback" not in done.stderr
     wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")
+
+
+def test_stop_does_not_wait_for_a_slow_local_in_the_tiltfile(tmp_path: Path) -> None:
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('sleep 120')\nlocal_resource('a', cmd='true')\n")
+    up = Up(tf, tmp_path / "state", env={key: value})
+    # Evaluation is running the `sleep` (lockstep itself, its reaper, the sleep).
+    wait_until(lambda: any(Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")
+                           for p in marked_pids(marker) if Path(f"/proc/{p}").exists()), what="local() running")
+    assert up.stop(signal.SIGINT, timeout=15) == 0
+    wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")

@@ -36,6 +36,12 @@ def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> Loa
     return load(path, args, subcommand=subcommand)
 
 
+def cancel_load_commands() -> None:
+    from lockstep.tiltfile import commands
+
+    commands.cancel_all()
+
+
 def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
     sdir = state_dir(tiltfile)
     reaper = Reaper()
@@ -47,6 +53,7 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
         runner=LocalRunner(processes),
         logs=logs,
+        cancel_load=cancel_load_commands,
     )
     ServeController(engine, processes)
     WatchController(engine, make_backend())
@@ -89,7 +96,17 @@ async def run_app(
     try:
         # on_started may spawn into the engine's TaskGroup, which exists only once run() has entered it.
         await running.wait()
-        engine.initial_load()
+        # The first evaluation may run slow `local()` commands: a stop must not wait for them.
+        loading = asyncio.ensure_future(engine.initial_load_async())
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not loading.done():
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+            return 0
+        stopping.cancel()
+        loading.result()
         write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": engine.tiltfile})
         engine.spawn(engine.logs.flush_periodically(), "log-flush")
         if on_started:

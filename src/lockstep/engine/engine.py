@@ -52,11 +52,15 @@ class Engine:
         runner: UpdateRunner,
         logs: LogStore,
         clock: Clock | None = None,
+        cancel_load: Callable[[], None] | None = None,
     ) -> None:
         self.options = options
         self.tiltfile = os.path.abspath(options.tiltfile)
         self.args: list[str] = list(options.args)
         self.loader = loader
+        # Kills what an evaluation running in a worker thread has started (its
+        # `local()` commands), so that stopping never waits for a slow one.
+        self.cancel_load = cancel_load
         self.runner = runner
         self.logs = logs
         self.clock: Clock = clock or RealClock()
@@ -93,12 +97,26 @@ class Engine:
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
 
     def initial_load(self) -> LoadResult:
-        result = self.loader(self.tiltfile, self.args)
+        return self._first(self.loader(self.tiltfile, self.args))
+
+    async def initial_load_async(self) -> LoadResult:
+        """The first evaluation, off the event loop (signals stay responsive meanwhile)."""
+        return self._first(await self._evaluate())
+
+    def _first(self, result: LoadResult) -> LoadResult:
         self.first_load = result
         self._apply_load(result)
         if self.options.state_dir and result.ok:
             self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
         return result
+
+    async def _evaluate(self) -> LoadResult:
+        try:
+            return await asyncio.to_thread(self.loader, self.tiltfile, list(self.args))
+        except asyncio.CancelledError:
+            if self.cancel_load is not None:
+                self.cancel_load()
+            raise
 
     def reload(self) -> None:
         """Re-evaluate the Tiltfile now (used by `args`)."""
@@ -247,8 +265,7 @@ class Engine:
     async def _reload(self) -> None:
         try:
             self.log("(Tiltfile)", "Tiltfile changed: re-evaluating")
-            result = await asyncio.to_thread(self.loader, self.tiltfile, list(self.args))
-            self._apply_load(result)
+            self._apply_load(await self._evaluate())
         finally:
             self._reloading = False
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
+from lockstep.tiltfile import commands
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import dump_yaml, yaml_docs
 from lockstep.tiltfile.k8s import yaml_inputs
@@ -26,8 +26,9 @@ def _run_tool(st: EvalState, argv: list[str], what: str) -> str:
                             hint=f"install {argv[0]} or use `lockstep check --dry-run`")
     started = time.monotonic()
     try:
-        proc = subprocess.run(argv, cwd=st.resolve("."), env=st.environ(), capture_output=True, text=True,
-                              check=False, stdin=subprocess.DEVNULL)
+        proc = commands.run(argv, cwd=st.resolve("."), env=st.environ())
+    except commands.CommandCancelled:
+        raise TiltfileError(f"{what}(): cancelled: lockstep is stopping") from None
     finally:
         st.paused += time.monotonic() - started
     if proc.returncode != 0:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, Severity, SourceLocation
 from lockstep.tiltfile import (  # noqa: F401  (importing registers each module's builtins)
+    commands,
     common,
     compose,
     config,
@@ -35,6 +36,7 @@ DEFAULT_TIMEOUT = 120.0
 def load(path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
          timeout: float | None = DEFAULT_TIMEOUT) -> LoadResult:
     """Evaluate the Tiltfile at `path`. Errors come back as `LoadResult.errors`, never raised."""
+    commands.reset()
     main = os.path.abspath(path)
     if os.path.isdir(main):
         main = os.path.join(main, "Tiltfile")

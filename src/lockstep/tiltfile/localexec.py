@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
+from lockstep.tiltfile import commands
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
@@ -26,9 +26,9 @@ def _local(st: EvalState, a: Args) -> str:
     stdin = a.string("stdin") if a.has("stdin") else None
     started = time.monotonic()
     try:
-        proc = subprocess.run(list(cmd.argv), cwd=workdir, env=env, input=stdin,
-                              capture_output=True, text=True, check=False,
-                              stdin=None if stdin is not None else subprocess.DEVNULL)
+        proc = commands.run(cmd.argv, cwd=workdir, env=env, stdin=stdin)
+    except commands.CommandCancelled:
+        raise TiltfileError("local(): cancelled: lockstep is stopping") from None
     except OSError as exc:
         raise TiltfileError(f"local(): cannot run {cmd.display()!r}: {exc}",
                             hint="check that the program is installed and on PATH") from None
