@@ -53,7 +53,7 @@ def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], h
     """The TTY view: the status table, then as many recent log lines as fit below it."""
     table = status_table(state, decision)
     room = max(3, height - len(state.resources) - 6)
-    tail = Text()
+    tail = Text(no_wrap=True, overflow="ellipsis")  # one screen line per log line
     for line in logs[-room:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
         style = "red" if line.level is LogLevel.ERROR else ""
