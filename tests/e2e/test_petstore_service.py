@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from petstore_harness import OUTPUTS, copy_example
+from petstore_harness import RESOURCES as PIPELINE
 from petstore_support import (
     LOCKSTEP,
     assert_all_gone,
@@ -33,16 +34,7 @@ from lockstep.statedir import state_dir
 pytestmark = pytest.mark.e2e
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-RESOURCES = {
-    "build-sample-ui",
-    "build-lib",
-    "gen-petstore",
-    "build-petstore",
-    "wait-for-builds",
-    "docker-build-image",
-    "kind-load-image",
-    "petstore",
-}
+RESOURCES = set(PIPELINE)
 
 
 def post_json(port: int, path: str, payload: object) -> tuple[int, object]:

@@ -8,18 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from petstore_harness import EXAMPLE, copy_example, run_step, start_server, stop_server
-
-RESOURCES = [
-    "build-sample-ui",
-    "build-lib",
-    "gen-petstore",
-    "build-petstore",
-    "wait-for-builds",
-    "docker-build-image",
-    "kind-load-image",
-    "petstore",
-]
+from petstore_harness import EXAMPLE, RESOURCES, copy_example, run_step, start_server, stop_server
 
 
 def test_build_lib_self_tests_and_publishes(built_example: Path) -> None:

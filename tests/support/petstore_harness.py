@@ -15,6 +15,17 @@ from upproc import wait_until
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "petstore"
 OUTPUTS = ("static_site", "build_artifacts", "generated", "build")
+# The pipeline's resources, in the Tiltfile's order (names as in the original).
+RESOURCES = [
+    "build-sample-ui",
+    "build-lib",
+    "gen-petstore",
+    "build-petstore",
+    "wait-for-builds",
+    "docker-build-image",
+    "kind-load-image",
+    "petstore",
+]
 
 # The commands of the Tiltfile's resources (target=local), with this interpreter as python3.
 STEPS = {

@@ -55,22 +55,10 @@ def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
     return frozenset((str(e[0]), str(e[1])) for e in data if isinstance(e, list) and len(e) == 2)
 
 
-def read_history(directory: Path) -> Iterator[UpdateRecord]:
+def _read_jsonl(path: Path) -> Iterator[object]:
+    """Each line's JSON value; a torn last line (a crash mid-write) is skipped."""
     try:
-        f = open(directory / HISTORY, encoding="utf-8")  # noqa: SIM115
-    except OSError:
-        return
-    with f:
-        for line in f:
-            try:
-                yield UpdateRecord.from_json(json.loads(line))
-            except (ValueError, KeyError, AssertionError):
-                continue  # a torn last line after a crash
-
-
-def read_holds(directory: Path) -> Iterator[dict[str, object]]:
-    try:
-        f = open(directory / HOLDS, encoding="utf-8")  # noqa: SIM115
+        f = open(path, encoding="utf-8")  # noqa: SIM115
     except OSError:
         return
     with f:
@@ -79,3 +67,17 @@ def read_holds(directory: Path) -> Iterator[dict[str, object]]:
                 yield json.loads(line)
             except ValueError:
                 continue
+
+
+def read_history(directory: Path) -> Iterator[UpdateRecord]:
+    for data in _read_jsonl(directory / HISTORY):
+        try:
+            yield UpdateRecord.from_json(data)  # type: ignore[arg-type]
+        except (ValueError, KeyError, AssertionError, TypeError, AttributeError):
+            continue
+
+
+def read_holds(directory: Path) -> Iterator[dict[str, object]]:
+    for data in _read_jsonl(directory / HOLDS):
+        if isinstance(data, dict):
+            yield data
