@@ -19,6 +19,7 @@ from lockstep.cli.common import (
 )
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
+from lockstep.engine.persist import load_inferred
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
 
@@ -57,6 +58,14 @@ async def _live_table(engine: Engine) -> int:
             live.update(view())
 
 
+def restored_edges(engine: Engine) -> int:
+    """Learnt edges from earlier runs that apply to this configuration."""
+    if engine.first_load is None or engine.options.state_dir is None:
+        return 0
+    names = {r.name for r in engine.first_load.resources}
+    return sum(1 for u, d in load_inferred(engine.options.state_dir) if u in names and d in names)
+
+
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     if missing_tiltfile(path, "up") or already_running(path, "up"):
@@ -71,6 +80,10 @@ def run(args: argparse.Namespace) -> int:
 
     def started(e: Engine) -> None:
         start_views(e, args)
+        restored = restored_edges(e)
+        if restored:
+            plural = "s" if restored > 1 else ""
+            print(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`", flush=True)
         for r in e.first_load.resources if e.first_load else ():
             for link in r.links:
                 print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)

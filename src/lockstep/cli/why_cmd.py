@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
-from lockstep.engine.persist import StateFiles, load_inferred, read_history, read_holds
+from lockstep.engine.persist import StateFiles, load_inferred, load_inferred_evidence, read_history, read_holds
 from lockstep.statedir import state_dir
 from lockstep.ui.client import ApiError, call, discover
 
@@ -73,12 +73,14 @@ def run(args: argparse.Namespace) -> int:
     records = [r for r in read_history(sdir) if not args.resource or r.resource == args.resource]
     records = records[-args.last :] if args.last > 0 else records
     holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]
-    inferred = sorted(load_inferred(sdir))
+    evidence = load_inferred_evidence(sdir)
+    inferred = sorted(evidence)
     if args.json:
         print(json.dumps({
             "updates": [r.to_json() for r in records],
             "holds": holds[-200:],
             "inferred_edges": [list(e) for e in inferred],
+            "inferred_evidence": [[u, d, evidence[(u, d)]] for u, d in inferred],
         }, indent=1))
         return 0
     if not records:
@@ -105,5 +107,6 @@ def run(args: argparse.Namespace) -> int:
     if relevant:
         print("inferred edges (learnt from writes; `lockstep graph` shows them):")
         for u, d in relevant:
-            print(f"  {u} → {d} (inferred)")
+            seen = evidence[(u, d)]
+            print(f"  {u} → {d} (inferred)" + (f" learnt: {seen}" if seen else ""))
     return 0

@@ -11,13 +11,16 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
@@ -48,15 +51,17 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    groups = ProcessGroups(time.monotonic)
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=LocalRunner(processes),
+        runner=LocalRunner(processes, groups),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     ServeController(engine, processes)
     WatchController(engine, make_backend())
+    EvidenceController(engine, groups)
     return engine, reaper
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lockstep.engine.clock import Clock, RealClock
-from lockstep.engine.persist import StateFiles, load_inferred, read_history
+from lockstep.engine.persist import StateFiles, load_inferred_evidence, read_history
 from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.logs.store import LogLevel, LogSource, LogStore
@@ -107,7 +107,8 @@ class Engine:
         self.first_load = result
         self._apply_load(result)
         if self.options.state_dir and result.ok:
-            self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
+            known = load_inferred_evidence(self.options.state_dir)
+            self.dispatch(A.RestoreInferred(frozenset(known), self.clock.now(), tuple(known.items())))
         return result
 
     async def _evaluate(self) -> LoadResult:
@@ -281,7 +282,7 @@ class Engine:
             self._written = state.finished_total
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
-            self._files.save_inferred(state.inferred)
+            self._files.save_inferred(state.inferred, state.evidence)
         changed = False
         for name in set(self._holds) | set(decision.holds):
             held = decision.holds.get(name, ())

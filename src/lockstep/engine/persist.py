@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from lockstep.model.update import HoldReason, UpdateRecord
@@ -33,13 +33,18 @@ class StateFiles:
         self._history.flush()
         self._holds.flush()
 
-    def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
-        self.write_inferred(self.dir, edges)
+    def save_inferred(self, edges: frozenset[tuple[str, str]], evidence: Mapping[tuple[str, str], str]) -> None:
+        self.write_inferred(self.dir, edges, evidence)
 
     @staticmethod
-    def write_inferred(directory: Path, edges: frozenset[tuple[str, str]]) -> None:
+    def write_inferred(
+        directory: Path, edges: frozenset[tuple[str, str]], evidence: Mapping[tuple[str, str], str] | None = None
+    ) -> None:
+        # Each edge is [writer, reader, what it was learnt from].
+        known = evidence if evidence is not None else load_inferred_evidence(directory)
+        rows = sorted([u, d, known.get((u, d), "")] for u, d in edges)
         tmp = directory / (INFERRED + ".tmp")
-        tmp.write_text(json.dumps(sorted([list(e) for e in edges]), indent=1))
+        tmp.write_text(json.dumps(rows, indent=1))
         os.replace(tmp, directory / INFERRED)
 
     def close(self) -> None:
@@ -48,11 +53,22 @@ class StateFiles:
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
+    return frozenset(load_inferred_evidence(directory))
+
+
+def load_inferred_evidence(directory: Path) -> dict[tuple[str, str], str]:
+    """(writer, reader) -> evidence text ("" for edges saved without one)."""
     try:
         data = json.loads((directory / INFERRED).read_text())
     except (OSError, ValueError):
-        return frozenset()
-    return frozenset((str(e[0]), str(e[1])) for e in data if isinstance(e, list) and len(e) == 2)
+        return {}
+    if not isinstance(data, list):
+        return {}
+    return {
+        (str(e[0]), str(e[1])): str(e[2]) if len(e) == 3 else ""
+        for e in data
+        if isinstance(e, list) and len(e) in (2, 3)
+    }
 
 
 def _read_jsonl(path: Path) -> Iterator[object]:

@@ -106,6 +106,19 @@ class SetTriggerMode:
 class RestoreInferred:
     edges: frozenset[tuple[str, str]]
     at: float
+    # (writer, reader) -> what the edge was learnt from.
+    evidence: tuple[tuple[tuple[str, str], str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WriterEvidence:
+    """A running update was seen writing a resource's files (C4)."""
+
+    writer: str
+    reader: str
+    paths: tuple[str, ...]
+    evidence: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ Action = (
     | SetEnabled
     | SetTriggerMode
     | RestoreInferred
+    | WriterEvidence
     | ForgetInferred
     | Tick
 )

@@ -16,6 +16,7 @@ from lockstep.engine.topology import build_topology
 from lockstep.model.resource import Resource
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
+from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
 from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
 
 
@@ -48,7 +49,8 @@ def _initial_patch(r: Resource) -> RuntimeStatus:
 
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
     edges = state.declared_edges() | inferred
-    return replace(state, inferred=inferred, topology=build_topology(state.resources, edges))
+    evidence = {e: t for e, t in state.evidence.items() if e in inferred}
+    return replace(state, inferred=inferred, evidence=evidence, topology=build_topology(state.resources, edges))
 
 
 def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
@@ -96,8 +98,8 @@ def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> Res
         return s
     if not enabled:
         return replace(
-            s, enabled=False, pending=(), pending_since=None, writers=frozenset(), triggered=False,
-            runtime=_initial_patch(r),
+            s, enabled=False, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(),
+            triggered=False, runtime=_initial_patch(r),
         )
     return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
@@ -109,10 +111,8 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
     if not groups:
         return state
     running = {s.running.resource for s in state.rs.values() if s.running is not None}
-    declared = state.declared_edges()
-    inferred = set(state.inferred)
-    topology = state.topology
     rs = dict(state.rs)
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
     for name, paths in groups.items():
         s = rs[name]
         if not s.enabled:
@@ -120,27 +120,29 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         s = replace(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
         if s.running is not None:
             s = replace(s, running=replace(s.running, tainted=True))
-        writers = {w for w in running if w != name}
-        s = replace(s, writers=s.writers | writers)
+        # Running updates are only suspects (C4): a hold of at most a second,
+        # no edge, until the evidence controller sees one of them writing.
+        others = {w for w in running if w != name}
+        s = replace(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
-        for w in sorted(writers):
-            edge = (w, name)
-            # Already ordered (directly or through a chain): nothing to learn.
-            if edge in declared or edge in inferred or topology.reaches(w, name):
-                continue
-            # A path the writer itself watches is more likely a user edit to a
-            # shared source than the writer's output: no inference from it.
-            if all(state.paths.watched_by(w, p) for p in paths):
-                continue
-            # Inference only adds ordering; never where it would close a cycle.
-            if topology.reaches(name, w):
-                continue
-            inferred.add(edge)
-            topology = build_topology(state.resources, declared | inferred)
+        seen.extend((w, name, paths) for w in sorted(others))
     state = replace(state, rs=rs)
-    if len(inferred) != len(state.inferred):
-        state = replace(state, inferred=frozenset(inferred), topology=topology)
+    for name in groups:
+        state = note_quiet_writers(state, name, running)
+    for w, name, paths in seen:
+        state = note_coincidence(state, w, name, paths)
     return state
+
+
+def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
+    s = state.rs.get(a.reader)
+    ws = state.rs.get(a.writer)
+    if s is None or ws is None or ws.running is None or not s.enabled:
+        return state
+    # Seen writing: the reader waits for the writer to finish, then for quiet files.
+    s = replace(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
+    state = replace(state, rs={**state.rs, a.reader: s})
+    return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
 
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
@@ -154,7 +156,9 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         start=a.at,
         upstreams=tuple(sorted(state.topology.all_ups.get(a.resource, frozenset()))),
     )
-    s = replace(s, pending=(), pending_since=None, writers=frozenset(), triggered=False, running=record)
+    s = replace(
+        s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
+    )
     return replace(state, rs={**state.rs, a.resource: s})
 
 
@@ -180,6 +184,9 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             # The writer is done: the reader's files must be quiet again (C4).
             last = max(other.last_change or a.at, a.at)
             rs[name] = replace(other, writers=other.writers - {a.resource}, last_change=last)
+        elif a.resource in other.suspects:
+            # Never seen writing: the change was an ordinary one, no longer held.
+            rs[name] = replace(other, suspects=other.suspects - {a.resource})
     if a.ok and state.settings.propagate:
         for d in sorted(state.topology.downs.get(a.resource, frozenset())):
             # Inferred edges only add ordering: a real writer's writes already
@@ -210,7 +217,8 @@ def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     return replace(state, rs={**state.rs, a.resource: s})
 
 
-def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> EngineState:
+def _restore_inferred(state: EngineState, a: A.RestoreInferred) -> EngineState:
+    edges = a.edges
     declared = state.declared_edges()
     inferred = set(state.inferred)
     topology = state.topology
@@ -223,7 +231,9 @@ def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> 
             continue
         inferred.add((u, d))
         topology = build_topology(state.resources, declared | inferred)
-    return replace(state, inferred=frozenset(inferred), topology=topology)
+    known = dict(a.evidence)
+    evidence = {**state.evidence, **{e: known.get(e) or "learnt in an earlier run" for e in inferred - state.inferred}}
+    return replace(state, inferred=frozenset(inferred), evidence=evidence, topology=topology)
 
 
 def reduce(state: EngineState, action: A.Action) -> EngineState:
@@ -267,8 +277,10 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
-        case A.RestoreInferred(edges=edges):
-            return _restore_inferred(state, edges)
+        case A.RestoreInferred():
+            return _restore_inferred(state, action)
+        case A.WriterEvidence():
+            return _writer_evidence(state, action)
         case A.ForgetInferred(edges=edges):
             kept = frozenset() if not edges else state.inferred - edges
             return _retopologize(state, kept)

@@ -1,0 +1,84 @@
+"""Evidence controller: looks for proof that a suspect update wrote a reader's files (C4).
+
+When a resource's files change while other updates run, the reducer makes those
+updates *suspects* and the scheduler holds the reader briefly. This controller
+then looks at each suspect's process group (adapters.write_evidence), at once
+and twice more shortly after (a writer caught between two files is still
+writing), and reports what it saw as WriterEvidence. It reports nothing when
+it sees nothing: the hold then simply expires.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from lockstep.adapters.write_evidence import Observation, ProcessGroups
+from lockstep.engine.engine import Engine
+from lockstep.model.update import ReasonKind
+from lockstep.store import actions as A
+from lockstep.store.state import EngineState
+
+# Looks after the first, relative to the change; all within the hold (quiet + 1 s).
+RECHECKS = (0.1, 0.3, 0.6)
+
+
+class EvidenceController:
+    def __init__(self, engine: Engine, groups: ProcessGroups) -> None:
+        self.engine = engine
+        self.groups = groups
+        # reader -> the last_change already being checked.
+        self._checked: dict[str, float] = {}
+        # (writer's update id, reader) already reported: one log line per writer run.
+        self._reported: set[tuple[int, str]] = set()
+        engine.store.subscribe(self._on_state)
+
+    def _on_state(self, state: EngineState) -> None:
+        due = []
+        for name, s in state.rs.items():
+            if not (s.suspects - s.writers) or s.last_change is None:
+                continue
+            if self._checked.get(name) == s.last_change:
+                continue
+            self._checked[name] = s.last_change
+            due.append(name)
+        if due:
+            self._check(state, due)
+            change = {n: state.rs[n].last_change for n in due}
+            self.engine.spawn(self._recheck(change), "write-evidence")
+
+    async def _recheck(self, change: dict[str, float | None]) -> None:
+        start = self.engine.now()
+        for delay in RECHECKS:
+            await self.engine.clock.sleep_until(start + delay)
+            state = self.engine.state
+            # Only while that same change is still the reader's latest (a newer one has its own checks).
+            due = [n for n, at in change.items() if (s := state.rs.get(n)) is not None and s.last_change == at
+                   and s.suspects - s.writers]
+            if not due:
+                return
+            self._check(state, due)
+
+    def _check(self, state: EngineState, readers: list[str]) -> None:
+        if state.paths is None:
+            return
+        index = state.paths
+        seen: dict[int, Observation | None] = {}
+        for reader in readers:
+            s = state.rs[reader]
+            paths = next((r.paths for r in s.pending if r.kind is ReasonKind.FILES), ())
+            for writer in sorted(s.suspects - s.writers):
+                ws = state.rs.get(writer)
+                if ws is None or ws.running is None:
+                    continue
+                uid = ws.running.id
+                if uid not in seen:
+                    seen[uid] = self.groups.observe(uid)
+                observed = seen[uid]
+                if observed is None:
+                    continue
+                found = observed.evidence(functools.partial(index.watched_by, reader), index.base_dir)
+                if found is not None:
+                    self.engine.dispatch(A.WriterEvidence(writer, reader, paths, found, self.engine.now()))
+                    if (uid, reader) not in self._reported:
+                        self._reported.add((uid, reader))
+                        self.engine.log(reader, f"{writer} (update #{uid}) seen writing these files: {found}")
