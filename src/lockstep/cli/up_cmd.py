@@ -12,9 +12,11 @@ from rich.console import Group
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
+    add_selection_arg,
     already_running,
     apply_engine_args,
     missing_tiltfile,
+    tiltfile_args,
     tiltfile_path,
 )
 from lockstep.engine.app import build_engine, run_app
@@ -27,6 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the resources and keep them up to date")
     add_file_arg(p)
     add_engine_args(p)
+    add_selection_arg(p)
     p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
     p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
@@ -72,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
-    engine, reaper = build_engine(path, args.tiltfile_args)
+    engine, reaper = build_engine(path, tiltfile_args(args))
     apply_engine_args(engine.options, args)
     stream = args.stream or not sys.stdout.isatty()
     if stream:

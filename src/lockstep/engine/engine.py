@@ -70,6 +70,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._stopping: set[int] = set()
         self._files = StateFiles(options.state_dir) if options.state_dir else None
         self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
             options.state_dir
@@ -160,9 +161,13 @@ class Engine:
             assert record is not None
             self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
             self._tasks[update_id] = (name, self.spawn(self._run_update(name, update_id), f"update-{name}"))
-        for name, task in list(self._tasks.values()):
-            if name not in state.resources:
-                # Removed from the Tiltfile while updating: stop its command.
+        for update_id, (name, task) in list(self._tasks.items()):
+            gone = name not in state.resources
+            if (gone or not state.rs[name].enabled) and update_id not in self._stopping:
+                # Removed from the Tiltfile or disabled while updating: stop its
+                # command's process group (as on shutdown), which frees its slot.
+                self._stopping.add(update_id)
+                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
         # No second pass: the scheduler already accounted for these starts
         # (capacity, running set) while deciding, in topological order.
@@ -213,12 +218,13 @@ class Engine:
         try:
             outcome = await self.runner.run(resource, update_id, log)
         except asyncio.CancelledError:
-            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
+            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled", cancelled=True))
             raise
         except Exception as exc:  # a runner bug must not take the engine down
             outcome = Outcome(False, f"internal error: {exc!r}")
         finally:
             self._tasks.pop(update_id, None)
+            self._stopping.discard(update_id)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
         self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error))

@@ -54,6 +54,8 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
+    # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)

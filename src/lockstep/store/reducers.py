@@ -14,6 +14,7 @@ from typing import Any
 from lockstep.engine.paths import PathIndex
 from lockstep.engine.topology import build_topology
 from lockstep.model.resource import Resource
+from lockstep.model.selection import with_upstreams
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
@@ -56,7 +57,11 @@ def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> E
 def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     result = a.result
     new = {r.name: r for r in result.resources}
-    wanted = set(result.enabled_resources) if result.enabled_resources is not None else None
+    # Selecting a resource (args, config.set_enabled_resources) also selects its resource_deps, as in Tilt.
+    wanted = (
+        set(with_upstreams(result.enabled_resources, result.resources))
+        if result.enabled_resources is not None else None
+    )
     rs: dict[str, ResourceState] = {}
     for name, r in new.items():
         prev = state.rs.get(name)
@@ -166,9 +171,8 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     s = state.rs.get(a.resource)
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
-    record = replace(
-        s.running, end=a.at, result=UpdateResult.SUCCEEDED if a.ok else UpdateResult.FAILED, error=a.error
-    )
+    result = UpdateResult.SUCCEEDED if a.ok else UpdateResult.CANCELLED if a.cancelled else UpdateResult.FAILED
+    record = replace(s.running, end=a.at, result=result, error=a.error)
     s = replace(s, running=None, last=record)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
