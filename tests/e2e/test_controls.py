@@ -16,6 +16,7 @@ TILTFILE = textwrap.dedent("""
     update_settings(max_parallel_updates=1)
     local_resource('long', cmd='echo $$ > long.pid; sleep 300 & wait', allow_parallel=True)
     local_resource('after', cmd='echo after-ran', allow_parallel=True)
+    local_resource('web', serve_cmd='sleep 300', serve_dir='srv', serve_env={'PORT': '8123'})
 """)
 
 
@@ -29,6 +30,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_disable_stops_a_running_cmd_and_frees_its_slot(tmp_path: Path) -> None:
+    (tmp_path / "srv").mkdir()
     up = Up.write(tmp_path, TILTFILE)
 
     def cli(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -39,6 +41,12 @@ def test_disable_stops_a_running_cmd_and_frees_its_slot(tmp_path: Path) -> None:
         pidfile = tmp_path / "long.pid"
         wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), what="long to start")
         pid = int(pidfile.read_text())
+        # `why` shows the update in progress, `describe` a server's own directory and environment.
+        why = cli("why", "long").stdout
+        assert "#1 long: running since " in why and "because initial update" in why, why
+        web = cli("describe", "web").stdout
+        assert "serve_dir:" in web and web.split("serve_dir:")[1].split()[0].endswith("/srv"), web
+        assert "serve_env:        PORT=8123" in web, web
         # `after` waits for the only slot; a trigger says so instead of claiming success.
         out = cli("trigger", "after").stdout
         assert "Triggered update for resource: after, but it cannot start yet: parallel limit" in out, out

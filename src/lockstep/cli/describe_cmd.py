@@ -48,8 +48,8 @@ def render(d: dict[str, Any], history: int) -> str:
         add(f"Endpoint:         {e['url']}")
     defn = d["definition"]
     add("Definition:")
-    for key in ("cmd", "serve_cmd", "dir", "deps", "ignore", "resource_deps", "allow_parallel",
-                "readiness_probe", "objects", "images", "location"):
+    for key in ("cmd", "dir", "env", "serve_cmd", "serve_dir", "serve_env", "deps", "ignore", "resource_deps",
+                "allow_parallel", "readiness_probe", "objects", "images", "location"):
         if key in defn and defn[key] not in (None, "", [], ()):
             value = defn[key]
             add(f"  {key + ':':<17} {', '.join(value) if isinstance(value, list) else value}")

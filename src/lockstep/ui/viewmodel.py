@@ -154,6 +154,9 @@ def _definition(r: Resource) -> JSON:
         d["cmd"] = r.local.cmd.display()
         d["serve_cmd"] = r.local.serve_cmd.display()
         d["dir"] = r.local.dir
+        d["env"] = [f"{k}={v}" for k, v in r.local.env]
+        d["serve_dir"] = r.local.serve_dir
+        d["serve_env"] = [f"{k}={v}" for k, v in r.local.serve_env]
         d["allow_parallel"] = r.local.allow_parallel
         probe = r.local.readiness_probe
         d["readiness_probe"] = probe.kind.value if probe else None
