@@ -371,3 +371,17 @@ def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
     s = start(s, "image", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/image-dir/manifest.json"}), 0.5))
     assert s.inferred == frozenset()
+
+
+def test_probe_results_count_consecutive_failures() -> None:
+    s = loaded(local("web", serve=True))
+    s = reduce(s, A.ProbeResult("web", False, "connection refused (localhost:1)", 1.0))
+    s = reduce(s, A.ProbeResult("web", False, "HTTP 503 Service Unavailable", 2.0))
+    p = s.rs["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since, p.at) == (False, 2, 1.0, 2.0)
+    assert p.detail == "HTTP 503 Service Unavailable"
+    s = reduce(s, A.ProbeResult("web", True, "HTTP 200 OK", 3.0))
+    p = s.rs["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since) == (True, 0, 3.0)
+    # A new process starts with no probe result.
+    assert reduce(s, A.RuntimeStarted("web", 4.0)).rs["web"].probe is None

@@ -34,6 +34,11 @@ def render(d: dict[str, Any], history: int) -> str:
     add(f"Update status:    {d['update_status']}")
     add(f"Runtime status:   {d['runtime_status']}" + (f" ({d['restarts']} restarts)" if d["restarts"] else ""))
     add(f"Ready:            {'yes' if d['ready'] else 'no'}")
+    probe = d.get("probe")
+    if probe:
+        state = "ok" if probe["ok"] else f"failing ({probe['failures']} failures in a row)"
+        add(f"Readiness probe:  {state} since {_when(probe['since'])}, last check {_when(probe.get('at'))}: "
+            f"{probe['detail']}")
     add(f"Waiting:          {d['hold_text'] or '-'}")
     add(f"Pending changes:  {'; '.join(d['pending']) or '-'}")
     add(f"Next update:      {_when(d['next_update'])}")

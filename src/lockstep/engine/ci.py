@@ -76,4 +76,7 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
 
 def runtime_text(s: ResourceState) -> str:
     """Why a runtime is not ready, for summaries: its probe's last failure when it has one."""
-    return f"runtime {s.runtime.value}"
+    text = f"runtime {s.runtime.value}"
+    if s.probe is not None and not s.probe.ok:
+        text += f", readiness probe failing ({s.probe.failures} in a row): {s.probe.detail}"
+    return text

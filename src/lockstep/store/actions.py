@@ -72,6 +72,14 @@ class RuntimeReady:
 
 
 @dataclass(frozen=True)
+class ProbeResult:
+    resource: str
+    ok: bool
+    detail: str
+    at: float
+
+
+@dataclass(frozen=True)
 class RuntimeExited:
     resource: str
     code: int
@@ -146,6 +154,7 @@ Action = (
     | RuntimeStarted
     | RuntimeReady
     | RuntimeExited
+    | ProbeResult
     | RuntimeStopped
     | Trigger
     | SetEnabled

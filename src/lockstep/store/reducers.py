@@ -18,7 +18,7 @@ from lockstep.model.selection import with_upstreams
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
-from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
+from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
 
 def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...]:
@@ -213,6 +213,16 @@ def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
     return replace(state, rs={**state.rs, name: replace(s, **changes)})
 
 
+def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
+    s = state.rs.get(a.resource)
+    if s is None:
+        return state
+    prev = s.probe
+    since = prev.since if prev is not None and prev.ok == a.ok else a.at
+    failures = 0 if a.ok else (prev.failures if prev is not None else 0) + 1
+    return _patch(state, a.resource, probe=ProbeStatus(a.ok, a.detail, a.at, since, failures))
+
+
 def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     s = state.rs.get(a.resource)
     if s is None or not s.enabled:
@@ -259,7 +269,9 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.UpdateFinished():
             return _update_finished(state, action)
         case A.RuntimeStarted(resource=name, at=at):
-            return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at)
+            return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at, probe=None)
+        case A.ProbeResult():
+            return _probe_result(state, action)
         case A.RuntimeReady(resource=name, ready=ready, at=at):
             status = RuntimeStatus.READY if ready else RuntimeStatus.NOT_READY
             return _patch(state, name, runtime=status, runtime_since=at)

@@ -25,6 +25,17 @@ class RuntimeStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProbeStatus:
+    """The readiness probe's latest result, so that a runtime that is not ready can say why."""
+
+    ok: bool
+    detail: str  # what the check saw: "HTTP 503 Service Unavailable", "connection refused (...)"
+    at: float  # the latest check
+    since: float  # this result (ok or failing) since
+    failures: int = 0  # consecutive failed checks
+
+
+@dataclass(frozen=True)
 class ResourceState:
     name: str
     enabled: bool = True
@@ -45,6 +56,7 @@ class ResourceState:
     runtime: RuntimeStatus = RuntimeStatus.NONE
     runtime_since: float | None = None
     restarts: int = 0
+    probe: ProbeStatus | None = None
 
     @property
     def failed(self) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from lockstep.engine.scheduler import Decision
 from lockstep.model.resource import Resource
 from lockstep.model.update import HoldKind, HoldReason, UpdateRecord, UpdateResult
-from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
+from lockstep.store.state import EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
 JSON = dict[str, Any]
 
@@ -83,6 +83,22 @@ def _next_update(s: ResourceState, holds: tuple[HoldReason, ...]) -> float | Non
     return None if holds else s.pending_since
 
 
+def probe_text(probe: ProbeStatus | None) -> str:
+    """The readiness probe in a few words: "", "ok: HTTP 200 OK", "failing (3 in a row): connection refused"."""
+    if probe is None:
+        return ""
+    if probe.ok:
+        return f"ok: {probe.detail}"
+    return f"failing ({probe.failures} in a row): {probe.detail}"
+
+
+def _probe_json(probe: ProbeStatus | None) -> JSON | None:
+    # No time of the latest check here: a healthy probe then leaves the view unchanged.
+    if probe is None:
+        return None
+    return {"ok": probe.ok, "detail": probe.detail, "since": probe.since, "failures": probe.failures}
+
+
 def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) -> JSON:
     """The summary row of one resource: everything the list, `get` and `wait` need."""
     last = s.last
@@ -103,6 +119,8 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "next_update": _next_update(s, holds),
         "runtime_since": s.runtime_since,
         "restarts": s.restarts,
+        "probe": _probe_json(s.probe),
+        "probe_text": probe_text(s.probe),
         "endpoints": _endpoints(r),
         "trigger_mode": s.trigger_mode.value,
         "enabled": s.enabled,
@@ -179,6 +197,8 @@ def resource_detail(state: EngineState, decision: Decision, name: str, history_l
     view["inferred_downstreams"] = sorted(d for u, d in state.inferred if u == name)
     view["downstreams"] = sorted(state.topology.downs.get(name, frozenset()))
     view["writers"] = sorted(s.writers)
+    if s.probe is not None:
+        view["probe"] = {**(view["probe"] or {}), "at": s.probe.at}
     view["history"] = history_view(state, resource=name, limit=history_limit)["updates"]
     return view
 
