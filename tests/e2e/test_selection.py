@@ -17,6 +17,8 @@ PLAIN = textwrap.dedent("""
     local_resource('other', cmd='echo other-ran; exit 1')
 """)
 
+LINKED = PLAIN + "local_resource('docs', serve_cmd='sleep 300', links=[link('http://localhost:9999/', 'docs')])\n"
+
 PARSED = textwrap.dedent("""
     config.define_string_list('to-run', args=True)
     cfg = config.parse()
@@ -74,3 +76,14 @@ def test_enable_names_disabled_upstreams_and_with_deps_enables_them(tmp_path: Pa
         out = cli("enable", "--with-deps", "api")
         assert "db: enabled" in out and "waits on disabled" not in out
         wait_until(lambda: "api-ran" in up.log_text(), what="api to run after db")
+
+
+def test_up_names_select_and_disabled_resources_print_no_links(tmp_path: Path) -> None:
+    up = Up.write(tmp_path, LINKED, "api")
+    with up:
+        wait_until(lambda: "api-ran" in up.log_text(), what="api to run")
+        assert "other-ran" not in up.log_text()
+        assert "docs at http://localhost:9999/" not in up.log_text()
+    up = Up.write(tmp_path, LINKED, "docs")
+    with up:
+        up.expect("lockstep: docs: docs at http://localhost:9999/")

@@ -17,7 +17,7 @@ from lockstep.cli.common import (
     tiltfile_args,
     tiltfile_path,
 )
-from lockstep.cli.up_cmd import start_views
+from lockstep.cli.up_cmd import loaded_names, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     engine, reaper = build_engine(tiltfile_path(args), tiltfile_args(args), subcommand="ci")
     apply_engine_args(engine.options, args)
-    engine.logs.subscribe(StreamPrinter())
+    engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
     return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout),

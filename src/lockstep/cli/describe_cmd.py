@@ -39,7 +39,7 @@ def render(d: dict[str, Any], history: int) -> str:
         state = "ok" if probe["ok"] else f"failing ({probe['failures']} failures in a row)"
         add(f"Readiness probe:  {state} since {_when(probe['since'])}, last check {_when(probe.get('at'))}: "
             f"{probe['detail']}")
-    add(f"Waiting:          {d['hold_text'] or '-'}")
+    add(f"Waiting:          {d['hold_text'] or d.get('note') or '-'}")
     add(f"Pending changes:  {'; '.join(d['pending']) or '-'}")
     add(f"Next update:      {_when(d['next_update'])}")
     last = d.get("last")

@@ -22,6 +22,7 @@ from lockstep.cli.common import (
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
 from lockstep.engine.persist import load_inferred
+from lockstep.model.selection import with_upstreams
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
 
@@ -61,6 +62,10 @@ async def _live_table(engine: Engine) -> int:
             live.update(view())
 
 
+def loaded_names(engine: Engine) -> list[str]:
+    return [r.name for r in engine.first_load.resources] if engine.first_load else []
+
+
 def restored_edges(engine: Engine) -> int:
     """Learnt edges from earlier runs that apply to this configuration."""
     if engine.first_load is None or engine.options.state_dir is None:
@@ -79,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     apply_engine_args(engine.options, args)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
-        engine.logs.subscribe(StreamPrinter())
+        engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
 
     def started(e: Engine) -> None:
         start_views(e, args)
@@ -87,7 +92,12 @@ def run(args: argparse.Namespace) -> int:
         if restored:
             plural = "s" if restored > 1 else ""
             print(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`", flush=True)
-        for r in e.first_load.resources if e.first_load else ():
+        load = e.first_load
+        selected = set(with_upstreams(load.enabled_resources, load.resources)) if (
+            load is not None and load.enabled_resources is not None) else None
+        for r in load.resources if load else ():
+            if selected is not None and r.name not in selected:
+                continue  # disabled: nothing serves there
             for link in r.links:
                 print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lockstep.engine.scheduler import Decision
-from lockstep.model.resource import Resource
+from lockstep.model.resource import Resource, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, UpdateRecord, UpdateResult
 from lockstep.store.state import EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
@@ -55,6 +55,20 @@ def is_ready(r: Resource, s: ResourceState) -> bool:
     if r.has_update and not s.succeeded:
         return False
     return s.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
+
+
+def runtime_status(s: ResourceState) -> str:
+    # A disabled server is not about to start: "pending" would say it is.
+    if not s.enabled and s.runtime is not RuntimeStatus.NONE:
+        return "disabled"
+    return s.runtime.value
+
+
+def note(s: ResourceState) -> str:
+    """What a resource with nothing pending and no hold is doing, when that is not obvious."""
+    if s.enabled and s.last is None and s.running is None and not s.pending and s.trigger_mode is TriggerMode.MANUAL:
+        return "not started (manual)"
+    return ""
 
 
 def _duration(rec: UpdateRecord | None) -> float | None:
@@ -107,8 +121,9 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "kind": r.kind.value,
         "labels": list(r.labels),
         "update_status": update_status(r, s, holds).value,
-        "runtime_status": s.runtime.value,
+        "runtime_status": runtime_status(s),
         "ready": is_ready(r, s),
+        "note": note(s),
         "holds": [h.to_json() for h in holds],
         "hold_text": "; ".join(h.describe() for h in holds),
         "pending": [p.describe() for p in s.pending],
@@ -275,7 +290,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
             "name": name,
             "layer": layer.get(name, 0),
             "update_status": update_status(r, s, holds).value,
-            "runtime_status": s.runtime.value,
+            "runtime_status": runtime_status(s),
             "labels": list(r.labels),
         })
     return {
