@@ -28,13 +28,14 @@ _ACCMODE = 0o3
 RECENT_SECS = 2.0
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live pids whose process group is pgid (field 5 of /proc/<pid>/stat)."""
-    out: list[int] = []
+def group_members(pgids: set[int]) -> dict[int, list[int]]:
+    """Live pids of each of the process groups pgids (field 5 of /proc/<pid>/stat), in one scan."""
+    out: dict[int, list[int]] = {g: [] for g in pgids}
     try:
         entries = os.listdir(_PROC)
     except OSError:
         return out
+    wanted = {str(g).encode(): g for g in pgids}
     for entry in entries:
         if not entry.isdigit():
             continue
@@ -45,8 +46,8 @@ def group_members(pgid: int) -> list[int]:
             continue
         # The command name is in parentheses and may contain spaces or ')'.
         fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 2 and fields[2] == str(pgid).encode():
-            out.append(int(entry))
+        if len(fields) > 2 and fields[2] in wanted:
+            out[wanted[fields[2]]].append(int(entry))
     return out
 
 
@@ -87,8 +88,8 @@ def _open_for_writing(pid: int) -> list[str]:
             target = os.readlink(f"{fd_dir}/{fd}")
         except OSError:
             continue
-        if not target.startswith("/"):
-            continue  # pipes, sockets, anon inodes
+        if not target.startswith("/") or target.endswith(" (deleted)"):
+            continue  # pipes, sockets, anon inodes, unlinked files
         try:
             with open(f"{_PROC}/{pid}/fdinfo/{fd}", encoding="ascii") as f:
                 flags = next((int(line.split()[1], 8) for line in f if line.startswith("flags:")), 0)
@@ -127,26 +128,30 @@ class ProcessGroups:
         g = self._groups.get(update_id)
         return g.pgid if g else None
 
-    def observe(self, update_id: int) -> Observation | None:
-        """What the update's group is writing now; also a write_bytes sample.
+    def observe(self, update_ids: set[int]) -> dict[int, Observation]:
+        """What each update's group is writing now (one /proc scan); also a write_bytes sample.
 
         Growth since a recent previous sample counts: the group wrote around
         the change being checked. One observation serves every reader.
         """
-        g = self._groups.get(update_id)
-        if g is None:
-            return None
+        groups = {uid: g for uid, g in self._groups.items() if uid in update_ids}
+        if not groups:
+            return {}
         now = self.clock()
-        members = group_members(g.pgid)
-        open_files = tuple((pid, path) for pid in members for path in _open_for_writing(pid))
-        per_pid = {pid: write_bytes(pid) or 0 for pid in members}
-        total = sum(per_pid.values())
-        previous, g.sample = g.sample, (now, total)
-        growth: tuple[int, int] | None = None
-        if previous is not None and now - previous[0] <= RECENT_SECS and total > previous[1] and members:
-            top = max(per_pid, key=lambda p: per_pid[p])
-            growth = (top, total - previous[1])
-        return Observation(open_files, growth)
+        members = group_members({g.pgid for g in groups.values()})
+        out: dict[int, Observation] = {}
+        for uid, g in groups.items():
+            pids = members.get(g.pgid, [])
+            open_files = tuple((pid, path) for pid in pids for path in _open_for_writing(pid))
+            per_pid = {pid: write_bytes(pid) or 0 for pid in pids}
+            total = sum(per_pid.values())
+            previous, g.sample = g.sample, (now, total)
+            growth: tuple[int, int] | None = None
+            if previous is not None and now - previous[0] <= RECENT_SECS and total > previous[1] and pids:
+                top = max(per_pid, key=lambda p: per_pid[p])
+                growth = (top, total - previous[1])
+            out[uid] = Observation(open_files, growth)
+        return out
 
 
 @dataclass(frozen=True)

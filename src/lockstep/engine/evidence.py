@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from lockstep.adapters.write_evidence import Observation, ProcessGroups
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine
 from lockstep.model.update import ReasonKind
 from lockstep.store import actions as A
@@ -62,23 +62,26 @@ class EvidenceController:
         if state.paths is None:
             return
         index = state.paths
-        seen: dict[int, Observation | None] = {}
+        pairs = []
         for reader in readers:
             s = state.rs[reader]
-            paths = next((r.paths for r in s.pending if r.kind is ReasonKind.FILES), ())
             for writer in sorted(s.suspects - s.writers):
                 ws = state.rs.get(writer)
-                if ws is None or ws.running is None:
-                    continue
-                uid = ws.running.id
-                if uid not in seen:
-                    seen[uid] = self.groups.observe(uid)
-                observed = seen[uid]
-                if observed is None:
-                    continue
-                found = observed.evidence(functools.partial(index.watched_by, reader), index.base_dir)
-                if found is not None:
-                    self.engine.dispatch(A.WriterEvidence(writer, reader, paths, found, self.engine.now()))
-                    if (uid, reader) not in self._reported:
-                        self._reported.add((uid, reader))
-                        self.engine.log(reader, f"{writer} (update #{uid}) seen writing these files: {found}")
+                if ws is not None and ws.running is not None:
+                    pairs.append((reader, writer, ws.running.id))
+        seen = self.groups.observe({uid for _, _, uid in pairs})
+        for reader, writer, uid in pairs:
+            observed = seen.get(uid)
+            if observed is None:
+                continue
+            found = observed.evidence(functools.partial(index.watched_by, reader), index.base_dir)
+            if found is None:
+                continue
+            paths = next((r.paths for r in state.rs[reader].pending if r.kind is ReasonKind.FILES), ())
+            self.engine.dispatch(A.WriterEvidence(writer, reader, paths, found, self.engine.now()))
+            if (uid, reader) not in self._reported:
+                if len(self._reported) > 1000:
+                    running = {s.running.id for s in state.rs.values() if s.running is not None}
+                    self._reported = {k for k in self._reported if k[0] in running}
+                self._reported.add((uid, reader))
+                self.engine.log(reader, f"{writer} (update #{uid}) seen writing these files: {found}")
