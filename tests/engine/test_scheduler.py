@@ -208,6 +208,10 @@ def test_c4_disabled_inferred_upstream_holds_nothing() -> None:
     assert s.evidence[("long", "b")] == "pid 1 `x` wrote"
     s = reduce(s, A.SetEnabled("long", False, 0.0))
     assert next_updates(s).starts == ("b",)
+    # Not in force, so not recorded as one (the checker would see b start before long ever ran).
+    s = finish(start(s, "b", 1), "b", 1)
+    assert s.history[-1].upstreams == ()
+    assert check_history(list(s.history)) == []
 
 
 def test_c1_disabled_declared_upstream_is_named_with_the_fix() -> None:

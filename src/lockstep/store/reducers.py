@@ -150,6 +150,22 @@ def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
     return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
 
+def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
+    """Transitive upstreams, minus those reached only through a disabled inferred upstream (which holds nothing)."""
+    if not any(not state.rs[u].enabled for u, _ in state.inferred if u in state.rs):
+        return set(state.topology.all_ups.get(name, frozenset()))
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        n = stack.pop()
+        for u in state.topology.ups.get(n, frozenset()):
+            if u in seen or ((u, n) in state.inferred and not state.rs[u].enabled):
+                continue
+            seen.add(u)
+            stack.append(u)
+    return seen
+
+
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
     s = state.rs.get(a.resource)
     if s is None or s.running is not None:
@@ -159,7 +175,7 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         resource=a.resource,
         reasons=s.pending or (Reason(ReasonKind.MANUAL),),
         start=a.at,
-        upstreams=tuple(sorted(state.topology.all_ups.get(a.resource, frozenset()))),
+        upstreams=tuple(sorted(_upstreams_in_force(state, a.resource))),
     )
     s = replace(
         s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
