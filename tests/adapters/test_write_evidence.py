@@ -98,3 +98,35 @@ def test_a_sleeping_command_shows_nothing(procs: list[subprocess.Popen[bytes]], 
         assert groups.observe({3})[3].evidence(lambda p: p.startswith(str(tmp_path)), str(tmp_path)) is None
     groups.finished(3)
     assert groups.observe({3}) == {}
+
+
+APPEND_LOG = """
+import os, sys, time
+log, go, done = sys.argv[1:4]
+with open(log, "a") as f:
+    f.write("start\\n")
+    f.flush()
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    f.write("x" * 20000)
+    f.flush()
+    os.fsync(f.fileno())
+    open(done, "w").close()
+    time.sleep(300)
+"""
+
+
+def test_appending_to_its_own_log_file_is_not_evidence(tmp_path: Path, procs: list[subprocess.Popen[bytes]]) -> None:
+    pgid = _start(procs, sys.executable, "-c", APPEND_LOG, str(tmp_path / "server.log"), str(tmp_path / "go"),
+                  str(tmp_path / "done"))
+    wait_until(lambda: (tmp_path / "server.log").exists(), timeout=10, what="the log file")
+    groups = ProcessGroups(time.monotonic)
+    groups.started(5, pgid)
+    wait_until(lambda: any(p.endswith("server.log") for _, p in groups.observe({5})[5].open_files), timeout=10,
+               what="the log held open")
+    (tmp_path / "go").touch()
+    wait_until(lambda: (tmp_path / "done").exists(), timeout=10, what="the write")
+    seen = groups.observe({5})[5]
+    assert seen.growth is not None and seen.appended == (str(tmp_path / "server.log"),)
+    # The reader's files are elsewhere: the server's own log explains what it wrote.
+    assert seen.evidence(lambda p: p.startswith(str(tmp_path / "site")), str(tmp_path)) is None

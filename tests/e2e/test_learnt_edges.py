@@ -66,11 +66,18 @@ def test_an_edit_while_an_unrelated_command_runs_learns_nothing(tmp_path: Path) 
         assert "learnt edge" not in up2.log_text()
 
 
+# A dev server: logs to its output and appends to its own log file (synced, so that the
+# kernel's write_bytes counter grows all the time, as a busy server's does).
 SERVER = """
-import sys, time
-while True:
-    print("serving", sys.argv[1], flush=True)
-    time.sleep(0.2)
+import os, sys, time
+os.makedirs("logs", exist_ok=True)
+with open(f"logs/{sys.argv[1]}.log", "a") as log:
+    while True:
+        print("serving", sys.argv[1], flush=True)
+        log.write("request\\n" * 200)
+        log.flush()
+        os.fsync(log.fileno())
+        time.sleep(0.1)
 """
 
 

@@ -73,6 +73,13 @@ def command_line(pid: int) -> str:
     if parts and os.path.basename(parts[0]) == "setpriv" and "--" in parts:
         parts = parts[parts.index("--") + 1:]
     text = " ".join(parts)
+    if not text:
+        # An exiting process (a zombie) has no command line left; its name is still there.
+        try:
+            with open(f"{_PROC}/{pid}/comm", encoding="utf-8", errors="replace") as f:
+                text = f.read().strip() or "?"
+        except OSError:
+            text = "?"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -105,6 +112,15 @@ class _Group:
     pgid: int
     # (time, summed write_bytes) of the last sample.
     sample: tuple[float, int] | None = None
+    # Sizes of the files it held open for writing at the last sample.
+    sizes: dict[str, int] = field(default_factory=dict)
+
+
+def _file_size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return None
 
 
 @dataclass
@@ -146,11 +162,16 @@ class ProcessGroups:
             per_pid = {pid: write_bytes(pid) or 0 for pid in pids}
             total = sum(per_pid.values())
             previous, g.sample = g.sample, (now, total)
+            sizes = {path: size for _, path in open_files if (size := _file_size(path)) is not None}
+            # Files it keeps open and appends to (a server's log file) explain its writes: those
+            # that grew since the last sample, or that are not empty and new since then.
+            appended = tuple(sorted(p for p, size in sizes.items() if size > g.sizes.get(p, 0)))
+            g.sizes = sizes
             growth: tuple[int, int] | None = None
             if previous is not None and now - previous[0] <= RECENT_SECS and total > previous[1] and pids:
                 top = max(per_pid, key=lambda p: per_pid[p])
                 growth = (top, total - previous[1])
-            out[uid] = Observation(open_files, growth)
+            out[uid] = Observation(open_files, growth, appended)
         return out
 
 
@@ -160,13 +181,16 @@ class Observation:
     open_files: tuple[tuple[int, str], ...]
     # (pid that wrote most, bytes) written since a recent previous sample.
     growth: tuple[int, int] | None
+    # Files it holds open for writing that grew since the last sample (or appeared, not empty).
+    appended: tuple[str, ...] = ()
 
     def evidence(self, under: Callable[[str], bool], base_dir: str) -> str | None:
         """Why the group counts as a writer of the files `under` selects, or None."""
         for pid, path in self.open_files:
             if under(path):
                 return f"pid {pid} `{command_line(pid)}` had {os.path.relpath(path, base_dir)} open for writing"
-        if self.growth is not None:
+        # Growth that its own open files (elsewhere) account for says nothing about these files.
+        if self.growth is not None and not self.appended:
             pid, grown = self.growth
             return f"pid {pid} `{command_line(pid)}` wrote {_size(grown)} to disk while these files changed"
         return None
