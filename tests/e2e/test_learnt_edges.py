@@ -125,6 +125,9 @@ local_resource('image', cmd='cat site/app.js > /dev/null', deps=['site'], allow_
 """)
     with up:
         wait_until(lambda: ("build", "image") in up.inferred(), timeout=20, what="the learnt edge")
+        described = subprocess.run([f"{VENV_BIN}/lockstep", "describe", "image", "-f", str(up.tiltfile)],
+                                   env=up.env, capture_output=True, text=True, check=True).stdout
+        assert "  learnt from build: pid " in described, described
         up.stop()
     def cli(*args: str) -> str:
         return subprocess.run([f"{VENV_BIN}/lockstep", *args, "-f", str(up.tiltfile)], env=up.env,

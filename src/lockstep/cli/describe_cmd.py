@@ -48,6 +48,8 @@ def render(d: dict[str, Any], history: int) -> str:
             + (f": {last['error']}" if last["error"] else ""))
     add(f"Upstreams:        {', '.join(d['upstreams']) or '-'}")
     add(f"Inferred ups:     {', '.join(d['inferred_upstreams']) or '-'}")
+    for up, seen in sorted((d.get("inferred_evidence") or {}).items()):
+        add(f"  learnt from {up}: {seen or 'an earlier run'}")
     add(f"Downstreams:      {', '.join(d['downstreams']) or '-'}")
     for e in d["endpoints"]:
         add(f"Endpoint:         {e['url']}")

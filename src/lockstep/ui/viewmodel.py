@@ -210,6 +210,8 @@ def resource_detail(state: EngineState, decision: Decision, name: str, history_l
     view["definition"] = _definition(r)
     view["inferred_upstreams"] = sorted(u for u, d in state.inferred if d == name)
     view["inferred_downstreams"] = sorted(d for u, d in state.inferred if u == name)
+    # What each learnt edge into this resource was learnt from (C4).
+    view["inferred_evidence"] = {u: state.evidence.get((u, d), "") for u, d in state.inferred if d == name}
     view["downstreams"] = sorted(state.topology.downs.get(name, frozenset()))
     view["writers"] = sorted(s.writers)
     if s.probe is not None:
