@@ -76,7 +76,7 @@ def test_links_and_port_forwards(tiltfile):
         ("http://localhost:3000", ""), ("http://localhost:3000/admin", "admin"),
     ]
     pfs = r.resource("api").k8s.port_forwards
-    assert [(p.local_port, p.container_port, p.name) for p in pfs] == [(8080, 8080, ""), (9000, 90, ""),
+    assert [(p.local_port, p.container_port, p.name) for p in pfs] == [(8080, 0, ""), (9000, 90, ""),
                                                                          (5005, 5005, "debug")]
 
 

@@ -1,14 +1,15 @@
-"""After evaluation: group k8s objects into resources, attach images, build compose
-resources, then validate the graph (unknown or cyclic resource_deps)."""
+"""After evaluation: index the images, group k8s objects into resources, build compose
+resources, attach images (with the images they are built from), then validate the graph
+(unknown or cyclic resource_deps) and the selection of enabled resources."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from lockstep.model import graph
 from lockstep.model.resource import (
     ComposeSpec,
-    ImageTarget,
     K8sSpec,
     Resource,
     ResourceKind,
@@ -16,8 +17,8 @@ from lockstep.model.resource import (
     SourceLocation,
 )
 from lockstep.tiltfile.args import closest
-from lockstep.tiltfile.k8s_assign import k8s_resources
-from lockstep.tiltfile.k8s_objects import refs_match
+from lockstep.tiltfile.images import ImageIndex, build_index, unused_images
+from lockstep.tiltfile.k8s_assign import UNCATEGORIZED, k8s_resources
 from lockstep.tiltfile.state import EvalState
 
 _SETTING_FIELDS = set(Settings.__dataclass_fields__)
@@ -32,14 +33,24 @@ def not_found(st: EvalState, message: str, location: SourceLocation | None, hint
         st.error(message, location, hint)
 
 
-def _images_for(st: EvalState, refs: tuple[str, ...]) -> tuple[ImageTarget, ...]:
-    return tuple(img for img in st.images if any(refs_match(img.ref, r) for r in refs))
+def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None) -> None:
+    """resource_deps of a k8s_resource() whose workload a dry run could not see: still check
+    the names against every resource known, as warnings with the closest name."""
+    if not (st.dry_run and st.missing_inputs):
+        return
+    known = [r.name for r in st.local_resources] + [r.name for r in st.custom_deploys] + \
+        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts]
+    for dep in deps:
+        if dep not in known:
+            match = closest(dep, known)
+            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run)", location,
+                    f"did you mean `{match}`?" if match else f"define a resource named `{dep}` or remove it")
 
 
-def compose_resources(st: EvalState) -> list[Resource]:
+def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
     out: dict[str, Resource] = {}
     for svc in st.compose_services:
-        images = _images_for(st, (svc.image,)) if svc.image else ()
+        images = index.targets([svc.image]) if svc.image else ()
         out[svc.name] = Resource(
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
             links=svc.links, images=images, location=svc.location,
@@ -64,10 +75,16 @@ def compose_resources(st: EvalState) -> list[Resource]:
     return list(out.values())
 
 
-def _attach_custom_images(st: EvalState, r: Resource) -> Resource:
+def _custom_images(st: EvalState, index: ImageIndex, r: Resource) -> Resource:
     if r.k8s is None or not r.k8s.image_refs:
         return r
-    return replace(r, images=_images_for(st, r.k8s.image_refs))
+    for ref in r.k8s.image_refs:
+        if index.find(ref) is None:
+            match = closest(ref, [img.ref for img in st.images])
+            st.error(f"k8s_custom_deploy `{r.name}`: image build `{ref}` not found", r.location,
+                     f"did you mean `{match}`?" if match else
+                     "build it with docker_build()/custom_build(), or remove it from image_deps")
+    return replace(r, images=index.targets(list(r.k8s.image_refs)))
 
 
 def _custom_opts(st: EvalState, r: Resource) -> Resource:
@@ -82,16 +99,6 @@ def _custom_opts(st: EvalState, r: Resource) -> Resource:
             labels=r.labels + o.labels,
             k8s=replace(r.k8s, port_forwards=r.k8s.port_forwards + o.port_forwards) if r.k8s else r.k8s)
     return r
-
-
-def _check_unused_images(st: EvalState, resources: list[Resource]) -> None:
-    used = {img.ref for r in resources for img in r.images}
-    suppressed = set(st.settings.get("suppress_unused_image_warnings", ()))
-    for img in st.images:
-        if img.ref not in used and img.ref not in suppressed and "*" not in suppressed:
-            # Images may also be consumed by another image or an extension's custom deploy.
-            st.warn(f"image `{img.ref}` is built but no resource uses it", img.location,
-                    "reference it from a k8s/compose config, or drop the build")
 
 
 def validate_deps(st: EvalState, resources: list[Resource]) -> list[Resource]:
@@ -121,12 +128,30 @@ def validate_deps(st: EvalState, resources: list[Resource]) -> list[Resource]:
     return out
 
 
+def _enabled(st: EvalState, seen: dict[str, Resource]) -> None:
+    if st.enabled_resources is None and st.args and not st.config_parsed:
+        # Tilt's rule: without config.parse(), extra arguments name the resources to run.
+        st.enabled_resources = st.args
+    if not st.enabled_resources:
+        return
+    for name in st.enabled_resources:
+        if name not in seen:
+            match = closest(name, list(seen))
+            not_found(st, f"enabled resource `{name}` does not exist", None,
+                      f"did you mean `{match}`?" if match else "check the resource names")
+    if UNCATEGORIZED in seen and UNCATEGORIZED not in st.enabled_resources:
+        # Tilt always keeps the uncategorized objects (namespaces, CRDs, config) enabled.
+        st.enabled_resources = (*st.enabled_resources, UNCATEGORIZED)
+
+
 def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
+    index = build_index(st)
     resources: list[Resource] = list(st.local_resources)
-    custom = [_attach_custom_images(st, _custom_opts(st, r)) for r in st.custom_deploys]
-    resources += k8s_resources(st)
+    custom = [_custom_images(st, index, _custom_opts(st, r)) for r in st.custom_deploys]
+    taken = {r.name for r in resources} | {r.name for r in custom} | {s.name for s in st.compose_services}
+    resources += k8s_resources(st, index, taken)
     resources += custom
-    resources += compose_resources(st)
+    resources += compose_resources(st, index)
     seen: dict[str, Resource] = {}
     unique = []
     for r in resources:
@@ -136,17 +161,10 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
             continue
         seen[r.name] = r
         unique.append(r)
-    _check_unused_images(st, unique)
+    unused_images(st, index)
+    st.images = index.images
     unique = validate_deps(st, unique)
-    if st.enabled_resources is None and st.args and not st.config_parsed:
-        # Tilt's rule: without config.parse(), extra arguments name the resources to run.
-        st.enabled_resources = st.args
-    if st.enabled_resources:
-        for name in st.enabled_resources:
-            if name not in seen:
-                match = closest(name, list(seen))
-                not_found(st, f"enabled resource `{name}` does not exist", None,
-                          f"did you mean `{match}`?" if match else "check the resource names")
+    _enabled(st, seen)
     settings = Settings(**{k: v for k, v in st.settings.items() if k in _SETTING_FIELDS})
     return unique, settings
 

@@ -28,6 +28,8 @@ class Builtin:
     value: bool = False
     # Accepts any keyword (v1alpha1.* objects are recorded, not interpreted).
     loose: bool = False
+    # Returns `values.value_struct(...)`: the prelude makes it a struct with readable attributes.
+    struct: bool = False
 
     @property
     def internal(self) -> str:
@@ -38,9 +40,9 @@ REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(name: str, params: str = "", required: int = 0, *, located: bool = False,
-            value: bool = False, loose: bool = False) -> Callable[[BuiltinFn], BuiltinFn]:
+            value: bool = False, loose: bool = False, struct: bool = False) -> Callable[[BuiltinFn], BuiltinFn]:
     def register(fn: BuiltinFn) -> BuiltinFn:
-        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose)
+        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose, struct)
         return fn
 
     return register
