@@ -33,13 +33,15 @@ def not_found(st: EvalState, message: str, location: SourceLocation | None, hint
         st.error(message, location, hint)
 
 
-def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None) -> None:
+def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None,
+                           k8s_names: Sequence[str] = ()) -> None:
     """resource_deps of a k8s_resource() whose workload a dry run could not see: still check
     the names against every resource known, as warnings with the closest name."""
     if not (st.dry_run and st.missing_inputs):
         return
     known = [r.name for r in st.local_resources] + [r.name for r in st.custom_deploys] + \
-        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts]
+        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts] + \
+        list(k8s_names)
     for dep in deps:
         if dep not in known:
             match = closest(dep, known)

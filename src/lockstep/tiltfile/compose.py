@@ -14,7 +14,10 @@ from lockstep.tiltfile.state import ComposeService, DcResourceOpts, EvalState
 @builtin("docker_compose", "configPaths env_file project_name profiles wait", 1, located=True)
 def _docker_compose(st: EvalState, a: Args) -> None:
     value = a.raw("configPaths")
-    items = value if isinstance(value, list | tuple) else [value]
+    items = value if isinstance(value, list | tuple) else [value] if value is not None else []
+    if not items:
+        raise TiltfileError("docker_compose(): nothing to compose: no compose file given",
+                            hint="pass docker_compose('docker-compose.yml')")
     files: list[str] = []
     texts: list[tuple[str, str]] = []
     for item in items:
@@ -66,12 +69,15 @@ def _port_links(ports: object) -> list[Link]:
     return links
 
 
-@builtin("dc_resource", "name trigger_mode resource_deps links labels auto_init project_name new_name "
-         "infer_links", 1, located=True)
+@builtin("dc_resource", "name image trigger_mode resource_deps infer_links links labels auto_init "
+         "project_name new_name", 1, located=True)
 def _dc_resource(st: EvalState, a: Args) -> None:
+    if not a.string("name"):
+        raise TiltfileError("dc_resource(): `name` must not be empty", hint="pass the Compose service name")
+    a.string("image")  # accepted as Tilt does (undocumented there); the compose file names the image
     st.dc_opts.append(DcResourceOpts(
-        name=a.string("name"), location=st.call_location, new_name=a.string("new_name"),
-        trigger_mode=common.trigger_mode(a),
+        name=a.string("name"), location=st.call_location,
+        new_name=common.name(a, "new_name"), trigger_mode=common.trigger_mode(a),
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
         resource_deps=a.str_list("resource_deps"), links=common.links(a), labels=common.labels(a),
     ))

@@ -130,7 +130,7 @@ def port_forwards(a: Args) -> tuple[PortForward, ...]:
     return tuple(_forward(a.fname, item) for item in a.items("port_forwards"))
 
 
-@builtin("port_forward", "local_port container_port name link_path host", 1)
+@builtin("port_forward", "local_port container_port name link_path host", 1, struct=True)
 def _port_forward(st: EvalState, a: Args) -> object:
     local = _port("port_forward", str(a.integer("local_port")))
     container = _port("port_forward", str(a.integer("container_port"))) if a.has("container_port") else 0

@@ -217,7 +217,7 @@ class _Assembler:
                         f"k8s resources from the YAML: {known}")
                 not_found(st, f"k8s_resource(): no workload named `{opts.workload}` in the YAML",
                           opts.location, hint)
-                resource_deps_warnings(st, opts.resource_deps, opts.location)
+                resource_deps_warnings(st, opts.resource_deps, opts.location, list(self.groups))
                 return
             group = found
             if opts.new_name and opts.new_name != group.name:

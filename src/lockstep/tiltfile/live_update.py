@@ -43,11 +43,28 @@ def _restart_container(st: EvalState, a: Args) -> object:
     return _step(LiveUpdateStep(LiveUpdateKind.RESTART_CONTAINER))
 
 
+# The order Tilt requires: initial_sync, fall_back_on..., sync..., run..., restart_container.
+_RANK = {LiveUpdateKind.INITIAL_SYNC: 0, LiveUpdateKind.FALL_BACK_ON: 1, LiveUpdateKind.SYNC: 2,
+         LiveUpdateKind.RUN: 3, LiveUpdateKind.RESTART_CONTAINER: 4}
+_ORDER_ERRORS = {
+    LiveUpdateKind.INITIAL_SYNC: "initial_sync() may appear at most once, at the start of the list",
+    LiveUpdateKind.FALL_BACK_ON: "fall_back_on() steps must come first (after initial_sync())",
+    LiveUpdateKind.SYNC: "all sync() steps must come before all run() steps",
+    LiveUpdateKind.RUN: "restart_container() is only valid as the last step",
+}
+
+
 def steps(a: Args, name: str = "live_update") -> tuple[LiveUpdateStep, ...]:
-    out = []
+    out: list[LiveUpdateStep] = []
     for item in a.items(name):
         if not isinstance(item, LiveUpdateStep):
             raise TiltfileError(f"{a.fname}: every `{name}` entry must be a live-update step",
                                 hint="use sync(), run(), fall_back_on(), initial_sync(), restart_container()")
+        if out and (_RANK[item.kind] < _RANK[out[-1].kind] or
+                    (item.kind is LiveUpdateKind.INITIAL_SYNC) or
+                    (out[-1].kind is LiveUpdateKind.RESTART_CONTAINER)):
+            kind = LiveUpdateKind.RUN if out[-1].kind is LiveUpdateKind.RESTART_CONTAINER else item.kind
+            raise TiltfileError(f"{a.fname}: live_update: {_ORDER_ERRORS[kind]}",
+                                hint="order the steps: initial_sync, fall_back_on, sync, run, restart_container")
         out.append(item)
     return tuple(out)

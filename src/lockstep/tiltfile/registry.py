@@ -48,8 +48,5 @@ def builtin(name: str, params: str = "", required: int = 0, *, located: bool = F
     return register
 
 
-# Tilt builtins lockstep knowingly does not provide (so "unknown name" can say so).
-UNSUPPORTED = (
-    "experimental_analytics_report", "experimental_metrics_settings", "experimental_telemetry_cmd",
-    "local_git_repo", "set_setting", "disable_snapshots",
-)
+# Names of builtins Tilt once had and removed (so "unknown name" can say so).
+UNSUPPORTED = ("set_setting",)

@@ -61,6 +61,14 @@ def workload_to_resource_function(fn):
 def lockstep_call_w2r(workload_id):
     return _lk_w2r[-1](struct(**workload_id))
 
+def local_git_repo(paths):
+    root = _lk_local_git_repo(call_stack(), paths)
+
+    def repo_path(paths):
+        return root + "/" + paths
+
+    return struct(paths = repo_path)
+
 def load_dynamic(path):
     r = _lk_load_dynamic(call_stack(), path)
     out = dict(r["values"])
@@ -117,7 +125,7 @@ def prelude_source() -> str:
 
 def public_names() -> list[str]:
     names = {b.name.split(".")[0] for b in REGISTRY.values()}
-    names.update(("print", "fail", "set", "load_dynamic", "workload_to_resource_function",
+    names.update(("print", "fail", "set", "load_dynamic", "local_git_repo", "workload_to_resource_function",
                   "TRIGGER_MODE_AUTO", "TRIGGER_MODE_MANUAL", "struct", "str", "len", "type",
                   "int", "range", "dict", "list", "getattr", "hasattr", "repr", "sorted", "enumerate",
                   "zip", "min", "max", "any", "all", "bool", "tuple", "reversed", "json"))

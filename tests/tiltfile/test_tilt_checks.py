@@ -1,0 +1,221 @@
+"""Checks Tilt makes when a Tiltfile loads, each as an error at the call with a fix, plus the
+small semantic gaps (links, suppressions, readable structs, test(), selectors, assert)."""
+
+from __future__ import annotations
+
+import pytest
+
+DEPLOY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec: {template: {metadata: {labels: {app: web}}, spec: {containers: [{name: w, image: nginx}]}}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: other}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: "name:with:colons"}
+"""
+
+# (Tiltfile, expected message fragment, line of the error). Line 2 = the call below the
+# k8s_yaml() every case starts with.
+CASES = [
+    ("local_resource('a')", "needs a `cmd` and/or a `serve_cmd`", 2),
+    ("local_resource('a/b', 'true')", "invalid resource name 'a/b'", 2),
+    ("local_resource('a', 'true', dir='x')\nlocal_resource('b', serve_cmd='x', dir='x')",
+     "`dir` applies to `cmd`, not to `serve_cmd`", 3),
+    ("local_resource('a', serve_dir='x', cmd='true')", "`serve_dir` is given but `serve_cmd` is empty", 2),
+    ("local_resource('a', serve_cmd='x', dir='x')", "`dir` applies to `cmd`", 2),
+    ("local_resource('a', 'true', labels=['a/b'])", "invalid label 'a/b'", 2),
+    ("local_resource('a', 'true', env={'': 'x'})", "empty variable name", 2),
+    ("local_resource('a', 'true')\nlocal_resource('a', 'true')", "already exists", 3),
+    ("local_resource('api', 'true')\nk8s_resource('web', new_name='api')",
+     "cannot rename `web` to `api`: a resource named `api` already exists", 3),
+    ("local_resource('web', 'true')", "cannot make a k8s resource `web`", None),
+    ("k8s_resource(new_name='a', objects=['cfg:configmap:default'])\n"
+     "k8s_resource(new_name='b', objects=['cfg:configmap:default'])",
+     "already belongs to resource `a`", 3),
+    ("k8s_resource(new_name='a', objects=['cfg'])", "`cfg` matches several objects", 2),
+    ("k8s_resource(new_name='a')", "without a workload needs objects=", 2),
+    ("k8s_resource('web', port_forwards='bad host!:8000:80')", "is not a valid hostname", 2),
+    ("k8s_resource('web', port_forwards=70000)", "not in the valid range", 2),
+    ("k8s_resource('web', pod_readiness='sometimes')", "`pod_readiness` must be one of", 2),
+    ("k8s_resource(new_name='a', objects=['a:b:c:d'])", "invalid object selector", 2),
+    ("docker_build('x', '.', dockerfile='D', dockerfile_contents='FROM a')",
+     "`dockerfile` and `dockerfile_contents` cannot both be given", 2),
+    ("docker_build('x', '.', dockerfile_contents='FROM a')\n"
+     "docker_build('docker.io/library/x', '.', dockerfile_contents='FROM a')", "is already built", 3),
+    ("docker_build('Bad Ref', '.', dockerfile_contents='FROM a')", "invalid image ref", 2),
+    ("docker_build('x', '.', dockerfile_contents='FROM a', only=['src/*.py'])", "does not support globs", 2),
+    ("custom_build('x', 'make', ['.'], tag='dev', outputs_image_ref_to='ref.txt')",
+     "`tag` and `outputs_image_ref_to` cannot both be given", 2),
+    ("custom_build('x', 'make')", "missing required argument `deps`", 2),
+    ("custom_build('x', 'make', ['.'], image_deps=['nope'])", "image dep `nope`", 2),
+    ("trigger_mode(TRIGGER_MODE_MANUAL)\ntrigger_mode(TRIGGER_MODE_AUTO)", "can be called only once", 3),
+    ("local_resource('a', 'true', links=[''])", "a link URL cannot be empty", 2),
+    ("link('')", "a link URL cannot be empty", 2),
+    ("config.parse()\nconfig.define_string('late')", "cannot be called after config.parse()", 3),
+    ("k8s_yaml(blob(''))", "empty YAML", 2),
+    ("k8s_yaml([])", "empty YAML", 2),
+    ("update_settings(max_parallel_updates=0)", "max_parallel_updates must be >= 1", 2),
+    ("update_settings(k8s_upsert_timeout_secs=0)", "k8s_upsert_timeout_secs must be at least 1", 2),
+    ("update_settings(k8s_server_side_apply='maybe')", "k8s_server_side_apply must be", 2),
+    ("set_team('a')\nset_team('b')", "team_id set twice", 3),
+    ("docker_prune_settings(num_builds=3, interval_hrs=1)", "only one of `num_builds` and `interval_hrs`", 2),
+    ("docker_build('x', '.', dockerfile_contents='FROM a', live_update=[run('x'), sync('.', '/a')])",
+     "all sync() steps must come before all run() steps", 2),
+    ("docker_build('x', '.', dockerfile_contents='FROM a', live_update=[restart_container(), run('x')])",
+     "restart_container() is only valid as the last step", 2),
+    ("docker_build('x', '.', dockerfile_contents='FROM a', live_update=[sync('.', '/a'), fall_back_on('f')])",
+     "fall_back_on() steps must come first", 2),
+    ("k8s_kind('X', image_json_path='{.a}', image_object={'json_path': '{.a}', 'repo_field': 'r', "
+     "'tag_field': 't'})", "cannot both be given", 2),
+    ("k8s_image_json_path('{.a}')", "give at least one of kind, name or namespace", 2),
+    ("k8s_custom_deploy('c', 'apply', '', [])", "`delete_cmd` cannot be empty", 2),
+    ("docker_compose([])", "nothing to compose", 2),
+    ("probe(http_get=exec_action(['true']))", "`http_get` must come from http_get_action()", 2),
+    ("http_get_action(port=0)", "not in the valid range", 2),
+]
+
+
+@pytest.mark.parametrize("source, message, line", CASES, ids=[c[1][:40] for c in CASES])
+def test_tilt_rejects(tiltfile, source, message, line):
+    r = tiltfile("k8s_yaml('k.yaml')\n" + source + "\n", files={"k.yaml": DEPLOY})
+    assert not r.ok, r.warnings
+    err = r.errors[0]
+    assert message in err.message, err.render()
+    assert err.hint
+    if line is not None:
+        assert err.location is not None and err.location.line == line, err.render()
+
+
+def test_readiness_probe_without_server_is_ignored_with_a_warning(tiltfile):
+    r = tiltfile("local_resource('a', 'true', readiness_probe=probe(exec=exec_action(['true'])))\n")
+    assert r.ok and r.resource("a").local.readiness_probe is None
+    assert "readiness_probe of `a` is ignored" in r.warnings[0].message
+
+
+@pytest.mark.parametrize("given, url", [
+    ("localhost:3000", "http://localhost:3000"),
+    ("example.com/docs", "http://example.com/docs"),
+    ("https://example.com", "https://example.com"),
+    ("http://localhost:3000/x", "http://localhost:3000/x"),
+])
+def test_links_without_scheme_get_http(tiltfile, given, url):
+    r = tiltfile(f"local_resource('a', 'true', links=['{given}', link('{given}', 'n')])\n")
+    assert [x.url for x in r.resource("a").links] == [url, url]
+
+
+def test_suppress_unused_image_warnings_accumulates(tiltfile):
+    r = tiltfile("""
+        docker_build('a', '.', dockerfile_contents='FROM x')
+        docker_build('b', '.', dockerfile_contents='FROM x')
+        docker_build('c', '.', dockerfile_contents='FROM x')
+        update_settings(suppress_unused_image_warnings=['a'])
+        update_settings(suppress_unused_image_warnings='b')
+    """)
+    assert [w.message for w in r.warnings] == ["image `c` is built but no resource uses it"]
+
+
+def test_structured_values_read_back(tiltfile):
+    r = tiltfile("""
+        p = probe(http_get=http_get_action(8080, path='/health'), period_secs=5)
+        e = exec_action(['cat', '/ready'])
+        t = tcp_socket_action(5432, host='db')
+        l = link('localhost:3000', 'ui')
+        f = port_forward(8000, 80, name='web')
+        print(p.period_secs, p.http_get.port, p.http_get.path, p.exec, e.command, t.port, t.host)
+        print(l.url, l.name, f.local_port, f.container_port, f.name)
+        local_resource('s', serve_cmd='x', readiness_probe=p, links=[l])
+    """)
+    assert r.ok, r.errors
+    assert r.printed == ("5 8080 /health None [\"cat\", \"/ready\"] 5432 db",
+                         "http://localhost:3000 ui 8000 80 web")
+    probe = r.resource("s").local.readiness_probe
+    assert probe is not None and probe.port == 8080 and probe.period_secs == 5
+
+
+def test_deprecated_test_builtin_is_a_parallel_local_resource(tiltfile):
+    r = tiltfile("test('unit', 'pytest', deps=['src'])\n")
+    assert r.ok, r.errors
+    unit = r.resource("unit")
+    assert unit.local.allow_parallel and unit.local.cmd.display() == "pytest"
+    assert "test() is deprecated" in r.warnings[0].message
+
+
+def test_escaped_colons_in_object_selectors(tiltfile):
+    r = tiltfile("k8s_yaml('k.yaml')\nk8s_resource(new_name='s', objects=['name\\\\:with\\\\:colons:secret'])\n",
+                 files={"k.yaml": DEPLOY})
+    assert r.ok, r.errors
+    assert [o.name for o in r.resource("s").k8s.objects] == ["name:with:colons"]
+
+
+def test_assert_is_an_ordinary_name(tiltfile, tmp_path, monkeypatch):
+    ext = tmp_path / "ext" / "assert"
+    ext.mkdir(parents=True)
+    (ext / "Tiltfile").write_text(
+        "def _equals(a, b):\n    if a != b:\n        fail('not equal: %s != %s' % (a, b))\n\n"
+        "assert = struct(equals = _equals)\n")
+    monkeypatch.setenv("LOCKSTEP_EXTENSIONS_DIR", str(tmp_path / "ext"))
+    r = tiltfile("""
+        load('ext://assert', 'assert')
+        load('ext://assert', check='assert')
+        assert.equals(1, 1)
+        check.equals('a', 'a')
+        def twice(assert):
+            return assert * 2
+        print(twice(2))
+        assert.equals(1, 2)
+    """)
+    assert r.printed == ("4",)
+    assert [e.message for e in r.errors] == ["fail(): not equal: 1 != 2"]
+
+
+def test_unknown_assert_name_is_reported_as_assert(tiltfile):
+    r = tiltfile("assert.equals(1, 1)\n")
+    assert r.errors[0].message == "unknown name `assert`"
+
+
+def test_selecting_resources_also_enables_uncategorized(tiltfile):
+    r = tiltfile("k8s_yaml('k.yaml')\nlocal_resource('a', 'true')\n", files={"k.yaml": DEPLOY}, args=["a"])
+    assert r.ok, r.errors
+    assert r.enabled_resources == ("a", "uncategorized")
+    r2 = tiltfile("local_resource('a', 'true')\nconfig.set_enabled_resources(['a'])\n")
+    assert r2.enabled_resources == ("a",)  # no uncategorized resource to add
+
+
+@pytest.mark.parametrize("call", [
+    "disable_snapshots()", "enable_feature('snapshots')", "disable_feature('labels')",
+    "analytics_settings(False)", "version_settings(constraint='>=0.30')", "secret_settings(disable_scrub=True)",
+    "set_team('abc')", "experimental_analytics_report({'k': 'v'})", "experimental_metrics_settings(enabled=True)",
+    "experimental_telemetry_cmd('echo hi')", "print(local_git_repo('.').paths('src'))",
+    "docker_prune_settings(disable=True)", "ci_settings(timeout='10m')",
+])
+def test_builtins_without_effect_are_accepted(tiltfile, tmp_path, call):
+    (tmp_path / ".git").mkdir(exist_ok=True)
+    r = tiltfile(call + "\n")
+    assert r.ok, r.errors
+    assert len(r.warnings) <= 1
+
+
+def test_missing_workload_still_checks_resource_deps_in_a_dry_run(tiltfile):
+    r = tiltfile("""
+        k8s_yaml(local('helm template chart'))
+        local_resource('database', 'true')
+        k8s_resource('api', resource_deps=['databse'])
+    """, dry_run=True)
+    assert r.ok, r.errors
+    deps = [w for w in r.warnings if "resource_deps names unknown resource `databse`" in w.message]
+    assert deps and deps[0].hint == "did you mean `database`?" and deps[0].location.line == 4
+
+
+def test_resource_deps_naming_nothing_stays_an_error(tiltfile):
+    r = tiltfile("local_resource('a', 'true', resource_deps=['b'])\n")
+    assert not r.ok and "unknown resource `b`" in r.errors[0].message
