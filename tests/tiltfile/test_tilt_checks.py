@@ -82,18 +82,30 @@ CASES = [
     ("docker_compose([])", "nothing to compose", 2),
     ("probe(http_get=exec_action(['true']))", "`http_get` must come from http_get_action()", 2),
     ("http_get_action(port=0)", "not in the valid range", 2),
+    ("helm('k.yaml')", "helm() takes a chart directory", 2),
+    ("default_registry('r.io')\ndefault_registry('s.io')", "already set", 3),
+    ("ci_settings(timeout='ten minutes')", "is not a duration", 2),
+    ("docker_build('web-img', 'sub', dockerfile_contents='FROM a', live_update=[sync('other', '/a')])",
+     "is not under any path the image watches", 2),
 ]
 
 
 @pytest.mark.parametrize("source, message, line", CASES, ids=[c[1][:40] for c in CASES])
 def test_tilt_rejects(tiltfile, source, message, line):
-    r = tiltfile("k8s_yaml('k.yaml')\n" + source + "\n", files={"k.yaml": DEPLOY})
+    r = tiltfile("k8s_yaml('k.yaml')\n" + source + "\n", files={"k.yaml": DEPLOY, "sub/f": ""})
     assert not r.ok, r.warnings
     err = r.errors[0]
     assert message in err.message, err.render()
     assert err.hint
     if line is not None:
         assert err.location is not None and err.location.line == line, err.render()
+
+
+def test_default_registry_is_refused_with_compose(tiltfile):
+    r = tiltfile("default_registry('r.io')\ndocker_compose('c.yaml')\n",
+                 files={"c.yaml": "services: {web: {image: nginx}}\n"})
+    assert not r.ok and "not supported with docker_compose()" in r.errors[0].message
+    assert r.errors[0].location.line == 1
 
 
 def test_readiness_probe_without_server_is_ignored_with_a_warning(tiltfile):

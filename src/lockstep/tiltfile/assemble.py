@@ -4,12 +4,14 @@ resources, attach images (with the images they are built from), then validate th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 
 from lockstep.model import graph
 from lockstep.model.resource import (
     ComposeSpec,
+    ImageTarget,
     K8sSpec,
     Resource,
     ResourceKind,
@@ -103,6 +105,28 @@ def _custom_opts(st: EvalState, r: Resource) -> Resource:
     return r
 
 
+def _check_live_updates(st: EvalState, index: ImageIndex) -> None:
+    """Tilt's rule: a live_update sync source or fall_back_on file must be under a path the
+    image (or an image it is built from) watches, or no change would ever reach it."""
+    for i, img in enumerate(index.images):
+        if not img.live_update:
+            continue
+        watched = [p for j in index.with_deps([i], mark=False) for p in _watched(index.images[j])]
+        for step in img.live_update:
+            for path in (step.local_path, *step.paths) if step.local_path or step.paths else ():
+                if path and not any(os.path.commonpath([w, path]) == w for w in watched):
+                    what = "sync() source" if path == step.local_path else "fall_back_on() file"
+                    st.error(f"image `{img.ref}`: live_update {what} {path} is not under any path the "
+                             f"image watches ({', '.join(watched) or 'none'})", img.location,
+                             "sync paths inside the build context (docker_build) or deps (custom_build)")
+
+
+def _watched(img: ImageTarget) -> list[str]:
+    if img.custom_command is not None:
+        return list(img.deps)
+    return [img.context] if img.context else []
+
+
 def validate_deps(st: EvalState, resources: list[Resource]) -> list[Resource]:
     names = [r.name for r in resources]
     known = set(names)
@@ -164,6 +188,10 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
         seen[r.name] = r
         unique.append(r)
     unused_images(st, index)
+    _check_live_updates(st, index)
+    if st.compose_services and st.settings.get("default_registry"):
+        st.error("default_registry() is not supported with docker_compose()", st.default_registry_location,
+                 "Compose builds images locally: remove default_registry()")
     st.images = index.images
     unique = validate_deps(st, unique)
     _enabled(st, seen)

@@ -103,7 +103,7 @@ class ImageIndex:
                 return i
         return None
 
-    def with_deps(self, roots: list[int]) -> list[int]:
+    def with_deps(self, roots: list[int], *, mark: bool = True) -> list[int]:
         """`roots` and everything they are built from, dependencies first, each once."""
         out: list[int] = []
 
@@ -116,8 +116,8 @@ class ImageIndex:
 
         for i in roots:
             visit(i)
-        for i in out:
-            self.used.add(i)
+        if mark:
+            self.used.update(out)
         return out
 
     def targets(self, refs: list[str]) -> tuple[ImageTarget, ...]:

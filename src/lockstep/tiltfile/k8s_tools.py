@@ -45,6 +45,9 @@ def _helm(st: EvalState, a: Args) -> str:
     if not os.path.exists(chart) and not st.dry_run:
         raise TiltfileError(f"helm(): chart not found: {chart}",
                             hint="fix the chart path (relative to this Tiltfile)")
+    if os.path.isfile(chart):
+        raise TiltfileError(f"helm(): {chart} is a file; helm() takes a chart directory (with Chart.yaml)",
+                            hint="pass the directory that holds Chart.yaml")
     argv = ["helm", "template", a.string("name") or "chart", chart]
     if a.string("namespace"):
         argv += ["--namespace", a.string("namespace")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import yaml
@@ -58,9 +59,17 @@ def _version_settings(st: EvalState, a: Args) -> None:
 
 @builtin("ci_settings", "k8s_grace_period timeout readiness_timeout")
 def _ci_settings(st: EvalState, a: Args) -> None:
+    for key in ("timeout", "readiness_timeout", "k8s_grace_period"):
+        text = a.string(key)
+        if text and not _DURATION.fullmatch(text.strip()):
+            raise TiltfileError(f"ci_settings(): `{key}` {text!r} is not a duration",
+                                hint=f"write it as Go does: {key}='30m', '90s' or '1h30m'")
     timeout = a.string("timeout")
     if timeout:
         st.settings["ci_timeout_secs"] = parse_duration(timeout)
+
+
+_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|\u00b5s|ms|s|m|h))+|0")
 
 
 def parse_duration(text: str) -> float:
@@ -99,9 +108,16 @@ def _allow_k8s_contexts(st: EvalState, a: Args) -> None:
     st.settings["allowed_k8s_contexts"] = st.settings.get("allowed_k8s_contexts", ()) + a.str_list("contexts")
 
 
-@builtin("default_registry", "host host_from_cluster single_name", 1)
+@builtin("default_registry", "host host_from_cluster single_name", 1, located=True)
 def _default_registry(st: EvalState, a: Args) -> None:
-    st.settings["default_registry"] = a.string("host")
+    if st.settings.get("default_registry"):
+        raise TiltfileError("default_registry() is already set", hint="call default_registry() once")
+    host = a.string("host")
+    if not host or " " in host:
+        raise TiltfileError(f"default_registry(): invalid registry host {host!r}",
+                            hint="e.g. default_registry('localhost:5000')")
+    st.settings["default_registry"] = host
+    st.default_registry_location = st.call_location
 
 
 def _kubeconfig(st: EvalState) -> dict[str, Any]:

@@ -142,6 +142,7 @@ class EvalState:
     api_objects: list[tuple[str, str]] = field(default_factory=list)
     default_trigger_mode: TriggerMode = TriggerMode.AUTO
     trigger_mode_location: SourceLocation | None = None
+    default_registry_location: SourceLocation | None = None
     default_auto_init: bool = True
     config_defs: dict[str, ConfigDef] = field(default_factory=dict)
     env_overlay: dict[str, str | None] = field(default_factory=dict)
