@@ -37,7 +37,6 @@ def test_live_update_steps(tiltfile, tmp_path):
             fall_back_on(['package.json']),
             sync('./src', '/app/src'),
             run('npm install', trigger=['package.json']),
-            restart_container(),
         ])
         k8s_yaml(blob('''
         apiVersion: apps/v1
@@ -52,7 +51,7 @@ def test_live_update_steps(tiltfile, tmp_path):
     assert r.ok, r.errors
     steps = r.resource("app").images[0].live_update
     assert [s.kind for s in steps] == [
-        LiveUpdateKind.FALL_BACK_ON, LiveUpdateKind.SYNC, LiveUpdateKind.RUN, LiveUpdateKind.RESTART_CONTAINER,
+        LiveUpdateKind.FALL_BACK_ON, LiveUpdateKind.SYNC, LiveUpdateKind.RUN,
     ]
     assert steps[0].paths == (str(tmp_path / "package.json"),)
     assert (steps[1].local_path, steps[1].remote_path) == (str(tmp_path / "src"), "/app/src")

@@ -82,6 +82,9 @@ CASES = [
     ("docker_compose([])", "nothing to compose", 2),
     ("probe(http_get=exec_action(['true']))", "`http_get` must come from http_get_action()", 2),
     ("http_get_action(port=0)", "not in the valid range", 2),
+    ("docker_build('nginx', '.', dockerfile_contents='FROM a', live_update=[restart_container()])",
+     "restart_container() in the live_update of `nginx` is not supported for Kubernetes", 2),
+    ("s = sync('.', '/app')\nlocal_resource('a', 'true')", "created but never used", 2),
     ("helm('k.yaml')", "helm() takes a chart directory", 2),
     ("default_registry('r.io')\ndefault_registry('s.io')", "already set", 3),
     ("ci_settings(timeout='ten minutes')", "is not a duration", 2),
@@ -231,3 +234,12 @@ def test_missing_workload_still_checks_resource_deps_in_a_dry_run(tiltfile):
 def test_resource_deps_naming_nothing_stays_an_error(tiltfile):
     r = tiltfile("local_resource('a', 'true', resource_deps=['b'])\n")
     assert not r.ok and "unknown resource `b`" in r.errors[0].message
+
+
+def test_restart_container_stays_valid_for_compose(tiltfile):
+    r = tiltfile("""
+        docker_compose('c.yaml')
+        docker_build('web', '.', dockerfile_contents='FROM a', live_update=[sync('.', '/a'), restart_container()])
+    """, files={"c.yaml": "services: {web: {image: web}}\n"})
+    assert r.ok, r.errors
+    assert [s.kind.value for s in r.resource("web").images[0].live_update] == ["sync", "restart_container"]

@@ -13,6 +13,7 @@ from lockstep.model.resource import (
     ComposeSpec,
     ImageTarget,
     K8sSpec,
+    LiveUpdateKind,
     Resource,
     ResourceKind,
     Settings,
@@ -21,6 +22,7 @@ from lockstep.model.resource import (
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.images import ImageIndex, build_index, unused_images
 from lockstep.tiltfile.k8s_assign import UNCATEGORIZED, k8s_resources
+from lockstep.tiltfile.live_update import check_unused_steps
 from lockstep.tiltfile.state import EvalState
 
 _SETTING_FIELDS = set(Settings.__dataclass_fields__)
@@ -170,7 +172,31 @@ def _enabled(st: EvalState, seen: dict[str, Resource]) -> None:
         st.enabled_resources = (*st.enabled_resources, UNCATEGORIZED)
 
 
+def _check_restart_container(st: EvalState, resources: list[Resource]) -> None:
+    """Tilt deprecated restart_container() for Kubernetes (it restarts the whole container);
+    it stays valid for Docker Compose."""
+    for r in resources:
+        if r.kind is not ResourceKind.K8S:
+            continue
+        for img in r.images:
+            if any(s.kind is LiveUpdateKind.RESTART_CONTAINER for s in img.live_update):
+                st.error(f"resource `{r.name}`: restart_container() in the live_update of `{img.ref}` is "
+                         "not supported for Kubernetes resources", img.location,
+                         "use the restart_process extension (load('ext://restart_process', ...)) instead")
+
+
+def _check_compose_entrypoints(st: EvalState, resources: list[Resource]) -> None:
+    for r in resources:
+        if r.kind is ResourceKind.COMPOSE:
+            for img in r.images:
+                if img.entrypoint:
+                    st.error(f"resource `{r.name}`: entrypoint= of image `{img.ref}` is not supported for "
+                             "Docker Compose services", img.location,
+                             "set the command in the compose file instead")
+
+
 def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
+    check_unused_steps(st)
     index = build_index(st)
     resources: list[Resource] = list(st.local_resources)
     custom = [_custom_images(st, index, _custom_opts(st, r)) for r in st.custom_deploys]
@@ -189,6 +215,8 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
         unique.append(r)
     unused_images(st, index)
     _check_live_updates(st, index)
+    _check_restart_container(st, unique)
+    _check_compose_entrypoints(st, unique)
     if st.compose_services and st.settings.get("default_registry"):
         st.error("default_registry() is not supported with docker_compose()", st.default_registry_location,
                  "Compose builds images locally: remove default_registry()")

@@ -96,7 +96,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
         build_args=build_args, target=a.string("target"),
         only=tuple(st.resolve(p) for p in only),
         ignore=resolve_patterns(st, _strings(a, "ignore")),
-        live_update=steps(a), entrypoint=_entrypoint(a), platform=a.string("platform"),
+        live_update=steps(st, a), entrypoint=_entrypoint(a), platform=a.string("platform"),
         extra=(("container_args", " ".join(map(str, cmd_args))),) if isinstance(cmd_args, list) else (),
         location=st.call_location, match_in_env_vars=a.boolean("match_in_env_vars"),
     ))
@@ -138,7 +138,7 @@ def _custom_build(st: EvalState, a: Args) -> None:
         skips_local_docker=a.boolean("skips_local_docker"),
         outputs_image_ref_to=(st.resolve(a.string("outputs_image_ref_to"))
                               if a.string("outputs_image_ref_to") else ""),
-        ignore=resolve_patterns(st, _strings(a, "ignore")), live_update=steps(a),
+        ignore=resolve_patterns(st, _strings(a, "ignore")), live_update=steps(st, a),
         entrypoint=_entrypoint(a), extra=a.str_dict("env"), location=st.call_location,
         image_deps=image_deps, match_in_env_vars=a.boolean("match_in_env_vars"),
     ))

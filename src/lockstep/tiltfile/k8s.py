@@ -265,7 +265,7 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
     if delete_cmd.empty and not a.has("delete_cmd_bat"):
         raise TiltfileError("k8s_custom_deploy(): `delete_cmd` cannot be empty",
                             hint="pass the command that deletes what apply_cmd created")
-    live = steps(a)  # validated here; live update belongs to the image target the engine builds
+    live = steps(st, a)  # validated here; live update belongs to the image target the engine builds
     selector = a.string("image_selector")
     if live and bool(selector) == a.has("container_selector"):
         raise TiltfileError("k8s_custom_deploy(): live_update needs exactly one of image_selector= "
