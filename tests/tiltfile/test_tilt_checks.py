@@ -243,3 +243,45 @@ def test_restart_container_stays_valid_for_compose(tiltfile):
     """, files={"c.yaml": "services: {web: {image: web}}\n"})
     assert r.ok, r.errors
     assert [s.kind.value for s in r.resource("web").images[0].live_update] == ["sync", "restart_container"]
+
+
+# Every builtin in Tilt's api.py stubs, plus the ones Tilt registers without stubs.
+_NAMES = """
+port_forward link fall_back_on set_team initial_sync sync run restart_container docker_build docker_compose
+k8s_yaml k8s_custom_deploy trigger_mode TRIGGER_MODE_AUTO TRIGGER_MODE_MANUAL dc_resource k8s_resource
+filter_yaml include load_dynamic local read_file watch_file kustomize helm blob listdir k8s_kind
+k8s_image_json_path decode_json encode_json read_json read_yaml read_yaml_stream decode_yaml decode_yaml_stream
+encode_yaml encode_yaml_stream default_registry custom_build workload_to_resource_function k8s_context
+k8s_namespace allow_k8s_contexts enable_feature disable_feature local_resource test disable_snapshots
+docker_prune_settings analytics_settings version_settings struct secret_settings update_settings ci_settings
+watch_settings warn fail exit probe exec_action http_get_action tcp_socket_action local_git_repo
+experimental_analytics_report experimental_metrics_settings experimental_telemetry_cmd
+config.define_string_list config.define_string config.define_bool config.define_object config.parse
+config.set_enabled_resources config.clear_enabled_resources config.main_path config.main_dir
+config.tilt_subcommand os.getcwd os.getenv os.putenv os.unsetenv os.environ os.name os.path.abspath
+os.path.relpath os.path.basename os.path.dirname os.path.exists os.path.join os.path.realpath
+shlex.quote sys.argv sys.executable
+v1alpha1.cmd v1alpha1.config_map v1alpha1.extension v1alpha1.extension_repo v1alpha1.file_watch
+v1alpha1.kubernetes_apply v1alpha1.kubernetes_discovery v1alpha1.ui_button v1alpha1.config_map_disable_source
+v1alpha1.disable_source v1alpha1.exec_action v1alpha1.forward v1alpha1.http_get_action v1alpha1.http_header
+v1alpha1.handler v1alpha1.ignore_def v1alpha1.kubernetes_apply_cmd v1alpha1.kubernetes_discovery_template_spec
+v1alpha1.kubernetes_image_locator v1alpha1.kubernetes_image_object_descriptor v1alpha1.kubernetes_watch_ref
+v1alpha1.label_selector v1alpha1.label_selector_requirement v1alpha1.object_selector
+v1alpha1.pod_log_stream_template_spec v1alpha1.port_forward_template_spec v1alpha1.probe
+v1alpha1.restart_on_spec v1alpha1.start_on_spec v1alpha1.tcp_socket_action v1alpha1.ui_bool_input_spec
+v1alpha1.ui_component_location v1alpha1.ui_hidden_input_spec v1alpha1.ui_input_spec v1alpha1.ui_text_input_spec
+"""
+TILT_BUILTINS = [n for n in _NAMES.split() if n]
+
+
+def test_every_tilt_builtin_is_defined(tiltfile):
+    r = tiltfile("".join(f"x{i} = {name}\n" for i, name in enumerate(TILT_BUILTINS)))
+    assert r.ok, r.errors
+
+
+def test_v1alpha1_helpers_nest_into_recorded_objects(tiltfile):
+    r = tiltfile("v1alpha1.ui_button(name='b', text='Go', location=v1alpha1.ui_component_location("
+                 "component_id='api', component_type='Resource'))\n")
+    assert r.ok, r.errors
+    kind, args = r.api_objects[0]
+    assert kind == "ui_button" and '"location": {"component_id": "api"' in args
