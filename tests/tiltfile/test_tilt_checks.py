@@ -77,6 +77,7 @@ CASES = [
      "fall_back_on() steps must come first", 2),
     ("k8s_kind('X', image_json_path='{.a}', image_object={'json_path': '{.a}', 'repo_field': 'r', "
      "'tag_field': 't'})", "cannot both be given", 2),
+    ("k8s_kind('X', '{.spec.image}')", "takes at most 1 positional argument", 2),
     ("k8s_image_json_path('{.a}')", "give at least one of kind, name or namespace", 2),
     ("k8s_custom_deploy('c', 'apply', '', [])", "`delete_cmd` cannot be empty", 2),
     ("docker_compose([])", "nothing to compose", 2),

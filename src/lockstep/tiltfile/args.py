@@ -153,11 +153,12 @@ def _short(value: object) -> str:
 
 
 def bind(fname: str, params: Sequence[str], required: int,
-         args: Sequence[object], kwargs: Mapping[str, object]) -> Args:
+         args: Sequence[object], kwargs: Mapping[str, object], positional: int | None = None) -> Args:
     """Match a call's arguments to `params` the way Starlark does for a native function."""
-    if len(args) > len(params):
+    limit = len(params) if positional is None else positional
+    if len(args) > limit:
         raise TiltfileError(
-            f"{fname}() takes at most {len(params)} positional arguments, got {len(args)}",
+            f"{fname}() takes at most {limit} positional argument{'s' if limit != 1 else ''}, got {len(args)}",
             hint=f"pass the extra values by keyword; parameters are: {', '.join(params)}",
         )
     values: dict[str, object] = dict(zip(params, args, strict=False))

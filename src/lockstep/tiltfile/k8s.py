@@ -227,7 +227,8 @@ def _kind_info(st: EvalState, key: KindInfo) -> KindInfo:
     return st.k8s_kinds.setdefault(key.key, key)
 
 
-@builtin("k8s_kind", "kind image_json_path api_version image_object pod_readiness", 1)
+# Tilt wants image_json_path by keyword: k8s_kind("Env", "{.a}") reads too much like a pair.
+@builtin("k8s_kind", "kind image_json_path api_version image_object pod_readiness", 1, positional=1)
 def _k8s_kind(st: EvalState, a: Args) -> None:
     if a.has("image_json_path") and a.has("image_object"):
         raise TiltfileError("k8s_kind(): `image_json_path` and `image_object` cannot both be given",

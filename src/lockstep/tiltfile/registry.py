@@ -30,6 +30,8 @@ class Builtin:
     loose: bool = False
     # Returns `values.value_struct(...)`: the prelude makes it a struct with readable attributes.
     struct: bool = False
+    # At most this many positional arguments (None: all parameters), as Tilt limits some.
+    positional: int | None = None
 
     @property
     def internal(self) -> str:
@@ -40,9 +42,11 @@ REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(name: str, params: str = "", required: int = 0, *, located: bool = False,
-            value: bool = False, loose: bool = False, struct: bool = False) -> Callable[[BuiltinFn], BuiltinFn]:
+            value: bool = False, loose: bool = False, struct: bool = False,
+            positional: int | None = None) -> Callable[[BuiltinFn], BuiltinFn]:
     def register(fn: BuiltinFn) -> BuiltinFn:
-        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose, struct)
+        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose, struct,
+                                 positional)
         return fn
 
     return register

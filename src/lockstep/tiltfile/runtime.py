@@ -149,7 +149,7 @@ def _callable(st: EvalState, b: Builtin) -> Callable[..., object]:
                 values.update({str(i): v for i, v in enumerate(args[len(b.params):])})
                 bound = Args(b.name, {**values, **kwargs})
             else:
-                bound = bind(b.name, b.params, b.required, args, kwargs)
+                bound = bind(b.name, b.params, b.required, args, kwargs, b.positional)
             return b.fn(st, bound)
         except TiltfileError as exc:
             if exc.location is None:
