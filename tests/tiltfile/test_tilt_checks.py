@@ -286,3 +286,15 @@ def test_v1alpha1_helpers_nest_into_recorded_objects(tiltfile):
     assert r.ok, r.errors
     kind, args = r.api_objects[0]
     assert kind == "ui_button" and '"location": {"component_id": "api"' in args
+
+
+def test_k8s_custom_deploy_image_deps_must_be_built(tiltfile):
+    ok = tiltfile("""
+        docker_build('app', '.', dockerfile_contents='FROM a', live_update=[sync('.', '/app')])
+        k8s_custom_deploy('c', 'apply', 'delete', [], image_deps=['app'], image_selector='app',
+                          live_update=[sync('.', '/app')])
+    """)
+    assert ok.ok, ok.errors
+    assert [i.ref for i in ok.resource("c").images] == ["app"]
+    bad = tiltfile("k8s_custom_deploy('c', 'apply', 'delete', [], image_deps=['nope'])\n")
+    assert not bad.ok and "image build `nope` not found" in bad.errors[0].message

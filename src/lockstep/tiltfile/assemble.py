@@ -84,7 +84,8 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
 def _custom_images(st: EvalState, index: ImageIndex, r: Resource) -> Resource:
     if r.k8s is None or not r.k8s.image_refs:
         return r
-    for ref in r.k8s.image_refs:
+    required = [ref for ref in r.k8s.image_refs if ref in st.custom_image_deps.get(r.name, ())]
+    for ref in required:
         if index.find(ref) is None:
             match = closest(ref, [img.ref for img in st.images])
             st.error(f"k8s_custom_deploy `{r.name}`: image build `{ref}` not found", r.location,
@@ -199,7 +200,7 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
     check_unused_steps(st)
     index = build_index(st)
     resources: list[Resource] = list(st.local_resources)
-    custom = [_custom_images(st, index, _custom_opts(st, r)) for r in st.custom_deploys]
+    custom = [_custom_opts(st, _custom_images(st, index, r)) for r in st.custom_deploys]
     taken = {r.name for r in resources} | {r.name for r in custom} | {s.name for s in st.compose_services}
     resources += k8s_resources(st, index, taken)
     resources += custom

@@ -278,7 +278,9 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
     if any(r.name == name for r in st.local_resources + st.custom_deploys):
         raise TiltfileError(f"k8s_custom_deploy(): a resource named `{name}` already exists",
                             hint="give each resource a unique name")
-    images: tuple[str, ...] = a.str_list("image_deps")
+    st.custom_image_deps[name] = a.str_list("image_deps")
+    # The live-update image selector comes last: it need not be built by the Tiltfile.
+    images: tuple[str, ...] = a.str_list("image_deps") + ((selector,) if selector else ())
     st.custom_deploys.append(Resource(
         name=name, kind=ResourceKind.K8S,
         deps=tuple(st.resolve(d) for d in a.str_list("deps")),

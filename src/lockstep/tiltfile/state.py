@@ -143,6 +143,8 @@ class EvalState:
     default_trigger_mode: TriggerMode = TriggerMode.AUTO
     trigger_mode_location: SourceLocation | None = None
     default_registry_location: SourceLocation | None = None
+    # k8s_custom_deploy name -> its image_deps (each must be built by the Tiltfile).
+    custom_image_deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Live-update steps made but not (yet) passed to a live_update list, by identity.
     unused_steps: dict[int, tuple[object, SourceLocation | None]] = field(default_factory=dict)
     default_auto_init: bool = True
