@@ -86,6 +86,8 @@ CASES = [
     ("docker_build('nginx', '.', dockerfile_contents='FROM a', live_update=[restart_container()])",
      "restart_container() in the live_update of `nginx` is not supported for Kubernetes", 2),
     ("s = sync('.', '/app')\nlocal_resource('a', 'true')", "created but never used", 2),
+    ("filter_yaml('k.yaml', labels={'app': 1})", "`labels` must be a dict of strings", 2),
+    ("analytics_settings('yes')", "`enable` must be True or False", 2),
     ("helm('k.yaml')", "helm() takes a chart directory", 2),
     ("default_registry('r.io')\ndefault_registry('s.io')", "already set", 3),
     ("ci_settings(timeout='ten minutes')", "is not a duration", 2),

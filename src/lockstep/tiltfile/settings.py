@@ -98,9 +98,9 @@ def _docker_prune_settings(st: EvalState, a: Args) -> None:
                             hint="prune every N builds, or every N hours, not both")
 
 
-@builtin("analytics_settings", "enable")
+@builtin("analytics_settings", "enable", 1)
 def _analytics_settings(st: EvalState, a: Args) -> None:
-    a.raw("enable")
+    a.boolean("enable")
 
 
 @builtin("allow_k8s_contexts", "contexts", 1)
