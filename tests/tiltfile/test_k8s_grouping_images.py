@@ -277,3 +277,18 @@ def test_port_forwards(tiltfile, spec, expected):
     pfs = r.resource("web").k8s.port_forwards
     assert [(p.local_port, p.container_port, p.host) for p in pfs] == expected
     assert [p.unresolved for p in pfs] == [c == 0 for _, c, _ in expected]
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("k8s_resource('web')", "wait"),
+    ("k8s_resource('web', pod_readiness='ignore')", "ignore"),
+    ("k8s_resource(new_name='conf', objects=['conf:configmap'])", "ignore"),  # no image, no selector: no pods
+    ("k8s_resource(new_name='conf', objects=['conf:configmap'], extra_pod_selectors={'app': 'x'})", "wait"),
+    ("k8s_kind('ConfigMap', pod_readiness='succeeded')", "succeeded"),  # a kind's mode; `conf` a workload
+])
+def test_pod_readiness_inferred_as_tilt(tiltfile, source, expected):
+    yaml = deploy("web", "nginx") + "\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf}\n"
+    r = tiltfile(f"k8s_yaml('k.yaml')\n{source}\n", files={"k.yaml": yaml})
+    assert r.ok, r.errors
+    name = "web" if "'web'" in source else "conf"
+    assert r.resource(name).k8s.pod_readiness == expected

@@ -287,6 +287,21 @@ def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Res
     return out
 
 
+def _inferred_readiness(st: EvalState, g: _Group, images: tuple[object, ...],
+                        selectors: list[tuple[tuple[str, str], ...]]) -> str:
+    """Tilt's inference when k8s_resource() does not say: a k8s_kind()'s pod_readiness; else
+    "ignore" for a resource grouped by hand from objects that run no image and select no pods
+    (a ConfigMap, CRDs: no pods will come); else "wait"."""
+    modes = {info.pod_readiness for info in st.k8s_kinds.values() for e in g.entries
+             if info.pod_readiness and kind_matches(info, e)}
+    for mode in ("wait", "ignore", "succeeded"):
+        if mode in modes:
+            return mode
+    if g.manual and not selectors and not images:
+        return "ignore"
+    return "wait"
+
+
 def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
     used = [r for e in g.entries for r in asm.refs[id(e)]]
     images = asm.index.targets(used) if g.name != UNCATEGORIZED else ()
@@ -309,6 +324,8 @@ def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
         pod_readiness = o.pod_readiness or pod_readiness
         discovery = o.discovery_strategy or discovery
         location = o.location or location
+    if g.name != UNCATEGORIZED:
+        pod_readiness = pod_readiness or _inferred_readiness(st, g, images, selectors)
     return Resource(
         name=g.name, kind=ResourceKind.K8S, resource_deps=tuple(deps), trigger_mode=trigger,
         auto_init=auto_init, labels=tuple(labels), links=tuple(links), images=images, location=location,
