@@ -59,9 +59,10 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
         images = index.targets([svc.image]) if svc.image else ()
         out[svc.name] = Resource(
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
-            links=svc.links, images=images, location=svc.location,
+            links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
             compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images)),
         )
+    renamed: dict[str, str] = {}
     for opts in st.dc_opts:
         r = out.get(opts.name)
         if r is None:
@@ -72,13 +73,15 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
         r = replace(
             r, trigger_mode=opts.trigger_mode or r.trigger_mode,
             auto_init=r.auto_init if opts.auto_init is None else opts.auto_init,
-            resource_deps=r.resource_deps + opts.resource_deps, links=r.links + opts.links,
-            labels=r.labels + opts.labels, location=opts.location or r.location)
+            resource_deps=r.resource_deps + tuple(d for d in opts.resource_deps if d not in r.resource_deps),
+            links=r.links + opts.links, labels=r.labels + opts.labels, location=opts.location or r.location)
         if opts.new_name:
             del out[opts.name]
+            renamed[opts.name] = opts.new_name
             r = replace(r, name=opts.new_name)
         out[r.name] = r
-    return list(out.values())
+    # depends_on name services; follow dc_resource(new_name=) renames.
+    return [replace(r, resource_deps=tuple(renamed.get(d, d) for d in r.resource_deps)) for r in out.values()]
 
 
 def _custom_images(st: EvalState, index: ImageIndex, r: Resource) -> Resource:

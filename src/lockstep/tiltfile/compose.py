@@ -1,6 +1,14 @@
-"""docker_compose() and dc_resource(): one resource per Compose service, read from the YAML."""
+"""docker_compose() and dc_resource(): one resource per Compose service, read from the YAML.
+
+As in Tilt, a service's `depends_on` become its resource_deps, and a service without an
+`image` is known by the name Compose gives the image it builds (`<project>_<service>`), so
+a docker_build of that name attaches to it.
+"""
 
 from __future__ import annotations
+
+import os
+import re
 
 from lockstep.model.resource import Link
 from lockstep.tiltfile import common
@@ -42,6 +50,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     if a.has("env_file"):
         st.watch(st.resolve(a.string("env_file")))
     known = {s.name for s in st.compose_services}
+    project = a.string("project_name") or _default_project(os.path.dirname(files[0]) if files else st.resolve("."))
     for origin, text in texts:
         doc = yaml_doc(text, f"docker_compose({origin})") or {}
         services = doc.get("services") if isinstance(doc, dict) else None
@@ -53,10 +62,21 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                 continue  # a later file overrides fields of the same service (compose merge)
             known.add(str(name))
             st.compose_services.append(ComposeService(
-                name=str(name), image=str(svc.get("image", "") or ""), has_build="build" in svc,
-                project_files=tuple(files), location=st.call_location,
-                links=tuple(_port_links(svc.get("ports"))),
+                name=str(name), image=str(svc.get("image", "") or "") or f"{project}_{name}",
+                has_build="build" in svc, project_files=tuple(files), location=st.call_location,
+                links=tuple(_port_links(svc.get("ports"))), depends_on=_depends_on(svc.get("depends_on")),
             ))
+
+
+def _default_project(directory: str) -> str:
+    """Compose's default project name: the first compose file's directory, lower-cased,
+    keeping only letters, digits, `_` and `-`."""
+    return re.sub(r"[^a-z0-9_-]", "", os.path.basename(directory).lower()) or "default"
+
+
+def _depends_on(value: object) -> tuple[str, ...]:
+    names = list(value) if isinstance(value, dict) else value if isinstance(value, list) else []
+    return tuple(sorted({str(n) for n in names}))
 
 
 def _port_links(ports: object) -> list[Link]:

@@ -82,6 +82,7 @@ class ComposeService:
     project_files: tuple[str, ...]
     location: SourceLocation | None
     links: tuple[Link, ...] = ()
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass
