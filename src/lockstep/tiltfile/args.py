@@ -110,6 +110,17 @@ class Args:
             return tuple(str(v) for v in value)
         raise self.bad(name, "a string or a list of strings", value, '["..."]')
 
+    def str_seq(self, name: str) -> tuple[str, ...]:
+        """A list of strings, where Tilt takes a sequence and rejects a lone string
+        (`resource_deps='db'`): the fix names the list to write."""
+        value = self.values.get(name)
+        if value is None:
+            return ()
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(str(v) for v in value)
+        example = f"[{value!r}]" if isinstance(value, str) else '["..."]'
+        raise self.bad(name, "a list of strings", value, example)
+
     def str_dict(self, name: str) -> tuple[tuple[str, str], ...]:
         value = self.values.get(name)
         if value is None:

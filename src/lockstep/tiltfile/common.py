@@ -38,6 +38,16 @@ def trigger_mode(a: Args, name: str = "trigger_mode") -> TriggerMode | None:
                         hint=f"pass {name}=TRIGGER_MODE_MANUAL")
 
 
+def patterns(a: Args, key: str) -> tuple[str, ...]:
+    """Ignore/only patterns: a string or a list of strings, none containing a newline."""
+    values = a.str_list(key)
+    for v in values:
+        if "\n" in v:
+            raise TiltfileError(f"{a.fname}(): `{key}` entries cannot contain newlines; found {v!r}",
+                                hint=f"pass one pattern per list entry: {key}=['a', 'b']")
+    return values
+
+
 def url(fname: str, text: str) -> str:
     """Tilt's link rule: a URL must not be empty; without a scheme it is http://."""
     if not text.strip():

@@ -99,5 +99,5 @@ def _dc_resource(st: EvalState, a: Args) -> None:
         name=a.string("name"), location=st.call_location,
         new_name=common.name(a, "new_name"), trigger_mode=common.trigger_mode(a),
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
-        resource_deps=a.str_list("resource_deps"), links=common.links(a), labels=common.labels(a),
+        resource_deps=a.str_seq("resource_deps"), links=common.links(a), labels=common.labels(a),
     ))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from lockstep.model.resource import ImageTarget
+from lockstep.tiltfile import common
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.images import dockerfile_refs
 from lockstep.tiltfile.live_update import steps
@@ -40,15 +41,6 @@ def _check_ref(st: EvalState, a: Args) -> str:
     return text
 
 
-def _strings(a: Args, name: str) -> tuple[str, ...]:
-    values = a.str_list(name)
-    for v in values:
-        if "\n" in v:
-            raise TiltfileError(f"{a.fname}(): `{name}` entries cannot contain newlines; found {v!r}",
-                                hint=f"pass one pattern per list entry: {name}=['a', 'b']")
-    return values
-
-
 def _missing(st: EvalState, a: Args, what: str, path: str, hint: str) -> None:
     if st.dry_run:
         st.missing_inputs.append(path)
@@ -66,7 +58,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
     if a.has("cache"):
         st.warn("docker_build(cache=...) is obsolete and has no effect", st.call_location,
                 "remove `cache=`; live_update= is the way to speed up builds")
-    only = _strings(a, "only")
+    only = common.patterns(a, "only")
     for path in only:
         if "*" in path:
             raise TiltfileError(f"docker_build(): `only` does not support globs: {path!r}",
@@ -95,7 +87,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
         ref=ref, context=context, dockerfile=dockerfile, dockerfile_contents=contents,
         build_args=build_args, target=a.string("target"),
         only=tuple(st.resolve(p) for p in only),
-        ignore=resolve_patterns(st, _strings(a, "ignore")),
+        ignore=resolve_patterns(st, common.patterns(a, "ignore")),
         live_update=steps(st, a), entrypoint=_entrypoint(a), platform=a.string("platform"),
         extra=(("container_args", " ".join(map(str, cmd_args))),) if isinstance(cmd_args, list) else (),
         location=st.call_location, match_in_env_vars=a.boolean("match_in_env_vars"),
@@ -138,7 +130,7 @@ def _custom_build(st: EvalState, a: Args) -> None:
         skips_local_docker=a.boolean("skips_local_docker"),
         outputs_image_ref_to=(st.resolve(a.string("outputs_image_ref_to"))
                               if a.string("outputs_image_ref_to") else ""),
-        ignore=resolve_patterns(st, _strings(a, "ignore")), live_update=steps(st, a),
+        ignore=resolve_patterns(st, common.patterns(a, "ignore")), live_update=steps(st, a),
         entrypoint=_entrypoint(a), extra=a.str_dict("env"), location=st.call_location,
         image_deps=image_deps, match_in_env_vars=a.boolean("match_in_env_vars"),
     ))

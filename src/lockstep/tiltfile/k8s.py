@@ -180,7 +180,7 @@ def _k8s_resource(st: EvalState, a: Args) -> None:
     if not workload and not new_name:
         raise TiltfileError("k8s_resource(): pass `workload` (an existing resource) or `new_name`",
                             hint="e.g. k8s_resource('api', port_forwards=8080)")
-    objects = a.str_list("objects")
+    objects = a.str_seq("objects")
     if not workload and not objects:
         raise TiltfileError(f"k8s_resource(): `new_name={new_name!r}` without a workload needs objects=",
                             hint="name the workload to rename as the first argument, or list the "
@@ -190,7 +190,7 @@ def _k8s_resource(st: EvalState, a: Args) -> None:
         port_forwards=port_forwards(a), extra_pod_selectors=_selectors(a),
         trigger_mode=common.trigger_mode(a),
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
-        resource_deps=a.str_list("resource_deps"), objects=objects,
+        resource_deps=a.str_seq("resource_deps"), objects=objects,
         links=common.links(a), labels=common.labels(a),
         discovery_strategy=_choice(a, "discovery_strategy", _DISCOVERY),
         pod_readiness=_choice(a, "pod_readiness", _POD_READINESS),
