@@ -303,3 +303,14 @@ def test_k8s_custom_deploy_image_deps_must_be_built(tiltfile):
     assert [i.ref for i in ok.resource("c").images] == ["app"]
     bad = tiltfile("k8s_custom_deploy('c', 'apply', 'delete', [], image_deps=['nope'])\n")
     assert not bad.ok and "image build `nope` not found" in bad.errors[0].message
+
+
+def test_dry_run_keeps_a_resource_whose_objects_it_could_not_see(tiltfile):
+    r = tiltfile("""
+        k8s_yaml(local('kustomize build crds'))
+        k8s_resource(new_name='crds', objects=['widgets:customresourcedefinition'])
+        local_resource('wait', 'true', resource_deps=['crds'])
+    """, dry_run=True)
+    assert r.ok, r.errors
+    assert r.resource("crds") is not None and r.resource("wait").resource_deps == ("crds",)
+    assert not any("unknown resource" in w.message for w in r.warnings)

@@ -49,7 +49,8 @@ def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceL
     for dep in deps:
         if dep not in known:
             match = closest(dep, known)
-            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run)", location,
+            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run: unless a "
+                    "skipped statement defines it)", location,
                     f"did you mean `{match}`?" if match else f"define a resource named `{dep}` or remove it")
 
 

@@ -280,7 +280,10 @@ def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Res
         if not g.entries:
             not_found(st, f"k8s resource `{g.name}` has no objects", g.opts[0].location if g.opts else None,
                       "give k8s_resource(new_name=...) the objects= it should deploy")
-            continue
+            if not (st.dry_run and st.missing_inputs):
+                continue
+            # A dry run keeps it: its objects are likely in the YAML it could not read, and
+            # other resources' resource_deps may name it.
         out.append(_resource(st, asm, g))
     if asm.unresourced:
         out.append(_resource(st, asm, _Group(UNCATEGORIZED, asm.unresourced)))
