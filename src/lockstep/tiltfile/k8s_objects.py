@@ -21,8 +21,6 @@ _TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "replicationcontroller": ("spec", "template"), "job": ("spec", "template"),
     "cronjob": ("spec", "jobTemplate", "spec", "template"), "podtemplate": ("template",),
 }
-# Kept for callers that list the kinds Tilt treats as workloads by their pod template.
-WORKLOAD_KINDS = frozenset({*_TEMPLATE_PATHS, "pod"})
 _BUILTIN_GROUPS = {"", "core", "apps", "batch", "extensions"}
 
 

@@ -102,9 +102,3 @@ class RefSelector:
             return str(used) == str(self.ref)
         return used.name == self.ref.name
 
-
-def matches(built: str, used: str) -> bool:
-    """Whether a built ref (as written in the Tiltfile) matches a used one, for callers
-    without an index (compose services)."""
-    b, u = try_ref(built), try_ref(used)
-    return b is not None and u is not None and RefSelector.of(b).matches(u)
