@@ -67,6 +67,9 @@ def test_broken_setup_converges(tmp_path: Path) -> None:
     caught: list[int] = []  # the bursts during which the writer was seen writing
     with Up(tf, tmp_path / "state") as up:
         wait_until(lambda: image_current("0"), what="first complete image")
+        learnt_by: int | None = None  # the storm by whose end the edge was known (0: the first build)
+        if ("ui", "image") in up.inferred():
+            learnt_by = 0
         for burst in range(1, 21):
             seen_before = up.log_text().count("seen writing these files")
             for k in range(3):
@@ -76,6 +79,8 @@ def test_broken_setup_converges(tmp_path: Path) -> None:
             wait_until(lambda v=final: image_current(v), timeout=30, what=f"image at {final}")  # type: ignore[misc]
             if up.log_text().count("seen writing these files") > seen_before:
                 caught.append(burst)
+            if learnt_by is None and ("ui", "image") in up.inferred():
+                learnt_by = burst
         up.stop()
         assert ("ui", "image") in up.inferred()
     history = up.history()
@@ -84,7 +89,7 @@ def test_broken_setup_converges(tmp_path: Path) -> None:
     log = copy_log()
     # An update cut short by the stop is recorded as cancelled; it may or may not have copied.
     assert len(images) - 1 <= len(log) <= len(images)
-    print(f"writer caught in {len(caught)} of 20 storms: {caught}")
+    print(f"writer caught in {len(caught)} of 20 storms: {caught}; edge known by storm {learnt_by}")
     # Learnt from evidence of writing on the first storm, so no copy is partial from then on.
     assert caught and caught[0] == 1, caught
     inferred_from = next(i for i, r in enumerate(images) if "ui" in r.upstreams)

@@ -56,6 +56,7 @@ def test_an_edit_while_an_unrelated_command_runs_learns_nothing(tmp_path: Path) 
         assert max(delays) < 1.5, delays
         assert up.inferred() == frozenset()
         up.stop()
+    assert "learnt edge" not in up.log_text()
     kinds = _hold_kinds(up)
     assert "checking-writers" in kinds and "waiting-for-writers" not in kinds, kinds
     # A second run: nothing was learnt, so b is free.
@@ -139,5 +140,6 @@ local_resource('image', cmd='cat site/app.js > /dev/null', deps=['site'], allow_
     # The next `up` says it restored it, and how to forget it.
     up2 = Up(up.tiltfile, tmp_path / "state")
     with up2:
-        line = up2.expect("learnt edge")
+        line = up2.expect("learnt edge restored")
         assert "1 learnt edge restored; `lockstep why --forget-inferred`" in line, line
+        assert "restored learnt edge build → image: pid " in up2.expect("restored learnt edge")

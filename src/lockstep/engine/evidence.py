@@ -30,9 +30,11 @@ class EvidenceController:
         self._checked: dict[str, float] = {}
         # (writer's update id, reader) already reported: one log line per writer run.
         self._reported: set[tuple[int, str]] = set()
+        self._known_edges: frozenset[tuple[str, str]] = frozenset()
         engine.store.subscribe(self._on_state)
 
     def _on_state(self, state: EngineState) -> None:
+        self._log_new_edges(state)
         due = []
         for name, s in state.rs.items():
             if not (s.suspects - s.writers) or s.last_change is None:
@@ -45,6 +47,18 @@ class EvidenceController:
             self._check(state, due)
             change = {n: state.rs[n].last_change for n in due}
             self.engine.spawn(self._recheck(change), "write-evidence")
+
+    def _log_new_edges(self, state: EngineState) -> None:
+        """One line on the reader's log per edge learnt (or restored), with what it was learnt from."""
+        if state.inferred == self._known_edges:
+            return
+        fresh = sorted(state.inferred - self._known_edges)
+        self._known_edges = state.inferred
+        # Before any update has finished or been seen writing, new edges can only be the ones
+        # restored from an earlier run (coincidences need finished runs).
+        word = "restored learnt edge" if state.finished_total == 0 and not self._reported else "learnt edge"
+        for up, down in fresh:
+            self.engine.log(down, f"{word} {up} → {down}: {state.evidence.get((up, down), '')}")
 
     async def _recheck(self, change: dict[str, float | None]) -> None:
         start = self.engine.now()
