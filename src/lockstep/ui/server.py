@@ -2,8 +2,8 @@
 
 `serve` runs until cancelled (it is a task in the engine's TaskGroup). The
 address and a fresh per-run token go to `<state dir>/api.json` (mode 0600) so
-that CLI clients of the same user find them without flags; the page gets the
-token embedded, and nobody else can read either.
+that CLI clients of the same user find them without flags; the page gets a
+session cookie for it (see security.py), and nobody else can read either.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import html
 import json
 import os
 import secrets
@@ -40,8 +39,8 @@ def static_dir() -> Path:
 
 async def index(request: web.Request) -> web.Response:
     page = (static_dir() / "index.html").read_text(encoding="utf-8")
-    token = html.escape(request.app[GUARD].token, quote=True)
-    page = page.replace("{{TOKEN}}", token)
+    # The page authenticates with its HttpOnly cookie: the token stays out of the page.
+    page = page.replace("{{TOKEN}}", "")
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
@@ -118,7 +117,8 @@ async def serve(engine: Engine, host: str, port: int) -> None:
             "url": url, "host": host, "port": bound, "pid": os.getpid(),
             "token": runner.app[GUARD].token, "tiltfile": engine.tiltfile,
         })
-        print(f"lockstep: dashboard at {url}", flush=True)
+        # Printed once, with the token: opening it logs the browser in (security.py).
+        print(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}", flush=True)
         await asyncio.Event().wait()  # until cancelled
     finally:
         remove_api_file(sdir)
