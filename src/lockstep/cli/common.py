@@ -83,14 +83,16 @@ def process_alive(pid: int) -> bool:
 
 
 def already_running(path: str, command: str) -> bool:
-    """Refuse a second `up`/`ci` on the same Tiltfile: two engines would fight over its files."""
-    from lockstep.engine.app import read_pidfile
+    """Refuse a second `up`/`ci` on the same Tiltfile: two engines would fight over its files.
+
+    Otherwise this process takes the state dir's lock (lockstep.instance) before anything is evaluated.
+    """
+    from lockstep.instance import claim
     from lockstep.statedir import state_dir
 
-    info = read_pidfile(state_dir(path, create=False))
-    pid = info.get("pid") if info else None
-    if not isinstance(pid, int) or pid == os.getpid() or not process_alive(pid):
+    got = claim(state_dir(path), path)
+    if got is True:
         return False
-    print(f"lockstep {command}: lockstep is already running for {path} (pid {pid}); "
-          f"stop it with `lockstep down -f {path}`", file=sys.stderr)
+    print(f"lockstep {command}: lockstep is already running for {path}"
+          f"{f' (pid {got})' if got else ''}; stop it with `lockstep down -f {path}`", file=sys.stderr)
     return True
