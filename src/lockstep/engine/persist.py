@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from lockstep.model.update import HoldReason, UpdateRecord
 
@@ -13,13 +16,35 @@ HISTORY = "history.jsonl"
 HOLDS = "holds.jsonl"
 INFERRED = "inferred.json"
 
+log = logging.getLogger(__name__)
+# (file, bad line count) already reported: readers run several times per command.
+_reported: set[tuple[str, int]] = set()
+
+
+def _append_handle(path: Path) -> IO[str]:
+    """Open a JSON-lines file for appending, starting a new line if a crash tore the last one.
+
+    Without that, the next record would be glued to the torn one and lost with it.
+    """
+    f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+    try:
+        with open(path, "rb") as r:
+            if r.seek(0, os.SEEK_END) > 0:
+                r.seek(-1, os.SEEK_END)
+                if r.read(1) != b"\n":
+                    f.write("\n")
+                    f.flush()
+    except OSError:
+        pass
+    return f
+
 
 class StateFiles:
     def __init__(self, directory: Path) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._history = open(self.dir / HISTORY, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-        self._holds = open(self.dir / HOLDS, "a", encoding="utf-8")  # noqa: SIM115
+        self._history = _append_handle(self.dir / HISTORY)
+        self._holds = _append_handle(self.dir / HOLDS)
 
     def append_update(self, record: UpdateRecord) -> None:
         self._history.write(json.dumps(record.to_json()) + "\n")
@@ -48,25 +73,49 @@ class StateFiles:
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
+    """The learnt edges; a corrupt file is moved aside (with one warning), never a crash."""
+    path = directory / INFERRED
     try:
-        data = json.loads((directory / INFERRED).read_text())
-    except (OSError, ValueError):
+        raw = path.read_bytes()
+    except OSError:
         return frozenset()
-    return frozenset((str(e[0]), str(e[1])) for e in data if isinstance(e, list) and len(e) == 2)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, list) or not all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in data
+        ):
+            raise ValueError("expected a list of [upstream, downstream] name pairs")
+    except (ValueError, RecursionError) as exc:
+        aside = path.with_name(f"{INFERRED}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(path, aside)
+            where = f"moved it to {aside.name}"
+        except OSError as err:
+            where = f"could not move it aside: {err.strerror}"
+        log.warning("%s is corrupt (%s); starting without learnt edges; %s", path, exc, where)
+        return frozenset()
+    return frozenset((e[0], e[1]) for e in data)
 
 
 def _read_jsonl(path: Path) -> Iterator[object]:
-    """Each line's JSON value; a torn last line (a crash mid-write) is skipped."""
+    """Each line's JSON value. Bad lines (a torn write, stray bytes) are skipped and reported once."""
     try:
-        f = open(path, encoding="utf-8")  # noqa: SIM115
+        f = open(path, "rb")  # noqa: SIM115 - bytes: one bad byte must cost one line, not the file
     except OSError:
         return
+    bad: list[int] = []
     with f:
-        for line in f:
-            try:
-                yield json.loads(line)
-            except ValueError:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
                 continue
+            try:
+                yield json.loads(line.decode("utf-8"))
+            except (ValueError, RecursionError):
+                bad.append(n)
+    if bad and (str(path), len(bad)) not in _reported:
+        _reported.add((str(path), len(bad)))
+        shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
+        log.warning("%s: skipped %d unreadable line(s) (line %s)", path, len(bad), shown)
 
 
 def read_history(directory: Path) -> Iterator[UpdateRecord]:
