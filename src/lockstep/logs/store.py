@@ -19,12 +19,13 @@ import enum
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from heapq import merge
 from typing import IO
+
+from lockstep.logs import names
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +95,6 @@ class _Ring:
 _MAX_PENDING = 16_384
 # json's C string encoder (keeps non-ASCII as is, like ensure_ascii=False).
 _json_str: Callable[[str], str] = json.encoder.encode_basestring
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def _file_name(resource: str) -> str:
-    # Resource names may hold '/', ':' or spaces; keep them reversible and flat.
-    safe = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", resource) or "%00"
-    return ("%2E" + safe[1:] if safe.startswith(".") else safe) + ".jsonl"
-
 
 class LogStore:
     def __init__(
@@ -200,7 +192,7 @@ class LogStore:
     def path_for(self, resource: str) -> str:
         if self.directory is None:
             raise ValueError("this LogStore has no directory")
-        return os.path.join(self.directory, _file_name(resource))
+        return os.path.join(self.directory, names.encode(resource))
 
     def _buffer(self, line: LogLine) -> None:
         # Hand-assembled JSON: json.dumps of a dict costs 4x as much, and this
