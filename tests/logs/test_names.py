@@ -17,7 +17,7 @@ def test_code_points_and_their_hex_spelling_do_not_collide() -> None:
         assert "/" not in enc and not enc.startswith(".") and names.decode(enc) == tricky
 
 
-@given(st.text(max_size=60))
+@given(st.text(max_size=16))  # 16 code points of 4 bytes: under the hashing length
 def test_encoding_is_reversible(name: str) -> None:
     enc = names.encode(name)
     assert names.decode(enc) == name
