@@ -123,3 +123,21 @@ def test_another_local_user_gets_nothing_but_403(tmp_path: Path) -> None:
         seen = json.loads(res.stdout)
         assert seen.pop("api.json") == "PermissionError"
         assert set(seen.values()) == {403}, seen
+
+
+def test_storage_problem_shows_in_health_and_view(tmp_path: Path) -> None:
+    import errno
+
+    async def body(r: Rig) -> None:
+        assert (await (await r.client.get("/api/health")).json()) == {"storage_error": None}
+        r.engine.logs.health.failed("logs", OSError(errno.ENOSPC, "No space left on device"))
+        assert (await (await r.client.get("/api/health")).json())["storage_error"] == (
+            "logs are not being saved: disk full")
+        assert (await (await r.client.get("/api/view")).json())["storage_error"].endswith("disk full")
+        r.engine.logs.health.ok("logs")
+        assert (await (await r.client.get("/api/health")).json()) == {"storage_error": None}
+        page = await (await r.client.get("/")).text()
+        assert 'id="storage-banner"' in page and "/static/storage.js" in page
+        assert (await r.client.get("/static/storage.js")).status == 200
+
+    run(tmp_path, body)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from lockstep.logs.disk import DiskHealth, discard, open_append
 from lockstep.model.update import HoldReason, UpdateRecord
 
 HISTORY = "history.jsonl"
@@ -21,45 +22,46 @@ log = logging.getLogger(__name__)
 _reported: set[tuple[str, int]] = set()
 
 
-def _append_handle(path: Path) -> IO[str]:
-    """Open a JSON-lines file for appending, starting a new line if a crash tore the last one.
-
-    Without that, the next record would be glued to the torn one and lost with it.
-    """
-    f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-    try:
-        with open(path, "rb") as r:
-            if r.seek(0, os.SEEK_END) > 0:
-                r.seek(-1, os.SEEK_END)
-                if r.read(1) != b"\n":
-                    f.write("\n")
-                    f.flush()
-    except OSError:
-        pass
-    return f
-
-
 class StateFiles:
-    def __init__(self, directory: Path) -> None:
+    """The run's writer. A failing disk costs records, never the run (see logs/disk.py)."""
+
+    def __init__(self, directory: Path, health: DiskHealth | None = None) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._history = _append_handle(self.dir / HISTORY)
-        self._holds = _append_handle(self.dir / HOLDS)
+        self.health = health or DiskHealth()
+        self._open: dict[str, IO[str]] = {}
+
+    def _write(self, name: str, text: str, flush: bool = True) -> None:
+        f = self._open.get(name)
+        try:
+            if f is None:
+                f = self._open[name] = open_append(self.dir / name)
+            f.write(text)
+            if flush:
+                f.flush()
+        except OSError as exc:
+            discard(self._open.pop(name, None))
+            self.health.failed("history", exc)
+        else:
+            if flush:
+                self.health.ok("history")
 
     def append_update(self, record: UpdateRecord) -> None:
-        self._history.write(json.dumps(record.to_json()) + "\n")
-        self._history.flush()
+        self._write(HISTORY, json.dumps(record.to_json()) + "\n")
 
     def append_holds(self, at: float, resource: str, holds: tuple[HoldReason, ...]) -> None:
         entry = {"at": at, "resource": resource, "holds": [h.to_json() for h in holds]}
-        self._holds.write(json.dumps(entry) + "\n")
+        self._write(HOLDS, json.dumps(entry) + "\n", flush=False)
 
     def flush(self) -> None:
-        self._history.flush()
-        self._holds.flush()
+        for name in list(self._open):
+            self._write(name, "")
 
     def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
-        self.write_inferred(self.dir, edges)
+        try:
+            self.write_inferred(self.dir, edges)
+        except OSError as exc:
+            self.health.failed("history", exc)
 
     @staticmethod
     def write_inferred(directory: Path, edges: frozenset[tuple[str, str]]) -> None:
@@ -68,8 +70,10 @@ class StateFiles:
         os.replace(tmp, directory / INFERRED)
 
     def close(self) -> None:
-        self._history.close()
-        self._holds.close()
+        self.flush()
+        for f in self._open.values():
+            discard(f)
+        self._open.clear()
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:

@@ -104,6 +104,7 @@ async def get_view(request: web.Request) -> web.Response:
     view = full_view(engine.state, engine.decision, engine.args)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
+    view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
     return web.json_response(view)
 
 

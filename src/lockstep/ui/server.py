@@ -44,6 +44,11 @@ async def index(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
+async def health(request: web.Request) -> web.Response:
+    """What the page's storage banner polls: small, unlike the full view."""
+    return web.json_response({"storage_error": request.app[ENGINE].logs.health.problem})
+
+
 def build_app(engine: Engine, host: str = "127.0.0.1", token: str | None = None) -> web.Application:
     guard = Guard(host, token or secrets.token_urlsafe(32))
     app = web.Application(middlewares=[guard.middleware(), errors], client_max_size=1 << 20)
@@ -52,6 +57,7 @@ def build_app(engine: Engine, host: str = "127.0.0.1", token: str | None = None)
     app[GUARD] = guard
     add_routes(app)
     app.router.add_get("/api/stream", stream)
+    app.router.add_get("/api/health", health)
     app.router.add_get("/", index)
     app.router.add_static("/static/", static_dir(), append_version=False)
 
