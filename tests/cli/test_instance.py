@@ -107,3 +107,33 @@ def test_second_up_during_slow_first_evaluation_is_refused_and_down_stops_the_fi
         assert down.returncode == 0 and f"stopped pid {first.proc.pid}" in down.stdout, down.stdout
         assert first.proc.wait(10) == 0 and time.monotonic() - t0 < 15
         assert not lock_held(sdir) and not (sdir / PIDFILE).exists()
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_read_only_state_dir_is_one_clear_error_before_anything_starts(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    if os.geteuid() == 0:
+        # Root ignores mode bits: a read-only mount is what stops it.
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(state)],
+                             capture_output=True, text=True)
+        if res.returncode != 0:
+            pytest.skip(f"cannot mount a read-only tmpfs here: {res.stderr.strip()}")
+    else:
+        state.chmod(0o500)
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(state))
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('touch evaluated')\nlocal_resource('a', cmd='touch ran')\n")
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert main([command, "-f", str(tf), "--port", "0"]) == 1
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", "-l", str(state)], check=False)
+        state.chmod(0o700)
+    err = capsys.readouterr().err
+    assert f"lockstep {command}: cannot write lockstep's state dir {state}" in err
+    assert "LOCKSTEP_STATE_DIR" in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()

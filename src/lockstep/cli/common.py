@@ -83,14 +83,23 @@ def process_alive(pid: int) -> bool:
 
 
 def already_running(path: str, command: str) -> bool:
-    """Refuse a second `up`/`ci` on the same Tiltfile: two engines would fight over its files.
+    """Refuse a second `up`/`ci` on the same Tiltfile (two engines would fight over its files), or a
+    state dir that cannot be written (one clear error before anything starts).
 
     Otherwise this process takes the state dir's lock (lockstep.instance) before anything is evaluated.
     """
     from lockstep.instance import claim
-    from lockstep.statedir import state_dir
+    from lockstep.statedir import check_writable, state_dir, state_root
 
-    got = claim(state_dir(path), path)
+    try:
+        sdir = state_dir(path, create=False)
+        check_writable(sdir)
+        got = claim(sdir, path)
+    except OSError as exc:
+        where = exc.filename or state_root()
+        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc}"
+              " (make it writable, or point LOCKSTEP_STATE_DIR at a writable directory)", file=sys.stderr)
+        return True
     if got is True:
         return False
     print(f"lockstep {command}: lockstep is already running for {path}"
