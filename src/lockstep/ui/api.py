@@ -66,6 +66,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         data = json.loads(await request.text() or "{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
     return data

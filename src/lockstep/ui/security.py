@@ -17,6 +17,7 @@ history and page scripts never see it.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import secrets
@@ -26,6 +27,8 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
+
+from lockstep.ui.limits import ConnectionTracker, Limits
 
 TOKEN_HEADER = "X-Lockstep-Token"
 TOKEN_PARAM = "token"
@@ -66,8 +69,10 @@ def _same(given: str, secret: str) -> bool:
 
 
 class Guard:
-    def __init__(self, bind_host: str, token: str) -> None:
+    def __init__(self, bind_host: str, token: str, limits: Limits | None = None) -> None:
         self.token = token
+        self.limits = limits or Limits()
+        self.tracker = ConnectionTracker(self.limits)
         # What the cookie carries: a separate secret, so a cookie never reveals the token.
         self.session = secrets.token_urlsafe(32)
         self.port = 0
@@ -126,6 +131,7 @@ class Guard:
     def middleware(self) -> Middleware:
         @web.middleware
         async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+            self.tracker.served(request.transport)  # its headers arrived in time
             host = request.headers.get("Host")
             if not self.host_ok(host):
                 return _refuse(f"Host {host!r} is not this dashboard's address")
@@ -140,6 +146,15 @@ class Guard:
                                         headers={"Cache-Control": "no-store"})
                 return _refuse("missing or wrong token (open the URL `lockstep up` printed,"
                                " or send the token from api.json in the state dir)")
+            if request.body_exists:
+                # Read (and cache) the body under a deadline: a trickled body must not hold a handler.
+                try:
+                    async with asyncio.timeout(self.limits.body_secs):
+                        await request.read()
+                except TimeoutError:
+                    slow = web.json_response({"error": "request body too slow"}, status=408)
+                    slow.force_close()  # do not linger reading the rest of it
+                    return slow
             return await handler(request)
 
         return guard
