@@ -109,6 +109,9 @@ def tagged_groups(tag: str) -> set[int]:
             found.add(os.getpgid(int(entry.name)))
         except (OSError, ProcessLookupError):
             continue
+    # Never our own group: from lockstep's clean-exit sweep, that would signal lockstep
+    # itself and whatever started it in the same group (a shell script, a test runner).
+    found.discard(os.getpgrp())
     return found
 
 
