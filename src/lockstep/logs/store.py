@@ -125,6 +125,7 @@ class _Ring:
 
 
 _MAX_PENDING = 16_384
+_MAX_PENDING_BYTES = 4 << 20
 # Memory bounds: bytes per ring, characters per line (README "Security and limits").
 PER_RESOURCE_BYTES = 16 << 20
 GLOBAL_BYTES = 64 << 20
@@ -159,6 +160,7 @@ class LogStore:
         self._pending: dict[str, list[str]] = {}
         self._unsaved: dict[str, int] = {}  # lines a failing disk cost, by resource
         self._pending_count = 0
+        self._pending_bytes = 0
         self._flush_secs = flush_secs
         self._clock = clock
         self._last_flush = clock()
@@ -255,11 +257,13 @@ class LogStore:
             pending = self._pending[line.resource] = []
         pending.append(record)
         self._pending_count += 1
+        self._pending_bytes += len(record)
         # Clock read only every 256 lines: cheap enough for a million appends.
-        # The count bound keeps the buffer (memory) small under a flood.
-        if self._pending_count & 0xFF == 0 and (
+        # The count and size bounds keep the buffer (memory) small under a flood:
+        # 16,384 lines of 65 KB would otherwise wait in memory (a gigabyte).
+        if self._pending_bytes >= _MAX_PENDING_BYTES or (self._pending_count & 0xFF == 0 and (
             self._pending_count >= _MAX_PENDING or self._clock() - self._last_flush >= self._flush_secs
-        ):
+        )):
             self.flush()
 
     def memory_bytes(self) -> int:
@@ -283,6 +287,7 @@ class LogStore:
         if not failed and self._pending_count:
             self.health.ok("logs")
         self._pending_count = 0
+        self._pending_bytes = 0
         self._last_flush = self._clock()
 
     def _write(self, resource: str, records: list[str]) -> None:
