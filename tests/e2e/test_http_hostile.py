@@ -199,3 +199,25 @@ def test_slowloris_beyond_the_descriptor_limit_still_leaves_room_for_the_token_h
         run(tmp_path, body)
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.timeout(60)
+def test_unauthenticated_connections_are_evicted_before_a_credential_holder_is_refused(tmp_path: Path) -> None:
+    async def body(r: Rig) -> None:
+        async with served(r, Limits(header_secs=30.0, max_connections=20)) as port:
+            held = []
+            for _ in range(40):  # complete requests, no token: 403, connection kept alive
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /api/view HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                held.append((reader, writer))
+            for reader, _ in held[-5:]:
+                with contextlib.suppress(ConnectionError):
+                    assert (await reader.readline()).split()[1:2] in ([b"403"], [])
+            async with aiohttp.ClientSession(headers=TOKEN) as s:
+                for _ in range(3):
+                    async with asyncio.timeout(3), s.get(f"http://127.0.0.1:{port}/api/view") as res:
+                        assert res.status == 200
+            for _, w in held:
+                w.close()
+
+    run(tmp_path, body)

@@ -4,14 +4,15 @@ aiohttp has no deadline for reading a request's headers, and no bound on
 connections: a slowloris (many connections, each trickling a header byte now
 and then) holds descriptors until the process runs out. So:
 
-- every connection must deliver a complete first request within `header_secs`
-  (later requests on a kept-alive connection are bounded by aiohttp's
-  keep-alive timeout, set to the same value);
+- every connection must deliver a complete first request with a valid
+  credential within `header_secs` (later requests on a kept-alive connection
+  are bounded by aiohttp's keep-alive timeout, set to the same value);
 - a request's body must arrive within `body_secs` (security.Guard reads it);
 - at most `max_connections` are open; a new connection evicts the oldest one
-  that has not yet delivered a request (only if every connection is serving
-  one, e.g. live streams, is the new one refused). So a real client's fresh
-  connection always gets in, and the slow ones are the ones that pay.
+  that has not yet made an authenticated request (only if every connection
+  belongs to a credential holder, e.g. live streams, is the new one refused).
+  So a fresh connection always gets in, and slow or unauthenticated ones are
+  the ones that pay: an attacker without the token only evicts its own.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class _Conn(asyncio.Protocol):
         self.inner = inner
         self.tracker = tracker
         self.transport: asyncio.Transport | None = None
-        self.served = False
+        self.trusted = False  # made a request with a valid credential
         self.started = False  # aiohttp's protocol has seen the connection
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -64,7 +65,7 @@ class _Conn(asyncio.Protocol):
         self.inner.connection_made(transport)
 
     def _too_slow(self) -> None:
-        if not self.served and self.transport is not None:
+        if not self.trusted and self.transport is not None:
             self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
@@ -101,7 +102,7 @@ class ConnectionTracker:
 
     def admit(self, conn: _Conn) -> bool:
         if len(self._open) >= self.limits.connections:
-            victim = next((c for c in self._open.values() if not c.served), None)
+            victim = next((c for c in self._open.values() if not c.trusted), None)
             if victim is None:
                 return False
             self.evicted += 1
@@ -119,11 +120,11 @@ class ConnectionTracker:
         if conn.transport is not None:
             self._open.pop(conn.transport, None)
 
-    def served(self, transport: asyncio.BaseTransport | None) -> None:
-        """A complete request arrived on this connection (called by the request guard)."""
+    def trust(self, transport: asyncio.BaseTransport | None) -> None:
+        """A request with a valid credential arrived on this connection (called by the request guard)."""
         conn = self._open.get(transport) if isinstance(transport, asyncio.Transport) else None
         if conn is not None:
-            conn.served = True
+            conn.trusted = True
 
 
 class GuardedSite(web.BaseSite):

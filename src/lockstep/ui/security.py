@@ -131,7 +131,6 @@ class Guard:
     def middleware(self) -> Middleware:
         @web.middleware
         async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-            self.tracker.served(request.transport)  # its headers arrived in time
             host = request.headers.get("Host")
             if not self.host_ok(host):
                 return _refuse(f"Host {host!r} is not this dashboard's address")
@@ -139,6 +138,7 @@ class Guard:
                 return _refuse("cross-origin request refused")
             page = request.method in ("GET", "HEAD") and request.path == "/"
             if page and TOKEN_PARAM in request.query and self.token_ok(request):
+                self.tracker.trust(request.transport)
                 return self.login(request)
             if not (self.token_ok(request) or self.cookie_ok(request)):
                 if page:
@@ -146,6 +146,8 @@ class Guard:
                                         headers={"Cache-Control": "no-store"})
                 return _refuse("missing or wrong token (open the URL `lockstep up` printed,"
                                " or send the token from api.json in the state dir)")
+            # A credential holder's connection is never evicted nor cut by the header deadline.
+            self.tracker.trust(request.transport)
             if request.body_exists:
                 # Read (and cache) the body under a deadline: a trickled body must not hold a handler.
                 try:
