@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 from pathlib import Path
 
 LOCK_FILE = "lock"
@@ -128,14 +129,14 @@ def running_pid(sdir: Path) -> tuple[int | None, str | None]:
 _held: dict[Path, InstanceLock] = {}
 
 
-def claim(sdir: Path, tiltfile: str) -> bool | int:
-    """Become the state dir's running instance: True, or the other instance's pid (0 if unknown).
+def claim(sdir: Path, tiltfile: str) -> int | None:
+    """Become the state dir's running instance (None), or say who is: its pid (0 if unknown).
 
     Records this process in up.json at once, so `down` works during the first evaluation too.
     A stale up.json (its writer gone) is reported on stderr and replaced, never acted on.
     """
     if sdir in _held:
-        return True
+        return None
     lock = InstanceLock(sdir)
     if not lock.acquire():
         pid = (read_pidfile(sdir) or {}).get("pid")
@@ -143,12 +144,10 @@ def claim(sdir: Path, tiltfile: str) -> bool | int:
     _held[sdir] = lock
     old = read_pidfile(sdir)
     if old is not None and old.get("pid") != os.getpid():
-        import sys
-
         print(f"lockstep: replacing a stale {PIDFILE} (pid {old.get('pid')!r}, from a run that did not"
               " stop cleanly); nothing was signalled", file=sys.stderr)
     write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": tiltfile})
-    return True
+    return None
 
 
 def release(sdir: Path) -> None:

@@ -75,7 +75,7 @@ def test_a_stale_pidfile_is_reported_and_replaced_by_the_next_claim(
 ) -> None:
     sdir = state_dir(tiltfile)
     _record(tiltfile, {"pid": stranger.pid})
-    assert claim(sdir, str(tiltfile)) is True
+    assert claim(sdir, str(tiltfile)) is None
     try:
         assert "replacing a stale up.json" in capsys.readouterr().err
         info = json.loads((sdir / PIDFILE).read_text())

@@ -94,14 +94,14 @@ def already_running(path: str, command: str) -> bool:
     try:
         sdir = state_dir(path, create=False)
         check_writable(sdir)
-        got = claim(sdir, path)
+        other = claim(sdir, path)
     except OSError as exc:
         where = exc.filename or state_root()
         print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc}"
               " (make it writable, or point LOCKSTEP_STATE_DIR at a writable directory)", file=sys.stderr)
         return True
-    if got is True:
+    if other is None:
         return False
     print(f"lockstep {command}: lockstep is already running for {path}"
-          f"{f' (pid {got})' if got else ''}; stop it with `lockstep down -f {path}`", file=sys.stderr)
+          f"{f' (pid {other})' if other else ''}; stop it with `lockstep down -f {path}`", file=sys.stderr)
     return True
