@@ -165,3 +165,20 @@ def test_clients_without_a_running_instance(tmp_path: Path, capsys: pytest.Captu
         flag = "--file" if argv[0] == "logs" else "-f"
         assert main([*argv, flag, str(tmp_path / "Tiltfile")]) == 1, argv
         assert "no running `lockstep up`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["logs"], ["get", "-o", "json"], ["describe", "a"], ["why"]])
+def test_a_reader_that_goes_away_is_not_a_traceback(up: Up, capsys: pytest.CaptureFixture[str],
+                                                    argv: list[str]) -> None:
+    """`lockstep logs | head -1`: the pipe closes under the writer; it stops quietly."""
+    assert cli(up, capsys, "wait", "--for=condition=Ready", "a", "--timeout", "30s")[0] == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the very first write fails, deterministically
+    flag = "--file" if argv[0] == "logs" else "-f"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "lockstep.cli.main", *argv, flag, str(up.tiltfile)],
+                              env=up.env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 128 + signal.SIGPIPE
