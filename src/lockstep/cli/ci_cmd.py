@@ -14,6 +14,7 @@ from lockstep.cli.common import (
     apply_engine_args,
     missing_tiltfile,
     parse_duration,
+    port_number,
     tiltfile_args,
     tiltfile_path,
 )
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_engine_args(p)
     add_selection_arg(p)
     p.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="e.g. 30m, 90s")
-    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port", type=port_number, default=0)
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=run)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import warnings
 
 from rich.console import Group
 
@@ -16,6 +15,7 @@ from lockstep.cli.common import (
     already_running,
     apply_engine_args,
     missing_tiltfile,
+    port_number,
     tiltfile_args,
     tiltfile_path,
 )
@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)
-    p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
+    p.add_argument("--port", type=port_number, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
     p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
     p.set_defaults(func=run)
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     if missing_tiltfile(path, "up") or already_running(path, "up"):
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
+        print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
+              file=sys.stderr, flush=True)
     engine, reaper = build_engine(path, tiltfile_args(args))
     apply_engine_args(engine.options, args)
     stream = args.stream or not sys.stdout.isatty()

@@ -145,11 +145,13 @@ async def serve(engine: Engine, host: str, port: int) -> None:
     try:
         runner, bound = await start(engine, host, port)
     except OSError as exc:
-        why = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise FatalError(
-            f"cannot serve the dashboard on {host}:{port}: {why}"
-            " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)"
-        ) from None
+        # Only a taken port is about --port; an unknown --host is not (getaddrinfo's errors carry
+        # no errno, only strerror).
+        why = (exc.strerror or str(exc)) + f" (check --host {host})"
+        if exc.errno == errno.EADDRINUSE:
+            why = ("the port is already in use"
+                   " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)")
+        raise FatalError(f"cannot serve the dashboard on {host}:{port}: {why}") from None
     sdir = state_dir(engine.tiltfile)
     url = url_for(host, bound)
     try:
