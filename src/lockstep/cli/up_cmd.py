@@ -63,7 +63,9 @@ async def _live_table(engine: Engine) -> int:
 
 
 def loaded_names(engine: Engine) -> list[str]:
-    return [r.name for r in engine.first_load.resources] if engine.first_load else []
+    # The resources loaded so far, not those of the first evaluation: when that one failed,
+    # the prefix column waits for the first Tiltfile that defines resources.
+    return list(engine.state.resources)
 
 
 def restored_edges(engine: Engine) -> int:
