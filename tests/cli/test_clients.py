@@ -182,3 +182,13 @@ def test_a_reader_that_goes_away_is_not_a_traceback(up: Up, capsys: pytest.Captu
         os.close(write_end)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
     assert proc.returncode == 128 + signal.SIGPIPE
+
+
+def test_why_names_an_unknown_resource(up: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(up, capsys, "why", "nope")
+    assert code == 1 and "no such resource: nope" in err
+    assert cli(up, capsys, "wait", "--for=condition=Ready", "a", "--timeout", "30s")[0] == 0
+    code, out, _ = cli(up, capsys, "why", "a")
+    assert code == 0 and "a: succeeded" in out
+    code, out, _ = cli(up, capsys, "why", "gated")  # known, never ran: not an error
+    assert code == 0 and "no updates recorded for gated" in out
