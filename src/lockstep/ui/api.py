@@ -203,6 +203,9 @@ async def post_enable(request: web.Request) -> web.Response:
     enabled = data.get("enabled")
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false")
+    for flag in ("only", "with_deps"):
+        if not isinstance(data.get(flag, False), bool):
+            raise BadRequest(f"'{flag}' must be true or false")
     names = _names(engine, data, allow_all=True)
     if enabled and data.get("with_deps") is True:
         names = with_upstreams(names, engine.state.resources.values())
