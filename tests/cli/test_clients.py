@@ -192,3 +192,22 @@ def test_why_names_an_unknown_resource(up: Up, capsys: pytest.CaptureFixture[str
     assert code == 0 and "a: succeeded" in out
     code, _, err = cli(up, capsys, "why", "gated")  # known (whether it ran yet or not): not an error
     assert code == 0 and err == ""
+
+
+def test_logs_of_a_name_with_a_comma(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tilt allows `a,b` as a resource name: `logs a,b` shows that resource, not `a` and `b`."""
+    # Up points LOCKSTEP_STATE_DIR at its own state: put the module's back afterwards.
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, textwrap.dedent("""
+        local_resource('a', cmd='echo from-a')
+        local_resource('b', cmd='echo from-b')
+        local_resource('a,b', cmd='echo from-a-comma-b')
+    """)) as u:
+        for name in ("a", "b", "a,b"):
+            assert cli(u, capsys, "wait", "--for=condition=Ready", name, "--timeout", "30s")[0] == 0
+        code, out, _ = cli(u, capsys, "logs", "a,b")
+        assert code == 0 and "from-a-comma-b" in out
+        assert "from-a\n" not in out and "from-b" not in out
+        code, out, _ = cli(u, capsys, "logs", "a", "b")
+        assert "from-a\n" in out and "from-b" in out and "from-a-comma-b" not in out

@@ -145,11 +145,18 @@ def line_json(line: Any) -> JSON:
     }
 
 
+def log_filter(request: web.Request) -> list[str] | None:
+    """The resources whose log lines are wanted, or None for all: `resources=a,b`, and
+    `resource=NAME` (repeatable) for a name that itself contains a comma, as Tilt allows."""
+    names = [r for r in request.query.get("resources", "").split(",") if r]
+    names += [r for r in request.query.getall("resource", []) if r]
+    return names or None
+
+
 async def get_logs(request: web.Request) -> web.Response:
     """Lines after `since` (a checkpoint), or the last `tail`; page with `next`."""
     engine = request.app[ENGINE]
-    raw = request.query.get("resources", "")
-    resources = [r for r in raw.split(",") if r] or None
+    resources = log_filter(request)
     limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
     if "tail" in request.query:
         tail = _int(request, "tail", 100, 0, MAX_LOG_LIMIT)

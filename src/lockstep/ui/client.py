@@ -48,7 +48,7 @@ def discover(tiltfile: str) -> ApiInfo:
 def call(info: ApiInfo, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
     url = info.url.rstrip("/") + path
     if params:
-        url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header(TOKEN_HEADER, info.token)
@@ -67,9 +67,9 @@ def call(info: ApiInfo, method: str, path: str, body: Any = None, params: dict[s
         raise ApiError(f"cannot reach lockstep at {info.url}: {exc} (is `lockstep up` still running?)") from None
 
 
-async def stream(info: ApiInfo, **params: str) -> AsyncIterator[dict[str, Any]]:
+async def stream(info: ApiInfo, **params: str | list[str]) -> AsyncIterator[dict[str, Any]]:
     """Messages of the live stream (see ui/stream.py for the protocol)."""
-    query = urllib.parse.urlencode({"token": info.token, **params})
+    query = urllib.parse.urlencode({"token": info.token, **params}, doseq=True)
     url = info.url.replace("http://", "ws://", 1).rstrip("/") + "/api/stream?" + query
     try:
         async with aiohttp.ClientSession() as session, session.ws_connect(url, heartbeat=15) as ws:

@@ -5,7 +5,8 @@ Protocol (server -> client, JSON text frames):
   {"type": "delta", "seq", "changed": [view...], "removed": [name...], "config"?, "history": [record...]}
   {"type": "logs", "lines": [line...], "checkpoint", "skipped"}
 Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
-`tail=N` (default 1000), `resources=a,b` (log filter), `logs=none` (views only).
+`tail=N` (default 1000), `resources=a,b` or repeated `resource=NAME` (log filter), `logs=none`
+(views only).
 
 The sender waits on an event the hub sets, then sends everything newer than
 what this client has: the await on each send is the backpressure, and the
@@ -20,7 +21,7 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json
+from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json, log_filter
 from lockstep.ui.viewmodel import full_view
 
 CHUNK = 2000
@@ -29,8 +30,7 @@ CHUNK = 2000
 async def stream(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
     hub = request.app[HUB]
-    raw = request.query.get("resources", "")
-    resources = [r for r in raw.split(",") if r] or None
+    resources = log_filter(request)
     want_logs = request.query.get("logs") != "none"
     tail = _int(request, "tail", 1000, 0, 100_000)
     if want_logs and request.query.get("logs") not in (None, ""):
