@@ -211,3 +211,19 @@ def test_logs_of_a_name_with_a_comma(tmp_path: Path, capsys: pytest.CaptureFixtu
         assert "from-a\n" not in out and "from-b" not in out
         code, out, _ = cli(u, capsys, "logs", "a", "b")
         assert "from-a\n" in out and "from-b" in out and "from-a-comma-b" not in out
+
+
+@pytest.mark.parametrize("content", ['{"url": 5, "token": null}', '[1, 2]', '{"url": "ftp://x/", "token": "t"}',
+                                     '{"url": "http://127.0.0.1:1/"}'])
+def test_a_hand_edited_api_file_is_named_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch, content: str) -> None:
+    from lockstep.statedir import state_dir
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    tiltfile = tmp_path / "Tiltfile"
+    tiltfile.write_text("")
+    (state_dir(str(tiltfile)) / "api.json").write_text(content)
+    for argv in (["get"], ["trigger", "a"], ["logs", "a"], ["args"]):
+        flag = "--file" if argv[0] == "logs" else "-f"
+        assert main([*argv, flag, str(tiltfile)]) == 1, argv
+        assert "is not a file `lockstep up` wrote" in capsys.readouterr().err

@@ -38,11 +38,17 @@ def discover(tiltfile: str) -> ApiInfo:
     path = state_dir(tiltfile, create=False) / API_FILE
     try:
         data = json.loads(path.read_text())
-        return ApiInfo(str(data["url"]), str(data["token"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         raise ApiError(
             f"no running `lockstep up` found for {tiltfile} (start one with `lockstep up -f {tiltfile}`)"
         ) from None
+    url = data.get("url") if isinstance(data, dict) else None
+    token = data.get("token") if isinstance(data, dict) else None
+    # Hand-edited or written by something else: say so, rather than fail inside urllib.
+    if not (isinstance(url, str) and url.startswith("http://") and isinstance(token, str) and token):
+        raise ApiError(f"{path} is not a file `lockstep up` wrote (no http:// url and token in it); "
+                       f"restart `lockstep up -f {tiltfile}` to rewrite it")
+    return ApiInfo(url if url.endswith("/") else url + "/", token)
 
 
 def call(info: ApiInfo, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
