@@ -116,7 +116,7 @@ def already_running(path: str, command: str) -> bool:
     Otherwise this process takes the state dir's lock (lockstep.instance) before anything is evaluated.
     """
     from lockstep.instance import claim
-    from lockstep.statedir import check_writable, state_dir, state_root
+    from lockstep.statedir import NotPrivateError, check_writable, state_dir, state_root
 
     try:
         sdir = state_dir(path, create=False)
@@ -124,8 +124,10 @@ def already_running(path: str, command: str) -> bool:
         other = claim(sdir, path)
     except OSError as exc:
         where = exc.filename or state_root()
-        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc}"
-              " (make it writable, or point LOCKSTEP_STATE_DIR at a writable directory)", file=sys.stderr)
+        fix = ("remove it, or point LOCKSTEP_STATE_DIR at a directory of your own" if isinstance(exc, NotPrivateError)
+               else "make it writable, or point LOCKSTEP_STATE_DIR at a writable directory")
+        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc} ({fix})",
+              file=sys.stderr)
         return True
     if other is None:
         return False
