@@ -22,7 +22,7 @@ from lockstep.cli.up_cmd import loaded_names, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
-from lockstep.ui.terminal import StreamPrinter
+from lockstep.ui.terminal import StreamPrinter, announce
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,7 +58,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
         if engine.store.version == version:
             break
     if verdict.ok:
-        print(f"lockstep ci: success: {verdict.summary}")
+        announce(f"lockstep ci: success: {verdict.summary}")
         return 0
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
     return 1

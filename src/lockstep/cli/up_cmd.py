@@ -23,7 +23,7 @@ from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
 from lockstep.engine.persist import load_inferred
 from lockstep.model.selection import with_upstreams
-from lockstep.ui.terminal import StreamPrinter, live_view, make_console
+from lockstep.ui.terminal import StreamPrinter, announce, live_view, make_console
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         restored = restored_edges(e)
         if restored:
             plural = "s" if restored > 1 else ""
-            print(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`", flush=True)
+            announce(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`")
         load = e.first_load
         selected = set(with_upstreams(load.enabled_resources, load.resources)) if (
             load is not None and load.enabled_resources is not None) else None
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
             if selected is not None and r.name not in selected:
                 continue  # disabled: nothing serves there
             for link in r.links:
-                print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
+                announce(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}")
 
     until = None if stream else _live_table
     return asyncio.run(run_app(engine, reaper, until, on_started=started))

@@ -30,6 +30,7 @@ from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
 from lockstep.ui.stream import stream
+from lockstep.ui.terminal import announce
 
 API_FILE = "api.json"
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
@@ -160,9 +161,10 @@ async def serve(engine: Engine, host: str, port: int) -> None:
             "token": runner.app[GUARD].token, "tiltfile": engine.tiltfile,
         })
         # Printed once, with the token: opening it logs the browser in (security.py).
-        print(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}", flush=True)
+        announce(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}")
         await asyncio.Event().wait()  # until cancelled
     finally:
         remove_api_file(sdir)
         await runner.cleanup()
-        sys.stdout.flush()
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            sys.stdout.flush()

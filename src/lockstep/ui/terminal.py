@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -68,6 +70,26 @@ def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], h
     return Group(table, Rule("logs (lockstep logs -f for all)", style="dim"), tail)
 
 
+def announce(text: str) -> None:
+    """Print one line of `up`/`ci`'s own output (the dashboard URL, links, the verdict).
+
+    When the reader has gone (`lockstep up | head -1`), the run goes on without its output:
+    the servers and the dashboard stay up, as they do for the log lines.
+    """
+    try:
+        print(text, flush=True)
+    except (BrokenPipeError, ValueError):
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    # Point fd 1 at /dev/null: the interpreter's flush at exit would fail on the dead pipe again.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 class StreamPrinter:
     """Prefixed, timestamped log lines (Tilt's `up --stream`).
 
@@ -98,7 +120,8 @@ class StreamPrinter:
             self.out.write("".join(f"{prefix}{part}\n" for part in line.text.split("\n")))
             self.out.flush()
         except (BrokenPipeError, ValueError):
-            pass
+            if self.out is sys.stdout:
+                _drop_stdout()
 
 
 def make_console() -> Console:

@@ -1,0 +1,58 @@
+"""`lockstep up | head -1`: the reader goes away; the run goes on without its output, no traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+from upproc import VENV_BIN, wait_until
+
+from lockstep.engine.persist import read_history
+from lockstep.statedir import state_dir
+
+pytestmark = pytest.mark.e2e
+
+TILTFILE = """
+local_resource('build', cmd='echo built')
+local_resource('web', serve_cmd='echo serving; exec sleep 600', resource_deps=['build'],
+               links=['http://localhost:1/'])
+"""
+
+
+def _run_with_dead_stdout(tmp_path: Path, *argv: str) -> subprocess.Popen[str]:
+    (tmp_path / "Tiltfile").write_text(TILTFILE)
+    env = {**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will ever read: every write to stdout fails
+    try:
+        return subprocess.Popen([f"{VENV_BIN}/lockstep", *argv, "--port", "0", "-f", str(tmp_path / "Tiltfile")],
+                                cwd=tmp_path, env=env, stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+
+
+def test_up_keeps_running_when_its_output_is_gone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    sdir = state_dir(tmp_path / "Tiltfile", create=False)
+    proc = _run_with_dead_stdout(tmp_path, "up", "--stream")
+    try:
+        # It got past the dashboard URL and the link lines, and keeps working: both updates recorded.
+        wait_until(lambda: {r.resource for r in read_history(sdir)} == {"build", "web"} or proc.poll() is not None,
+                   30, "both updates recorded (or an early exit)")
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+        assert (sdir / "api.json").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_ci_verdict_to_a_gone_reader_is_not_a_traceback(tmp_path: Path) -> None:
+    proc = _run_with_dead_stdout(tmp_path, "ci", "--timeout", "60s")
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
