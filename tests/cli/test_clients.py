@@ -227,3 +227,16 @@ def test_a_hand_edited_api_file_is_named_not_a_traceback(tmp_path: Path, capsys:
         flag = "--file" if argv[0] == "logs" else "-f"
         assert main([*argv, flag, str(tiltfile)]) == 1, argv
         assert "is not a file `lockstep up` wrote" in capsys.readouterr().err
+
+
+def test_double_dash_before_a_name_that_looks_like_a_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tilt allows a resource called `--all`; `lockstep trigger -- --all` must reach it."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, "local_resource('--all', cmd='echo dashed')\nlocal_resource('x', cmd='echo x')\n") as u:
+        assert cli(u, capsys, "wait", "--for=condition=Ready", "x", "--timeout", "30s")[0] == 0
+        for argv in (["trigger", "--", "--all"], ["describe", "--", "--all"], ["get", "--", "--all"]):
+            code, out, err = cli(u, capsys, *argv)
+            assert code == 0 and "--all" in out, (argv, err)
+        code, out, _ = cli(u, capsys, "logs", "--", "--all")
+        assert code == 0 and "dashed" in out and "echo x" not in out

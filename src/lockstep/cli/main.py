@@ -47,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands whose `-- ARGS` go to the Tiltfile. For the others `--` keeps its usual meaning
+# (what follows is positional), so `lockstep trigger -- --all` names a resource called `--all`.
+TILTFILE_ARG_COMMANDS = frozenset({"up", "ci", "check", "graph", "args"})
+
+
 def split_tiltfile_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """Split at the first `--`: what follows goes to the Tiltfile (config.parse)."""
     argv = list(argv)
-    if "--" in argv:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if "--" in argv and command in TILTFILE_ARG_COMMANDS:
         i = argv.index("--")
         return argv[:i], argv[i + 1 :]
     return argv, []
