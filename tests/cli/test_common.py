@@ -82,3 +82,25 @@ def test_an_unknown_host_is_named_without_blaming_the_port(command: str, tmp_pat
     if command == "up":  # a plain warning line, not Python's UserWarning with a source path
         assert "lockstep up: warning: serving on no-such-host.invalid" in err and "UserWarning" not in err
     assert "another `lockstep up`" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_a_taken_port_stops_before_the_tiltfile_runs(command: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second project's `up` on the default port must not start its builds, then die."""
+    import socket
+
+    from lockstep.cli.main import main
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(f"local('touch {tmp_path}/evaluated')\nlocal_resource('a', cmd='touch {tmp_path}/ran')\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main([command, "-f", str(tf), "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in err
+    assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()

@@ -18,7 +18,7 @@ from lockstep.cli.common import (
     tiltfile_args,
     tiltfile_path,
 )
-from lockstep.cli.up_cmd import loaded_names, start_views
+from lockstep.cli.up_cmd import loaded_names, port_taken, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
@@ -65,7 +65,8 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
+    if (missing_tiltfile(tiltfile_path(args), "ci") or port_taken("ci", args.host, args.port)
+            or already_running(tiltfile_path(args), "ci")):
         return 1
     engine, reaper = build_engine(tiltfile_path(args), tiltfile_args(args), subcommand="ci")
     apply_engine_args(engine.options, args)

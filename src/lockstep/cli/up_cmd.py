@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import socket
 import sys
 
 from rich.console import Group
@@ -76,9 +78,33 @@ def restored_edges(engine: Engine) -> int:
     return sum(1 for u, d in load_inferred(engine.options.state_dir) if u in names and d in names)
 
 
+def port_taken(command: str, host: str, port: int) -> bool:
+    """Say so, once, when the dashboard's port is taken: before the Tiltfile is evaluated or
+    anything runs (a second project's `up` on the default port must not start its builds)."""
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        return False  # an unknown --host: the server names it when it tries to listen
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                probe.bind(addr)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    continue
+                print(f"lockstep {command}: cannot serve the dashboard on {host}:{port}: the port is already in use"
+                      " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)",
+                      file=sys.stderr)
+                return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
-    if missing_tiltfile(path, "up") or already_running(path, "up"):
+    if missing_tiltfile(path, "up") or port_taken("up", args.host, args.port) or already_running(path, "up"):
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
