@@ -16,6 +16,7 @@ from typing import Any
 
 from lockstep.cli.common import parse_duration, tiltfile_path
 from lockstep.ui.client import ApiError, ApiInfo, call, discover, stream
+from lockstep.ui.printable import printable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +43,7 @@ class Printer:
             print(json.dumps(line))
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(line["at"]))
-            print(f"{stamp} {line['resource']:<16} │ {line['text']}")
+            print(f"{stamp} {printable(line['resource']):<16} │ {line['text']}")
 
 
 def _backlog(info: ApiInfo, names: list[str], tail: int) -> tuple[list[dict[str, Any]], int]:

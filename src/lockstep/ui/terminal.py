@@ -18,6 +18,7 @@ from lockstep.engine.scheduler import Decision
 from lockstep.logs.store import LogLevel, LogLine
 from lockstep.model.resource import TriggerMode
 from lockstep.store.state import EngineState, ResourceState
+from lockstep.ui.printable import printable
 from lockstep.ui.viewmodel import runtime_status
 
 
@@ -48,7 +49,7 @@ def status_table(state: EngineState, decision: Decision) -> Table:
         s = state.rs[name]
         last = s.last
         dur = f"{(last.end or last.start) - last.start:.1f}s" if last else ""
-        table.add_row(name, status_word(s, decision), runtime_status(s), dur)
+        table.add_row(printable(name), status_word(s, decision), runtime_status(s), dur)
     if state.config_errors:
         table.caption = "Tiltfile error: " + state.config_errors[0].render()
     return table
@@ -65,7 +66,7 @@ def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], h
         style = "red" if line.level is LogLevel.ERROR else ""
         # Every screen line carries its resource, the second line of a message too.
         tail.append(f"{stamp} ", style="dim")
-        tail.append(f"{line.resource:<16.16} ", style="cyan")
+        tail.append(f"{printable(line.resource):<16.16} ", style="cyan")
         tail.append(part[:400] + "\n", style=style)
     return Group(table, Rule("logs (lockstep logs -f for all)", style="dim"), tail)
 
@@ -105,7 +106,7 @@ class StreamPrinter:
 
     def _fit(self) -> None:
         assert self._names is not None
-        known = [len(n) for n in self._names()]
+        known = [len(printable(n)) for n in self._names()]
         if known:
             self.width = min(32, max(self.width, len("(Tiltfile)"), *known))
             self._fixed = True
@@ -115,7 +116,7 @@ class StreamPrinter:
             self._fit()
         stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
         mark = "!" if line.level is LogLevel.ERROR else " "
-        prefix = f"{stamp} {line.resource:<{self.width}}{mark}| "
+        prefix = f"{stamp} {printable(line.resource):<{self.width}}{mark}| "
         try:
             self.out.write("".join(f"{prefix}{part}\n" for part in line.text.split("\n")))
             self.out.flush()
