@@ -56,3 +56,23 @@ def test_ci_verdict_to_a_gone_reader_is_not_a_traceback(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=90)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ci_stopped_before_its_verdict_is_not_a_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        sig: signal.Signals) -> None:
+    """A CI runner cancelling `lockstep ci` (or Ctrl-C, or `down`) must not read as a pass."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "Tiltfile").write_text("local_resource('long', cmd='echo started; sleep 600')\n")
+    sdir = state_dir(tmp_path / "Tiltfile", create=False)
+    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "ci", "--port", "0", "-f", str(tmp_path / "Tiltfile")],
+                            cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_until(lambda: (sdir / "logs" / "long.jsonl").exists() and "started" in
+                   (sdir / "logs" / "long.jsonl").read_text(), 30, "the long update to start")
+    finally:
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "lockstep ci: stopped before every resource was up to date" in err and "Traceback" not in err

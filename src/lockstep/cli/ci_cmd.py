@@ -72,6 +72,17 @@ def run(args: argparse.Namespace) -> int:
     apply_engine_args(engine.options, args)
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
+    verdicts: list[int] = []
+
+    async def until(e: Engine) -> int:
+        verdicts.append(await _until_done(e, timeout))
+        return verdicts[-1]
+
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
-    return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout),
-                               on_started=lambda e: start_views(e, args)))
+    code = asyncio.run(run_app(engine, reaper, until, on_started=lambda e: start_views(e, args)))
+    if not verdicts and code == 0:
+        # Stopped (Ctrl-C, `lockstep down`, SIGTERM from a CI runner) before the verdict:
+        # nothing was shown to be up to date, so this is no success.
+        print("lockstep ci: stopped before every resource was up to date", file=sys.stderr)
+        return 1
+    return code
