@@ -62,6 +62,9 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     return engine, reaper
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 async def run_app(
     engine: Engine,
     reaper: Reaper,
@@ -69,10 +72,12 @@ async def run_app(
     *,
     on_started: Callable[[Engine], None] | None = None,
 ) -> int:
-    """Run until `until` returns an exit code, or until SIGINT/SIGTERM (exit 0)."""
+    """Run until `until` returns an exit code, or until SIGINT/SIGTERM/SIGHUP (exit 0)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
+    # same graceful shutdown (servers get SIGTERM and their clean-up runs; state files go).
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     sdir = state_dir(engine.tiltfile)
     code = 0
@@ -125,6 +130,6 @@ async def run_app(
             if (read_pidfile(sdir) or {}).get("pid") == os.getpid():
                 (sdir / PIDFILE).unlink()
         release(sdir)
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
     return code

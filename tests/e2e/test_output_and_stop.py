@@ -1,4 +1,4 @@
-"""`lockstep up | head -1`: the reader goes away; the run goes on without its output, no traceback."""
+"""How `up` and `ci` end: a reader that goes away (`lockstep up | head -1`), Ctrl-C, SIGTERM, SIGHUP."""
 
 from __future__ import annotations
 
@@ -76,3 +76,25 @@ def test_ci_stopped_before_its_verdict_is_not_a_success(tmp_path: Path, monkeypa
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
     assert "lockstep ci: stopped before every resource was up to date" in err and "Traceback" not in err
+
+
+def test_a_closed_terminal_stops_up_gracefully(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGHUP (the terminal closed, the SSH session dropped) stops `up` like Ctrl-C: servers get
+    SIGTERM and run their clean-up, and the state files of the run are removed."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "Tiltfile").write_text(
+        "local_resource('srv', serve_cmd='trap \"echo cleaned > cleaned.txt; exit 0\" TERM; "
+        "echo serving; while true; do sleep 0.1; done')\n")
+    sdir = state_dir(tmp_path / "Tiltfile", create=False)
+    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "up", "--stream", "--port", "0", "-f", str(tmp_path / "Tiltfile")],
+                            cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_until(lambda: (sdir / "logs" / "srv.jsonl").exists() and "serving" in
+                   (sdir / "logs" / "srv.jsonl").read_text(), 30, "the server to start")
+    finally:
+        proc.send_signal(signal.SIGHUP)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert (tmp_path / "cleaned.txt").read_text().strip() == "cleaned"
+    assert not (sdir / "api.json").exists() and not (sdir / "up.json").exists()
