@@ -240,3 +240,23 @@ def test_double_dash_before_a_name_that_looks_like_a_flag(tmp_path: Path, capsys
             assert code == 0 and "--all" in out, (argv, err)
         code, out, _ = cli(u, capsys, "logs", "--", "--all")
         assert code == 0 and "dashed" in out and "echo x" not in out
+
+
+def test_wait_says_when_up_stops_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "timed out after 60s" a few seconds in: the `up` it waited on has gone."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, "local_resource('long', cmd='echo started; sleep 600')\n") as u:
+        u.expect("started")
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "lockstep.cli.main", "wait", "--for=condition=Ready", "long", "--timeout", "120s",
+             "-f", str(u.tiltfile)], env=u.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # Connected once it shows in the process list long enough to have read its snapshot;
+            # a short grace keeps this simple, and the assertion below does not depend on it.
+            time.sleep(1.0)
+        finally:
+            u.stop()
+        _, err = waiter.communicate(timeout=30)
+    assert waiter.returncode == 1
+    assert "`lockstep up` stopped before the condition was met" in err or "no running `lockstep up`" in err, err
+    assert "timed out" not in err

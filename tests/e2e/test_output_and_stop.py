@@ -98,3 +98,44 @@ def test_a_closed_terminal_stops_up_gracefully(tmp_path: Path, monkeypatch: pyte
     assert proc.returncode == 0, err
     assert (tmp_path / "cleaned.txt").read_text().strip() == "cleaned"
     assert not (sdir / "api.json").exists() and not (sdir / "up.json").exists()
+
+
+def test_open_streams_do_not_hold_up_the_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dashboard tab or `lockstep logs -f` is a WebSocket: Ctrl-C must not wait for it to go away."""
+    import asyncio
+    import json
+    import time
+
+    import aiohttp
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "Tiltfile").write_text("local_resource('long', cmd='sleep 600')\n")
+    sdir = state_dir(tmp_path / "Tiltfile", create=False)
+    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "up", "--stream", "--port", "0", "-f", str(tmp_path / "Tiltfile")],
+                            cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+    async def connect_then_stop() -> tuple[float, str]:
+        api = json.loads((sdir / "api.json").read_text())
+        url = api["url"].replace("http://", "ws://") + f"api/stream?token={api['token']}&logs=none"
+        async with aiohttp.ClientSession() as session:
+            clients = [await session.ws_connect(url) for _ in range(3)]
+            for ws in clients:  # each has its snapshot: the server holds three open streams
+                assert json.loads((await ws.receive()).data)["type"] == "snapshot"
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30)
+            took = time.monotonic() - t0
+            closed = await clients[0].receive(timeout=5)
+            return took, closed.type.name
+
+    try:
+        wait_until(lambda: (sdir / "api.json").exists(), 30, "the API to be up")
+        took, closed = asyncio.run(connect_then_stop())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert took < 5, f"`up` took {took:.1f}s to stop with streams open"
+    assert closed in ("CLOSE", "CLOSING", "CLOSED")

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import sys
+import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from lockstep.ui.api import ENGINE, HUB, add_routes, errors
 from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
-from lockstep.ui.stream import stream
+from lockstep.ui.stream import SOCKETS, close_streams, stream
 from lockstep.ui.terminal import announce
 
 API_FILE = "api.json"
@@ -61,6 +62,8 @@ def build_app(
     app[ENGINE] = engine
     app[HUB] = Hub(engine)
     app[GUARD] = guard
+    app[SOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(close_streams)
     add_routes(app)
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/api/health", health)

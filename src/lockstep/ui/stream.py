@@ -18,13 +18,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import weakref
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json, log_filter
 from lockstep.ui.viewmodel import full_view
 
 CHUNK = 2000
+
+# The open streams, so that stopping `up` can close them (close_streams) instead of waiting for
+# each client to notice: a dashboard tab or a `logs -f` must not hold up Ctrl-C.
+SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets", weakref.WeakSet)
+
+
+async def close_streams(app: web.Application) -> None:
+    sockets = app[SOCKETS]
+    for ws in [*sockets]:  # closing one changes the set
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"lockstep up is stopping")
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -43,6 +54,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise BadRequest("this endpoint needs a WebSocket upgrade")
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
     event = hub.listen()
     view_seq = hub.seq
     finished = engine.state.finished_total
