@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from upproc import Up
+from upproc import Up, wait_until
 
 from lockstep.cli.main import main
 
@@ -242,6 +242,22 @@ def test_double_dash_before_a_name_that_looks_like_a_flag(tmp_path: Path, capsys
         assert code == 0 and "dashed" in out and "echo x" not in out
 
 
+def _connected(pid: int, port: int) -> bool:
+    """Whether process `pid` has an established TCP connection to `port` (Linux /proc)."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+    except OSError:
+        return False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for row in list(f)[1:]:
+                cols = row.split()
+                if int(cols[2].rsplit(":", 1)[1], 16) == port and cols[3] == "01" and cols[9] in inodes:
+                    return True
+    return False
+
+
 def test_wait_says_when_up_stops_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not "timed out after 60s" a few seconds in: the `up` it waited on has gone."""
     monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
@@ -250,10 +266,9 @@ def test_wait_says_when_up_stops_under_it(tmp_path: Path, monkeypatch: pytest.Mo
         waiter = subprocess.Popen(
             [sys.executable, "-m", "lockstep.cli.main", "wait", "--for=condition=Ready", "long", "--timeout", "120s",
              "-f", str(u.tiltfile)], env=u.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port = int(json.loads((u.sdir / "api.json").read_text())["port"])
         try:
-            # Connected once it shows in the process list long enough to have read its snapshot;
-            # a short grace keeps this simple, and the assertion below does not depend on it.
-            time.sleep(1.0)
+            wait_until(lambda: _connected(waiter.pid, port), 30, "the waiter to connect")
         finally:
             u.stop()
         _, err = waiter.communicate(timeout=30)
