@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lockstep.engine.checker import check_history
-from lockstep.engine.topology import build_topology
+from lockstep.model.topology import build_topology
 from lockstep.model.update import UpdateResult
 
 

@@ -24,6 +24,7 @@ from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import LoadResult
+from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
 
@@ -61,12 +62,7 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
 
 
 def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
-    path = sdir / PIDFILE
-    tmp = sdir / (PIDFILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
+    write_private_json(sdir / PIDFILE, info)
 
 
 def read_pidfile(sdir: Path) -> dict[str, object] | None:

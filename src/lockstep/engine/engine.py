@@ -25,7 +25,7 @@ from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.store.store import Store
-from lockstep.watch.ignore import load_tiltignore
+from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
 
@@ -226,6 +226,9 @@ class Engine:
 
     def _apply_load(self, result: LoadResult) -> None:
         now = self.clock.now()
+        # Everything the reducers need to know about the machine is observed here, at the edge.
+        result = replace(result, tiltfile=os.path.abspath(result.tiltfile))
+        roots = filesystem_roots()
         ignores = load_tiltignore(os.path.dirname(self.tiltfile))
         if ignores:
             # .tiltignore applies to every watch, like watch_settings(ignore=).
@@ -243,7 +246,7 @@ class Engine:
                 result = replace(result, settings=replace(result.settings, max_wait_secs=self.options.max_wait_secs))
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
-            self.dispatch(A.ConfigLoaded(result, now))
+            self.dispatch(A.ConfigLoaded(result, now, roots))
             for text in result.printed:
                 self.log("(Tiltfile)", text)
             for w in result.warnings:
@@ -254,7 +257,7 @@ class Engine:
                 self.log("(Tiltfile)", e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
-                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now))
+                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
                 self.dispatch(A.ConfigFailed(result.errors, now))
 
     def _start_reload(self) -> None:

@@ -1,7 +1,8 @@
 """Actions: every change to the engine state is one of these, with its time.
 
 Timestamps travel inside actions so that reducers never read a clock (and a
-fake clock drives the tests).
+fake clock drives the tests). Facts about the machine travel the same way:
+reducers never touch the filesystem either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from lockstep.model.resource import Diagnostic, LoadResult, TriggerMode
 class ConfigLoaded:
     result: LoadResult
     at: float
+    # The directories at the filesystem root, observed by whoever loaded the
+    # config: they decide whether an ignore pattern `/tmp/x` is absolute.
+    root_dirs: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,13 @@ stays valid forever.
 
 from __future__ import annotations
 
-import os
+import posixpath
 from dataclasses import replace
 from typing import Any
 
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.topology import build_topology
+from lockstep.model.paths import PathIndex
 from lockstep.model.resource import Resource
+from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
@@ -76,14 +76,15 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
             if wanted is not None and s.enabled != enabled:
                 s = _set_enabled(s, r, enabled, a.at)
         rs[name] = s
-    base_dir = os.path.dirname(os.path.abspath(result.tiltfile))
+    # The loader reports the Tiltfile's absolute path: no working directory is consulted here.
+    base_dir = posixpath.dirname(result.tiltfile)
     state = replace(
         state,
         config=result,
         resources=new,
         rs=rs,
         settings=result.settings,
-        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore),
+        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
         config_generation=state.config_generation + 1,
     )

@@ -6,9 +6,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.topology import Topology
+from lockstep.model.paths import PathIndex
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, TriggerMode
+from lockstep.model.topology import Topology
 from lockstep.model.update import Reason, UpdateRecord, UpdateResult
 
 # In-memory history is bounded; the complete history is on disk (history file).
