@@ -7,43 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine_sim import ROOT, config, local
+from enginerig import Gate, running
 
 from lockstep.engine.clock import FakeClock
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldKind, ReasonKind
 from lockstep.store import actions as A
-
-
-class Gate:
-    """Updates block until the test releases them, one event per update."""
-
-    def __init__(self) -> None:
-        self.events: dict[int, asyncio.Event] = {}
-        self.ran: list[str] = []
-
-    async def __call__(self, resource: Resource, uid: int, log: LogFn) -> Outcome:
-        self.ran.append(resource.name)
-        log(f"building {resource.name}", False)
-        event = self.events.setdefault(uid, asyncio.Event())
-        await event.wait()
-        return Outcome(True)
-
-    def release(self, uid: int) -> None:
-        self.events.setdefault(uid, asyncio.Event()).set()
-
-
-async def running(result: LoadResult, gate: Gate, clock: FakeClock, tmp: Path) -> tuple[Engine, asyncio.Task[None]]:
-    def loader(path: str, args: Sequence[str]) -> LoadResult:
-        return result
-
-    engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp), loader=loader,
-                    runner=FunctionRunner(gate), logs=LogStore(None), clock=clock)
-    task = asyncio.ensure_future(engine.run())
-    engine.initial_load()
-    return engine, task
 
 
 def test_engine_runs_chain_in_order_with_fake_clock(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ async def _live_table(engine: Engine) -> int:
     console = make_console()
 
     def view() -> Group:
-        return live_view(engine.state, engine.decision, engine.logs.tail(None, 50), console.size.height)
+        snap = engine.snapshot
+        return live_view(snap.state, snap.decision, engine.logs.tail(None, 50), console.size.height)
 
     with Live(view(), console=console, refresh_per_second=4, screen=False) as live:
         while True:

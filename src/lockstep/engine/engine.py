@@ -19,6 +19,7 @@ from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
 from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldReason, UpdateResult
@@ -65,7 +66,7 @@ class Engine:
         self.logs = logs
         self.clock: Clock = clock or RealClock()
         self.store = Store()
-        self.decision = Decision()
+        self._published = Publisher()
         self._tg: asyncio.TaskGroup | None = None
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
@@ -86,6 +87,22 @@ class Engine:
     @property
     def state(self) -> EngineState:
         return self.store.state
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The last published (state, decision) pair: what request handlers read."""
+        return self._published.current
+
+    @property
+    def decision(self) -> Decision:
+        return self._published.current.decision
+
+    def subscribe(self, fn: SnapshotSubscriber) -> Callable[[], None]:
+        """Call fn with every snapshot, after the engine's own step has acted on it."""
+        return self._published.subscribe(fn)
+
+    async def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float | None = None) -> Snapshot:
+        return await self._published.wait_for(predicate, timeout)
 
     def dispatch(self, action: A.Action) -> None:
         self.store.dispatch(action)
@@ -165,7 +182,6 @@ class Engine:
                 task.cancel()
         # No second pass: the scheduler already accounted for these starts
         # (capacity, running set) while deciding, in topological order.
-        self.decision = decision
         self._persist(state, decision)
         wake = decision.wake_at
         cfg = self._config_deadline(state)
@@ -177,6 +193,9 @@ class Engine:
         if wake is not None and (self._wake_at is None or wake < self._wake_at or self._wake_at <= state.now):
             self._wake_at = wake
             self._wake.set()
+        # The state as the step left it (with its starts and a reload's start), with
+        # the decision that was taken on it.
+        self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
 
     def _config_deadline(self, state: EngineState) -> float | None:
         if state.config_dirty_since is None or state.config_last_change is None:

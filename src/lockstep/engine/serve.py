@@ -53,7 +53,7 @@ class ServeController:
         self._sleep = sleep or (lambda s: engine.clock.sleep_until(engine.clock.now() + s))
         self.grace = grace
         self._sup: dict[str, _Supervisor] = {}
-        engine.store.subscribe(self._on_state)
+        engine.subscribe(lambda snap: self._on_state(snap.state))
 
     def _on_state(self, state: EngineState) -> None:
         for name in list(self._sup):

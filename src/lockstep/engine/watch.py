@@ -25,7 +25,7 @@ class WatchController:
         self._config_files: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
         self._generation = -1
-        engine.store.subscribe(self._on_state)
+        engine.subscribe(lambda snap: self._on_state(snap.state))
 
     def _on_state(self, state: EngineState) -> None:
         if state.config_generation == self._generation:

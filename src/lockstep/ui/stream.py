@@ -46,7 +46,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     event = hub.listen()
     view_seq = hub.seq
     finished = engine.state.finished_total
-    snapshot = full_view(engine.state, engine.decision, engine.args)
+    snapshot = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
     snapshot["resources"] = hub.views()
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,
