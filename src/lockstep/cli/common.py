@@ -7,6 +7,7 @@ import os
 import re
 import sys
 
+from lockstep.adapters.procstat import process_alive as process_alive
 from lockstep.engine.engine import EngineOptions
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -65,21 +66,6 @@ def missing_tiltfile(path: str, command: str) -> bool:
     print(f"lockstep {command}: no Tiltfile at {path} (run it where your Tiltfile is, or point at one with -f PATH)",
           file=sys.stderr)
     return True
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # An exited process that its parent has not reaped yet (a zombie) is gone for us.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def already_running(path: str, command: str) -> bool:

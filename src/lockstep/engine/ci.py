@@ -55,7 +55,7 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
             failures.append(f"{name} failed: {s.last.error if s.last else ''}")
         elif s.runtime is RuntimeStatus.CRASHED:
             failures.append(f"{name}: serve process exited")
-        elif not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
+        elif not s.settled:
             waiting.append(name)
     if failures:
         if moving(state, decision):

@@ -24,7 +24,7 @@ from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState
+from lockstep.store.state import EngineState, quiet_until
 from lockstep.store.store import Store
 from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
@@ -200,10 +200,7 @@ class Engine:
     def _config_deadline(self, state: EngineState) -> float | None:
         if state.config_dirty_since is None or state.config_last_change is None:
             return None
-        return min(
-            state.config_last_change + state.settings.quiet_secs,
-            state.config_dirty_since + state.settings.max_wait_secs,
-        )
+        return quiet_until(state.config_dirty_since, state.config_last_change, state.settings)
 
     async def _ticker(self) -> None:
         while True:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from lockstep.model.resource import Resource, ResourceKind, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, ReasonKind
-from lockstep.store.state import EngineState, ResourceState
+from lockstep.store.state import EngineState, ResourceState, quiet_until
 
 # Reasons that start a manual-trigger-mode resource without a trigger.
 _SELF_STARTING = frozenset({ReasonKind.INITIAL, ReasonKind.MANUAL})
@@ -86,8 +86,6 @@ def _wants_to_start(s: ResourceState) -> HoldReason | None:
 
 def next_updates(state: EngineState) -> Decision:
     now = state.now
-    quiet = state.settings.quiet_secs
-    max_wait = state.settings.max_wait_secs
     running = {s.running.resource for s in state.rs.values() if s.running is not None}
     serial_running = {n for n in running if _serial_local(state.resources[n])}
     local_running = {n for n in running if state.resources[n].kind is ResourceKind.LOCAL}
@@ -116,7 +114,7 @@ def next_updates(state: EngineState) -> Decision:
         if readers:
             reasons.append(HoldReason(HoldKind.WAITING_FOR_DEPENDENT, readers))
         if s.last_change is not None and not s.triggered and s.pending_since is not None:
-            until = min(s.last_change + quiet, s.pending_since + max_wait)
+            until = quiet_until(s.pending_since, s.last_change, state.settings)
             if now < until:
                 reasons.append(HoldReason(HoldKind.QUIET_WINDOW, until=until))
                 wake_at = until if wake_at is None else min(wake_at, until)

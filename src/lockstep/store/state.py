@@ -56,15 +56,22 @@ class ResourceState:
         return self.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
 
     @property
+    def idle(self) -> bool:
+        """Nothing pending and nothing running."""
+        return not self.pending and self.running is None
+
+    @property
     def settled(self) -> bool:
-        """The definition of *settled* from the contract (§1)."""
-        return (
-            self.enabled
-            and self.succeeded
-            and not self.pending
-            and self.running is None
-            and self.runtime_ok
-        )
+        """*Settled* as the contract defines it (DESIGN.md §1, before C1): the one definition.
+
+        `ci`'s verdict and `wait --for=condition=Ready` use it too.
+        """
+        return self.enabled and self.succeeded and self.idle and self.runtime_ok
+
+
+def quiet_until(first_change: float, last_change: float, settings: Settings) -> float:
+    """When a burst of changes counts as over (C3): quiet for the window, or waited the maximum."""
+    return min(last_change + settings.quiet_secs, first_change + settings.max_wait_secs)
 
 
 @dataclass(frozen=True)

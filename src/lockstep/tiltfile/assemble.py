@@ -13,23 +13,14 @@ from lockstep.model.resource import (
     Resource,
     ResourceKind,
     Settings,
-    SourceLocation,
 )
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.k8s_assign import k8s_resources
 from lockstep.tiltfile.k8s_objects import refs_match
+from lockstep.tiltfile.opts import merge_opts, not_found
 from lockstep.tiltfile.state import EvalState
 
 _SETTING_FIELDS = set(Settings.__dataclass_fields__)
-
-
-def not_found(st: EvalState, message: str, location: SourceLocation | None, hint: str) -> None:
-    """An unknown name is an error, or a warning when a dry run could not read some input
-    (the name may well be defined by the YAML or file it could not see)."""
-    if st.dry_run and st.missing_inputs:
-        st.warn(message + " (dry run: some inputs were missing)", location, hint)
-    else:
-        st.error(message, location, hint)
 
 
 def _images_for(st: EvalState, refs: tuple[str, ...]) -> tuple[ImageTarget, ...]:
@@ -52,11 +43,7 @@ def compose_resources(st: EvalState) -> list[Resource]:
             not_found(st, f"dc_resource(): no Compose service named `{opts.name}`", opts.location,
                       f"did you mean `{match}`?" if match else "check the service names in the compose file")
             continue
-        r = replace(
-            r, trigger_mode=opts.trigger_mode or r.trigger_mode,
-            auto_init=r.auto_init if opts.auto_init is None else opts.auto_init,
-            resource_deps=r.resource_deps + opts.resource_deps, links=r.links + opts.links,
-            labels=r.labels + opts.labels, location=opts.location or r.location)
+        r = replace(merge_opts(r, opts), location=opts.location or r.location)
         if opts.new_name:
             del out[opts.name]
             r = replace(r, name=opts.new_name)
@@ -76,10 +63,7 @@ def _custom_opts(st: EvalState, r: Resource) -> Resource:
     st.k8s_opts = [o for o in st.k8s_opts if o.workload != r.name]
     for o in mine:
         r = replace(
-            r, name=o.new_name or r.name, trigger_mode=o.trigger_mode or r.trigger_mode,
-            auto_init=r.auto_init if o.auto_init is None else o.auto_init,
-            resource_deps=r.resource_deps + o.resource_deps, links=r.links + o.links,
-            labels=r.labels + o.labels,
+            merge_opts(r, o), name=o.new_name or r.name,
             k8s=replace(r.k8s, port_forwards=r.k8s.port_forwards + o.port_forwards) if r.k8s else r.k8s)
     return r
 

@@ -8,7 +8,7 @@ resources and attaches further objects; everything left goes to `uncategorized`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import starlark as sl
@@ -16,11 +16,9 @@ import starlark as sl
 from lockstep.model.resource import (
     K8sObject,
     K8sSpec,
-    Link,
     PortForward,
     Resource,
     ResourceKind,
-    SourceLocation,
 )
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.k8s_objects import (
@@ -30,6 +28,7 @@ from lockstep.tiltfile.k8s_objects import (
     refs_match,
     selector_matches,
 )
+from lockstep.tiltfile.opts import merge_opts, not_found
 from lockstep.tiltfile.state import EvalState, K8sObjectEntry, K8sResourceOpts
 
 UNCATEGORIZED = "uncategorized"
@@ -129,8 +128,6 @@ def k8s_resources(st: EvalState) -> list[Resource]:
 
 
 def _apply(st: EvalState, groups: dict[str, _Group], opts: K8sResourceOpts, assigned: set[int]) -> None:
-    from lockstep.tiltfile.assemble import not_found
-
     group = None
     if opts.workload:
         group = groups.get(opts.workload) or next(
@@ -174,29 +171,18 @@ def _apply(st: EvalState, groups: dict[str, _Group], opts: K8sResourceOpts, assi
 def _resource(st: EvalState, g: _Group, refs: dict[int, list[str]]) -> Resource:
     used = [r for e in g.entries for r in refs[id(e)]]
     images = tuple(img for img in st.images if any(refs_match(img.ref, r) for r in used))
-    trigger, auto_init = st.default_trigger_mode, True
-    deps: list[str] = []
-    labels: list[str] = []
-    links: list[Link] = []
+    r = Resource(name=g.name, kind=ResourceKind.K8S, trigger_mode=st.default_trigger_mode, images=images,
+                 location=g.entries[0].location if g.entries else None)
     pfs: list[PortForward] = []
     selectors: list[tuple[tuple[str, str], ...]] = []
     pod_readiness = discovery = ""
-    location: SourceLocation | None = g.entries[0].location if g.entries else None
     for o in g.opts:
-        trigger = o.trigger_mode or trigger
-        auto_init = auto_init if o.auto_init is None else o.auto_init
-        deps += [d for d in o.resource_deps if d not in deps]
-        labels += o.labels
-        links += o.links
+        r = replace(merge_opts(r, o), location=o.location or r.location)
         pfs += o.port_forwards
         selectors += o.extra_pod_selectors
         pod_readiness = o.pod_readiness or pod_readiness
         discovery = o.discovery_strategy or discovery
-        location = o.location or location
-    return Resource(
-        name=g.name, kind=ResourceKind.K8S, resource_deps=tuple(deps), trigger_mode=trigger,
-        auto_init=auto_init, labels=tuple(labels), links=tuple(links), images=images, location=location,
-        k8s=K8sSpec(objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
-                    port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
-                    pod_readiness=pod_readiness, discovery_strategy=discovery),
-    )
+    return replace(r, k8s=K8sSpec(
+        objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
+        port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
+        pod_readiness=pod_readiness, discovery_strategy=discovery))

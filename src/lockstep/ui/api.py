@@ -148,11 +148,7 @@ async def get_logs(request: web.Request) -> web.Response:
     resources = [r for r in raw.split(",") if r] or None
     limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
     if "tail" in request.query:
-        tail = _int(request, "tail", 100, 0, MAX_LOG_LIMIT)
-        if resources is None:
-            lines = engine.logs.tail(None, tail)
-        else:
-            lines = engine.logs.since(0, resources)[-tail:] if tail else []
+        lines = engine.logs.last(_int(request, "tail", 100, 0, MAX_LOG_LIMIT), resources)
     else:
         since = _int(request, "since", 0)
         lines = engine.logs.since(since, resources, limit)
