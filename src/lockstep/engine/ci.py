@@ -19,7 +19,7 @@ from lockstep.store.state import EngineState, RuntimeStatus
 # Holds that mean "will start by itself soon".
 _MOVING = frozenset({
     HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
-    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL,
+    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL, HoldKind.TILTFILE_RELOAD,
 })
 
 

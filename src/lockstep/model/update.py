@@ -121,6 +121,7 @@ class HoldKind(enum.Enum):
     LOCAL_SERIAL = "local-serial"
     MANUAL = "manual-trigger"
     DISABLED = "disabled"
+    TILTFILE_RELOAD = "tiltfile-reload"
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,8 @@ class HoldReason:
                 return "pending changes: trigger to update"
             case HoldKind.DISABLED:
                 return "disabled"
+            case HoldKind.TILTFILE_RELOAD:
+                return "waiting for the Tiltfile to be re-read"
         return self.kind.value
 
     def to_json(self) -> dict[str, object]:

@@ -86,6 +86,7 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         settings=result.settings,
         paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
+        config_reloading=False,
         config_generation=state.config_generation + 1,
     )
     kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
@@ -233,14 +234,14 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.ConfigLoaded():
             return _config_loaded(state, action)
         case A.ConfigFailed(errors=errors):
-            return replace(state, config_errors=errors)
+            return replace(state, config_errors=errors, config_reloading=False)
         case A.FilesChanged():
             return _files_changed(state, action)
         case A.ConfigFilesChanged(at=at):
             since = state.config_dirty_since if state.config_dirty_since is not None else at
             return replace(state, config_dirty_since=since, config_last_change=at)
         case A.ConfigReloadStarted():
-            return replace(state, config_dirty_since=None, config_last_change=None)
+            return replace(state, config_dirty_since=None, config_last_change=None, config_reloading=True)
         case A.UpdateStarted():
             return _update_started(state, action)
         case A.UpdateFinished():

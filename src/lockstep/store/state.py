@@ -92,6 +92,8 @@ class EngineState:
     # A Tiltfile (or a file it read) changed and is waiting for its quiet window.
     config_dirty_since: float | None = None
     config_last_change: float | None = None
+    # The Tiltfile is being evaluated again (from ConfigReloadStarted to ConfigLoaded/ConfigFailed).
+    config_reloading: bool = False
     config_generation: int = 0
 
     def running(self) -> tuple[UpdateRecord, ...]:
