@@ -8,11 +8,12 @@ from pathlib import Path
 
 from engine_sim import ROOT
 
+from lockstep.adapters.process import Stream
 from lockstep.engine.clock import FakeClock
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome, UpdateJob
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.resource import LoadResult
 
 
 class Gate:
@@ -22,10 +23,10 @@ class Gate:
         self.events: dict[int, asyncio.Event] = {}
         self.ran: list[str] = []
 
-    async def __call__(self, resource: Resource, uid: int, log: LogFn) -> Outcome:
-        self.ran.append(resource.name)
-        log(f"building {resource.name}", False)
-        event = self.events.setdefault(uid, asyncio.Event())
+    async def __call__(self, job: UpdateJob, log: LogFn) -> Outcome:
+        self.ran.append(job.resource.name)
+        log(f"building {job.resource.name}", Stream.STDOUT)
+        event = self.events.setdefault(job.update_id, asyncio.Event())
         await event.wait()
         return Outcome(True)
 

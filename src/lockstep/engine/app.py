@@ -18,12 +18,12 @@ from typing import Any
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import LocalRunner
+from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult
+from lockstep.model.resource import LoadResult, ResourceKind
 from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
@@ -52,7 +52,7 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=LocalRunner(processes),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes)}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )

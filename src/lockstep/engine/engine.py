@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
-from lockstep.engine.runners import Outcome, UpdateRunner
+from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.logs.store import LogLevel, LogSource, LogStore
@@ -175,7 +176,8 @@ class Engine:
             record = state.rs[name].running
             assert record is not None
             self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
-            self._tasks[update_id] = (name, self.spawn(self._run_update(name, update_id), f"update-{name}"))
+            job = UpdateJob.of(state.resources[name], update_id, record.reasons, state.rs[name].outputs)
+            self._tasks[update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
         for name, task in list(self._tasks.values()):
             if name not in state.resources:
                 # Removed from the Tiltfile while updating: stop its command.
@@ -219,14 +221,14 @@ class Engine:
                 self._wake_at = None
                 self.store.dispatch(A.Tick(self.clock.now()))
 
-    async def _run_update(self, name: str, update_id: int) -> None:
-        resource = self.state.resources[name]
+    async def _run_update(self, job: UpdateJob) -> None:
+        name, update_id = job.resource.name, job.update_id
 
-        def log(text: str, is_error: bool) -> None:
-            self.log(name, text, source=LogSource.BUILD, error=is_error)
+        def log(text: str, stream: Stream) -> None:
+            self.log(name, text, source=LogSource.BUILD, error=stream is Stream.STDERR)
 
         try:
-            outcome = await self.runner.run(resource, update_id, log)
+            outcome = await self.runner.run(job, log)
         except asyncio.CancelledError:
             self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
             raise
@@ -236,7 +238,9 @@ class Engine:
             self._tasks.pop(update_id, None)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
-        self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error))
+        self.store.dispatch(
+            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outcome.outputs)
+        )
 
     # -- configuration ----------------------------------------------------
 

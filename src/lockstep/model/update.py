@@ -52,6 +52,16 @@ class Reason:
         )
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a successful update produced, kept in the resource's state for the next one."""
+
+    # Image references built (name:tag or digest), for deploys that use them.
+    images: tuple[str, ...] = ()
+    # Objects applied (kind/namespace/name), for deploys that must find them again.
+    applied: tuple[str, ...] = ()
+
+
 class UpdateResult(enum.Enum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"

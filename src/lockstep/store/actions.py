@@ -7,9 +7,10 @@ reducers never touch the filesystem either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lockstep.model.resource import Diagnostic, LoadResult, TriggerMode
+from lockstep.model.update import Outputs
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
+    outputs: Outputs = field(default_factory=Outputs)
 
 
 @dataclass(frozen=True)

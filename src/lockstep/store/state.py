@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from lockstep.model.paths import PathIndex
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, TriggerMode
 from lockstep.model.topology import Topology
-from lockstep.model.update import Reason, UpdateRecord, UpdateResult
+from lockstep.model.update import Outputs, Reason, UpdateRecord, UpdateResult
 
 # In-memory history is bounded; the complete history is on disk (history file).
 HISTORY_IN_MEMORY = 5000
@@ -42,6 +42,8 @@ class ResourceState:
     runtime: RuntimeStatus = RuntimeStatus.NONE
     runtime_since: float | None = None
     restarts: int = 0
+    # What the last successful update produced (handed to the next one).
+    outputs: Outputs = field(default_factory=Outputs)
 
     @property
     def failed(self) -> bool:
