@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from engine_sim import ROOT, config, local
+from engine_sim import ROOT, config, loaded_action, local
 
 from lockstep.engine import rules as R
 from lockstep.engine.scheduler import next_updates
@@ -19,7 +19,7 @@ Step = Callable[[EngineState], EngineState]
 
 
 def loaded(*resources, **settings) -> EngineState:  # type: ignore[no-untyped-def]
-    return reduce(EngineState(), A.ConfigLoaded(config(*resources, **settings), 0.0))
+    return reduce(EngineState(), loaded_action(config(*resources, **settings), 0.0))
 
 
 def run(*actions: A.Action) -> Step:
@@ -65,7 +65,7 @@ TABLE: list[tuple[str, R.Check, tuple[object, ...], Step, str, tuple[HoldKind, t
     ("Tiltfile being re-read", R.tiltfile_reload, AB,
      run(A.ConfigFilesChanged(frozenset(), 0.5), A.ConfigReloadStarted(1.0)), "a", (HoldKind.TILTFILE_RELOAD, ())),
     ("Tiltfile re-read", R.tiltfile_reload, AB,
-     run(A.ConfigFilesChanged(frozenset(), 0.5), A.ConfigReloadStarted(1.0), A.ConfigLoaded(config(*AB), 2.0)),
+     run(A.ConfigFilesChanged(frozenset(), 0.5), A.ConfigReloadStarted(1.0), loaded_action(config(*AB), 2.0)),
      "a", None),
     ("Tiltfile re-read and broken", R.tiltfile_reload, AB,
      run(A.ConfigFilesChanged(frozenset(), 0.5), A.ConfigReloadStarted(1.0), A.ConfigFailed((), 2.0)), "a", None),
@@ -150,5 +150,5 @@ def test_nothing_starts_while_the_tiltfile_is_re_read() -> None:
     assert d.starts == () and d.holds["a"] == (HoldReason(HoldKind.TILTFILE_RELOAD),)
     s = reduce(s, A.ConfigReloadStarted(0.5))
     assert next_updates(s).starts == ()
-    s = reduce(s, A.ConfigLoaded(config(*AB), 0.6))
+    s = reduce(s, loaded_action(config(*AB), 0.6))
     assert next_updates(s).starts == ("a",)

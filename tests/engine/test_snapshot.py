@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_sim import config, local
+from engine_sim import config, loaded_action, local
 from enginerig import Gate, running
 
 from lockstep.engine.clock import FakeClock
@@ -26,20 +26,20 @@ def _snap_after(prev: Snapshot, state: EngineState) -> Snapshot:
 
 
 def test_change_set_names_exactly_the_touched_resources() -> None:
-    s0 = reduce(EngineState(), A.ConfigLoaded(config(local("a"), local("b", ups=("a",)), local("c")), 0.0))
+    s0 = reduce(EngineState(), loaded_action(config(local("a"), local("b", ups=("a",)), local("c")), 0.0))
     first = _snap_after(Snapshot(), s0)
     assert first.changed == {"a", "b", "c"} and first.topology_changed and first.version == 1
     s1 = reduce(s0, A.UpdateStarted(1, "c", 1.0))
     second = _snap_after(first, s1)
     assert second.changed == {"c"} and not second.topology_changed and second.version == 2
     # Removing b changes b (gone) and the graph.
-    s2 = reduce(s1, A.ConfigLoaded(config(local("a"), local("c")), 2.0))
+    s2 = reduce(s1, loaded_action(config(local("a"), local("c")), 2.0))
     third = _snap_after(second, s2)
     assert "b" in third.changed and third.topology_changed
 
 
 def test_a_hold_change_alone_is_a_change() -> None:
-    s1 = reduce(EngineState(), A.ConfigLoaded(config(local("a"), local("b", ups=("a",))), 0.0))
+    s1 = reduce(EngineState(), loaded_action(config(local("a"), local("b", ups=("a",))), 0.0))
     prev = _snap_after(Snapshot(), s1)
     assert prev.decision.holds["b"]
     # Same state objects, a different decision for b.
@@ -101,7 +101,7 @@ def test_the_hub_rebuilds_only_what_changed(monkeypatch: pytest.MonkeyPatch) -> 
 
     monkeypatch.setattr(hub_module, "resource_view", counting)
     loaded = config(*(local(f"r{i}") for i in range(50)), max_parallel_updates=100)
-    state = reduce(EngineState(), A.ConfigLoaded(loaded, 0.0))
+    state = reduce(EngineState(), loaded_action(loaded, 0.0))
     engine.publish(state)
     assert len(built) == 50 and len(hub.views()) == 50
     built.clear()

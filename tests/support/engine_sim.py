@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lockstep.engine.scheduler import next_updates
+from lockstep.engine.serve import ServeController
 from lockstep.model.resource import Cmd, LoadResult, LocalSpec, Resource, ResourceKind, Settings
 from lockstep.model.update import UpdateRecord
 from lockstep.store import actions as A
@@ -33,6 +34,16 @@ def local(name: str, deps: tuple[str, ...] = (), ups: tuple[str, ...] = (), para
         local=LocalSpec(cmd=Cmd(("sh", "-c", f"build {name}")), allow_parallel=parallel, serve_cmd=serve_cmd),
         **kw,  # type: ignore[arg-type]
     )
+
+
+def runtimes_of(result: LoadResult) -> frozenset[str]:
+    """The resources whose runtime the real engine would supervise (its serve controller's own test)."""
+    return frozenset(r.name for r in result.resources if ServeController.serves(r))
+
+
+def loaded_action(result: LoadResult, at: float) -> A.ConfigLoaded:
+    """ConfigLoaded as the engine dispatches it: with the runtimes its controllers supervise."""
+    return A.ConfigLoaded(result, at, runtimes=runtimes_of(result))
 
 
 def config(*resources: Resource, **settings: object) -> LoadResult:
@@ -81,7 +92,7 @@ class Sim:
                     self.unready_starts.append(f"{action.resource} started at {action.at} while {up} was {us.runtime}")
         self.state = reduce(self.state, action)
         r = self.state.resources.get(getattr(action, "resource", ""))
-        if r is not None and r.has_runtime and r.local is not None:
+        if r is not None and self.state.rs[r.name].has_runtime:
             if isinstance(action, A.UpdateFinished) and action.ok:
                 t = action.at + self.ready_after(r.name)
                 self.at(t, A.RuntimeReady(r.name, True, t))
@@ -109,7 +120,7 @@ class Sim:
             self.at(decision.wake_at, A.Tick(decision.wake_at))
 
     def run(self, until: float = 10_000.0, max_events: int = 100_000) -> EngineState:
-        self.apply(A.ConfigLoaded(self.config, self.now))
+        self.apply(loaded_action(self.config, self.now))
         for name, t in self.crashes:
             self.at(t, A.RuntimeExited(name, 1, t))
         self.step()

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
@@ -22,7 +23,7 @@ from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.logs.store import LogLevel, LogSource, LogStore
-from lockstep.model.resource import LoadResult
+from lockstep.model.resource import LoadResult, Resource
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState, quiet_until
@@ -30,6 +31,12 @@ from lockstep.store.store import Store
 from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
+
+
+class RuntimeKind(Protocol):
+    """What the engine asks a runtime controller (engine/runtime.py) at config load."""
+
+    def handles(self, r: Resource) -> bool: ...
 
 
 @dataclass
@@ -80,6 +87,7 @@ class Engine:
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
         self._reloading = False
+        self._runtimes: list[RuntimeKind] = []
         self.first_load: LoadResult | None = None
         self.store.subscribe(self._step)
 
@@ -97,6 +105,10 @@ class Engine:
     @property
     def decision(self) -> Decision:
         return self._published.current.decision
+
+    def add_runtime(self, controller: RuntimeKind) -> None:
+        """Register a runtime controller: the resources it handles have a runtime."""
+        self._runtimes.append(controller)
 
     def subscribe(self, fn: SnapshotSubscriber) -> Callable[[], None]:
         """Call fn with every snapshot, after the engine's own step has acted on it."""
@@ -249,6 +261,8 @@ class Engine:
         # Everything the reducers need to know about the machine is observed here, at the edge.
         result = replace(result, tiltfile=os.path.abspath(result.tiltfile))
         roots = filesystem_roots()
+        # A runtime is what some registered controller supervises; nothing else waits for readiness.
+        runtimes = frozenset(r.name for r in result.resources if any(c.handles(r) for c in self._runtimes))
         ignores = load_tiltignore(os.path.dirname(self.tiltfile))
         if ignores:
             # .tiltignore applies to every watch, like watch_settings(ignore=).
@@ -266,7 +280,7 @@ class Engine:
                 result = replace(result, settings=replace(result.settings, max_wait_secs=self.options.max_wait_secs))
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
-            self.dispatch(A.ConfigLoaded(result, now, roots))
+            self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
             for text in result.printed:
                 self.log("(Tiltfile)", text)
             for w in result.warnings:

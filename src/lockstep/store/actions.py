@@ -20,6 +20,8 @@ class ConfigLoaded:
     # The directories at the filesystem root, observed by whoever loaded the
     # config: they decide whether an ignore pattern `/tmp/x` is absolute.
     root_dirs: frozenset[str] = frozenset()
+    # The resources whose runtime a registered runtime controller supervises.
+    runtimes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

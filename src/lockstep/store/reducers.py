@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 from lockstep.model.paths import PathIndex
-from lockstep.model.resource import Resource
 from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
@@ -42,8 +41,8 @@ def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
     )
 
 
-def _initial_patch(r: Resource) -> RuntimeStatus:
-    return RuntimeStatus.PENDING if r.has_runtime else RuntimeStatus.NONE
+def _initial_runtime(s: ResourceState) -> RuntimeStatus:
+    return RuntimeStatus.PENDING if s.has_runtime else RuntimeStatus.NONE
 
 
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
@@ -59,22 +58,24 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     for name, r in new.items():
         prev = state.rs.get(name)
         enabled = wanted is None or name in wanted
+        has_runtime = name in a.runtimes
         if prev is None:
-            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, runtime=_initial_patch(r))
+            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+            s = replace(s, runtime=_initial_runtime(s))
             if enabled and r.auto_init:
                 s = _pend(s, Reason(ReasonKind.INITIAL), a.at)
         else:
             s = prev
-            if state.resources.get(name) != r:
-                s = replace(s, trigger_mode=r.trigger_mode)
-                if not r.has_runtime:
+            if state.resources.get(name) != r or s.has_runtime != has_runtime:
+                s = replace(s, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+                if not has_runtime:
                     s = replace(s, runtime=RuntimeStatus.NONE)
                 elif s.runtime is RuntimeStatus.NONE:
                     s = replace(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
             if wanted is not None and s.enabled != enabled:
-                s = _set_enabled(s, r, enabled, a.at)
+                s = _set_enabled(s, enabled, a.at)
         rs[name] = s
     # The loader reports the Tiltfile's absolute path: no working directory is consulted here.
     base_dir = posixpath.dirname(result.tiltfile)
@@ -93,13 +94,13 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     return _retopologize(state, kept)
 
 
-def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> ResourceState:
+def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:
     if enabled == s.enabled:
         return s
     if not enabled:
         return replace(
             s, enabled=False, pending=(), pending_since=None, writers=frozenset(), triggered=False,
-            runtime=_initial_patch(r),
+            runtime=_initial_runtime(s),
         )
     return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
@@ -170,8 +171,7 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
-    r = state.resources.get(a.resource)
-    if a.ok and r is not None and r.has_runtime and s.enabled:
+    if a.ok and s.has_runtime and s.enabled:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
         s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
@@ -256,17 +256,16 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             restarts = s.restarts + 1 if s else 0
             return _patch(state, name, runtime=RuntimeStatus.CRASHED, runtime_since=at, restarts=restarts)
         case A.RuntimeStopped(resource=name, at=at):
-            r = state.resources.get(name)
-            status = _initial_patch(r) if r else RuntimeStatus.NONE
+            stopped = state.rs.get(name)
+            status = _initial_runtime(stopped) if stopped else RuntimeStatus.NONE
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.Trigger():
             return _trigger(state, action)
         case A.SetEnabled(resource=name, enabled=enabled, at=at):
             s = state.rs.get(name)
-            r = state.resources.get(name)
-            if s is None or r is None:
+            if s is None:
                 return state
-            return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
+            return replace(state, rs={**state.rs, name: _set_enabled(s, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
         case A.RestoreInferred(edges=edges):

@@ -28,6 +28,8 @@ class RuntimeStatus(enum.Enum):
 class ResourceState:
     name: str
     enabled: bool = True
+    # Some runtime controller supervises its runtime (a serve_cmd, a workload).
+    has_runtime: bool = False
     trigger_mode: TriggerMode = TriggerMode.AUTO
     # Reasons accumulated for the next update (C5: coalesced into one update).
     pending: tuple[Reason, ...] = ()

@@ -110,7 +110,7 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "enabled": s.enabled,
         "upstreams": list(r.resource_deps),
         "has_update": r.has_update,
-        "has_runtime": r.has_runtime,
+        "has_runtime": s.has_runtime,
     }
 
 
