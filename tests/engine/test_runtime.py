@@ -51,7 +51,9 @@ def engine_for(result: LoadResult, tmp: Path) -> tuple[Engine, Toy]:
 
     engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp), loader=loader,
                     runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
-    return engine, Toy(engine)
+    toy = Toy(engine)
+    engine.add_runtime(toy)
+    return engine, toy
 
 
 def test_a_kind_no_controller_supervises_has_no_runtime_and_settles(tmp_path: Path) -> None:
@@ -109,6 +111,7 @@ def test_removed_from_the_tiltfile_stops_the_runtime(tmp_path: Path) -> None:
         engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp_path), loader=loader,
                         runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
         toy = Toy(engine)
+        engine.add_runtime(toy)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
         await engine.wait_for(lambda s: "svc" in s.state.rs and s.state.rs["svc"].runtime is RuntimeStatus.READY, 5)

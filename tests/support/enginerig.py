@@ -22,12 +22,17 @@ class Gate:
     def __init__(self) -> None:
         self.events: dict[int, asyncio.Event] = {}
         self.ran: list[str] = []
+        self.cancelled: list[str] = []
 
     async def __call__(self, job: UpdateJob, log: LogFn) -> Outcome:
         self.ran.append(job.resource.name)
         log(f"building {job.resource.name}", Stream.STDOUT)
         event = self.events.setdefault(job.update_id, asyncio.Event())
-        await event.wait()
+        try:
+            await event.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(job.resource.name)
+            raise
         return Outcome(True)
 
     def release(self, uid: int) -> None:

@@ -56,8 +56,8 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
         logs=logs,
         cancel_load=cancel_load_commands,
     )
-    ServeController(engine, processes)
-    WatchController(engine, make_backend())
+    engine.add_runtime(ServeController(engine, processes))
+    WatchController(engine, make_backend(), engine.tiltfile)
     return engine, reaper
 
 

@@ -9,18 +9,19 @@ quiet-window deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
+from lockstep.engine.planning import plan_starts
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
-from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.engine.scheduler import Decision
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult, Resource
@@ -80,9 +81,9 @@ class Engine:
         self._wake_at: float | None = None
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._files = StateFiles(options.state_dir) if options.state_dir else None
-        self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
-            options.state_dir
-        ) else 1
+        # Update ids continue the recorded history (C8: ids are unique across runs).
+        first_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if options.state_dir else 1
+        self._ids = itertools.count(first_id)
         self._written = 0
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
@@ -173,29 +174,22 @@ class Engine:
                         )
                 self._files.close()
 
-    def spawn(self, coro: object, name: str = "") -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> asyncio.Task[None]:
         assert self._tg is not None, "engine is not running"
-        return self._tg.create_task(coro, name=name or None)  # type: ignore[arg-type]
+        return self._tg.create_task(coro, name=name or None)
 
     # -- the step after every batch ----------------------------------------
 
     def _step(self, state: EngineState) -> None:
-        decision = next_updates(state)
-        for name in decision.starts:
-            update_id = self._next_id
-            self._next_id += 1
-            state = self.store.apply_now(A.UpdateStarted(update_id, name, self.clock.now()))
-            record = state.rs[name].running
-            assert record is not None
-            self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
-            job = UpdateJob.of(state.resources[name], update_id, record.reasons, state.rs[name].outputs)
-            self._tasks[update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
+        decision, state, jobs = plan_starts(state, self.clock.now(), self._ids, self.store.apply_now)
+        for job in jobs:
+            name = job.resource.name
+            self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
+            self._tasks[job.update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
         for name, task in list(self._tasks.values()):
             if name not in state.resources:
                 # Removed from the Tiltfile while updating: stop its command.
                 task.cancel()
-        # No second pass: the scheduler already accounted for these starts
-        # (capacity, running set) while deciding, in topological order.
         self._persist(state, decision)
         wake = decision.wake_at
         cfg = self._config_deadline(state)
@@ -327,11 +321,3 @@ class Engine:
                 changed = True
         if changed:
             self._holds = dict(decision.holds)
-
-    async def cancel_updates(self) -> None:
-        tasks = [task for _, task in self._tasks.values()]
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t

@@ -12,9 +12,11 @@ this base class does the rest, the same way for every kind:
 - every exit of a supervisor (cancelled, replaced, failed) reports
   RuntimeStopped, so no state says "starting" about something nothing runs.
 
-Which resources have a runtime at all derives from the registered controllers:
-the engine asks them when a configuration is loaded (`EngineState` keeps the
-answer per resource), so a kind nothing supervises never waits for readiness.
+Which resources have a runtime at all derives from the registered controllers
+(`Engine.add_runtime`): the engine asks them when a configuration is loaded
+(`ResourceState.has_runtime` keeps the answer), so a kind nothing supervises
+never waits for readiness. What to start and stop is `plan_runtimes`, which
+the simulation in the tests drives too.
 """
 
 from __future__ import annotations
@@ -23,15 +25,13 @@ import abc
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from lockstep.engine.planning import plan_runtimes
+from lockstep.engine.port import EnginePort
 from lockstep.engine.snapshot import Snapshot
 from lockstep.model.resource import Resource
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState, RuntimeStatus
-
-if TYPE_CHECKING:
-    from lockstep.engine.engine import Engine
+from lockstep.store.state import EngineState
 
 
 @dataclass
@@ -41,10 +41,9 @@ class _Supervisor:
 
 
 class RuntimeController(abc.ABC):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
         self._sup: dict[str, _Supervisor] = {}
-        engine.add_runtime(self)
         engine.subscribe(self._on_snapshot)
 
     @abc.abstractmethod
@@ -66,25 +65,16 @@ class RuntimeController(abc.ABC):
         self.reconcile(snap.state)
 
     def reconcile(self, state: EngineState) -> None:
-        for name in list(self._sup):
-            s = state.rs.get(name)
-            r = state.resources.get(name)
-            if s is None or r is None or not s.enabled or not self.handles(r):
-                self._stop(name)
-        for name, r in state.resources.items():
-            s = state.rs[name]
-            if not s.enabled or s.runtime is not RuntimeStatus.STARTING or not s.succeeded or s.last is None:
-                continue
-            if not self.handles(r):
-                continue
+        plan = plan_runtimes(state, self.handles, {n: sup.update_id for n, sup in self._sup.items()})
+        for name in plan.stop:
+            self._stop(name)
+        for name, update_id in plan.start:
             sup = self._sup.get(name)
-            if sup is not None and sup.update_id == s.last.id:
-                continue  # this update's runtime is already being started
             previous = sup.task if sup else None
             if sup:
                 sup.task.cancel()
-            task = self.engine.spawn(self._supervise(name, r, previous), f"runtime-{name}")
-            self._sup[name] = _Supervisor(s.last.id, task)
+            task = self.engine.spawn(self._supervise(name, state.resources[name], previous), f"runtime-{name}")
+            self._sup[name] = _Supervisor(update_id, task)
 
     def _stop(self, name: str) -> None:
         sup = self._sup.pop(name, None)
@@ -98,5 +88,5 @@ class RuntimeController(abc.ABC):
         try:
             await self.keep_running(name, r)
         finally:
-            if self.engine.state.rs.get(name) is not None:
+            if self.engine.snapshot.state.rs.get(name) is not None:
                 self.engine.dispatch(A.RuntimeStopped(name, self.engine.now()))

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from lockstep.adapters.probes import ProbeLoop
 from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
-from lockstep.engine.engine import Engine
+from lockstep.engine.port import EnginePort
 from lockstep.engine.runtime import RuntimeController
 from lockstep.logs.store import LogSource
 from lockstep.model.resource import Resource
@@ -37,14 +37,14 @@ class ServeController(RuntimeController):
 
     def __init__(
         self,
-        engine: Engine,
+        engine: EnginePort,
         processes: ProcessRunner,
         *,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         grace: float = 5.0,
     ) -> None:
         self.processes = processes
-        self._sleep = sleep or (lambda s: engine.clock.sleep_until(engine.clock.now() + s))
+        self._sleep = sleep
         self.grace = grace
         super().__init__(engine)
 
