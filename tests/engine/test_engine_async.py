@@ -131,3 +131,33 @@ def test_a_failing_subscriber_does_not_stop_the_store() -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(body())
+
+
+def test_a_requested_reload_starts_at_once_and_holds_starts_until_loaded(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        gate = Gate()
+        loads: list[int] = []
+
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            loads.append(len(loads))
+            return config(local("a"))
+
+        engine, task = await running(config(local("a")), gate, clock, tmp_path)
+        engine.loader = loader
+        await engine.wait_for(lambda s: "a" in s.state.rs and s.state.rs["a"].running is not None, 5)
+        gate.release(1)
+        await engine.wait_for(lambda s: s.state.rs["a"].succeeded, 5)
+        engine.dispatch(A.Trigger("a", clock.now()))
+        engine.reload()
+        # No quiet window on the fake clock needs to pass: the reload starts in the same step,
+        # and the trigger waits for it.
+        snap = await engine.wait_for(lambda s: s.state.config_reloading or s.state.config_generation > 1, 5)
+        assert snap.state.rs["a"].running is None
+        snap = await engine.wait_for(lambda s: s.state.config_generation == 2, 5)
+        await engine.wait_for(lambda s: s.state.rs["a"].running is not None, 5)
+        assert loads == [0]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())

@@ -62,6 +62,7 @@ TABLE: list[tuple[str, R.Check, tuple[object, ...], Step, str, tuple[HoldKind, t
     ("config quiet", R.tiltfile_reload, AB, run(), "a", None),
     ("Tiltfile changed", R.tiltfile_reload, AB, run(A.ConfigFilesChanged(frozenset(), 0.5)), "a",
      (HoldKind.TILTFILE_RELOAD, ())),
+    ("reload requested", R.tiltfile_reload, AB, run(A.ReloadRequested(0.5)), "a", (HoldKind.TILTFILE_RELOAD, ())),
     ("Tiltfile being re-read", R.tiltfile_reload, AB,
      run(A.ConfigFilesChanged(frozenset(), 0.5), A.ConfigReloadStarted(1.0)), "a", (HoldKind.TILTFILE_RELOAD, ())),
     ("Tiltfile re-read", R.tiltfile_reload, AB,

@@ -10,7 +10,7 @@ from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
     already_running,
-    apply_engine_args,
+    engine_options,
     missing_tiltfile,
     parse_duration,
     tiltfile_path,
@@ -62,8 +62,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 def run(args: argparse.Namespace) -> int:
     if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
         return 1
-    engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
-    apply_engine_args(engine.options, args)
+    engine, reaper = build_engine(engine_options(args), subcommand="ci")
     engine.logs.subscribe(StreamPrinter())
     timeout = float(args.timeout)
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).

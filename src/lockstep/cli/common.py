@@ -49,14 +49,16 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="this resource is not made stale by its upstreams' updates (repeatable)")
 
 
-def apply_engine_args(options: EngineOptions, args: argparse.Namespace) -> None:
-    if args.quiet_window is not None:
-        options.quiet_secs = float(args.quiet_window)
-    if args.max_wait is not None:
-        options.max_wait_secs = float(args.max_wait)
-    if args.no_propagate:
-        options.propagate = False
-    options.no_propagate_to = frozenset(args.no_propagate_to)
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """Everything the engine is configured with, built whole before it exists (and frozen)."""
+    return EngineOptions(
+        tiltfile=tiltfile_path(args),
+        args=tuple(args.tiltfile_args),
+        quiet_secs=None if args.quiet_window is None else float(args.quiet_window),
+        max_wait_secs=None if args.max_wait is None else float(args.max_wait),
+        propagate=False if args.no_propagate else None,
+        no_propagate_to=frozenset(args.no_propagate_to),
+    )
 
 
 def missing_tiltfile(path: str, command: str) -> bool:

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,14 @@ def cancel_load_commands() -> None:
     commands.cancel_all()
 
 
-def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
-    sdir = state_dir(tiltfile)
+def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+    sdir = options.state_dir or state_dir(options.tiltfile)
     reaper = Reaper()
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
     engine = Engine(
-        EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
+        replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes)}),
         logs=logs,

@@ -40,8 +40,10 @@ class RuntimeKind(Protocol):
     def handles(self, r: Resource) -> bool: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class EngineOptions:
+    """The engine's configuration, built whole (from the CLI) before the engine exists."""
+
     tiltfile: str
     args: Sequence[str] = ()
     state_dir: Path | None = None
@@ -150,10 +152,8 @@ class Engine:
             raise
 
     def reload(self) -> None:
-        """Re-evaluate the Tiltfile now (used by `args`)."""
-        # A config change dated long enough ago that its quiet window has already
-        # passed: the next step starts the reload at once, through the usual path.
-        self.store.dispatch(A.ConfigFilesChanged(frozenset(), self.clock.now() - 3600))
+        """Re-evaluate the Tiltfile now (used by `args`); the next step starts it."""
+        self.store.dispatch(A.ReloadRequested(self.clock.now()))
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         try:
@@ -206,6 +206,8 @@ class Engine:
         self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
 
     def _config_deadline(self, state: EngineState) -> float | None:
+        if state.config_reload_requested:
+            return state.now
         if state.config_dirty_since is None or state.config_last_change is None:
             return None
         return quiet_until(state.config_dirty_since, state.config_last_change, state.settings)

@@ -136,7 +136,7 @@ def tiltfile_reload(ctx: Context, name: str) -> HoldReason | None:
     The new definition may change what the update does, or remove the resource.
     """
     st = ctx.state
-    if st.config_dirty_since is None and not st.config_reloading:
+    if st.config_dirty_since is None and not st.config_reloading and not st.config_reload_requested:
         return None
     return HoldReason(HoldKind.TILTFILE_RELOAD)
 

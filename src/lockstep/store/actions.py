@@ -124,6 +124,13 @@ class ForgetInferred:
 
 
 @dataclass(frozen=True)
+class ReloadRequested:
+    """Re-read the Tiltfile now (the `args` command), without waiting for a quiet window."""
+
+    at: float
+
+
+@dataclass(frozen=True)
 class Tick:
     at: float
 
@@ -134,6 +141,7 @@ Action = (
     | FilesChanged
     | ConfigFilesChanged
     | ConfigReloadStarted
+    | ReloadRequested
     | UpdateStarted
     | UpdateFinished
     | RuntimeStarted

@@ -241,7 +241,12 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             since = state.config_dirty_since if state.config_dirty_since is not None else at
             return replace(state, config_dirty_since=since, config_last_change=at)
         case A.ConfigReloadStarted():
-            return replace(state, config_dirty_since=None, config_last_change=None, config_reloading=True)
+            return replace(
+                state, config_dirty_since=None, config_last_change=None, config_reloading=True,
+                config_reload_requested=False,
+            )
+        case A.ReloadRequested():
+            return replace(state, config_reload_requested=True)
         case A.UpdateStarted():
             return _update_started(state, action)
         case A.UpdateFinished():

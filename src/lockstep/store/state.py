@@ -98,6 +98,8 @@ class EngineState:
     config_last_change: float | None = None
     # The Tiltfile is being evaluated again (from ConfigReloadStarted to ConfigLoaded/ConfigFailed).
     config_reloading: bool = False
+    # A reload was asked for explicitly: it starts at once.
+    config_reload_requested: bool = False
     config_generation: int = 0
 
     def running(self) -> tuple[UpdateRecord, ...]:

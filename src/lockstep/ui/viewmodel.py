@@ -127,7 +127,7 @@ def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
     return {
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None,
+        "reloading": state.config_dirty_since is not None or state.config_reload_requested,
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,
