@@ -133,6 +133,8 @@ class Reaper:
         self._closed = False
         # Put into every child's environment (RUN_TAG_VAR) by the process runner.
         self.tag = uuid.uuid4().hex
+        # The groups registered and not yet released, for kill_now().
+        self._groups: set[int] = set()
 
     @property
     def pid(self) -> int | None:
@@ -163,10 +165,18 @@ class Reaper:
 
     def register(self, pgid: int) -> None:
         self.start()
+        self._groups.add(pgid)
         self._send(f"+{pgid}\n")
 
     def unregister(self, pgid: int) -> None:
+        self._groups.discard(pgid)
         self._send(f"-{pgid}\n")
+
+    def kill_now(self) -> None:
+        """SIGKILL every registered group at once (a second Ctrl-C: no more graceful waits)."""
+        for pgid in list(self._groups):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
 
     def close(self) -> None:
         """Clean shutdown: the watchdog exits without killing anything."""
