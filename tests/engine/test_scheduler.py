@@ -308,3 +308,13 @@ def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
     s = start(s, "image", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/image-dir/manifest.json"}), 0.5))
     assert s.inferred == frozenset()
+
+
+def test_forgetting_no_edges_forgets_nothing_and_forgetting_all_is_its_own_action() -> None:
+    s = loaded(local("a"), local("b"), local("c"))
+    s = reduce(s, A.RestoreInferred(frozenset({("a", "b"), ("b", "c")}), 0.0))
+    assert s.inferred == {("a", "b"), ("b", "c")}
+    assert reduce(s, A.ForgetInferred(frozenset(), 1.0)).inferred == s.inferred
+    assert reduce(s, A.ForgetInferred(frozenset({("a", "b")}), 1.0)).inferred == {("b", "c")}
+    gone = reduce(s, A.ForgetAllInferred(1.0))
+    assert gone.inferred == frozenset() and gone.topology.ups["b"] == frozenset()

@@ -9,6 +9,7 @@ quiet-window deadline.
 from __future__ import annotations
 
 import asyncio
+import enum
 import itertools
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -32,6 +33,13 @@ from lockstep.store.store import Store
 from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
+
+
+class LogStream(enum.StrEnum):
+    """Log streams that belong to no resource (a str: the log store keys streams by name)."""
+
+    # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
+    TILTFILE = "(Tiltfile)"
 
 
 class RuntimeKind(Protocol):
@@ -278,13 +286,13 @@ class Engine:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
             self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
             for text in result.printed:
-                self.log("(Tiltfile)", text)
+                self.log(LogStream.TILTFILE, text)
             for w in result.warnings:
-                self.log("(Tiltfile)", w.render())
+                self.log(LogStream.TILTFILE, w.render())
         else:
             self.dispatch(A.ConfigFailed(result.errors, now))
             for e in result.errors:
-                self.log("(Tiltfile)", e.render(), error=True)
+                self.log(LogStream.TILTFILE, e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
                 self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
@@ -297,7 +305,7 @@ class Engine:
 
     async def _reload(self) -> None:
         try:
-            self.log("(Tiltfile)", "Tiltfile changed: re-evaluating")
+            self.log(LogStream.TILTFILE, "Tiltfile changed: re-evaluating")
             self._apply_load(await self._evaluate())
         finally:
             self._reloading = False

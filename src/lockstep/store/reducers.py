@@ -276,8 +276,9 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.RestoreInferred(edges=edges):
             return _restore_inferred(state, edges)
         case A.ForgetInferred(edges=edges):
-            kept = frozenset() if not edges else state.inferred - edges
-            return _retopologize(state, kept)
+            return _retopologize(state, state.inferred - edges)
+        case A.ForgetAllInferred():
+            return _retopologize(state, frozenset())
         case A.Tick():
             return state
     return state

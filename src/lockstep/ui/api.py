@@ -34,11 +34,11 @@ class BadRequest(Exception):
         self.status = status
 
 
-async def _settled(engine: Engine) -> None:
+async def _drained(engine: Engine) -> None:
     """Let the store reduce what a handler dispatched, so the reply (and the next
     read, e.g. `trigger` then `wait`) already reflects it."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(engine.store.settle(), 2.0)
+        await asyncio.wait_for(engine.store.drained(), 2.0)
 
 
 def _fail(message: str, status: int = 400) -> web.Response:
@@ -175,7 +175,7 @@ async def post_trigger(request: web.Request) -> web.Response:
         raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
     for name in names:
         engine.dispatch(A.Trigger(name, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"triggered": names})
 
 
@@ -194,7 +194,7 @@ async def post_enable(request: web.Request) -> web.Response:
         for name in engine.state.resources:
             if name not in names:
                 engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"resources": names, "enabled": enabled, "changed": changed})
 
 
@@ -208,7 +208,7 @@ async def post_trigger_mode(request: web.Request) -> web.Response:
         raise BadRequest("'mode' must be 'auto' or 'manual'") from None
     for name in names:
         engine.dispatch(A.SetTriggerMode(name, mode, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"resources": names, "mode": mode.value})
 
 
@@ -240,9 +240,11 @@ async def post_forget_inferred(request: web.Request) -> web.Response:
         unknown = sorted(f"{u}:{d}" for u, d in edges - known)
         if unknown:
             raise BadRequest(f"not an inferred edge: {', '.join(unknown)}", 404)
-    if edges:
+    if data.get("all") is True:
+        engine.dispatch(A.ForgetAllInferred(engine.now()))
+    elif edges:
         engine.dispatch(A.ForgetInferred(frozenset(edges), at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"forgotten": sorted([list(e) for e in edges])})
 
 
