@@ -9,7 +9,7 @@ import os
 
 import starlark as sl
 
-from lockstep.model.resource import K8sSpec, PortForward, Resource, ResourceKind
+from lockstep.model.resource import DiscoveryStrategy, K8sSpec, PodReadiness, PortForward, Resource, ResourceKind
 from lockstep.tiltfile import common
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import yaml_docs
@@ -142,7 +142,8 @@ def _k8s_resource(st: EvalState, a: Args) -> None:
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
         resource_deps=a.str_list("resource_deps"), objects=a.str_list("objects"),
         links=common.links(a), labels=common.labels(a),
-        discovery_strategy=a.string("discovery_strategy"), pod_readiness=a.string("pod_readiness"),
+        discovery_strategy=a.choice("discovery_strategy", DiscoveryStrategy),
+        pod_readiness=a.choice("pod_readiness", PodReadiness),
     ))
 
 
@@ -150,7 +151,7 @@ def _k8s_resource(st: EvalState, a: Args) -> None:
 def _k8s_kind(st: EvalState, a: Args) -> None:
     kind = a.string("kind")
     st.k8s_kinds[kind.lower()] = KindInfo(kind, a.string("api_version"), a.str_list("image_json_path"),
-                                          a.string("pod_readiness"))
+                                          a.choice("pod_readiness", PodReadiness) or PodReadiness.AUTO)
 
 
 @builtin("k8s_image_json_path", "paths api_version kind name namespace", 1)

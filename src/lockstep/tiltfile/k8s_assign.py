@@ -14,8 +14,10 @@ from typing import Any
 import starlark as sl
 
 from lockstep.model.resource import (
+    DiscoveryStrategy,
     K8sObject,
     K8sSpec,
+    PodReadiness,
     PortForward,
     Resource,
     ResourceKind,
@@ -175,13 +177,13 @@ def _resource(st: EvalState, g: _Group, refs: dict[int, list[str]]) -> Resource:
                  location=g.entries[0].location if g.entries else None)
     pfs: list[PortForward] = []
     selectors: list[tuple[tuple[str, str], ...]] = []
-    pod_readiness = discovery = ""
+    pod_readiness, discovery = PodReadiness.AUTO, DiscoveryStrategy.DEFAULT
     for o in g.opts:
         r = replace(merge_opts(r, o), location=o.location or r.location)
         pfs += o.port_forwards
         selectors += o.extra_pod_selectors
-        pod_readiness = o.pod_readiness or pod_readiness
-        discovery = o.discovery_strategy or discovery
+        pod_readiness = pod_readiness if o.pod_readiness is None else o.pod_readiness
+        discovery = discovery if o.discovery_strategy is None else o.discovery_strategy
     return replace(r, k8s=K8sSpec(
         objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
         port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
