@@ -84,7 +84,8 @@ class Rig:
 
     async def settled(self) -> None:
         await self.engine.store.wait_for(
-            lambda s: bool(s.rs) and all(x.succeeded and not x.pending and x.running is None for x in s.rs.values()),
+            lambda s: bool(s.statuses)
+            and all(x.succeeded and not x.pending and x.running is None for x in s.statuses.values()),
             600,
         )
 
@@ -126,7 +127,7 @@ async def stream_latency(rig: Rig, names: list[str], rounds: int) -> list[float]
                 if msg["type"] == "delta" and any(v["name"] == name and v["running"] for v in msg["changed"]):
                     break
             out.append(time.perf_counter() - t0)
-            while rig.engine.state.rs[name].running is not None or rig.engine.state.rs[name].pending:
+            while rig.engine.state.statuses[name].running is not None or rig.engine.state.statuses[name].pending:
                 await ws.receive()
     return out
 

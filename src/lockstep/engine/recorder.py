@@ -45,7 +45,7 @@ class Recorder:
 
     def close(self, state: EngineState, now: float) -> None:
         # Updates cut short by the shutdown are history too (C8).
-        for s in state.rs.values():
+        for s in state.statuses.values():
             if s.running is not None:
                 self._files.append_update(
                     replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown")

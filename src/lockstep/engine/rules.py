@@ -42,7 +42,7 @@ def upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozen
     clear: dict[str, bool] = {}
     failed: dict[str, frozenset[str]] = {}
     # Per-node facts read once: this runs after every batch of actions.
-    rs = state.rs
+    rs = state.statuses
     blocking = {n: s.failed and s.running is None for n, s in rs.items()}
     ups_of = state.topology.ups
     none: frozenset[str] = frozenset()
@@ -77,7 +77,7 @@ class Context:
     @staticmethod
     def of(state: EngineState) -> Context:
         clear, failed = upstream_view(state)
-        running = {s.running.resource for s in state.rs.values() if s.running is not None}
+        running = {s.running.resource for s in state.statuses.values() if s.running is not None}
         local = {n for n in running if state.resources[n].kind is ResourceKind.LOCAL}
         return Context(
             state, clear, failed, running, local,
@@ -113,7 +113,7 @@ class Rule:
 
 
 def _rs(ctx: Context, name: str) -> ResourceState:
-    return ctx.state.rs[name]
+    return ctx.state.statuses[name]
 
 
 def disabled(ctx: Context, name: str) -> HoldReason | None:

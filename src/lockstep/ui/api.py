@@ -1,6 +1,6 @@
 """HTTP API handlers: read view models, validate requests, dispatch actions.
 
-Handlers never call runners or touch processes (DESIGN §2 step 6): a mutation
+Handlers never call runners or touch processes (docs/engine.md, "One loop, one writer"): a mutation
 is an action for the store, and its effect shows up in the next view. Every
 malformed request gets a 4xx with a message; `_errors` turns anything that
 slips through into a 400 rather than a 500.
@@ -170,7 +170,7 @@ async def get_args(request: web.Request) -> web.Response:
 async def post_trigger(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     names = _names(engine, await _body(request))
-    disabled = [n for n in names if not engine.state.rs[n].enabled]
+    disabled = [n for n in names if not engine.state.statuses[n].enabled]
     if disabled:
         raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
     for name in names:
@@ -187,7 +187,7 @@ async def post_enable(request: web.Request) -> web.Response:
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false")
     names = _names(engine, data, allow_all=True)
-    changed = [n for n in names if engine.state.rs[n].enabled != enabled]
+    changed = [n for n in names if engine.state.statuses[n].enabled != enabled]
     for name in names:
         engine.dispatch(A.SetEnabled(name, enabled, at=engine.now()))
     if data.get("only") is True:
