@@ -112,17 +112,17 @@ class Rule:
     check: Check
 
 
-def _rs(ctx: Context, name: str) -> ResourceState:
+def _status(ctx: Context, name: str) -> ResourceState:
     return ctx.state.statuses[name]
 
 
 def disabled(ctx: Context, name: str) -> HoldReason | None:
-    return None if _rs(ctx, name).enabled else HoldReason(HoldKind.DISABLED)
+    return None if _status(ctx, name).enabled else HoldReason(HoldKind.DISABLED)
 
 
 def manual(ctx: Context, name: str) -> HoldReason | None:
     """A manual-trigger-mode resource waits for a trigger, unless its reasons start it by themselves."""
-    s = _rs(ctx, name)
+    s = _status(ctx, name)
     if s.trigger_mode is TriggerMode.AUTO or s.triggered:
         return None
     if any(r.kind in _SELF_STARTING for r in s.pending):
@@ -162,7 +162,7 @@ def upstream(ctx: Context, name: str) -> HoldReason | None:
 
 def writers(ctx: Context, name: str) -> HoldReason | None:
     """C4: updates seen running while this resource's files changed must finish first."""
-    busy = tuple(sorted(w for w in _rs(ctx, name).writers if w in ctx.running))
+    busy = tuple(sorted(w for w in _status(ctx, name).writers if w in ctx.running))
     return HoldReason(HoldKind.WAITING_FOR_WRITERS, busy) if busy else None
 
 
@@ -174,7 +174,7 @@ def dependent_reading(ctx: Context, name: str) -> HoldReason | None:
 
 def quiet_window(ctx: Context, name: str) -> HoldReason | None:
     """C3: a file-triggered update waits until its changed paths have been quiet."""
-    s = _rs(ctx, name)
+    s = _status(ctx, name)
     if s.last_change is None or s.triggered or s.pending_since is None:
         return None
     until = quiet_until(s.pending_since, s.last_change, ctx.state.settings)
