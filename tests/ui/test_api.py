@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from apirig import TILTFILE, Rig, rig
 
+from lockstep.model.update import ReasonKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 
@@ -169,7 +170,7 @@ def test_trigger(tmp_path: Path) -> None:
         res = await r.client.post("/api/trigger", json={"resources": ["m"]}, headers=r.auth())
         assert res.status == 200 and (await res.json()) == {"triggered": ["m"]}
         await r.until(lambda s: s.statuses["m"].succeeded)
-        assert r.engine.state.statuses["m"].last.reasons[0].kind.value == "manual"  # type: ignore[union-attr]
+        assert r.engine.state.statuses["m"].last.reasons[0].kind is ReasonKind.MANUAL  # type: ignore[union-attr]
         bad = [
             ({"resources": ["zz"]}, 404), ({"resources": []}, 400), ({"resources": "a"}, 400),
             ({}, 400), ([1], 400),

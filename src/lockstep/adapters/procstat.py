@@ -8,13 +8,16 @@ containers), so "alive" means: it exists and its state is not Z.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class ProcStat:
-    state: str  # one letter: R, S, D, Z, T, ...
-    pgid: int
+    # A plain class, not a dataclass: the reaper's watchdog imports this module,
+    # and it must start fast (it starts beside the first process lockstep runs).
+    __slots__ = ("pgid", "state")
+
+    def __init__(self, state: str, pgid: int) -> None:
+        self.state = state  # one letter: R, S, D, Z, T, ...
+        self.pgid = pgid
 
     @property
     def zombie(self) -> bool:
