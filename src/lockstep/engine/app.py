@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.process import SubprocessRunner
@@ -23,13 +21,11 @@ from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
+from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import LoadResult, ResourceKind
-from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
-
-PIDFILE = "up.json"
 
 
 def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> LoadResult:
@@ -60,18 +56,6 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     engine.add_runtime(ServeController(engine, processes))
     WatchController(engine, make_backend(), engine.tiltfile)
     return engine, reaper
-
-
-def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
-    write_private_json(sdir / PIDFILE, info)
-
-
-def read_pidfile(sdir: Path) -> dict[str, object] | None:
-    try:
-        data = json.loads((sdir / PIDFILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class _Signals:
@@ -170,6 +154,7 @@ class _Run:
         with contextlib.suppress(OSError):
             if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
                 (self.sdir / PIDFILE).unlink()
+        release(self.sdir)
 
 
 async def run_app(

@@ -106,7 +106,7 @@ class Engine:
         self._tg: asyncio.TaskGroup | None = None
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
-        self._recorder = Recorder(options.state_dir) if options.state_dir else None
+        self._recorder = Recorder(options.state_dir, logs.health) if options.state_dir else None
         self._ids = itertools.count(self._recorder.first_update_id if self._recorder else 1)
         self._reloading = False
         self._runtimes: list[RuntimeKind] = []

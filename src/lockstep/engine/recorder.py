@@ -12,15 +12,16 @@ from pathlib import Path
 
 from lockstep.engine.persist import StateFiles, read_history
 from lockstep.engine.scheduler import Decision
+from lockstep.logs.disk import DiskHealth
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store.state import EngineState
 
 
 class Recorder:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, health: DiskHealth | None = None) -> None:
         # Update ids continue the recorded history (C8: ids are unique across runs).
         self.first_update_id = 1 + max((r.id for r in read_history(directory)), default=0)
-        self._files = StateFiles(directory)
+        self._files = StateFiles(directory, health)
         self._written = 0
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
