@@ -10,13 +10,16 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
@@ -46,15 +49,17 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    groups = ProcessGroups(time.monotonic)
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes)}),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups)}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     engine.add_runtime(ServeController(engine, processes))
     WatchController(engine, make_backend(), engine.tiltfile)
+    EvidenceController(engine, groups)
     return engine, reaper
 
 

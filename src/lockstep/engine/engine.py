@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
-from lockstep.engine.persist import load_inferred
+from lockstep.engine.persist import load_inferred_evidence
 from lockstep.engine.planning import plan_starts
 from lockstep.engine.recorder import Recorder
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
@@ -106,6 +106,7 @@ class Engine:
         self._tg: asyncio.TaskGroup | None = None
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._stopping: set[int] = set()
         self._recorder = Recorder(options.state_dir, logs.health) if options.state_dir else None
         self._ids = itertools.count(self._recorder.first_update_id if self._recorder else 1)
         self._reloading = False
@@ -159,7 +160,8 @@ class Engine:
         self.first_load = result
         self._apply_load(result)
         if self.options.state_dir and result.ok:
-            self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
+            known = load_inferred_evidence(self.options.state_dir)
+            self.dispatch(A.RestoreInferred(frozenset(known), self.clock.now(), tuple(known.items())))
         return result
 
     async def _evaluate(self) -> LoadResult:
@@ -199,9 +201,13 @@ class Engine:
             name = job.resource.name
             self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
             self._tasks[job.update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
-        for name, task in list(self._tasks.values()):
-            if name not in state.resources:
-                # Removed from the Tiltfile while updating: stop its command.
+        for update_id, (name, task) in list(self._tasks.items()):
+            gone = name not in state.resources
+            if (gone or not state.statuses[name].enabled) and update_id not in self._stopping:
+                # Removed from the Tiltfile or disabled while updating: stop its
+                # command's process group (as on shutdown), which frees its slot.
+                self._stopping.add(update_id)
+                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
         if self._recorder:
             self._recorder.record(state, decision)
@@ -234,16 +240,17 @@ class Engine:
         try:
             outcome = await self.runner.run(job, log)
         except asyncio.CancelledError:
-            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
+            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled", cancelled=True))
             raise
         except Exception as exc:  # a runner bug must not take the engine down
             outcome = Outcome(False, f"internal error: {exc!r}")
         finally:
             self._tasks.pop(update_id, None)
+            self._stopping.discard(update_id)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
         self.store.dispatch(
-            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outcome.outputs)
+            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outputs=outcome.outputs)
         )
 
     # -- configuration ----------------------------------------------------
