@@ -37,7 +37,7 @@ from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 Loader = Callable[[str, Sequence[str]], LoadResult]
 
 
-class LogStream(enum.StrEnum):
+class SystemLog(enum.StrEnum):
     """Log streams that belong to no resource (a str: the log store keys streams by name)."""
 
     # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
@@ -271,13 +271,13 @@ class Engine:
             result = self.options.applied_to(result)
             self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
             for text in result.printed:
-                self.log(LogStream.TILTFILE, text)
+                self.log(SystemLog.TILTFILE, text)
             for w in result.warnings:
-                self.log(LogStream.TILTFILE, w.render())
+                self.log(SystemLog.TILTFILE, w.render())
         else:
             self.dispatch(A.ConfigFailed(result.errors, now))
             for e in result.errors:
-                self.log(LogStream.TILTFILE, e.render(), error=True)
+                self.log(SystemLog.TILTFILE, e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
                 self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
@@ -290,7 +290,7 @@ class Engine:
 
     async def _reload(self) -> None:
         try:
-            self.log(LogStream.TILTFILE, "Tiltfile changed: re-evaluating")
+            self.log(SystemLog.TILTFILE, "Tiltfile changed: re-evaluating")
             self._apply_load(await self._evaluate())
         finally:
             self._reloading = False
