@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from engine_sim import ROOT, config, local
 
@@ -45,15 +46,24 @@ async def ok(job: UpdateJob, log: LogFn) -> Outcome:
     return Outcome(True)
 
 
-def engine_for(result: LoadResult, tmp: Path) -> tuple[Engine, Toy]:
+T = TypeVar("T", bound=Toy)
+
+
+def engine_with(results: list[LoadResult], tmp: Path, kind: type[T]) -> tuple[Engine, T]:
+    """An engine whose loader returns results[0] (a test pops it to change the Tiltfile)."""
+
     def loader(path: str, args: Sequence[str]) -> LoadResult:
-        return result
+        return results[0]
 
     engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp), loader=loader,
                     runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
-    toy = Toy(engine)
+    toy = kind(engine)
     engine.add_runtime(toy)
     return engine, toy
+
+
+def engine_for(result: LoadResult, tmp: Path) -> tuple[Engine, Toy]:
+    return engine_with([result], tmp, Toy)
 
 
 def test_a_kind_no_controller_supervises_has_no_runtime_and_settles(tmp_path: Path) -> None:
@@ -105,14 +115,7 @@ def test_one_supervisor_per_update_stopped_on_disable_and_removal(tmp_path: Path
 def test_removed_from_the_tiltfile_stops_the_runtime(tmp_path: Path) -> None:
     async def main() -> None:
         results = [config(local("svc")), config(local("other"))]
-
-        def loader(path: str, args: Sequence[str]) -> LoadResult:
-            return results[0]
-
-        engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp_path), loader=loader,
-                        runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
-        toy = Toy(engine)
-        engine.add_runtime(toy)
+        engine, toy = engine_with(results, tmp_path, Toy)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
         await engine.wait_for(
@@ -147,13 +150,7 @@ class SlowToStop(Toy):
 
 def test_a_stop_while_waiting_for_the_previous_runtime_starts_nothing(tmp_path: Path) -> None:
     async def main() -> None:
-        def loader(path: str, args: Sequence[str]) -> LoadResult:
-            return config(local("svc"))
-
-        engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp_path), loader=loader,
-                        runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
-        toy = SlowToStop(engine)
-        engine.add_runtime(toy)
+        engine, toy = engine_with([config(local("svc"))], tmp_path, SlowToStop)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
         await engine.wait_for(lambda s: "svc" in s.state.statuses and s.state.statuses["svc"].runtime
