@@ -35,8 +35,10 @@ from lsbench import (  # noqa: E402
     s_flood,
     s_floor,
     s_idle,
+    s_logstore,
     s_noop,
     s_startup,
+    s_watcher,
 )
 from lsbench.common import Context, load_average  # noqa: E402
 
@@ -52,6 +54,8 @@ SCENARIOS: dict[str, tuple[Scenario, set[str]]] = {
     "flood": (s_flood.run, set()),
     "check": (s_check.run, set()),
     "floor": (s_floor.run, {"make"}),
+    "watcher": (s_watcher.run, set()),
+    "logstore": (s_logstore.run, set()),
 }
 
 
@@ -63,6 +67,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=REPO / "docs" / "performance",
                    help="where the JSON and the plots go (default: docs/performance/)")
     p.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md or the README table")
+    p.add_argument("--no-install", action="store_true", help="use the peers already present; install nothing")
     args = p.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     install_log: list[str] = []
     wanted = set().union(*(SCENARIOS[n][1] for n in args.names))
-    found, missing = peers.ensure(wanted, install_log)
+    found, missing = peers.ensure(wanted, install_log, install=not args.no_install)
     for line in install_log:
         print(f"installing: {line}", flush=True)
     for tool, why in sorted(missing.items()):

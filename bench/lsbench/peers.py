@@ -45,8 +45,10 @@ def _apt(names: list[str], log: list[str]) -> str | None:
     return f"apt-get could not install {' '.join(missing)} (is apt locked?)" if missing else None
 
 
-def ensure(wanted: set[str], log: list[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """(found: tool -> executable, missing: tool -> reason)."""
+def ensure(wanted: set[str], log: list[str], install: bool = True) -> tuple[dict[str, str], dict[str, str]]:
+    """(found: tool -> executable, missing: tool -> reason). With install=False, only look."""
+    if not install:
+        return locate(wanted)
     found: dict[str, str] = {}
     missing: dict[str, str] = {}
     apt_needed = [APT[t] for t in sorted(wanted & APT.keys()) if not shutil.which(t)]
@@ -82,3 +84,13 @@ def ensure(wanted: set[str], log: list[str]) -> tuple[dict[str, str], dict[str, 
         else:
             missing.setdefault("chokidar", f"npm could not install {NPM_PACKAGE}")
     return found, missing
+
+
+def locate(wanted: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    found: dict[str, str] = {}
+    for tool in wanted:
+        path = shutil.which(tool) if tool in APT else str(VENV_BIN / tool) if tool in PYPI else str(
+            npm_cache() / "node_modules" / ".bin" / "chokidar")
+        if path and Path(path).exists():
+            found[tool] = path
+    return found, {t: "not installed (--no-install)" for t in wanted - found.keys()}
