@@ -194,3 +194,12 @@ def goal_row(rows: list[dict[str, Any]], measure: str, stat: str, goal: float, u
         "ratio": (mine / best[0]) if (mine is not None and best and best[0] > 0) else None,
         "met": (mine is not None and mine <= goal),
     }
+
+
+def measured(rows: list[dict[str, Any]], measure: str, stat: str, unit: str) -> dict[str, Any]:
+    """A summary row without a goal: lockstep's own figure (the first row when no row is lockstep's)."""
+    mine = next((r for r in rows if r["tool"] == "lockstep"), rows[0] if rows else None)
+    detail = ", ".join(f"{r['tool']} {r[stat]:.3g}" for r in rows if r[stat] is not None) if len(rows) > 1 else ""
+    return {"measure": measure + (f": {detail}" if detail else ""), "unit": unit,
+            "lockstep": mine[stat] if mine else None, "goal": "(measured, no goal)", "best_peer": None,
+            "best_peer_value": None, "ratio": None, "met": None}

@@ -232,7 +232,7 @@ def _kept_rows(section: str) -> list[str]:
         if "make bench" in cells[-1]:
             continue
         scripts = re.findall(r"bench/\w+\.py", cells[-1])
-        if scripts and all((Path(__file__).resolve().parents[2] / s).exists() for s in scripts):
+        if all((Path(__file__).resolve().parents[2] / s).exists() for s in scripts):
             rows.append("| " + " | ".join([cells[0], cells[1], DASH, cells[-1]]) + " |" if len(cells) == 3 else line)
     return rows
 

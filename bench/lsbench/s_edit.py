@@ -51,6 +51,6 @@ def run(ctx: Context) -> dict[str, Any]:
                    f"one tool is edited at a time, in a shuffled order per round, {reps} rounds. Figure: command "
                    f"start time minus edit time minus the tool's debounce window."),
         "metrics": rows,
-        "summary": [goal_row(rows, "edit → start beyond the window (p95)", "p95", GOAL_P95_MS, "ms")],
+        "summary": [goal_row(rows, "edit → command start beyond the debounce window (p95)", "p95", GOAL_P95_MS, "ms")],
     }
 

@@ -20,7 +20,7 @@ VARIANTS = {
 
 def run(ctx: Context) -> dict[str, Any]:
     n = ctx.pick(1000, 1000, 20)
-    reps = ctx.pick(5, 3, 1)
+    reps = ctx.pick(5, 2, 1)
     tools = [*VARIANTS, *(["make"] if "make" in ctx.peers else [])]
     makefile = ctx.tmp / "Makefile"
     targets = " ".join(f"t{i}" for i in range(n))

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from typing import Any
 
-from lsbench.common import Context, metric
+from lsbench.common import Context, measured, metric
 
 CHILD = '''\
 import json, resource, sys, time
@@ -48,5 +48,6 @@ def run(ctx: Context) -> dict[str, Any]:
         "title": "Log store alone",
         "method": f"{n:,} appends over 20 resources in a fresh process, then since() of the last 1,000 lines.",
         "metrics": rows,
-        "summary": [],
+        "summary": [measured([r], f"log store alone, {r['case']}: appends/s (median)", "median", "lines/s")
+                    for r in rows],
     }
