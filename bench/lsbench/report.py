@@ -193,6 +193,9 @@ def performance_md(data: dict[str, Any], plots_made: dict[str, str]) -> str:
         *_summary_rows(data),
         "",
     ]
+    notes = Path(__file__).resolve().parents[1] / "NOTES.md"
+    if notes.exists():  # the hand-written reading of the last full run
+        out += [notes.read_text().strip(), ""]
     for name, result in data["scenarios"].items():
         out += [f"## {name}", "", f"**{result['title']}**", ""]
         if "taken" in result:
