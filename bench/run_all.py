@@ -68,6 +68,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="where the JSON and the plots go (default: docs/performance/)")
     p.add_argument("--no-docs", action="store_true", help="do not write docs/performance.md or the README table")
     p.add_argument("--no-install", action="store_true", help="use the peers already present; install nothing")
+    p.add_argument("--report-only", action="store_true",
+                   help="run nothing: rewrite the plots and docs from the figures already in --out")
     args = p.parse_args(argv)
     names = [n for n in args.only.split(",") if n] or list(SCENARIOS)
     unknown = [n for n in names if n not in SCENARIOS]
@@ -79,6 +81,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.report_only:
+        data = json.loads((args.out / "results.json").read_text())
+        report.write_docs(data, report.plots(data, args.out, force=True), REPO)
+        print(report.console(data), flush=True)
+        return 0
     install_log: list[str] = []
     wanted = set().union(*(SCENARIOS[n][1] for n in args.names))
     found, missing = peers.ensure(wanted, install_log, install=not args.no_install)

@@ -47,8 +47,11 @@ def _verdict(row: dict[str, Any]) -> str:
 
 # --- plots ------------------------------------------------------------------
 
-def plots(data: dict[str, Any], out: Path) -> dict[str, str]:
-    """scenario -> PNG file name (relative to `out`); empty if matplotlib is missing."""
+def plots(data: dict[str, Any], out: Path, force: bool = False) -> dict[str, str]:
+    """scenario -> PNG file name (relative to `out`); empty if matplotlib is missing.
+
+    Scenarios carried over from an earlier run keep their plot unless `force`.
+    """
     try:
         import matplotlib
 
@@ -58,7 +61,7 @@ def plots(data: dict[str, Any], out: Path) -> dict[str, str]:
         return {}
     made: dict[str, str] = {}
     for name, result in data["scenarios"].items():
-        if "taken" in result:  # not re-run: keep its old plot
+        if "taken" in result and not force:  # not re-run: keep its old plot
             if (out / f"{name}.png").exists():
                 made[name] = f"{name}.png"
             continue
