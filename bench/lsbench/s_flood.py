@@ -40,7 +40,7 @@ def _api(state: Path, tiltfile: Path) -> Any:
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    seconds = ctx.pick(120.0, 15.0, 2.0)
+    seconds = ctx.pick(120.0, 10.0, 2.0)
     rate = LINES_PER_MIN / 60
     (ctx.tmp / "flood.py").write_text(FLOOD)
     tf = ctx.tmp / "Tiltfile"

@@ -19,7 +19,7 @@ VARIANTS = {
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    n = ctx.pick(1000, 1000, 20)
+    n = ctx.pick(1000, 500, 20)
     reps = ctx.pick(5, 2, 1)
     tools = [*VARIANTS, *(["make"] if "make" in ctx.peers else [])]
     makefile = ctx.tmp / "Makefile"

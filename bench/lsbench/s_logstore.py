@@ -30,7 +30,7 @@ print(json.dumps({"rate": n / dt, "since_ms": (time.perf_counter() - t1) * 1000,
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    n = ctx.pick(1_000_000, 200_000, 2_000)
+    n = ctx.pick(1_000_000, 100_000, 2_000)
     reps = ctx.pick(3, 1, 1)
     figures: dict[str, list[dict[str, float]]] = {"memory only": [], "disk": []}
     for _ in range(reps):

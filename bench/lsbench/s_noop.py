@@ -22,7 +22,7 @@ def run(ctx: Context) -> dict[str, Any]:
     given_up: dict[str, int] = {}  # tool -> the size it timed out at: larger sizes are not tried
     for n in sizes:
         dag = graphs.layered(n, LAYERS, "true", 0.0, parallelism=2)
-        reps = ctx.pick(3 if n <= 1000 else 1, 2 if n <= 250 else 1, 1)
+        reps = ctx.pick(3 if n <= 1000 else 1, 2 if n <= 100 else 1, 1)
         walls: dict[str, list[float]] = {t: [] for t in tools}
         rss: dict[str, list[float]] = {t: [] for t in tools}
         timed_out: dict[str, bool] = dict.fromkeys(tools, False)

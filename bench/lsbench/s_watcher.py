@@ -68,7 +68,7 @@ def _backend(name: str) -> Any:
 
 def run(ctx: Context) -> dict[str, Any]:
     names = (["inotify"] if sys.platform.startswith("linux") else []) + ["watchfiles step 10", "watchfiles step 50"]
-    reps, per_round = ctx.pick(5, 2, 1), ctx.pick(40, 25, 5)
+    reps, per_round = ctx.pick(5, 2, 1), ctx.pick(40, 15, 5)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for _, name in interleaved(names, reps, random.Random(ctx.seed)):
         with tempfile.TemporaryDirectory(dir=ctx.tmp) as root:
