@@ -138,6 +138,8 @@ def _metric_table(result: dict[str, Any]) -> list[str]:
             notes.append("not run (timed out at a smaller size)")
         if r.get("max_rss_mb") is not None:
             notes.append(f"max RSS {r['max_rss_mb']:.0f} MB")
+        if r.get("mean") is not None:
+            notes.append(f"mean {fmt(r['mean'])}")
         if r.get("rss_mb") is not None:
             notes.append(f"RSS {r['rss_mb']:.0f} MB, ready in {r['ready_s']:.1f} s")
         if r.get("misses"):
