@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     if args.report_only:
         data = json.loads((args.out / "results.json").read_text())
+        data["scenarios"] = {k: data["scenarios"][k] for k in SCENARIOS if k in data["scenarios"]}
         report.write_docs(data, report.plots(data, args.out, force=True), REPO)
         print(report.console(data), flush=True)
         return 0
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         # Keep the figures of scenarios this run skipped (e.g. `--only edit`).
         data = report.merge_previous(data, args.out / "results.json")
+        data["scenarios"] = {k: data["scenarios"][k] for k in SCENARIOS if k in data["scenarios"]}
     (args.out / "results.json").write_text(json.dumps(data, indent=1) + "\n")
     plots = report.plots(data, args.out)
     if not args.no_docs:
