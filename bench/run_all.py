@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         # Keep the figures of scenarios this run skipped (e.g. `--only edit`).
         data = report.merge_previous(data, args.out / "results.json")
         data["scenarios"] = {k: data["scenarios"][k] for k in SCENARIOS if k in data["scenarios"]}
-    (args.out / "results.json").write_text(json.dumps(data, indent=1) + "\n")
+    (args.out / "results.json").write_text(report.dump(data))
     plots = report.plots(data, args.out)
     if not args.no_docs:
         report.write_docs(data, plots, REPO)

@@ -13,6 +13,12 @@ DASH, TIMES = "\u2013", "\u00d7"  # typographic, for the Markdown tables
 TOOL_ORDER = ("lockstep", "entr", "watchmedo", "chokidar", "make", "doit", "asyncio", "lockstep-sh")
 
 
+def dump(data: dict[str, Any]) -> str:
+    """Indented JSON with lists of numbers kept on one line (thousands of samples stay readable)."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r"\[\s+([-\d.eE+,\s]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
+
+
 def merge_previous(data: dict[str, Any], previous: Path) -> dict[str, Any]:
     """Scenarios this run did not include keep their last figures (marked with when they were taken)."""
     try:
