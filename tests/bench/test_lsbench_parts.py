@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from pathlib import Path
@@ -71,3 +72,10 @@ def test_readme_table_keeps_rows_from_scripts_outside_the_suite_only() -> None:
     ])
     kept = report._kept_rows(section)
     assert [r.split("|")[1].strip() for r in kept] == ["page load", "starting a process"]
+
+
+def test_raw_figures_round_trip_with_number_lists_on_one_line() -> None:
+    data = {"meta": {"load": [1.5, 2.0]}, "rows": [{"samples": [1e-05, 2.5, -3], "series": [[0.5, 60.1]]}]}
+    text = report.dump(data)
+    assert json.loads(text) == data
+    assert "[1e-05, 2.5, -3]" in text and "[0.5, 60.1]" in text
