@@ -246,6 +246,8 @@ async def post_args(request: web.Request) -> web.Response:
         raise BadRequest("'args' must be a list of strings")
     engine.args = list(args)
     engine.reload()
+    # Once this answers, the view says "reloading": a `wait` for a resource the new args create waits for it.
+    await _drained(engine)
     return web.json_response({"args": engine.args})
 
 
