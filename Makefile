@@ -24,6 +24,7 @@ demo: $(STAMP)
 test: $(TSTAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -ra tests
 
 lint: $(TSTAMP)

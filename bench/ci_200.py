@@ -72,7 +72,7 @@ async def in_process(tmp: Path) -> dict[str, float]:
     tf = tmp / "Tiltfile"
     tf.write_text(tiltfile("true"))
 
-    async def work(resource: object, uid: int, log: object) -> Outcome:
+    async def work(job: object, log: object) -> Outcome:
         await asyncio.sleep(0.01)
         return Outcome(True)
 

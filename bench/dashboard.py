@@ -27,9 +27,8 @@ from typing import Any
 import aiohttp
 
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome, UpdateJob
 from lockstep.logs.store import LogSource, LogStore
-from lockstep.model.resource import Resource
 from lockstep.store import actions as A
 from lockstep.tiltfile import load
 from lockstep.ui.server import GUARD, start
@@ -69,7 +68,7 @@ class Rig:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _start(self) -> Engine:
-        async def ok(r: Resource, update_id: int, log: LogFn) -> Outcome:
+        async def ok(job: UpdateJob, log: LogFn) -> Outcome:
             return Outcome(True)
 
         engine = Engine(EngineOptions(tiltfile=self.tiltfile), loader=lambda p, a: load(p, a),

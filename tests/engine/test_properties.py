@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lockstep.engine.checker import check_history
-from lockstep.engine.topology import build_topology
+from lockstep.engine.serve import ServeController
+from lockstep.model.topology import build_topology
 from lockstep.model.update import UpdateResult
 
 
@@ -43,7 +44,7 @@ def scenarios(draw: st.DrawFn) -> Sim:
     )
     ready = draw(st.lists(st.floats(0.0, 2.0), min_size=n, max_size=n))
     sim.ready_after = lambda name: ready[int(name[1:])]
-    servers = [i for i, r in enumerate(resources) if r.has_runtime]
+    servers = [i for i, r in enumerate(resources) if ServeController.serves(r)]
     if servers:
         sim.crashes = draw(st.lists(st.tuples(st.sampled_from(servers).map(lambda i: f"r{i}"),
                                               st.floats(0.0, 150.0)), max_size=3))

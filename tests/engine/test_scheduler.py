@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine_sim import ROOT, Sim, config, local
+from engine_sim import ROOT, Sim, config, loaded_action, local
 
 from lockstep.engine.checker import check_history
 from lockstep.engine.scheduler import next_updates
@@ -16,7 +16,7 @@ from lockstep.store.state import EngineState, RuntimeStatus
 
 
 def loaded(*resources, **settings) -> EngineState:  # type: ignore[no-untyped-def]
-    return reduce(EngineState(), A.ConfigLoaded(config(*resources, **settings), 0.0))
+    return reduce(EngineState(), loaded_action(config(*resources, **settings), 0.0))
 
 
 def holds(state: EngineState, name: str) -> set[HoldKind]:
@@ -276,7 +276,7 @@ def test_config_change_reruns_only_changed_resources() -> None:
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
     changed = replace(local("b"), labels=("x",))
-    s = reduce(s, A.ConfigLoaded(config(local("a"), changed), 3.0))
+    s = reduce(s, loaded_action(config(local("a"), changed), 3.0))
     assert not s.rs["a"].pending
     assert [r.kind for r in s.rs["b"].pending] == [ReasonKind.CONFIG]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from engine_sim import config, local
+from engine_sim import config, loaded_action, local
 from rich.console import Console
 
 from lockstep.engine.scheduler import next_updates
@@ -16,7 +16,7 @@ from lockstep.ui.terminal import StreamPrinter, live_view
 
 
 def test_live_view_shows_statuses_holds_and_recent_logs() -> None:
-    s = reduce(EngineState(), A.ConfigLoaded(config(local("gen"), local("build", ups=("gen",))), 0.0))
+    s = reduce(EngineState(), loaded_action(config(local("gen"), local("build", ups=("gen",))), 0.0))
     s = reduce(s, A.UpdateStarted(1, "gen", 0.0))
     logs = LogStore(None)
     for i in range(30):

@@ -35,6 +35,8 @@ import time
 import uuid
 from collections.abc import Iterable
 
+from lockstep.adapters.procstat import read_stat
+
 GRACE_SECS = 2.0
 _POLL = 0.05
 # Environment variable carrying the per-instance tag into every child.
@@ -58,14 +60,8 @@ def _live_members(pgid: int) -> Iterable[int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # Fields after the command (which may contain spaces and parentheses).
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+        stat = read_stat(entry.name)
+        if stat is not None and stat.pgid == pgid and not stat.zombie:
             yield int(entry.name)
 
 

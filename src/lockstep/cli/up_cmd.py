@@ -13,7 +13,7 @@ from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
     already_running,
-    apply_engine_args,
+    engine_options,
     missing_tiltfile,
     tiltfile_path,
 )
@@ -49,7 +49,8 @@ async def _live_table(engine: Engine) -> int:
     console = make_console()
 
     def view() -> Group:
-        return live_view(engine.state, engine.decision, engine.logs.tail(None, 50), console.size.height)
+        snap = engine.snapshot
+        return live_view(snap.state, snap.decision, engine.logs.tail(None, 50), console.size.height)
 
     with Live(view(), console=console, refresh_per_second=4, screen=False) as live:
         while True:
@@ -63,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
-    engine, reaper = build_engine(path, args.tiltfile_args)
-    apply_engine_args(engine.options, args)
+    engine, reaper = build_engine(engine_options(args))
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter())

@@ -12,18 +12,20 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import LocalRunner
+from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult
+from lockstep.model.resource import LoadResult, ResourceKind
+from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
 
@@ -42,31 +44,26 @@ def cancel_load_commands() -> None:
     commands.cancel_all()
 
 
-def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
-    sdir = state_dir(tiltfile)
+def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+    sdir = options.state_dir or state_dir(options.tiltfile)
     reaper = Reaper()
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
     engine = Engine(
-        EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
+        replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=LocalRunner(processes),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes)}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
-    ServeController(engine, processes)
-    WatchController(engine, make_backend())
+    engine.add_runtime(ServeController(engine, processes))
+    WatchController(engine, make_backend(), engine.tiltfile)
     return engine, reaper
 
 
 def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
-    path = sdir / PIDFILE
-    tmp = sdir / (PIDFILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
+    write_private_json(sdir / PIDFILE, info)
 
 
 def read_pidfile(sdir: Path) -> dict[str, object] | None:

@@ -19,7 +19,7 @@ from lockstep.store.state import EngineState, RuntimeStatus
 # Holds that mean "will start by itself soon".
 _MOVING = frozenset({
     HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
-    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL,
+    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL, HoldKind.TILTFILE_RELOAD,
 })
 
 
@@ -55,7 +55,7 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
             failures.append(f"{name} failed: {s.last.error if s.last else ''}")
         elif s.runtime is RuntimeStatus.CRASHED:
             failures.append(f"{name}: serve process exited")
-        elif not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
+        elif not s.settled:
             waiting.append(name)
     if failures:
         if moving(state, decision):

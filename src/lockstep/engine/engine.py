@@ -9,29 +9,41 @@ quiet-window deadline.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Protocol
 
+from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
-from lockstep.engine.runners import Outcome, UpdateRunner
-from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.engine.planning import plan_starts
+from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
+from lockstep.engine.scheduler import Decision
+from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.logs.store import LogLevel, LogSource, LogStore
-from lockstep.model.resource import LoadResult
+from lockstep.model.resource import LoadResult, Resource
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState
+from lockstep.store.state import EngineState, quiet_until
 from lockstep.store.store import Store
-from lockstep.watch.ignore import load_tiltignore
+from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
 
 
-@dataclass
+class RuntimeKind(Protocol):
+    """What the engine asks a runtime controller (engine/runtime.py) at config load."""
+
+    def handles(self, r: Resource) -> bool: ...
+
+
+@dataclass(frozen=True)
 class EngineOptions:
+    """The engine's configuration, built whole (from the CLI) before the engine exists."""
+
     tiltfile: str
     args: Sequence[str] = ()
     state_dir: Path | None = None
@@ -65,19 +77,20 @@ class Engine:
         self.logs = logs
         self.clock: Clock = clock or RealClock()
         self.store = Store()
-        self.decision = Decision()
+        self._published = Publisher()
         self._tg: asyncio.TaskGroup | None = None
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._files = StateFiles(options.state_dir) if options.state_dir else None
-        self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
-            options.state_dir
-        ) else 1
+        # Update ids continue the recorded history (C8: ids are unique across runs).
+        first_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if options.state_dir else 1
+        self._ids = itertools.count(first_id)
         self._written = 0
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
         self._reloading = False
+        self._runtimes: list[RuntimeKind] = []
         self.first_load: LoadResult | None = None
         self.store.subscribe(self._step)
 
@@ -86,6 +99,26 @@ class Engine:
     @property
     def state(self) -> EngineState:
         return self.store.state
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The last published (state, decision) pair: what request handlers read."""
+        return self._published.current
+
+    @property
+    def decision(self) -> Decision:
+        return self._published.current.decision
+
+    def add_runtime(self, controller: RuntimeKind) -> None:
+        """Register a runtime controller: the resources it handles have a runtime."""
+        self._runtimes.append(controller)
+
+    def subscribe(self, fn: SnapshotSubscriber) -> Callable[[], None]:
+        """Call fn with every snapshot, after the engine's own step has acted on it."""
+        return self._published.subscribe(fn)
+
+    async def wait_for(self, predicate: Callable[[Snapshot], bool], timeout: float | None = None) -> Snapshot:
+        return await self._published.wait_for(predicate, timeout)
 
     def dispatch(self, action: A.Action) -> None:
         self.store.dispatch(action)
@@ -119,10 +152,8 @@ class Engine:
             raise
 
     def reload(self) -> None:
-        """Re-evaluate the Tiltfile now (used by `args`)."""
-        # A config change dated long enough ago that its quiet window has already
-        # passed: the next step starts the reload at once, through the usual path.
-        self.store.dispatch(A.ConfigFilesChanged(frozenset(), self.clock.now() - 3600))
+        """Re-evaluate the Tiltfile now (used by `args`); the next step starts it."""
+        self.store.dispatch(A.ReloadRequested(self.clock.now()))
 
     async def run(self, started: asyncio.Event | None = None) -> None:
         try:
@@ -143,29 +174,22 @@ class Engine:
                         )
                 self._files.close()
 
-    def spawn(self, coro: object, name: str = "") -> asyncio.Task[None]:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> asyncio.Task[None]:
         assert self._tg is not None, "engine is not running"
-        return self._tg.create_task(coro, name=name or None)  # type: ignore[arg-type]
+        return self._tg.create_task(coro, name=name or None)
 
     # -- the step after every batch ----------------------------------------
 
     def _step(self, state: EngineState) -> None:
-        decision = next_updates(state)
-        for name in decision.starts:
-            update_id = self._next_id
-            self._next_id += 1
-            state = self.store.apply_now(A.UpdateStarted(update_id, name, self.clock.now()))
-            record = state.rs[name].running
-            assert record is not None
-            self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
-            self._tasks[update_id] = (name, self.spawn(self._run_update(name, update_id), f"update-{name}"))
+        decision, state, jobs = plan_starts(state, self.clock.now(), self._ids, self.store.apply_now)
+        for job in jobs:
+            name = job.resource.name
+            self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
+            self._tasks[job.update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
         for name, task in list(self._tasks.values()):
             if name not in state.resources:
                 # Removed from the Tiltfile while updating: stop its command.
                 task.cancel()
-        # No second pass: the scheduler already accounted for these starts
-        # (capacity, running set) while deciding, in topological order.
-        self.decision = decision
         self._persist(state, decision)
         wake = decision.wake_at
         cfg = self._config_deadline(state)
@@ -177,14 +201,16 @@ class Engine:
         if wake is not None and (self._wake_at is None or wake < self._wake_at or self._wake_at <= state.now):
             self._wake_at = wake
             self._wake.set()
+        # The state as the step left it (with its starts and a reload's start), with
+        # the decision that was taken on it.
+        self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
 
     def _config_deadline(self, state: EngineState) -> float | None:
+        if state.config_reload_requested:
+            return state.now
         if state.config_dirty_since is None or state.config_last_change is None:
             return None
-        return min(
-            state.config_last_change + state.settings.quiet_secs,
-            state.config_dirty_since + state.settings.max_wait_secs,
-        )
+        return quiet_until(state.config_dirty_since, state.config_last_change, state.settings)
 
     async def _ticker(self) -> None:
         while True:
@@ -203,14 +229,14 @@ class Engine:
                 self._wake_at = None
                 self.store.dispatch(A.Tick(self.clock.now()))
 
-    async def _run_update(self, name: str, update_id: int) -> None:
-        resource = self.state.resources[name]
+    async def _run_update(self, job: UpdateJob) -> None:
+        name, update_id = job.resource.name, job.update_id
 
-        def log(text: str, is_error: bool) -> None:
-            self.log(name, text, source=LogSource.BUILD, error=is_error)
+        def log(text: str, stream: Stream) -> None:
+            self.log(name, text, source=LogSource.BUILD, error=stream is Stream.STDERR)
 
         try:
-            outcome = await self.runner.run(resource, update_id, log)
+            outcome = await self.runner.run(job, log)
         except asyncio.CancelledError:
             self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
             raise
@@ -220,12 +246,19 @@ class Engine:
             self._tasks.pop(update_id, None)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
-        self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error))
+        self.store.dispatch(
+            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outcome.outputs)
+        )
 
     # -- configuration ----------------------------------------------------
 
     def _apply_load(self, result: LoadResult) -> None:
         now = self.clock.now()
+        # Everything the reducers need to know about the machine is observed here, at the edge.
+        result = replace(result, tiltfile=os.path.abspath(result.tiltfile))
+        roots = filesystem_roots()
+        # A runtime is what some registered controller supervises; nothing else waits for readiness.
+        runtimes = frozenset(r.name for r in result.resources if any(c.handles(r) for c in self._runtimes))
         ignores = load_tiltignore(os.path.dirname(self.tiltfile))
         if ignores:
             # .tiltignore applies to every watch, like watch_settings(ignore=).
@@ -243,7 +276,7 @@ class Engine:
                 result = replace(result, settings=replace(result.settings, max_wait_secs=self.options.max_wait_secs))
             if self.options.propagate is not None:
                 result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
-            self.dispatch(A.ConfigLoaded(result, now))
+            self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
             for text in result.printed:
                 self.log("(Tiltfile)", text)
             for w in result.warnings:
@@ -254,7 +287,7 @@ class Engine:
                 self.log("(Tiltfile)", e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
-                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now))
+                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
                 self.dispatch(A.ConfigFailed(result.errors, now))
 
     def _start_reload(self) -> None:
@@ -290,11 +323,3 @@ class Engine:
                 changed = True
         if changed:
             self._holds = dict(decision.holds)
-
-    async def cancel_updates(self) -> None:
-        tasks = [task for _, task in self._tasks.values()]
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(BaseException):
-                await t

@@ -248,12 +248,6 @@ class Resource:
             return not self.local.cmd.empty
         return True
 
-    @property
-    def has_runtime(self) -> bool:
-        if self.local is not None:
-            return not self.local.serve_cmd.empty
-        return True
-
 
 @dataclass(frozen=True)
 class Settings:

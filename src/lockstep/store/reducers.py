@@ -7,13 +7,12 @@ stays valid forever.
 
 from __future__ import annotations
 
-import os
+import posixpath
 from dataclasses import replace
 from typing import Any
 
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.topology import build_topology
-from lockstep.model.resource import Resource
+from lockstep.model.paths import PathIndex
+from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
@@ -42,8 +41,8 @@ def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
     )
 
 
-def _initial_patch(r: Resource) -> RuntimeStatus:
-    return RuntimeStatus.PENDING if r.has_runtime else RuntimeStatus.NONE
+def _initial_runtime(s: ResourceState) -> RuntimeStatus:
+    return RuntimeStatus.PENDING if s.has_runtime else RuntimeStatus.NONE
 
 
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
@@ -59,45 +58,49 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     for name, r in new.items():
         prev = state.rs.get(name)
         enabled = wanted is None or name in wanted
+        has_runtime = name in a.runtimes
         if prev is None:
-            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, runtime=_initial_patch(r))
+            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+            s = replace(s, runtime=_initial_runtime(s))
             if enabled and r.auto_init:
                 s = _pend(s, Reason(ReasonKind.INITIAL), a.at)
         else:
             s = prev
-            if state.resources.get(name) != r:
-                s = replace(s, trigger_mode=r.trigger_mode)
-                if not r.has_runtime:
+            if state.resources.get(name) != r or s.has_runtime != has_runtime:
+                s = replace(s, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+                if not has_runtime:
                     s = replace(s, runtime=RuntimeStatus.NONE)
                 elif s.runtime is RuntimeStatus.NONE:
                     s = replace(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
             if wanted is not None and s.enabled != enabled:
-                s = _set_enabled(s, r, enabled, a.at)
+                s = _set_enabled(s, enabled, a.at)
         rs[name] = s
-    base_dir = os.path.dirname(os.path.abspath(result.tiltfile))
+    # The loader reports the Tiltfile's absolute path: no working directory is consulted here.
+    base_dir = posixpath.dirname(result.tiltfile)
     state = replace(
         state,
         config=result,
         resources=new,
         rs=rs,
         settings=result.settings,
-        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore),
+        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
+        config_reloading=False,
         config_generation=state.config_generation + 1,
     )
     kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
     return _retopologize(state, kept)
 
 
-def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> ResourceState:
+def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:
     if enabled == s.enabled:
         return s
     if not enabled:
         return replace(
             s, enabled=False, pending=(), pending_since=None, writers=frozenset(), triggered=False,
-            runtime=_initial_patch(r),
+            runtime=_initial_runtime(s),
         )
     return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
@@ -165,11 +168,10 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     record = replace(
         s.running, end=a.at, result=UpdateResult.SUCCEEDED if a.ok else UpdateResult.FAILED, error=a.error
     )
-    s = replace(s, running=None, last=record)
+    s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
-    r = state.resources.get(a.resource)
-    if a.ok and r is not None and r.has_runtime and s.enabled:
+    if a.ok and s.has_runtime and s.enabled:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
         s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
@@ -232,14 +234,19 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.ConfigLoaded():
             return _config_loaded(state, action)
         case A.ConfigFailed(errors=errors):
-            return replace(state, config_errors=errors)
+            return replace(state, config_errors=errors, config_reloading=False)
         case A.FilesChanged():
             return _files_changed(state, action)
         case A.ConfigFilesChanged(at=at):
             since = state.config_dirty_since if state.config_dirty_since is not None else at
             return replace(state, config_dirty_since=since, config_last_change=at)
         case A.ConfigReloadStarted():
-            return replace(state, config_dirty_since=None, config_last_change=None)
+            return replace(
+                state, config_dirty_since=None, config_last_change=None, config_reloading=True,
+                config_reload_requested=False,
+            )
+        case A.ReloadRequested():
+            return replace(state, config_reload_requested=True)
         case A.UpdateStarted():
             return _update_started(state, action)
         case A.UpdateFinished():
@@ -254,17 +261,16 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             restarts = s.restarts + 1 if s else 0
             return _patch(state, name, runtime=RuntimeStatus.CRASHED, runtime_since=at, restarts=restarts)
         case A.RuntimeStopped(resource=name, at=at):
-            r = state.resources.get(name)
-            status = _initial_patch(r) if r else RuntimeStatus.NONE
+            stopped = state.rs.get(name)
+            status = _initial_runtime(stopped) if stopped else RuntimeStatus.NONE
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.Trigger():
             return _trigger(state, action)
         case A.SetEnabled(resource=name, enabled=enabled, at=at):
             s = state.rs.get(name)
-            r = state.resources.get(name)
-            if s is None or r is None:
+            if s is None:
                 return state
-            return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
+            return replace(state, rs={**state.rs, name: _set_enabled(s, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
         case A.RestoreInferred(edges=edges):

@@ -101,7 +101,7 @@ def _names(engine: Engine, data: dict[str, Any], key: str = "resources", allow_a
 
 async def get_view(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    view = full_view(engine.state, engine.decision, engine.args)
+    view = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
     return web.json_response(view)
@@ -110,7 +110,7 @@ async def get_view(request: web.Request) -> web.Response:
 async def get_resource(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     name = request.match_info["name"]
-    detail = resource_detail(engine.state, engine.decision, name)
+    detail = resource_detail(engine.snapshot.state, engine.snapshot.decision, name)
     if detail is None:
         raise BadRequest(f"no such resource: {name}", 404)
     return web.json_response(detail)
@@ -127,7 +127,7 @@ async def get_history(request: web.Request) -> web.Response:
 
 async def get_graph(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    return web.json_response(graph_view(engine.state, engine.decision))
+    return web.json_response(graph_view(engine.snapshot.state, engine.snapshot.decision))
 
 
 def line_json(line: Any) -> JSON:
@@ -148,11 +148,7 @@ async def get_logs(request: web.Request) -> web.Response:
     resources = [r for r in raw.split(",") if r] or None
     limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
     if "tail" in request.query:
-        tail = _int(request, "tail", 100, 0, MAX_LOG_LIMIT)
-        if resources is None:
-            lines = engine.logs.tail(None, tail)
-        else:
-            lines = engine.logs.since(0, resources)[-tail:] if tail else []
+        lines = engine.logs.last(_int(request, "tail", 100, 0, MAX_LOG_LIMIT), resources)
     else:
         since = _int(request, "since", 0)
         lines = engine.logs.since(since, resources, limit)

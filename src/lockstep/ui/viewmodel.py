@@ -15,7 +15,7 @@ from typing import Any
 from lockstep.engine.scheduler import Decision
 from lockstep.model.resource import Resource
 from lockstep.model.update import HoldKind, HoldReason, UpdateRecord, UpdateResult
-from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
+from lockstep.store.state import EngineState, ResourceState
 
 JSON = dict[str, Any]
 
@@ -49,12 +49,14 @@ def update_status(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
 
 
 def is_ready(r: Resource, s: ResourceState) -> bool:
-    """`lockstep wait --for=condition=Ready`: updated successfully and runtime ready."""
-    if not s.enabled or s.running is not None or s.pending:
-        return False
-    if r.has_update and not s.succeeded:
-        return False
-    return s.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
+    """`lockstep wait --for=condition=Ready`: settled.
+
+    One exception: a resource with nothing to build that has never been asked
+    to update (auto_init=False) is ready once its runtime is.
+    """
+    if not r.has_update and s.last is None:
+        return s.enabled and s.idle and s.runtime_ok
+    return s.settled
 
 
 def _duration(rec: UpdateRecord | None) -> float | None:
@@ -108,7 +110,7 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "enabled": s.enabled,
         "upstreams": list(r.resource_deps),
         "has_update": r.has_update,
-        "has_runtime": r.has_runtime,
+        "has_runtime": s.has_runtime,
     }
 
 
@@ -125,7 +127,7 @@ def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
     return {
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None,
+        "reloading": state.config_dirty_since is not None or state.config_reload_requested,
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,

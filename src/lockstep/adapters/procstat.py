@@ -1,0 +1,54 @@
+"""What /proc says about a process: one parser for `/proc/PID/stat`, one liveness test.
+
+`kill(pid, 0)` also succeeds for a zombie (an exited process nobody has reaped
+yet, and orphaned zombies are never reaped when PID 1 is not an init, as in
+containers), so "alive" means: it exists and its state is not Z.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    state: str  # one letter: R, S, D, Z, T, ...
+    pgid: int
+
+    @property
+    def zombie(self) -> bool:
+        return self.state == "Z"
+
+
+def parse_stat(raw: bytes) -> ProcStat | None:
+    # The command name sits in parentheses and may itself contain spaces and
+    # parentheses: the fields that follow start after the *last* ")".
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    if len(fields) < 3:
+        return None
+    try:
+        return ProcStat(fields[0].decode("ascii", "replace"), int(fields[2]))
+    except ValueError:
+        return None
+
+
+def read_stat(pid: int | str) -> ProcStat | None:
+    """None when the process is gone or /proc cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return parse_stat(f.read())
+    except OSError:
+        return None
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = read_stat(pid)
+    # Unreadable /proc (not Linux): trust kill(0).
+    return stat is None or not stat.zombie
