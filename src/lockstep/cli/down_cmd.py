@@ -9,6 +9,7 @@ import time
 
 from lockstep.cli.common import add_file_arg, process_alive, tiltfile_path
 from lockstep.engine.app import read_pidfile
+from lockstep.model.resource import ResourceKind
 from lockstep.statedir import state_dir
 
 
@@ -16,11 +17,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("down", help="stop the running `up` for this Tiltfile and everything it started")
     add_file_arg(p)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop")
+    p.add_argument("--delete-namespaces", action="store_true",
+                   help="also delete the Namespaces the Tiltfile's YAML declares (kept by default)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
+    code = _stop(path, args)
+    return _delete_deployed(path, args) or code
+
+
+def _delete_deployed(path: str, args: argparse.Namespace) -> int:
+    """As Tilt's down: delete what the Tiltfile deploys to Kubernetes."""
+    from lockstep.cli.k8s_down import delete_k8s
+    from lockstep.tiltfile import load
+
+    result = load(path, list(getattr(args, "tiltfile_args", []) or []), subcommand="down")
+    if not result.ok or not any(r.kind is ResourceKind.K8S for r in result.resources):
+        return 0
+    return delete_k8s(result, print, delete_namespaces=bool(getattr(args, "delete_namespaces", False)))
+
+
+def _stop(path: str, args: argparse.Namespace) -> int:
     info = read_pidfile(state_dir(path, create=False))
     pid = info.get("pid") if info else None
     if not isinstance(pid, int) or not process_alive(pid):

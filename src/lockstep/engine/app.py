@@ -16,15 +16,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.k8s_runner import Deployments, K8sRunner
+from lockstep.engine.k8s_runtime import K8sRuntime
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, ResourceKind
+from lockstep.model.resource import LoadResult, ResourceKind, Settings
 from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
@@ -50,14 +53,23 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
+    deployments = Deployments()
+    engine: Engine | None = None
+
+    def settings() -> Settings:
+        return engine.snapshot.state.settings if engine is not None else Settings()
+
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes)}),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes),
+                        ResourceKind.K8S: K8sRunner(kubectl, settings, deployments=deployments)}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     engine.add_runtime(ServeController(engine, processes))
+    engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
     WatchController(engine, make_backend(), engine.tiltfile)
     return engine, reaper
 

@@ -189,6 +189,9 @@ class K8sObject:
     namespace: str = ""
     api_version: str = ""
     yaml: str = ""  # the document, re-encoded
+    # Where a custom resource keeps images (k8s_kind/k8s_image_json_path): (json_path,
+    # repo_field, tag_field), the last two empty for a plain string field.
+    image_locators: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ref(self) -> str:

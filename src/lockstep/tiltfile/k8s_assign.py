@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import starlark as sl
 
+from lockstep.k8s.forwards import links as forward_links
 from lockstep.model.resource import K8sSpec, Link, PortForward, Resource, ResourceKind, SourceLocation
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.images import ImageIndex
@@ -305,6 +306,15 @@ def _inferred_readiness(st: EvalState, g: _Group, images: tuple[object, ...],
     return "wait"
 
 
+def _locators(st: EvalState, entry: K8sObjectEntry) -> tuple[tuple[str, str, str], ...]:
+    out: list[tuple[str, str, str]] = []
+    for info in st.k8s_kinds.values():
+        if kind_matches(info, entry):
+            out += [(path, "", "") for path in info.image_json_paths]
+            out += list(info.image_objects)
+    return tuple(dict.fromkeys(out))
+
+
 def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
     used = [r for e in g.entries for r in asm.refs[id(e)]]
     images = asm.index.targets(used) if g.name != UNCATEGORIZED else ()
@@ -329,10 +339,13 @@ def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
         location = o.location or location
     if g.name != UNCATEGORIZED:
         pod_readiness = pod_readiness or _inferred_readiness(st, g, images, selectors)
+    # Each forward is also a link (its URL does not depend on the pod), as Tilt shows them.
+    links += [link for link in forward_links(tuple(pfs)) if link.url not in {x.url for x in links}]
     return Resource(
         name=g.name, kind=ResourceKind.K8S, resource_deps=tuple(deps), trigger_mode=trigger,
         auto_init=auto_init, labels=tuple(labels), links=tuple(links), images=images, location=location,
-        k8s=K8sSpec(objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
+        k8s=K8sSpec(objects=tuple(replace(e.obj, image_locators=_locators(st, e))
+                                  for e in g.entries), image_refs=tuple(i.ref for i in images),
                     port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
                     pod_readiness=pod_readiness, discovery_strategy=discovery),
     )

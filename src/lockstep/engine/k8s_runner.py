@@ -1,0 +1,273 @@
+"""Updates of Kubernetes resources: check the context, build and deliver images, apply.
+
+One update of a k8s resource:
+1. reads the current context (`kubectl config view --minify`) and refuses one that is not a
+   local cluster unless allow_k8s_contexts() names it (Tilt's rule and message);
+2. builds the resource's images (the image step), and delivers each to the cluster: pushed to
+   a registry (default_registry() or the cluster's local-registry ConfigMap), `kind load`ed
+   into a kind cluster, or nothing for a cluster on the local Docker daemon;
+3. injects the delivered refs into the YAML, labels every object and pod template with the
+   resource, and applies: `kubectl apply` (client-side, last-applied annotation), Jobs and
+   Pods `replace --force`d, an immutable-field refusal retried as delete + apply;
+   k8s_custom_deploy runs its apply_cmd with TILT_IMAGE_<i> set, as Tilt does.
+What was applied is recorded in `Deployments` for the runtime controller (`k8s_runtime`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import yaml
+
+from lockstep.adapters.kubectl import Cli, LogFn, Result, ToolMissing, require
+from lockstep.adapters.process import Stream
+from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.k8s import commands
+from lockstep.k8s.context import (
+    Cluster,
+    Plan,
+    allowed,
+    cluster_from_config,
+    deliver,
+    delivery,
+    refusal,
+    registry_from_configmap,
+)
+from lockstep.k8s.inject import BuiltImage, Locator, inject
+from lockstep.k8s.ordering import apply_order
+from lockstep.model.resource import Resource, Settings
+from lockstep.model.update import Outputs
+from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
+
+
+class ImageStep(Protocol):
+    """Builds a resource's images; returns image ref (as the Tiltfile wrote it) -> built ref."""
+
+    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]: ...
+
+
+class NoImageBuilds:
+    """For an engine without an image builder: a resource that needs one fails clearly."""
+
+    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]:
+        if resource.images:
+            raise K8sError(f"images {', '.join(i.ref for i in resource.images)} must be built first, "
+                           "and this lockstep has no image builder configured")
+        return {}
+
+
+class K8sError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """What the runtime controller watches for one resource."""
+
+    context: str
+    # (namespace, label selector) pairs whose pods belong to the resource.
+    pod_selectors: tuple[tuple[str, str], ...] = ()
+    jobs: tuple[tuple[str, str], ...] = ()  # (namespace, name)
+    objects: tuple[str, ...] = ()  # kind/namespace/name
+
+
+@dataclass
+class Deployments:
+    by_resource: dict[str, Deployed] = field(default_factory=dict)
+
+
+def _docs(r: Resource) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for obj in r.k8s.objects if r.k8s else ():
+        out += flatten(list(yaml.safe_load_all(obj.yaml)))
+    return out
+
+
+def _locators(r: Resource) -> dict[str, list[Locator]]:
+    return {f"{o.kind}/{o.namespace}/{o.name}": [Locator(*loc) for loc in o.image_locators]
+            for o in (r.k8s.objects if r.k8s else ())}
+
+
+def _key(doc: Mapping[str, Any]) -> str:
+    meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
+    assert isinstance(meta, dict)
+    return f"{doc.get('kind', '')}/{meta.get('namespace', '') or ''}/{meta.get('name', '')}"
+
+
+def _namespace(doc: Mapping[str, Any], default: str) -> str:
+    meta = doc.get("metadata")
+    ns = meta.get("namespace") if isinstance(meta, dict) else None
+    return str(ns) if ns else default
+
+
+def pod_selectors(r: Resource, docs: Sequence[Mapping[str, Any]], default_ns: str, *,
+                  labelled: bool) -> tuple[tuple[str, str], ...]:
+    """Where the resource's pods are: lockstep's own label on the pod templates it applied
+    (or, for YAML it did not write, the templates' labels), plus extra_pod_selectors."""
+    out: list[tuple[str, str]] = []
+    namespaces: list[str] = []
+    for doc in docs:
+        if pod_templates(dict(doc)) or doc.get("kind") == "Pod":
+            ns = _namespace(doc, default_ns)
+            namespaces.append(ns)
+            if labelled:
+                out.append((ns, f"{commands.RESOURCE_LABEL}={commands.label_value(r.name)}"))
+            else:
+                for labels in template_labels(dict(doc)):
+                    if labels:
+                        out.append((ns, ",".join(f"{k}={v}" for k, v in sorted(labels.items()))))
+    for sel in r.k8s.extra_pod_selectors if r.k8s else ():
+        for ns in dict.fromkeys(namespaces or [default_ns]):
+            out.append((ns, ",".join(f"{k}={v}" for k, v in sel)))
+    return tuple(dict.fromkeys(out))
+
+
+class K8sRunner:
+    def __init__(self, cli: Cli, settings: Callable[[], Settings], images: ImageStep | None = None,
+                 deployments: Deployments | None = None) -> None:
+        self.cli = cli
+        self.settings = settings
+        self.images: ImageStep = images or NoImageBuilds()
+        self.deployments = deployments if deployments is not None else Deployments()
+
+    async def run(self, job: UpdateJob, log: LogFn) -> Outcome:
+        r = job.resource
+        try:
+            require("kubectl", f"deploy `{r.name}` to Kubernetes")
+            cluster = await self._cluster(log)
+            built = await self.images.build(r, log)
+            deployed = await self._deliver(cluster, built, log) if built else {}
+            if r.k8s is not None and r.k8s.apply_cmd is not None and not r.k8s.objects:
+                return await self._custom(r, cluster, built, deployed, log)
+            return await self._apply(r, cluster, deployed, log)
+        except (K8sError, ToolMissing) as exc:
+            log(str(exc), Stream.STDERR)
+            return Outcome(False, str(exc))
+
+    async def _cluster(self, log: LogFn) -> Cluster:
+        res = await self.cli.run(commands.config_view())
+        view = res.json() if res.code == 0 else None
+        cluster = cluster_from_config(view) if isinstance(view, dict) else None
+        if cluster is None:
+            raise K8sError("no current Kubernetes context: `kubectl config current-context` is empty"
+                           + (f" ({res.stderr.strip()})" if res.stderr.strip() else "")
+                           + "; create a cluster (e.g. `kind create cluster`) or `kubectl config use-context`")
+        if not allowed(cluster, self.settings().allowed_k8s_contexts):
+            raise K8sError(refusal(cluster.context))
+        return cluster
+
+    async def _plan(self, cluster: Cluster) -> Plan:
+        registry = None
+        res = await self.cli.run(commands.local_registry_configmap(cluster.context))
+        cm = res.json() if res.code == 0 else None
+        if isinstance(cm, dict):
+            text = (cm.get("data") or {}).get("localRegistryHosting.v1")
+            hosting = yaml.safe_load(text) if isinstance(text, str) else None
+            registry = registry_from_configmap(hosting) if isinstance(hosting, dict) else None
+        return delivery(cluster, self.settings().default_registry, registry)
+
+    async def _deliver(self, cluster: Cluster, built: Mapping[str, str], log: LogFn) -> dict[str, str]:
+        plan = await self._plan(cluster)
+        out: dict[str, str] = {}
+        for ref, ref_built in built.items():
+            argvs, final = deliver(ref_built, plan)
+            for argv in argvs:
+                require(argv[0], f"get image {ref_built} into the cluster ({plan.delivery.value})")
+                log(f"Running: {' '.join(argv)}", Stream.STDOUT)
+                res = await self.cli.run(argv, log, echo=True)
+                if res.code != 0:
+                    raise K8sError(f"{' '.join(argv[:3])} failed (exit {res.code}): "
+                                   f"{_tail(res)}")
+            out[ref] = final
+        return out
+
+    def _built_images(self, r: Resource, deployed: Mapping[str, str]) -> list[BuiltImage]:
+        return [BuiltImage(img.ref, deployed[img.ref], exact=img.match_exact,
+                           match_in_env_vars=img.match_in_env_vars) for img in r.images if img.ref in deployed]
+
+    async def _apply(self, r: Resource, cluster: Cluster, deployed: Mapping[str, str], log: LogFn) -> Outcome:
+        images = self._built_images(r, deployed)
+        locators = _locators(r)
+        docs: list[dict[str, Any]] = []
+        for doc in _docs(r):
+            out, _ = inject(doc, images, locators.get(_key(doc), ()))
+            docs.append(commands.label_object(out, r.name))
+        docs = [dict(d) for d in apply_order(docs)]
+        mutable = [d for d in docs if d.get("kind") not in commands.IMMUTABLE_KINDS]
+        immutable = [d for d in docs if d.get("kind") in commands.IMMUTABLE_KINDS]
+        applied: list[str] = []
+        if mutable:
+            applied += await self._kubectl_objects(commands.apply(cluster.context), mutable, log, retry=True,
+                                                   context=cluster.context)
+        if immutable:
+            applied += await self._kubectl_objects(commands.replace_force(cluster.context), immutable, log,
+                                                   context=cluster.context)
+        default_ns = cluster.namespace or "default"
+        self.deployments.by_resource[r.name] = Deployed(
+            cluster.context, pod_selectors(r, docs, default_ns, labelled=True),
+            tuple((_namespace(d, default_ns), str(d["metadata"].get("name", ""))) for d in docs
+                  if d.get("kind") == "Job"),
+            tuple(applied))
+        return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=tuple(applied)))
+
+    async def _kubectl_objects(self, argv: list[str], docs: list[dict[str, Any]], log: LogFn, *,
+                               context: str, retry: bool = False) -> list[str]:
+        text = yaml.safe_dump_all(docs, sort_keys=False)
+        verb = next(a for a in argv if a in ("apply", "replace", "delete"))
+        log(f"Running: {' '.join(argv[:-1])} <{len(docs)} object{'s' if len(docs) != 1 else ''}>", Stream.STDOUT)
+        res = await self.cli.run_with_file(argv, text, log)
+        if res.code != 0 and retry and commands.immutable_error(res.stderr):
+            log("An immutable field changed: deleting and applying again", Stream.STDOUT)
+            gone = await self.cli.run_with_file(commands.delete(context), text, log)
+            if gone.code != 0:
+                raise K8sError(f"kubectl delete (before re-applying) failed: {_tail(gone)}")
+            res = await self.cli.run_with_file(argv, text, log)
+        if res.code != 0:
+            raise K8sError(f"kubectl {verb} failed (exit {res.code}): {_tail(res)}")
+        return _applied_names(res, docs, log)
+
+    async def _custom(self, r: Resource, cluster: Cluster, built: Mapping[str, str],
+                      deployed: Mapping[str, str], log: LogFn) -> Outcome:
+        assert r.k8s is not None and r.k8s.apply_cmd is not None
+        env: list[tuple[str, str]] = list(r.k8s.apply_env)
+        for i, ref in enumerate(r.k8s.image_refs):
+            env += [(f"TILT_IMAGE_{i}", deployed.get(ref, built.get(ref, ref))), (f"TILT_IMAGE_MAP_{i}", ref)]
+        log(f"Running apply_cmd: {r.k8s.apply_cmd.display()}", Stream.STDOUT)
+        res = await self.cli.run(list(r.k8s.apply_cmd.argv), log, cwd=r.k8s.apply_dir, env=tuple(env))
+        if res.code != 0:
+            return Outcome(False, f"apply_cmd exited with code {res.code}: {_tail(res)}")
+        try:
+            docs = flatten(list(yaml.safe_load_all(res.stdout)))
+        except yaml.YAMLError as exc:
+            return Outcome(False, f"apply_cmd must print the objects it applied as YAML: {exc}")
+        if not docs:
+            return Outcome(False, "apply_cmd printed no objects: it must print what it applied as YAML "
+                                  "(e.g. `kubectl apply -o yaml`)")
+        default_ns = cluster.namespace or "default"
+        applied = tuple(_key(d) for d in docs)
+        self.deployments.by_resource[r.name] = Deployed(
+            cluster.context, pod_selectors(r, docs, default_ns, labelled=False),
+            tuple((_namespace(d, default_ns), str(d.get("metadata", {}).get("name", ""))) for d in docs
+                  if d.get("kind") == "Job"), applied)
+        return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
+
+
+def _tail(res: Result) -> str:
+    lines = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def _applied_names(res: Result, docs: list[dict[str, Any]], log: LogFn) -> list[str]:
+    """kind/namespace/name of what kubectl reports applied (its -o json), else of the input."""
+    try:
+        out = json.loads(res.stdout) if res.stdout.strip() else None
+    except ValueError:
+        out = None
+    items = flatten([out]) if isinstance(out, dict) else docs
+    names = [_key(d) for d in items]
+    for n in names:
+        log(f"Applied {n}", Stream.STDOUT)
+    return names

@@ -1,0 +1,260 @@
+"""The runtime of a Kubernetes resource: its pods, watched until lockstep stops.
+
+After each successful apply the controller (one supervisor per update, from
+`RuntimeController`) runs, for the resource:
+- `kubectl get pods --watch -o json` per (namespace, selector) the runner recorded, and
+  `kubectl get jobs --watch` for its Jobs: readiness (`k8s.status`) becomes RuntimeReady,
+  and a failing pod's trouble (ImagePullBackOff, CrashLoopBackOff, OOMKilled...) goes to the
+  resource's log as an error, in words, once per change;
+- `kubectl logs --follow` per container of each running pod, lines prefixed [pod/container],
+  started again when the container restarts or a new pod appears;
+- `kubectl port-forward` per port forward, to the newest ready pod, moved when that pod
+  changes and restarted (with backoff) when it drops.
+A watch that ends (API server restart, network) is restarted with backoff. `kubectl` was
+chosen over an async client library: it is the tool users already have configured (auth
+plugins, kubeconfig merging, contexts), and it needs nothing installed (docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lockstep.adapters.kubectl import Cli, JsonStream
+from lockstep.adapters.process import ProcessHandle, Stream
+from lockstep.engine.k8s_runner import Deployed, Deployments
+from lockstep.engine.port import EnginePort
+from lockstep.engine.runtime import RuntimeController
+from lockstep.engine.serve import backoff_delay
+from lockstep.k8s import commands
+from lockstep.k8s.forwards import Forward, resolve
+from lockstep.k8s.status import Health, PodReadiness, Verdict, job_verdict, pod_name, pods_verdict
+from lockstep.logs.store import LogSource
+from lockstep.model.resource import Resource, ResourceKind
+from lockstep.store import actions as A
+from lockstep.tiltfile.k8s_assign import UNCATEGORIZED
+
+
+@dataclass
+class _Watch:
+    """The resource's pods and jobs as last seen."""
+
+    pods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _ready_pod(pods: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    from lockstep.k8s.status import pod_ready
+
+    ready = [p for p in pods.values() if pod_ready(p) and not (p.get("metadata") or {}).get("deletionTimestamp")]
+    ready.sort(key=lambda p: str((p.get("metadata") or {}).get("creationTimestamp", "")))
+    return ready[-1] if ready else None
+
+
+class K8sRuntime(RuntimeController):
+    def __init__(self, engine: EnginePort, cli: Cli, deployments: Deployments, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.cli = cli
+        self.deployments = deployments
+        self._sleep = sleep
+        super().__init__(engine)
+
+    def handles(self, r: Resource) -> bool:
+        return r.kind is ResourceKind.K8S and r.name != UNCATEGORIZED
+
+    async def keep_running(self, name: str, r: Resource) -> None:
+        deployed = self.deployments.by_resource.get(name)
+        self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
+        mode = PodReadiness.parse(r.k8s.pod_readiness if r.k8s else "")
+        if deployed is None or (not deployed.pod_selectors and not deployed.jobs):
+            # Nothing with pods (a ConfigMap, CRDs): ready once applied, as Tilt.
+            self.engine.dispatch(A.RuntimeReady(name, True, self.engine.now()))
+            await asyncio.Event().wait()
+            return
+        sup = _Supervision(self, name, r, deployed, mode)
+        await sup.run()
+
+
+class _Supervision:
+    def __init__(self, ctl: K8sRuntime, name: str, r: Resource, deployed: Deployed, mode: PodReadiness) -> None:
+        self.ctl = ctl
+        self.name = name
+        self.r = r
+        self.d = deployed
+        self.mode = mode
+        self.seen = _Watch()
+        self.changed = asyncio.Event()
+        self.ready: bool | None = None
+        self.problem = ""
+        self.log_streams: dict[tuple[str, str, int], asyncio.Task[None]] = {}
+        # Port forwards waiting for the next change of the pods.
+        self.listeners: list[asyncio.Event] = []
+
+    def log(self, text: str, *, error: bool = False) -> None:
+        self.ctl.engine.log(self.name, text, source=LogSource.RUNTIME, error=error)
+
+    async def run(self) -> None:
+        tasks: list[asyncio.Task[None]] = []
+        try:
+            for ns, selector in self.d.pod_selectors:
+                tasks.append(asyncio.ensure_future(self._watch(
+                    commands.watch_pods(self.d.context, ns, selector), self.seen.pods)))
+            for ns in dict.fromkeys(ns for ns, _ in self.d.jobs):
+                names = [n for jns, n in self.d.jobs if jns == ns]
+                tasks.append(asyncio.ensure_future(self._watch(
+                    commands.watch_jobs(self.d.context, ns, f"{commands.RESOURCE_LABEL}="
+                                        f"{commands.label_value(self.name)}"), self.seen.jobs, only=names)))
+            forwards = self.r.k8s.port_forwards if self.r.k8s else ()
+            for pf in forwards:
+                tasks.append(asyncio.ensure_future(self._forward(pf)))
+            while True:
+                await self.changed.wait()
+                self.changed.clear()
+                self._judge()
+                self._follow_logs()
+        finally:
+            for t in tasks + list(self.log_streams.values()):
+                t.cancel()
+            for t in tasks + list(self.log_streams.values()):
+                with contextlib.suppress(BaseException):
+                    await t
+
+    async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None) -> None:
+        restarts = 0
+        while True:
+            stream = JsonStream()
+
+            def on_line(text: str, s: Stream, stream: JsonStream = stream) -> None:
+                if s is Stream.STDERR:
+                    self.log(f"watch: {text}", error=True)
+                    return
+                for doc in stream.feed(text):
+                    self._event(doc, into, only)
+
+            handle = await self.ctl.cli.start(argv, on_line)
+            try:
+                await handle.wait()
+            finally:
+                await asyncio.shield(handle.stop(1.0))
+            restarts += 1
+            delay = backoff_delay(restarts)
+            self.log(f"watch ended ({' '.join(argv[1:4])}); reconnecting in {delay:.0f}s", error=True)
+            await self.ctl._sleep(delay)
+
+    def _event(self, doc: Any, into: dict[str, dict[str, Any]], only: list[str] | None) -> None:
+        if not isinstance(doc, dict):
+            return
+        kind, obj = doc.get("type"), doc.get("object")
+        if not isinstance(obj, dict):  # a watch without --output-watch-events: the object itself
+            kind, obj = "MODIFIED", doc
+        name = pod_name(obj)
+        if only is not None and name not in only:
+            return
+        if kind == "DELETED":
+            into.pop(name, None)
+        else:
+            into[name] = obj
+        self.changed.set()
+        for ev in self.listeners:
+            ev.set()
+
+    def _judge(self) -> None:
+        verdicts: list[Verdict] = []
+        if self.d.pod_selectors:
+            verdicts.append(pods_verdict(self.seen.pods.values(), self.mode))
+        for _, job in self.d.jobs:
+            got = self.seen.jobs.get(job)
+            verdicts.append(job_verdict(got) if got else Verdict(Health.PENDING, f"waiting for job {job}"))
+        ready = all(v.health in (Health.READY, Health.DONE) for v in verdicts)
+        problem = "; ".join(v.reason for v in verdicts if v.health in (Health.FAILING, Health.FAILED))
+        if problem and problem != self.problem:
+            self.log(problem, error=True)
+        self.problem = problem
+        if ready != self.ready:
+            self.ready = ready
+            self.ctl.engine.dispatch(A.RuntimeReady(self.name, ready, self.ctl.engine.now()))
+
+    def _follow_logs(self) -> None:
+        for pod in self.seen.pods.values():
+            status = pod.get("status") or {}
+            ns = str((pod.get("metadata") or {}).get("namespace", "") or "default")
+            for c in status.get("containerStatuses") or []:
+                if not isinstance(c, dict) or "running" not in (c.get("state") or {}):
+                    continue
+                key = (pod_name(pod), str(c.get("name")), int(c.get("restartCount", 0) or 0))
+                if key not in self.log_streams:
+                    self.log_streams[key] = asyncio.ensure_future(self._stream_logs(ns, *key))
+
+    async def _stream_logs(self, ns: str, pod: str, container: str, _restart: int) -> None:
+        prefix = f"[{pod}/{container}] "
+
+        def on_line(text: str, s: Stream) -> None:
+            self.log(prefix + text, error=s is Stream.STDERR)
+
+        handle = await self.ctl.cli.start(commands.logs(self.d.context, ns, pod, container), on_line)
+        try:
+            await handle.wait()
+        finally:
+            await asyncio.shield(handle.stop(1.0))
+
+    async def _forward(self, pf: Any) -> None:
+        restarts = 0
+        while True:
+            pod = _ready_pod(self.seen.pods)
+            if pod is None:
+                await self.changed_or_sleep()
+                continue
+            fwd = resolve(pf, pod)
+            ns = str((pod.get("metadata") or {}).get("namespace", "") or "default")
+            name = pod_name(pod)
+            handle = await self._start_forward(fwd, ns, name)
+            moved = await self._until_pod_changes_or_exit(handle, name)
+            await asyncio.shield(handle.stop(1.0))
+            if not moved:
+                restarts += 1
+                delay = backoff_delay(restarts)
+                self.log(f"port-forward {fwd.local_port} -> {name}:{fwd.container_port} dropped; "
+                         f"reconnecting in {delay:.0f}s", error=True)
+                await self.ctl._sleep(delay)
+            else:
+                restarts = 0
+
+    async def _start_forward(self, fwd: Forward, ns: str, pod: str) -> ProcessHandle:
+        self.log(f"Forwarding {fwd.url()} -> pod {pod} port {fwd.container_port}")
+
+        def on_line(text: str, s: Stream) -> None:
+            if s is Stream.STDERR:
+                self.log(f"port-forward: {text}", error=True)
+
+        return await self.ctl.cli.start(
+            commands.port_forward(self.d.context, ns, pod, fwd.local_port, fwd.container_port, fwd.address()),
+            on_line)
+
+    async def changed_or_sleep(self) -> None:
+        await self._next_change()
+
+    async def _next_change(self) -> None:
+        ev = asyncio.Event()
+        self.listeners.append(ev)
+        try:
+            await ev.wait()
+        finally:
+            self.listeners.remove(ev)
+
+    async def _until_pod_changes_or_exit(self, handle: ProcessHandle, pod: str) -> bool:
+        """True when the ready pod changed (the forward must move), False when it exited."""
+        exited = asyncio.ensure_future(handle.wait())
+        try:
+            while not exited.done():
+                changed = asyncio.ensure_future(self._next_change())
+                await asyncio.wait({exited, changed}, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
+                current = _ready_pod(self.seen.pods)
+                if current is not None and pod_name(current) != pod:
+                    return True
+            return False
+        finally:
+            exited.cancel()

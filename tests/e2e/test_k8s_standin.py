@@ -1,0 +1,195 @@
+"""The Kubernetes flow on a real engine, real processes and a scripted `kubectl` stand-in:
+apply -> watch -> ready -> port-forward -> re-apply on a new image -> delete on down.
+
+No cluster runs here: the stand-in records every command line lockstep issues and plays back
+pod status JSON that the test appends. The assertions are on the exact commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+import yaml
+from kubectl_standin import calls, install
+from podjson import container_status, pod
+
+from lockstep.adapters.kubectl import Cli, LogFn
+from lockstep.adapters.process import SubprocessRunner
+from lockstep.cli.k8s_down import delete_k8s
+from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.k8s_runner import Deployments, K8sRunner
+from lockstep.engine.k8s_runtime import K8sRuntime
+from lockstep.engine.runners import Runners
+from lockstep.logs.store import LogStore
+from lockstep.model.resource import LoadResult, Resource, ResourceKind
+from lockstep.store import actions as A
+from lockstep.store.state import RuntimeStatus
+from lockstep.tiltfile import load
+
+pytestmark = pytest.mark.e2e
+
+TILTFILE = """
+docker_build('web', '.')
+k8s_yaml('app.yaml')
+k8s_resource('web', port_forwards=8080)
+"""
+APP = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-settings}
+data: {mode: dev}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: web
+          ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+
+
+class Images:
+    """The image step: each update of `web` yields the next content tag, as a real build would."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+
+    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]:
+        if not resource.images:
+            return {}
+        self.builds += 1
+        return {"web": f"web:tilt-{self.builds}"}
+
+
+async def until(pred: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; kubectl calls: {LAST_CALLS[0]}")
+        await asyncio.sleep(0.02)
+
+
+LAST_CALLS: list[object] = [None]
+
+
+def argvs(sdir: Path) -> list[list[str]]:
+    LAST_CALLS[0] = [c["argv"] for c in calls(sdir)]
+    return [list(c["argv"]) for c in calls(sdir)]  # type: ignore[call-overload]
+
+
+def applied_docs(sdir: Path, n: int) -> list[dict[str, object]]:
+    applies = [c for c in calls(sdir) if "apply" in c["argv"]]  # type: ignore[operator]
+    files = applies[n]["files"]
+    assert isinstance(files, dict)
+    return [d for d in yaml.safe_load_all(next(iter(files.values())))]
+
+
+def pod_event(sdir: Path, kind: str, name: str, *, ready: bool, image: str) -> None:
+    p = pod(name, labels={"app": "web", "lockstep.dev/resource": "web"},
+            statuses=[container_status("web", ready=ready, image=image)])
+    p["spec"]["containers"][0]["image"] = image
+    with open(sdir / "pods.jsonl", "a") as fh:
+        fh.write(json.dumps({"type": kind, "object": p}) + "\n")
+
+
+def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sdir = tmp_path / "standin"
+    env = install(tmp_path / "bin", sdir)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    (tmp_path / "Tiltfile").write_text(TILTFILE)
+    (tmp_path / "app.yaml").write_text(APP)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    result = load(str(tmp_path / "Tiltfile"), [])
+    assert result.ok, result.errors
+
+    async def main() -> None:
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            return result
+
+        processes = SubprocessRunner()
+        cli = Cli(processes, str(tmp_path))
+        deployments = Deployments()
+        engine: Engine | None = None
+        runner = K8sRunner(cli, lambda: engine.snapshot.state.settings if engine else result.settings,
+                           Images(), deployments)
+        engine = Engine(EngineOptions(tiltfile=str(tmp_path / "Tiltfile"), state_dir=tmp_path / "state"),
+                        loader=loader, runner=Runners({ResourceKind.K8S: runner}), logs=LogStore(None))
+        engine.add_runtime(K8sRuntime(engine, cli, deployments))
+        task = asyncio.ensure_future(engine.run())
+        try:
+            engine.initial_load()
+            state = lambda: engine.snapshot.state  # noqa: E731
+            # 1. apply: uncategorized (the ConfigMap) and web (Deployment + Service, image injected).
+            await until(lambda: any("--watch" in c for c in argvs(sdir)), "pod watch")
+            web_apply = next(i for i, c in enumerate(c for c in argvs(sdir) if "apply" in c)
+                             if any(d["kind"] == "Deployment" for d in applied_docs(sdir, i)))
+            docs = applied_docs(sdir, web_apply)
+            assert [d["kind"] for d in docs] == ["Service", "Deployment"]
+            container = docs[1]["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+            assert container["image"] == "web:tilt-1" and container["imagePullPolicy"] == "IfNotPresent"
+            assert docs[1]["spec"]["template"]["metadata"]["labels"]["lockstep.dev/resource"] == "web"  # type: ignore[index]
+            assert state().rs["web"].runtime is not RuntimeStatus.READY
+            # kind cluster, no registry: the built image is loaded into the nodes first.
+            assert ["kind", "load", "docker-image", "web:tilt-1", "--name", "kind"] in argvs(sdir)
+            watch = next(c for c in argvs(sdir) if "--watch" in c)
+            assert watch == ["kubectl", "--context", "kind-kind", "get", "pods", "--namespace", "default",
+                             "--selector", "lockstep.dev/resource=web", "--watch", "--output-watch-events",
+                             "-o", "json"]
+            # 2. the pod comes up: not ready, then ready -> RuntimeReady, logs and a port-forward.
+            pod_event(sdir, "ADDED", "web-1", ready=False, image="web:tilt-1")
+            await until(lambda: any("logs" in c for c in argvs(sdir)), "log stream")
+            assert state().rs["web"].runtime is not RuntimeStatus.READY
+            pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
+            await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")
+            await until(lambda: any("port-forward" in c for c in argvs(sdir)), "port-forward")
+            assert ["kubectl", "--context", "kind-kind", "port-forward", "--namespace", "default", "--address",
+                    "127.0.0.1", "pod/web-1", "8080:8080"] in argvs(sdir)
+            assert ["kubectl", "--context", "kind-kind", "logs", "--namespace", "default", "--follow",
+                    "pod/web-1", "--container", "web"] in argvs(sdir)
+            await until(lambda: any("[web-1/web] hello from pod/web-1" in ln.text
+                                    for ln in engine.logs.tail("web", 100)), "pod log line in the resource log")
+            # 3. a new image: re-applied with the new ref; the forward moves to the new pod.
+            engine.dispatch(A.Trigger("web", engine.now()))
+            await until(lambda: sum(1 for c in argvs(sdir) if "apply" in c) >= 3, "second apply of web")
+            assert ["kind", "load", "docker-image", "web:tilt-2", "--name", "kind"] in argvs(sdir)
+            docs = applied_docs(sdir, 2)
+            assert docs[1]["spec"]["template"]["spec"]["containers"][0]["image"] == "web:tilt-2"  # type: ignore[index]
+            pod_event(sdir, "ADDED", "web-2", ready=True, image="web:tilt-2")
+            pod_event(sdir, "DELETED", "web-1", ready=True, image="web:tilt-1")
+            await until(lambda: any(c[-2:] == ["pod/web-2", "8080:8080"] for c in argvs(sdir)),
+                        "port-forward moved to the new pod")
+            await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready again")
+        finally:
+            task.cancel()
+            with __import__("contextlib").suppress(BaseException):
+                await task
+
+    asyncio.run(main())
+    # 4. down: dependents first, the ConfigMap (uncategorized) last; exact command lines.
+    before = len(calls(sdir))
+    assert delete_k8s(result, print) == 0
+    deletes = calls(sdir)[before:]
+    assert [c["argv"][:6] for c in deletes if "delete" in c["argv"]] == [  # type: ignore[index]
+        ["kubectl", "--context", "kind-kind", "delete", "--ignore-not-found", "-f"]] * 2
+    kinds = [[d["kind"] for d in yaml.safe_load_all(next(iter(c["files"].values())))]  # type: ignore[attr-defined]
+             for c in deletes if "delete" in c["argv"]]  # type: ignore[operator]
+    assert kinds == [["Deployment", "Service"], ["ConfigMap"]]
