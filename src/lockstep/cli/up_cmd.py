@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import warnings
 
@@ -19,6 +20,7 @@ from lockstep.cli.common import (
 )
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
+from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
 
@@ -71,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
 
     def started(e: Engine) -> None:
         start_views(e, args)
+        if e.first_load is not None:
+            # Their updates fail with the same words; say it once up front too.
+            for d in tool_diagnostics(e.first_load, shutil.which):
+                print(f"lockstep: error: {d.message}\n  fix: {d.hint}", file=sys.stderr, flush=True)
         for r in e.first_load.resources if e.first_load else ():
             for link in r.links:
                 print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
