@@ -37,7 +37,7 @@ from lockstep.k8s.context import (
     registry_from_configmap,
 )
 from lockstep.k8s.inject import BuiltImage, Locator, inject
-from lockstep.k8s.ordering import apply_order
+from lockstep.k8s.ordering import apply_order, describe
 from lockstep.model.resource import Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
@@ -267,7 +267,6 @@ def _applied_names(res: Result, docs: list[dict[str, Any]], log: LogFn) -> list[
     except ValueError:
         out = None
     items = flatten([out]) if isinstance(out, dict) else docs
-    names = [_key(d) for d in items]
-    for n in names:
-        log(f"Applied {n}", Stream.STDOUT)
-    return names
+    for d in items:
+        log(f"Applied {describe(d)}", Stream.STDOUT)
+    return [_key(d) for d in items]
