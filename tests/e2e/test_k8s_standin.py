@@ -25,7 +25,7 @@ from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.k8s_runner import Deployments, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
 from lockstep.engine.runners import Runners
-from lockstep.logs.store import LogStore
+from lockstep.logs.store import LogLevel, LogStore
 from lockstep.model.resource import LoadResult, Resource, ResourceKind
 from lockstep.store import actions as A
 from lockstep.store.state import RuntimeStatus
@@ -158,6 +158,15 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             pod_event(sdir, "ADDED", "web-1", ready=False, image="web:tilt-1")
             await until(lambda: any("logs" in c for c in argvs(sdir)), "log stream")
             assert state().rs["web"].runtime is not RuntimeStatus.READY
+            # A failing pod is put in words in the resource's log, as an error.
+            backoff = pod("web-1", labels={"app": "web"}, phase="Pending", statuses=[container_status(
+                "web", ready=False, image="web:tilt-1",
+                state={"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image"}})])
+            with open(sdir / "pods.jsonl", "a") as fh:
+                fh.write(json.dumps({"type": "MODIFIED", "object": backoff}) + "\n")
+            words = "pod web-1: container web cannot pull image web:tilt-1: Back-off pulling image"
+            await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR for ln in engine.logs.tail("web", 100)),
+                        "ImagePullBackOff in words")
             pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")
             await until(lambda: any("port-forward" in c for c in argvs(sdir)), "port-forward")

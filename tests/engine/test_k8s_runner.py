@@ -1,0 +1,177 @@
+"""The k8s runner's decisions on scripted kubectl results: no processes, no cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+import yaml
+
+from lockstep.adapters.kubectl import Result
+from lockstep.adapters.process import Stream
+from lockstep.engine.k8s_runner import Deployments, K8sRunner
+from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.model.resource import Cmd, ImageTarget, K8sObject, K8sSpec, Resource, ResourceKind, Settings
+
+KIND = {"current-context": "kind-dev", "contexts": [{"name": "kind-dev", "context": {"cluster": "kind-dev"}}]}
+PROD = {"current-context": "prod", "contexts": [{"name": "prod", "context": {"cluster": "eks-prod"}}]}
+
+
+class FakeCli:
+    """Records command lines (and YAML given with -f); answers from `script(argv, text)`."""
+
+    def __init__(self, script: Callable[[list[str], str], Result]) -> None:
+        self.script = script
+        self.calls: list[tuple[list[str], str]] = []
+
+    async def run(self, argv: Sequence[str], log: Any = None, *, echo: bool = False, cwd: str = "",
+                  env: tuple[tuple[str, str], ...] = ()) -> Result:
+        self.calls.append((list(argv), json.dumps(dict(env)) if env else ""))
+        return self.script(list(argv), "")
+
+    async def run_with_file(self, argv: Sequence[str], text: str, log: Any = None) -> Result:
+        self.calls.append((list(argv), text))
+        return self.script(list(argv), text)
+
+
+def answer(view: dict[str, Any], **verbs: Result) -> Callable[[list[str], str], Result]:
+    def script(argv: list[str], text: str) -> Result:
+        if argv[1:3] == ["config", "view"]:
+            return Result(0, json.dumps(view), "")
+        for verb, res in verbs.items():
+            if verb.replace("_", "-") in argv:
+                return res
+        if "apply" in argv or "replace" in argv:
+            return Result(0, json.dumps({"kind": "List", "items": list(yaml.safe_load_all(text))}), "")
+        return Result(0, "", "")
+    return script
+
+
+def obj(kind: str, name: str, body: str = "") -> K8sObject:
+    text = f"apiVersion: {'batch/v1' if kind == 'Job' else 'apps/v1' if kind == 'Deployment' else 'v1'}\n" \
+           f"kind: {kind}\nmetadata: {{name: {name}}}\n{body}"
+    return K8sObject(kind, name, yaml=text)
+
+
+DEPLOY = obj("Deployment", "web", "spec:\n  template:\n    metadata: {labels: {app: web}}\n"
+                                  "    spec: {containers: [{name: web, image: web}]}\n")
+JOB = obj("Job", "migrate", "spec:\n  template:\n    spec: {containers: [{name: m, image: web}]}\n")
+
+
+def run(cli: FakeCli, r: Resource, settings: Settings = Settings(),
+        built: dict[str, str] | None = None) -> tuple[Outcome, list[str]]:
+    lines: list[str] = []
+
+    class Images:
+        async def build(self, resource: Resource, log: Any) -> dict[str, str]:
+            return built or {}
+
+    runner = K8sRunner(cli, lambda: settings, Images(), Deployments())  # type: ignore[arg-type]
+
+    def log(text: str, stream: Stream) -> None:
+        lines.append(text)
+
+    return asyncio.run(runner.run(UpdateJob(r, 1), log)), lines
+
+
+@pytest.fixture(autouse=True)
+def _kubectl_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lockstep.engine.k8s_runner.require", lambda tool, why: None)
+
+
+def web(*objects: K8sObject, images: tuple[ImageTarget, ...] = ()) -> Resource:
+    return Resource("web", ResourceKind.K8S, images=images, k8s=K8sSpec(objects=objects))
+
+
+def test_a_context_that_is_not_local_is_refused_with_the_fix() -> None:
+    cli = FakeCli(answer(PROD))
+    outcome, _ = run(cli, web(DEPLOY))
+    assert not outcome.ok
+    assert outcome.error.startswith("Stop! prod might be production.")
+    assert "allow_k8s_contexts('prod')" in outcome.error
+    assert [c[0][1:3] for c in cli.calls] == [["config", "view"]]  # nothing applied
+    outcome, _ = run(FakeCli(answer(PROD)), web(DEPLOY), Settings(allowed_k8s_contexts=("prod",)))
+    assert outcome.ok
+
+
+def test_jobs_are_replaced_and_the_rest_applied() -> None:
+    cli = FakeCli(answer(KIND))
+    outcome, _ = run(cli, web(DEPLOY, JOB))
+    assert outcome.ok
+    verbs = [c[0][3:6] for c in cli.calls if c[0][1:3] != ["config", "view"]]
+    assert verbs == [["apply", "-o", "json"], ["replace", "--force", "-o"]]
+    assert outcome.outputs.applied == ("Deployment//web", "Job//migrate")
+
+
+def test_immutable_field_falls_back_to_delete_and_apply() -> None:
+    attempts: list[int] = []
+
+    def script(argv: list[str], text: str) -> Result:
+        if argv[1:3] == ["config", "view"]:
+            return Result(0, json.dumps(KIND), "")
+        if "apply" in argv:
+            attempts.append(1)
+            if len(attempts) == 1:
+                return Result(1, "", 'The Deployment "web" is invalid: spec.selector: Invalid value: '
+                                     '...: field is immutable')
+        return Result(0, "", "")
+
+    cli = FakeCli(script)
+    outcome, lines = run(cli, web(DEPLOY))
+    assert outcome.ok, outcome.error
+    assert [c[0][3] for c in cli.calls[1:]] == ["apply", "delete", "apply"]
+    assert "An immutable field changed: deleting and applying again" in lines
+
+
+def test_apply_failure_is_the_update_error() -> None:
+    cli = FakeCli(answer(KIND, apply=Result(1, "", 'error: unable to recognize "x": no matches for kind "Widget"')))
+    outcome, _ = run(cli, web(DEPLOY))
+    assert not outcome.ok and outcome.error == \
+        'kubectl apply failed (exit 1): error: unable to recognize "x": no matches for kind "Widget"'
+
+
+def test_registry_from_the_cluster_configmap_push_and_in_cluster_ref() -> None:
+    cm = {"data": {"localRegistryHosting.v1": 'host: "localhost:5001"\nhostFromContainerRuntime: "registry:5000"\n'}}
+    cli = FakeCli(answer(KIND, configmap=Result(0, json.dumps(cm), "")))
+    outcome, _ = run(cli, web(DEPLOY, images=(ImageTarget("web"),)), built={"web": "web:tilt-abc"})
+    assert outcome.ok, outcome.error
+    argvs = [c[0] for c in cli.calls]
+    assert ["docker", "tag", "web:tilt-abc", "localhost:5001/web:tilt-abc"] in argvs
+    assert ["docker", "push", "localhost:5001/web:tilt-abc"] in argvs
+    applied = next(text for argv, text in cli.calls if "apply" in argv)
+    assert "image: registry:5000/web:tilt-abc" in applied
+    assert outcome.outputs.images == ("registry:5000/web:tilt-abc",)
+
+
+def test_custom_deploy_gets_tilt_image_env_and_must_print_yaml() -> None:
+    r = Resource("crd", ResourceKind.K8S, images=(ImageTarget("web"),),
+                 k8s=K8sSpec(apply_cmd=Cmd(("sh", "-c", "deploy")), delete_cmd=Cmd(("sh", "-c", "undeploy")),
+                             image_refs=("web",)))
+
+    def script(argv: list[str], text: str) -> Result:
+        if argv[1:3] == ["config", "view"]:
+            return Result(0, json.dumps(KIND), "")
+        if argv[:2] == ["sh", "-c"]:
+            return Result(0, DEPLOY.yaml, "")
+        return Result(0, "", "")
+
+    cli = FakeCli(script)
+    outcome, _ = run(cli, r, built={"web": "web:tilt-1"})
+    assert outcome.ok, outcome.error
+    env = json.loads(next(e for argv, e in cli.calls if argv[:2] == ["sh", "-c"]))
+    assert env == {"TILT_IMAGE_0": "web:tilt-1", "TILT_IMAGE_MAP_0": "web"}
+    assert outcome.outputs.applied == ("Deployment//web",)
+    cli = FakeCli(lambda argv, text: Result(0, json.dumps(KIND) if "config" in argv else "", ""))
+    outcome, _ = run(cli, r)
+    assert not outcome.ok and "apply_cmd printed no objects" in outcome.error
+
+
+def test_missing_kubectl_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    outcome, _ = run(FakeCli(answer(KIND)), web(DEPLOY))
+    assert not outcome.ok and outcome.error.startswith("`kubectl` is not installed (or not on PATH): it is needed "
+                                                        "to deploy `web` to Kubernetes")
