@@ -165,8 +165,8 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             with open(sdir / "pods.jsonl", "a") as fh:
                 fh.write(json.dumps({"type": "MODIFIED", "object": backoff}) + "\n")
             words = "pod web-1: container web cannot pull image web:tilt-1: Back-off pulling image"
-            await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR for ln in engine.logs.tail("web", 100)),
-                        "ImagePullBackOff in words")
+            await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR
+                                    for ln in engine.logs.tail("web", 100)), "ImagePullBackOff in words")
             pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")
             await until(lambda: any("port-forward" in c for c in argvs(sdir)), "port-forward")

@@ -61,7 +61,10 @@ DEPLOY = obj("Deployment", "web", "spec:\n  template:\n    metadata: {labels: {a
 JOB = obj("Job", "migrate", "spec:\n  template:\n    spec: {containers: [{name: m, image: web}]}\n")
 
 
-def run(cli: FakeCli, r: Resource, settings: Settings = Settings(),
+DEFAULTS = Settings()
+
+
+def run(cli: FakeCli, r: Resource, settings: Settings = DEFAULTS,
         built: dict[str, str] | None = None) -> tuple[Outcome, list[str]]:
     lines: list[str] = []
 

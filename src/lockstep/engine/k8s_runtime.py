@@ -182,7 +182,9 @@ class _Supervision:
             status = pod.get("status") or {}
             ns = str((pod.get("metadata") or {}).get("namespace", "") or "default")
             for c in status.get("containerStatuses") or []:
-                if not isinstance(c, dict) or "running" not in (c.get("state") or {}):
+                # A container that already finished (a Job's) still has logs to show.
+                state = c.get("state") if isinstance(c, dict) else None
+                if not isinstance(state, dict) or not ("running" in state or "terminated" in state):
                     continue
                 key = (pod_name(pod), str(c.get("name")), int(c.get("restartCount", 0) or 0))
                 if key not in self.log_streams:
