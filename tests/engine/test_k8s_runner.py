@@ -178,3 +178,19 @@ def test_missing_kubectl_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     outcome, _ = run(FakeCli(answer(KIND)), web(DEPLOY))
     assert not outcome.ok and outcome.error.startswith("`kubectl` is not installed (or not on PATH): it is needed "
                                                         "to deploy `web` to Kubernetes")
+
+
+def test_server_side_apply_when_asked_or_when_too_big_for_the_annotation() -> None:
+    cli = FakeCli(answer(KIND))
+    outcome, _ = run(cli, web(DEPLOY), Settings(k8s_server_side_apply="true"))
+    assert outcome.ok
+    assert cli.calls[1][0][3:7] == ["apply", "--server-side", "--force-conflicts", "--field-manager=lockstep"]
+    big = obj("ConfigMap", "big", "data: {blob: '" + "x" * 300_000 + "'}\n")
+    cli = FakeCli(answer(KIND))
+    outcome, _ = run(cli, web(DEPLOY, big))
+    assert outcome.ok
+    sides = sorted((c[0][4] == "--server-side", "big" in c[1]) for c in cli.calls[1:])
+    assert sides == [(False, False), (True, True)]
+    cli = FakeCli(answer(KIND))
+    run(cli, web(big), Settings(k8s_server_side_apply="false"))
+    assert "--server-side" not in cli.calls[1][0]

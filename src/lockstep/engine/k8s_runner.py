@@ -199,9 +199,13 @@ class K8sRunner:
         mutable = [d for d in docs if d.get("kind") not in commands.IMMUTABLE_KINDS]
         immutable = [d for d in docs if d.get("kind") in commands.IMMUTABLE_KINDS]
         applied: list[str] = []
-        if mutable:
-            applied += await self._kubectl_objects(commands.apply(cluster.context), mutable, log, retry=True,
-                                                   context=cluster.context)
+        mode = self.settings().k8s_server_side_apply
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for d in mutable:
+            argv = commands.apply_argv(cluster.context, mode, len(json.dumps(d)))
+            groups.setdefault(tuple(argv), []).append(d)
+        for argv_key, group in groups.items():
+            applied += await self._kubectl_objects(list(argv_key), group, log, retry=True, context=cluster.context)
         if immutable:
             applied += await self._kubectl_objects(commands.replace_force(cluster.context), immutable, log,
                                                    context=cluster.context)

@@ -33,6 +33,24 @@ def apply(context: str) -> list[str]:
     return kubectl(context, "apply", "-o", "json", "-f", "-")
 
 
+def server_side_apply(context: str) -> list[str]:
+    return kubectl(context, "apply", "--server-side", "--force-conflicts", "--field-manager=lockstep",
+                   "-o", "json", "-f", "-")
+
+
+# kubectl's limit on the last-applied-configuration annotation (all annotations: 256 KiB).
+ANNOTATION_LIMIT = 262144
+
+
+def apply_argv(context: str, mode: str, size: int) -> list[str]:
+    """update_settings(k8s_server_side_apply=): "true" always server-side; otherwise client-side,
+    except (unless "false") an object too big for the last-applied annotation, which
+    client-side apply would refuse."""
+    if mode == "true" or (mode != "false" and size >= ANNOTATION_LIMIT):
+        return server_side_apply(context)
+    return apply(context)
+
+
 def replace_force(context: str) -> list[str]:
     return kubectl(context, "replace", "--force", "-o", "json", "-f", "-")
 

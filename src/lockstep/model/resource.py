@@ -256,6 +256,8 @@ class Resource:
 class Settings:
     max_parallel_updates: int = 3
     k8s_upsert_timeout_secs: int = 30
+    # update_settings(k8s_server_side_apply=): "true", "false", "auto" ("" = not set).
+    k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
     default_registry: str = ""
