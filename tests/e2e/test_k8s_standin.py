@@ -167,9 +167,12 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             words = "pod web-1: container web cannot pull image web:tilt-1: Back-off pulling image"
             await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR
                                     for ln in engine.logs.tail("web", 100)), "ImagePullBackOff in words")
+            (sdir / "drop-port-forward-once").touch()  # the first forward drops: it must reconnect
             pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")
-            await until(lambda: any("port-forward" in c for c in argvs(sdir)), "port-forward")
+            await until(lambda: sum(1 for c in argvs(sdir) if "port-forward" in c) == 2, "port-forward reconnect")
+            assert any("port-forward 8080 -> web-1:8080 dropped; reconnecting in 1s" in ln.text
+                       for ln in engine.logs.tail("web", 100))
             assert ["kubectl", "--context", "kind-kind", "port-forward", "--namespace", "default", "--address",
                     "127.0.0.1", "pod/web-1", "8080:8080"] in argvs(sdir)
             assert ["kubectl", "--context", "kind-kind", "logs", "--namespace", "default", "--follow",

@@ -8,6 +8,7 @@ Install it on PATH as `kubectl` (see `install`). Environment:
     pods.jsonl      watch events, one JSON object a line; `get pods --watch` prints each line
                     as it is appended, until killed (a test appends to move pods along)
     fail-<verb>     if present, that verb exits 1 with the file's text on stderr
+    drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
 and follows; `port-forward` prints kubectl's banner and waits.
 """
@@ -96,6 +97,11 @@ def main() -> int:
     if verb == "port-forward":
         local, remote = argv[-1].split(":")
         print(f"Forwarding from 127.0.0.1:{local} -> {remote}", flush=True)
+        once = DIR / "drop-port-forward-once"
+        if once.exists():
+            once.unlink()
+            sys.stderr.write("error: lost connection to pod\n")
+            return 1
         while True:
             time.sleep(3600)
     if verb == "cluster-info":
