@@ -194,3 +194,24 @@ def test_server_side_apply_when_asked_or_when_too_big_for_the_annotation() -> No
     cli = FakeCli(answer(KIND))
     run(cli, web(big), Settings(k8s_server_side_apply="false"))
     assert "--server-side" not in cli.calls[1][0]
+
+
+def test_objects_removed_from_the_yaml_are_deleted_on_the_next_apply() -> None:
+    cli = FakeCli(answer(KIND))
+    settings = obj("ConfigMap", "settings")
+
+    class NoImages:
+        async def build(self, resource: Resource, log: Any) -> dict[str, str]:
+            return {}
+
+    runner = K8sRunner(cli, lambda: DEFAULTS, NoImages(), Deployments())  # type: ignore[arg-type]
+    lines: list[str] = []
+    log = lambda text, stream: lines.append(text)  # noqa: E731
+    assert asyncio.run(runner.run(UpdateJob(web(DEPLOY, settings), 1), log)).ok
+    assert not any("delete" in argv for argv, _ in cli.calls)
+    assert asyncio.run(runner.run(UpdateJob(web(DEPLOY), 2), log)).ok
+    deletes = [(argv, text) for argv, text in cli.calls if "delete" in argv]
+    assert len(deletes) == 1
+    assert list(yaml.safe_load_all(deletes[0][1])) == [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "default"}}]
+    assert "No longer in the YAML, deleting: ConfigMap/settings (namespace default)" in lines

@@ -72,6 +72,8 @@ class Deployed:
     pod_selectors: tuple[tuple[str, str], ...] = ()
     jobs: tuple[tuple[str, str], ...] = ()  # (namespace, name)
     objects: tuple[str, ...] = ()  # kind/namespace/name
+    # What identifies each applied object for a delete: (apiVersion, kind, namespace, name).
+    idents: tuple[tuple[str, str, str, str], ...] = ()
 
 
 @dataclass
@@ -210,12 +212,31 @@ class K8sRunner:
             applied += await self._kubectl_objects(commands.replace_force(cluster.context), immutable, log,
                                                    context=cluster.context)
         default_ns = cluster.namespace or "default"
+        idents = tuple(_ident(d, default_ns) for d in docs)
+        await self._collect_garbage(r.name, cluster.context, idents, log)
         self.deployments.by_resource[r.name] = Deployed(
             cluster.context, pod_selectors(r, docs, default_ns, labelled=True),
             tuple((_namespace(d, default_ns), str(d["metadata"].get("name", ""))) for d in docs
                   if d.get("kind") == "Job"),
-            tuple(applied))
+            tuple(applied), idents)
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=tuple(applied)))
+
+    async def _collect_garbage(self, name: str, context: str, idents: tuple[tuple[str, str, str, str], ...],
+                               log: LogFn) -> None:
+        """Objects this resource applied last time that its YAML no longer has are deleted,
+        as Tilt does; never a Namespace (Tilt's down keeps them too)."""
+        before = self.deployments.by_resource.get(name)
+        if before is None or before.context != context:
+            return
+        gone = [i for i in before.idents if i not in idents and i[1] != "Namespace"]
+        if not gone:
+            return
+        docs = [{"apiVersion": a, "kind": k, "metadata": {"name": n, **({"namespace": ns} if ns else {})}}
+                for a, k, ns, n in gone]
+        log("No longer in the YAML, deleting: " + ", ".join(describe(d) for d in docs), Stream.STDOUT)
+        res = await self.cli.run_with_file(commands.delete(context), yaml.safe_dump_all(docs, sort_keys=False), log)
+        if res.code != 0:
+            raise K8sError(f"kubectl delete of objects removed from the YAML failed: {_tail(res)}")
 
     async def _kubectl_objects(self, argv: list[str], docs: list[dict[str, Any]], log: LogFn, *,
                                context: str, retry: bool = False) -> list[str]:
@@ -257,6 +278,12 @@ class K8sRunner:
             tuple((_namespace(d, default_ns), str(d.get("metadata", {}).get("name", ""))) for d in docs
                   if d.get("kind") == "Job"), applied)
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
+
+
+def _ident(doc: Mapping[str, Any], default_ns: str) -> tuple[str, str, str, str]:
+    meta = doc.get("metadata")
+    name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
+    return (str(doc.get("apiVersion", "")), str(doc.get("kind", "")), _namespace(doc, default_ns), name)
 
 
 def _tail(res: Result) -> str:
