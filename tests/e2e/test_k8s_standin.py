@@ -190,13 +190,20 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             await until(lambda: any(c[-2:] == ["pod/web-2", "8080:8080"] for c in argvs(sdir)),
                         "port-forward moved to the new pod")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready again")
+            # 4. disabling the resource deletes its objects (as Tilt), dependents' order aside.
+            engine.dispatch(A.SetEnabled("web", False, engine.now()))
+            await until(lambda: any("delete" in c for c in argvs(sdir)), "objects of the disabled resource deleted")
+            deleted = next(c for c in calls(sdir) if "delete" in c["argv"])  # type: ignore[operator]
+            files = deleted["files"]
+            assert isinstance(files, dict)
+            assert [d["kind"] for d in yaml.safe_load_all(next(iter(files.values())))] == ["Deployment", "Service"]
         finally:
             task.cancel()
             with __import__("contextlib").suppress(BaseException):
                 await task
 
     asyncio.run(main())
-    # 4. down: dependents first, the ConfigMap (uncategorized) last; exact command lines.
+    # 5. down: dependents first, the ConfigMap (uncategorized) last; exact command lines.
     before = len(calls(sdir))
     assert delete_k8s(result, print) == 0
     deletes = calls(sdir)[before:]

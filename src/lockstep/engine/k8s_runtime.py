@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from lockstep.adapters.kubectl import Cli, JsonStream
 from lockstep.adapters.process import ProcessHandle, Stream
 from lockstep.engine.k8s_runner import Deployed, Deployments
@@ -31,10 +33,12 @@ from lockstep.engine.runtime import RuntimeController
 from lockstep.engine.serve import backoff_delay
 from lockstep.k8s import commands
 from lockstep.k8s.forwards import Forward, resolve
+from lockstep.k8s.ordering import describe
 from lockstep.k8s.status import Health, PodReadiness, Verdict, job_verdict, pod_name, pods_verdict
 from lockstep.logs.store import LogSource
 from lockstep.model.resource import Resource, ResourceKind
 from lockstep.store import actions as A
+from lockstep.store.state import EngineState
 from lockstep.tiltfile.k8s_assign import UNCATEGORIZED
 
 
@@ -65,6 +69,23 @@ class K8sRuntime(RuntimeController):
     def handles(self, r: Resource) -> bool:
         return r.kind is ResourceKind.K8S and r.name != UNCATEGORIZED
 
+    def reconcile(self, state: EngineState) -> None:
+        super().reconcile(state)
+        # As Tilt: a resource removed from the Tiltfile, or disabled, has its objects deleted.
+        for name in withdrawn(self.deployments, state):
+            deployed = self.deployments.by_resource.pop(name)
+            self.engine.spawn(self._delete(name, deployed), f"k8s-delete-{name}")
+
+    async def _delete(self, name: str, deployed: Deployed) -> None:
+        docs = [d for d in deletion_docs(deployed) if d["kind"] != "Namespace"]
+        if not docs:
+            return
+        self.engine.log(name, "Deleting " + ", ".join(describe(d) for d in docs), source=LogSource.RUNTIME)
+        res = await self.cli.run_with_file(commands.delete(deployed.context), yaml.safe_dump_all(docs, sort_keys=False))
+        if res.code != 0:
+            self.engine.log(name, f"kubectl delete failed: {res.stderr.strip()[-300:]}", source=LogSource.RUNTIME,
+                            error=True)
+
     async def keep_running(self, name: str, r: Resource) -> None:
         deployed = self.deployments.by_resource.get(name)
         self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
@@ -76,6 +97,23 @@ class K8sRuntime(RuntimeController):
             return
         sup = _Supervision(self, name, r, deployed, mode)
         await sup.run()
+
+
+def withdrawn(deployments: Deployments, state: EngineState) -> list[str]:
+    """Deployed resources that are gone from the configuration or disabled."""
+    if state.config is None:
+        return []  # nothing loaded yet (or a failed first load): keep what is deployed
+    out = []
+    for name in deployments.by_resource:
+        rs = state.rs.get(name)
+        if rs is None or not rs.enabled:
+            out.append(name)
+    return out
+
+
+def deletion_docs(deployed: Deployed) -> list[dict[str, Any]]:
+    return [{"apiVersion": a, "kind": k, "metadata": {"name": n, **({"namespace": ns} if ns else {})}}
+            for a, k, ns, n in reversed(deployed.idents)]
 
 
 class _Supervision:
