@@ -167,6 +167,7 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             words = "pod web-1: container web cannot pull image web:tilt-1: Back-off pulling image"
             await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR
                                     for ln in engine.logs.tail("web", 100)), "ImagePullBackOff in words")
+            await until(lambda: state().rs["web"].runtime is RuntimeStatus.CRASHED, "web shown as failing")
             (sdir / "drop-port-forward-once").touch()  # the first forward drops: it must reconnect
             pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")

@@ -209,9 +209,13 @@ class _Supervision:
         ready = all(v.health in (Health.READY, Health.DONE) for v in verdicts)
         problem = "; ".join(v.reason for v in verdicts if v.health in (Health.FAILING, Health.FAILED))
         if problem and problem != self.problem:
+            # The resource shows as failed (not merely "not ready") with the reason in its log,
+            # until its pods recover.
             self.log(problem, error=True)
+            self.ctl.engine.dispatch(A.RuntimeExited(self.name, 1, self.ctl.engine.now()))
+            self.ready = None
         self.problem = problem
-        if ready != self.ready:
+        if ready != self.ready and not (problem and not ready):
             self.ready = ready
             self.ctl.engine.dispatch(A.RuntimeReady(self.name, ready, self.ctl.engine.now()))
 
