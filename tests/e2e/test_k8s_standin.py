@@ -213,3 +213,32 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
     kinds = [[d["kind"] for d in yaml.safe_load_all(next(iter(c["files"].values())))]  # type: ignore[attr-defined]
              for c in deletes if "delete" in c["argv"]]  # type: ignore[operator]
     assert kinds == [["Deployment", "Service"], ["ConfigMap"]]
+
+
+def test_lockstep_up_deploys_through_the_standin_and_down_deletes(tmp_path: Path) -> None:
+    """The real `lockstep up` process (build_engine's wiring) against the stand-in."""
+    from upproc import VENV_BIN, Up, wait_until
+
+    sdir = tmp_path / "standin"
+    env = install(tmp_path / "bin", sdir)
+    app = APP.replace("image: web", "image: nginx:1.27-alpine")
+    (tmp_path / "app.yaml").write_text(app)
+    (tmp_path / "Tiltfile").write_text("k8s_yaml('app.yaml')\nk8s_resource('web', port_forwards=8080)\n"
+                                       "local_resource('after', cmd='echo web is ready', resource_deps=['web'])\n")
+    with Up(tmp_path / "Tiltfile", tmp_path / "state", env=env) as up:
+        wait_until(lambda: any("--watch" in c["argv"] for c in calls(sdir)), 30, "the pod watch")  # type: ignore[operator]
+        assert "web is ready" not in up.log_text()  # `after` waits for web's pods (C1)
+        pod_event(sdir, "ADDED", "web-1", ready=True, image="nginx:1.27-alpine")
+        up.expect("web is ready", timeout=30)
+        assert "lockstep: web: link at http://localhost:8080/" in up.log_text()
+        up.stop()
+    env = {**__import__("os").environ, **env, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")}
+    before = len(calls(sdir))
+    done = __import__("subprocess").run([f"{VENV_BIN}/lockstep", "down", "-f", str(tmp_path / "Tiltfile")],
+                                        env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "web: deleting Deployment/web, Service/web" in done.stdout
+    assert "uncategorized: deleting ConfigMap/web-settings" in done.stdout
+    assert [c["argv"][:3] for c in calls(sdir)[before:]] == [  # type: ignore[index]
+        ["kubectl", "config", "view"], ["kubectl", "--context", "kind-kind"], ["kubectl", "--context", "kind-kind"]]
+    assert sum(1 for c in calls(sdir)[before:] if "delete" in c["argv"]) == 2  # type: ignore[operator]

@@ -65,7 +65,8 @@ def test_deploy_step_loads_the_tag_and_applies_the_deployment(standin: Path) -> 
     assert result.ok, result.errors
     petstore = result.resource("petstore")
     assert petstore is not None and petstore.kind is ResourceKind.K8S
-    assert [link.url for link in petstore.links][:1] == ["http://localhost:8080/"]
+    # The forward's link is the example's own "app" link: not listed twice.
+    assert [link.url for link in petstore.links] == ["http://localhost:8080/", "http://localhost:8080/docs"]
     assert petstore.k8s is not None and [(pf.local_port, pf.container_port) for pf in petstore.k8s.port_forwards] \
         == [(8080, 0)]
     lines: list[str] = []

@@ -24,7 +24,7 @@ class Forward:
 
     def url(self) -> str:
         host = "localhost" if self.host in ("", "0.0.0.0", "127.0.0.1") else self.host
-        path = self.link_path if self.link_path.startswith("/") or not self.link_path else "/" + self.link_path
+        path = self.link_path if self.link_path.startswith("/") else "/" + self.link_path
         return f"http://{host}:{self.local_port}{path}"
 
     def link(self) -> Link:
