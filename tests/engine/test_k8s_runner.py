@@ -215,3 +215,19 @@ def test_objects_removed_from_the_yaml_are_deleted_on_the_next_apply() -> None:
     assert list(yaml.safe_load_all(deletes[0][1])) == [
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "default"}}]
     assert "No longer in the YAML, deleting: ConfigMap/settings (namespace default)" in lines
+
+
+def test_images_are_built_in_order_each_seeing_its_bases() -> None:
+    from lockstep.engine.k8s_runner import ImagesInOrder
+
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    class Builder:
+        async def build(self, img: ImageTarget, built: Any, log: Any) -> str:
+            seen.append((img.ref, dict(built)))
+            return f"{img.ref}:tilt-{len(seen)}"
+
+    r = web(DEPLOY, images=(ImageTarget("base"), ImageTarget("web")))
+    built = asyncio.run(ImagesInOrder(Builder()).build(r, lambda text, s: None))
+    assert built == {"base": "base:tilt-1", "web": "web:tilt-2"}
+    assert seen == [("base", {}), ("web", {"base": "base:tilt-1"})]

@@ -38,7 +38,7 @@ from lockstep.k8s.context import (
 )
 from lockstep.k8s.inject import BuiltImage, Locator, inject
 from lockstep.k8s.ordering import apply_order, describe
-from lockstep.model.resource import Resource, Settings
+from lockstep.model.resource import ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
 
@@ -47,6 +47,27 @@ class ImageStep(Protocol):
     """Builds a resource's images; returns image ref (as the Tiltfile wrote it) -> built ref."""
 
     async def build(self, resource: Resource, log: LogFn) -> dict[str, str]: ...
+
+
+class BuildsOneImage(Protocol):
+    """An image builder: one image, given the refs already built for this resource (its bases)."""
+
+    async def build(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str: ...
+
+
+class ImagesInOrder:
+    """The image step over a one-image builder: the resource's images in build order (bases
+    first, as the loader orders them), each seeing the refs built before it."""
+
+    def __init__(self, builder: BuildsOneImage) -> None:
+        self.builder = builder
+
+    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]:
+        built: dict[str, str] = {}
+        for img in resource.images:
+            built[img.ref] = await self.builder.build(img, built, log)
+            log(f"Built {img.ref} as {built[img.ref]}", Stream.STDOUT)
+        return built
 
 
 class NoImageBuilds:
