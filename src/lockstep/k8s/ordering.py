@@ -62,3 +62,25 @@ def down_plan(resources: Sequence[Sequence[Mapping[str, Any]]], *, delete_namesp
             else:
                 delete.append(doc)
     return DownPlan(tuple(delete), tuple(stays))
+
+
+def provided(docs: Sequence[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
+    """Namespaces and custom kinds (CRDs) that these objects create."""
+    namespaces: set[str] = set()
+    kinds: set[str] = set()
+    for doc in docs:
+        name = str(_meta(doc).get("name", ""))
+        if doc.get("kind") == "Namespace" and name:
+            namespaces.add(name)
+        elif doc.get("kind") == "CustomResourceDefinition":
+            spec = doc.get("spec")
+            names = spec.get("names") if isinstance(spec, dict) else None
+            kind = names.get("kind") if isinstance(names, dict) else None
+            if isinstance(kind, str) and kind:
+                kinds.add(kind)
+    return namespaces, kinds
+
+
+def needs(objects: Sequence[tuple[str, str]], namespaces: set[str], kinds: set[str]) -> bool:
+    """Whether objects given as (kind, namespace) live in one of `namespaces` or are one of `kinds`."""
+    return any(ns in namespaces or kind in kinds for kind, ns in objects)

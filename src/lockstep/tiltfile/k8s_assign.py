@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import starlark as sl
 
 from lockstep.k8s.forwards import links as forward_links
+from lockstep.k8s.ordering import needs, provided
 from lockstep.model.resource import K8sSpec, Link, PortForward, Resource, ResourceKind, SourceLocation
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.images import ImageIndex
@@ -287,6 +288,13 @@ def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Res
             # other resources' resource_deps may name it.
         out.append(_resource(st, asm, g))
     if asm.unresourced:
+        # Tilt applies `uncategorized` first. Where that matters (it creates the Namespace a
+        # resource deploys into, or the CRD of one of its objects), lockstep makes it an upstream,
+        # so it is applied first on every update, not only the first one.
+        namespaces, kinds = provided([e.doc for e in asm.unresourced])
+        out = [replace(r, resource_deps=(*r.resource_deps, UNCATEGORIZED))
+               if r.k8s is not None and UNCATEGORIZED not in r.resource_deps
+               and needs([(o.kind, o.namespace) for o in r.k8s.objects], namespaces, kinds) else r for r in out]
         out.append(_resource(st, asm, _Group(UNCATEGORIZED, asm.unresourced)))
     return out
 
