@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 from kubectl_standin import calls, install
-from podjson import container_status, pod
+from podjson import container_status, event, pod
 
 from lockstep.adapters.kubectl import Cli, LogFn
 from lockstep.adapters.process import SubprocessRunner
@@ -168,6 +168,12 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             await until(lambda: any(ln.text == words and ln.level is LogLevel.ERROR
                                     for ln in engine.logs.tail("web", 100)), "ImagePullBackOff in words")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.CRASHED, "web shown as failing")
+            # A Warning event about the pod is shown too (kubectl get events --watch).
+            with open(sdir / "events.jsonl", "a") as fh:
+                fh.write(json.dumps({"type": "ADDED", "object": event(
+                    "Pod", "web-1", "FailedMount", 'MountVolume.SetUp failed for volume "cfg": not found')}) + "\n")
+            await until(lambda: any(ln.text == 'pod web-1: FailedMount: MountVolume.SetUp failed for volume "cfg": '
+                                    'not found' for ln in engine.logs.tail("web", 100)), "the Warning event in words")
             (sdir / "drop-port-forward-once").touch()  # the first forward drops: it must reconnect
             pod_event(sdir, "MODIFIED", "web-1", ready=True, image="web:tilt-1")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready")

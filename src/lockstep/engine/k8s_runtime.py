@@ -34,7 +34,7 @@ from lockstep.engine.serve import backoff_delay
 from lockstep.k8s import commands
 from lockstep.k8s.forwards import Forward, resolve
 from lockstep.k8s.ordering import describe
-from lockstep.k8s.status import Health, PodReadiness, Verdict, job_verdict, pod_name, pods_verdict
+from lockstep.k8s.status import Health, PodReadiness, Verdict, event_words, job_verdict, pod_name, pods_verdict
 from lockstep.logs.store import LogSource
 from lockstep.model.resource import Resource, ResourceKind
 from lockstep.store import actions as A
@@ -130,6 +130,7 @@ class _Supervision:
         self.log_streams: dict[tuple[str, str, int], asyncio.Task[None]] = {}
         # Port forwards waiting for the next change of the pods.
         self.listeners: list[asyncio.Event] = []
+        self.warned: set[str] = set()
 
     def log(self, text: str, *, error: bool = False) -> None:
         self.ctl.engine.log(self.name, text, source=LogSource.RUNTIME, error=error)
@@ -145,6 +146,9 @@ class _Supervision:
                 tasks.append(asyncio.ensure_future(self._watch(
                     commands.watch_jobs(self.d.context, ns, f"{commands.RESOURCE_LABEL}="
                                         f"{commands.label_value(self.name)}"), self.seen.jobs, only=names)))
+            for ns in dict.fromkeys(ns for ns, _ in self.d.pod_selectors):
+                tasks.append(asyncio.ensure_future(self._watch(
+                    commands.watch_events(self.d.context, ns), {}, on_doc=self._warning)))
             forwards = self.r.k8s.port_forwards if self.r.k8s else ()
             for pf in forwards:
                 tasks.append(asyncio.ensure_future(self._forward(pf)))
@@ -160,7 +164,23 @@ class _Supervision:
                 with contextlib.suppress(BaseException):
                     await t
 
-    async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None) -> None:
+    def _warning(self, doc: Any) -> None:
+        """A Warning event about one of the resource's pods (FailedMount, FailedScheduling,
+        BackOff...), in words, once per distinct event."""
+        event = doc.get("object") if isinstance(doc, dict) and isinstance(doc.get("object"), dict) else doc
+        if not isinstance(event, dict):
+            return
+        obj = event.get("involvedObject")
+        if not isinstance(obj, dict) or obj.get("kind") != "Pod" or str(obj.get("name")) not in self.seen.pods:
+            return
+        words = event_words(event)
+        key = f"{obj.get('name')}|{event.get('reason')}|{event.get('message')}"
+        if words and key not in self.warned:
+            self.warned.add(key)
+            self.log(words, error=True)
+
+    async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None,
+                     on_doc: Callable[[Any], None] | None = None) -> None:
         restarts = 0
         while True:
             stream = JsonStream()
@@ -170,7 +190,10 @@ class _Supervision:
                     self.log(f"watch: {text}", error=True)
                     return
                 for doc in stream.feed(text):
-                    self._event(doc, into, only)
+                    if on_doc is not None:
+                        on_doc(doc)
+                    else:
+                        self._event(doc, into, only)
 
             handle = await self.ctl.cli.start(argv, on_line)
             try:
