@@ -180,7 +180,25 @@ def test_labels_go_on_object_and_pod_template_not_selector() -> None:
                     "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": []}}}}
     out = commands.label_object(doc, "web")
     assert out["metadata"]["labels"][commands.RESOURCE_LABEL] == "web"
-    assert out["spec"]["template"]["metadata"]["labels"] == {
-        "app": "web", commands.RESOURCE_LABEL: "web", "app.kubernetes.io/managed-by": "lockstep"}
+    labels = out["spec"]["template"]["metadata"]["labels"]
+    assert labels.pop(commands.TEMPLATE_HASH_LABEL)
+    assert labels == {"app": "web", commands.RESOURCE_LABEL: "web", "app.kubernetes.io/managed-by": "lockstep"}
     assert out["spec"]["selector"] == {"matchLabels": {"app": "web"}}
     assert "labels" not in doc["metadata"]
+
+
+def test_pod_template_hash_tells_this_deploys_pods_from_older_ones() -> None:
+    def deployment(image: str) -> dict[str, object]:
+        return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                "spec": {"template": {"metadata": {"labels": {"app": "web"}},
+                                      "spec": {"containers": [{"name": "web", "image": image}]}}}}
+
+    v1 = commands.label_object(deployment("web:tilt-1"), "web")
+    v2 = commands.label_object(deployment("web:tilt-2"), "web")
+    h1, h2 = commands.template_hashes(v1), commands.template_hashes(v2)
+    assert len(h1) == 1 and h1 != h2
+    assert commands.template_hashes(commands.label_object(deployment("web:tilt-1"), "web")) == h1  # stable
+    old_pod = pod("web-1", labels={"app": "web", commands.TEMPLATE_HASH_LABEL: h1[0]})
+    new_pod = pod("web-2", labels={"app": "web", commands.TEMPLATE_HASH_LABEL: h2[0]})
+    assert commands.outdated(old_pod, frozenset(h2)) and not commands.outdated(new_pod, frozenset(h2))
+    assert not commands.outdated(pod("other"), frozenset(h2))  # not labelled by lockstep: kept

@@ -95,6 +95,8 @@ class Deployed:
     objects: tuple[str, ...] = ()  # kind/namespace/name
     # What identifies each applied object for a delete: (apiVersion, kind, namespace, name).
     idents: tuple[tuple[str, str, str, str], ...] = ()
+    # Pod-template digests of this apply: pods labelled with another one are outdated.
+    template_hashes: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -239,7 +241,7 @@ class K8sRunner:
             cluster.context, pod_selectors(r, docs, default_ns, labelled=True),
             tuple((_namespace(d, default_ns), str(d["metadata"].get("name", ""))) for d in docs
                   if d.get("kind") == "Job"),
-            tuple(applied), idents)
+            tuple(applied), idents, frozenset(h for d in docs for h in commands.template_hashes(d)))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=tuple(applied)))
 
     async def _collect_garbage(self, name: str, context: str, idents: tuple[tuple[str, str, str, str], ...],

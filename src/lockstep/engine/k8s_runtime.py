@@ -214,6 +214,8 @@ class _Supervision:
         name = pod_name(obj)
         if only is not None and name not in only:
             return
+        if commands.outdated(obj, self.d.template_hashes):
+            kind = "DELETED"  # a pod of an older template: not this deploy's
         if kind == "DELETED":
             into.pop(name, None)
         else:

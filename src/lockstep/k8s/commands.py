@@ -10,11 +10,16 @@ immutable field falls back to delete + apply, both as Tilt does. See docs/engine
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 RESOURCE_LABEL = "lockstep.dev/resource"
+# A digest of the pod template as applied: pods of an older template (a rollout in progress)
+# are not this update's pods and do not make the resource ready (Tilt labels pods the same way).
+TEMPLATE_HASH_LABEL = "lockstep.dev/pod-template-hash"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "lockstep")
 # Kinds whose spec cannot change after creation: re-deploying means replacing them.
 IMMUTABLE_KINDS = frozenset({"Job", "Pod"})
@@ -122,6 +127,12 @@ def label_object(doc: Mapping[str, Any], resource: str) -> dict[str, Any]:
 
     out = copy.deepcopy(dict(doc))
     value = label_value(resource)
+    for template in pod_templates(out):
+        digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
+        meta = template.get("metadata")
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        meta["labels"] = {**(meta.get("labels") or {}), TEMPLATE_HASH_LABEL: digest}
+        template["metadata"] = meta
     for target in [out, *pod_templates(out)]:
         meta = target.get("metadata")
         meta = dict(meta) if isinstance(meta, dict) else {}
@@ -132,3 +143,22 @@ def label_object(doc: Mapping[str, Any], resource: str) -> dict[str, Any]:
         meta["labels"] = labels
         target["metadata"] = meta
     return out
+
+
+def template_hashes(doc: Mapping[str, Any]) -> list[str]:
+    from lockstep.tiltfile.k8s_objects import pod_templates
+
+    out = []
+    for template in pod_templates(dict(doc)):
+        labels = (template.get("metadata") or {}).get("labels") or {}
+        if TEMPLATE_HASH_LABEL in labels:
+            out.append(str(labels[TEMPLATE_HASH_LABEL]))
+    return out
+
+
+def outdated(pod: Mapping[str, Any], hashes: frozenset[str]) -> bool:
+    """A pod of an older pod template than the ones just applied (a rollout in progress)."""
+    meta = pod.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    digest = labels.get(TEMPLATE_HASH_LABEL) if isinstance(labels, dict) else None
+    return bool(digest) and bool(hashes) and digest not in hashes
