@@ -231,3 +231,28 @@ def test_images_are_built_in_order_each_seeing_its_bases() -> None:
     built = asyncio.run(ImagesInOrder(Builder()).build(r, lambda text, s: None))
     assert built == {"base": "base:tilt-1", "web": "web:tilt-2"}
     assert seen == [("base", {}), ("web", {"base": "base:tilt-1"})]
+
+
+def test_down_runs_delete_cmd_with_delete_env_and_dir(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    import lockstep.cli.k8s_down as down
+    from lockstep.tiltfile import load
+
+    (tmp_path / "ops").mkdir()
+    (tmp_path / "Tiltfile").write_text(
+        "k8s_custom_deploy('crd', apply_cmd='true', delete_cmd='echo \"$WHAT\" > gone', deps=[],\n"
+        "                  delete_dir='ops', delete_env={'WHAT': 'deleted'})\n")
+    result = load(str(tmp_path / "Tiltfile"), [])
+    assert result.ok, result.errors
+    original = down._run
+
+    def context_then_real(argv: list[str], text: str | None = None, **kw: Any) -> Any:
+        if argv[:3] == ["kubectl", "config", "view"]:  # the context check, on a kind cluster
+            return subprocess.CompletedProcess(argv, 0, json.dumps(KIND), "")
+        return original(argv, text, **kw)
+
+    monkeypatch.setattr(down, "_run", context_then_real)
+    out: list[str] = []
+    assert down.delete_k8s(result, out.append) == 0, out
+    assert (tmp_path / "ops" / "gone").read_text() == "deleted\n"

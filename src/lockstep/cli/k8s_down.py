@@ -81,8 +81,8 @@ def delete_k8s(result: LoadResult, out: Out, *, delete_namespaces: bool = False)
     for r in reversed(custom):
         assert r.k8s is not None and r.k8s.delete_cmd is not None
         out(f"lockstep down: {r.name}: running delete_cmd: {r.k8s.delete_cmd.display()}")
-        env = {**os.environ, **dict(r.k8s.apply_env)}
-        done = _run(list(r.k8s.delete_cmd.argv), cwd=r.k8s.apply_dir or None, env=env)
+        env = {**os.environ, **dict(r.k8s.delete_env)}
+        done = _run(list(r.k8s.delete_cmd.argv), cwd=r.k8s.delete_dir or None, env=env)
         if done.returncode != 0:
             out(f"lockstep down: {r.name}: delete_cmd exited with code {done.returncode}: {done.stderr.strip()[-300:]}")
             code = 1

@@ -215,6 +215,8 @@ class K8sSpec:
     delete_cmd: Cmd | None = None
     apply_dir: str = ""
     apply_env: tuple[tuple[str, str], ...] = ()
+    delete_dir: str = ""
+    delete_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
