@@ -31,3 +31,9 @@ def test_a_zombie_is_not_alive_and_a_running_process_is() -> None:
     assert not process_alive(child.pid)
     child.wait()
     assert not process_alive(child.pid)
+
+
+def test_the_start_time_is_field_22() -> None:
+    raw = b"7 (x) S " + b" ".join(str(n).encode() for n in range(4, 30))
+    stat = parse_stat(raw)
+    assert stat is not None and stat.pgid == 5 and stat.start == 22

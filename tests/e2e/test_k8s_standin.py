@@ -139,7 +139,7 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             engine.initial_load()
             state = lambda: engine.snapshot.state  # noqa: E731
             # 1. apply: uncategorized (the ConfigMap) and web (Deployment + Service, image injected).
-            await until(lambda: any("--watch" in c for c in argvs(sdir)), "pod watch")
+            await until(lambda: any("--watch" in c and "pods" in c for c in argvs(sdir)), "pod watch")
             web_apply = next(i for i, c in enumerate(c for c in argvs(sdir) if "apply" in c)
                              if any(d["kind"] == "Deployment" for d in applied_docs(sdir, i)))
             docs = applied_docs(sdir, web_apply)
@@ -150,7 +150,7 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             assert state().rs["web"].runtime is not RuntimeStatus.READY
             # kind cluster, no registry: the built image is loaded into the nodes first.
             assert ["kind", "load", "docker-image", "web:tilt-1", "--name", "kind"] in argvs(sdir)
-            watch = next(c for c in argvs(sdir) if "--watch" in c)
+            watch = next(c for c in argvs(sdir) if "--watch" in c and "pods" in c)
             assert watch == ["kubectl", "--context", "kind-kind", "get", "pods", "--namespace", "default",
                              "--selector", "lockstep.dev/resource=web", "--watch", "--output-watch-events",
                              "-o", "json"]
@@ -232,12 +232,16 @@ def test_lockstep_up_deploys_through_the_standin_and_down_deletes(tmp_path: Path
     (tmp_path / "Tiltfile").write_text("k8s_yaml('app.yaml')\nk8s_resource('web', port_forwards=8080)\n"
                                        "local_resource('after', cmd='echo web is ready', resource_deps=['web'])\n")
     with Up(tmp_path / "Tiltfile", tmp_path / "state", env=env) as up:
-        wait_until(lambda: any("--watch" in c["argv"] for c in calls(sdir)), 30, "the pod watch")  # type: ignore[operator]
+        wait_until(lambda: any("--watch" in c["argv"] and "pods" in c["argv"] for c in calls(sdir)),  # type: ignore[operator]
+                   30, "the pod watch")
         assert "web is ready" not in up.log_text()  # `after` waits for web's pods (C1)
         pod_event(sdir, "ADDED", "web-1", ready=True, image="nginx:1.27-alpine")
         up.expect("web is ready", timeout=30)
         assert "lockstep: web: link at http://localhost:8080/" in up.log_text()
         up.stop()
+        record = up.sdir / "k8s-deployed.json"
+    # What was deployed is recorded, so that `down` knows to look (it evaluates the Tiltfile only then).
+    assert json.loads(record.read_text())["web"]["objects"] == ["Service//web", "Deployment//web"]
     env = {**__import__("os").environ, **env, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")}
     before = len(calls(sdir))
     done = __import__("subprocess").run([f"{VENV_BIN}/lockstep", "down", "-f", str(tmp_path / "Tiltfile")],
@@ -248,3 +252,4 @@ def test_lockstep_up_deploys_through_the_standin_and_down_deletes(tmp_path: Path
     assert [c["argv"][:3] for c in calls(sdir)[before:]] == [  # type: ignore[index]
         ["kubectl", "config", "view"], ["kubectl", "--context", "kind-kind"], ["kubectl", "--context", "kind-kind"]]
     assert sum(1 for c in calls(sdir)[before:] if "delete" in c["argv"]) == 2  # type: ignore[operator]
+    assert not record.exists()

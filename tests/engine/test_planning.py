@@ -26,8 +26,8 @@ def test_plan_starts_marks_each_start_running_before_handing_out_its_job() -> No
     decision, after, jobs = plan_starts(s, 1.0, itertools.count(41), apply)
     assert decision.starts == ("a", "b") and [j.update_id for j in jobs] == [41, 42]
     assert [j.resource.name for j in jobs] == ["a", "b"]
-    assert after.rs["a"].running is not None and after.rs["b"].running is not None
-    assert seen[0].rs["a"].running is not None and seen[0].rs["b"].running is None
+    assert after.statuses["a"].running is not None and after.statuses["b"].running is not None
+    assert seen[0].statuses["a"].running is not None and seen[0].statuses["b"].running is None
 
 
 def _served(*names: str) -> EngineState:

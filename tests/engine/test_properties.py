@@ -63,9 +63,9 @@ def scenarios(draw: st.DrawFn) -> Sim:
 def test_random_histories_obey_the_contract(sim: Sim) -> None:
     state = sim.run(until=5_000)
     records = sim.records()
-    assert all(s.running is None and not s.pending for s in state.rs.values()), "did not quiesce"
+    assert all(s.running is None and not s.pending for s in state.statuses.values()), "did not quiesce"
     assert sim.unready_starts == [], sim.unready_starts
-    assert all(s.runtime_ok for s in state.rs.values()), "a server did not come back"
+    assert all(s.runtime_ok for s in state.statuses.values()), "a server did not come back"
     violations = check_history(records, quiescent=True)
     assert violations == [], "\n".join(map(str, violations))
     topo = build_topology(sim.state.resources, sim.state.declared_edges())

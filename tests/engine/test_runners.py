@@ -60,12 +60,12 @@ def test_outputs_are_kept_and_handed_to_the_next_update(tmp_path: Path) -> None:
                         runner=FunctionRunner(build), logs=logs, clock=clock)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
-        snap = await engine.wait_for(lambda s: "a" in s.state.rs and s.state.rs["a"].succeeded, 5)
-        assert snap.state.rs["a"].outputs.images == ("img:1",)
+        snap = await engine.wait_for(lambda s: "a" in s.state.statuses and s.state.statuses["a"].succeeded, 5)
+        assert snap.state.statuses["a"].outputs.images == ("img:1",)
         engine.dispatch(A.FilesChanged(frozenset({f"{ROOT}/src/x.c"}), clock.now()))
         clock.advance(1.0)
         engine.dispatch(A.Tick(clock.now()))
-        await engine.wait_for(lambda s: s.state.rs["a"].outputs.images == ("img:2",), 5)
+        await engine.wait_for(lambda s: s.state.statuses["a"].outputs.images == ("img:2",), 5)
         assert jobs[1].previous.images == ("img:1",) and jobs[1].changed_paths == (f"{ROOT}/src/x.c",)
         levels = {ln.text: ln.level for ln in logs.tail("a", 10)}
         assert levels["compiling"] is LogLevel.INFO and levels["warning: deprecated"] is LogLevel.ERROR

@@ -64,8 +64,8 @@ def test_a_kind_no_controller_supervises_has_no_runtime_and_settles(tmp_path: Pa
         engine.initial_load()
         snap = await engine.wait_for(lambda s: ci_verdict(s.state, s.decision).done, 5)
         assert ci_verdict(snap.state, snap.decision).ok
-        assert not snap.state.rs["web"].has_runtime and snap.state.rs["web"].runtime is RuntimeStatus.NONE
-        assert snap.state.rs["svc"].has_runtime and snap.state.rs["svc"].runtime is RuntimeStatus.READY
+        assert not snap.state.statuses["web"].has_runtime and snap.state.statuses["web"].runtime is RuntimeStatus.NONE
+        assert snap.state.statuses["svc"].has_runtime and snap.state.statuses["svc"].runtime is RuntimeStatus.READY
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -77,8 +77,8 @@ def test_one_supervisor_per_update_stopped_on_disable_and_removal(tmp_path: Path
         engine, toy = engine_for(config(local("svc1"), local("svc2"), local("plain")), tmp_path)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
-        await engine.wait_for(lambda s: all(s.state.rs[n].runtime is RuntimeStatus.READY
-                                            for n in ("svc1", "svc2")) if s.state.rs else False, 5)
+        await engine.wait_for(lambda s: all(s.state.statuses[n].runtime is RuntimeStatus.READY
+                                            for n in ("svc1", "svc2")) if s.state.statuses else False, 5)
         # Many snapshots of the same update start nothing more.
         for i in range(5):
             engine.dispatch(A.Tick(float(i)))
@@ -86,15 +86,16 @@ def test_one_supervisor_per_update_stopped_on_disable_and_removal(tmp_path: Path
         assert sorted(toy.runs) == ["svc1", "svc2"] and toy.supervised() == {"svc1", "svc2"}
         # Disabled: stopped, and reported stopped (back to "has one, not started").
         engine.dispatch(A.SetEnabled("svc1", False, 5.0))
-        await engine.wait_for(lambda s: s.state.rs["svc1"].runtime is RuntimeStatus.PENDING, 5)
+        await engine.wait_for(lambda s: s.state.statuses["svc1"].runtime is RuntimeStatus.PENDING, 5)
         assert toy.cancelled == ["svc1"] and toy.supervised() == {"svc2"}
         # A new update replaces the runtime: the old one is cancelled first.
         engine.dispatch(A.Trigger("svc2", 6.0))
-        await engine.wait_for(lambda s: len(toy.runs) == 3 and s.state.rs["svc2"].runtime is RuntimeStatus.READY, 5)
+        await engine.wait_for(
+            lambda s: len(toy.runs) == 3 and s.state.statuses["svc2"].runtime is RuntimeStatus.READY, 5)
         assert toy.cancelled == ["svc1", "svc2"]
         # An exit of its own is reported too.
         toy.exit.set()
-        await engine.wait_for(lambda s: s.state.rs["svc2"].runtime is RuntimeStatus.PENDING, 5)
+        await engine.wait_for(lambda s: s.state.statuses["svc2"].runtime is RuntimeStatus.PENDING, 5)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -114,10 +115,11 @@ def test_removed_from_the_tiltfile_stops_the_runtime(tmp_path: Path) -> None:
         engine.add_runtime(toy)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
-        await engine.wait_for(lambda s: "svc" in s.state.rs and s.state.rs["svc"].runtime is RuntimeStatus.READY, 5)
+        await engine.wait_for(
+            lambda s: "svc" in s.state.statuses and s.state.statuses["svc"].runtime is RuntimeStatus.READY, 5)
         results.pop(0)
         engine.initial_load()
-        await engine.wait_for(lambda s: "svc" not in s.state.rs, 5)
+        await engine.wait_for(lambda s: "svc" not in s.state.statuses, 5)
         for _ in range(100):  # the cancellation reaches the supervisor on a later loop iteration
             if toy.cancelled:
                 break

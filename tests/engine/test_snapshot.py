@@ -53,10 +53,10 @@ def test_subscribers_get_the_decision_taken_on_their_state(tmp_path: Path) -> No
         engine, task = await running(config(local("a"), local("b", ups=("a",))), gate, clock, tmp_path)
         seen: list[Snapshot] = []
         engine.subscribe(seen.append)
-        snap = await engine.wait_for(lambda s: "a" in s.state.rs and s.state.rs["a"].running is not None, 5)
+        snap = await engine.wait_for(lambda s: "a" in s.state.statuses and s.state.statuses["a"].running is not None, 5)
         assert {h.kind for h in snap.decision.holds["b"]} == {HoldKind.WAITING_ON_UPSTREAM}
         gate.release(1)
-        snap = await engine.wait_for(lambda s: s.state.rs["b"].running is not None, 5)
+        snap = await engine.wait_for(lambda s: s.state.statuses["b"].running is not None, 5)
         assert "b" not in snap.decision.holds
         assert [s.version for s in seen] == list(range(seen[0].version, seen[0].version + len(seen)))
         gate.release(2)

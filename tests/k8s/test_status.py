@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from podjson import container_status, event, job, pod
 
-from lockstep.k8s.status import Health, PodReadiness, event_words, job_verdict, pod_problem, pods_verdict
+from lockstep.k8s.status import Health, event_words, job_verdict, pod_problem, pods_verdict
+from lockstep.model.resource import PodReadiness
 
 WAIT = PodReadiness.WAIT
 

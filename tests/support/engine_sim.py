@@ -88,13 +88,13 @@ class Sim:
                 self.last_file_change[p] = action.at
         if isinstance(action, A.UpdateStarted):
             for up in self.state.topology.all_ups.get(action.resource, frozenset()):
-                us = self.state.rs[up]
+                us = self.state.statuses[up]
                 # Spelled out, not `runtime_ok`: the check must not share the code it checks.
                 if us.runtime not in (RuntimeStatus.NONE, RuntimeStatus.READY):
                     self.unready_starts.append(f"{action.resource} started at {action.at} while {up} was {us.runtime}")
         self.state = reduce(self.state, action)
         r = self.state.resources.get(getattr(action, "resource", ""))
-        if r is not None and self.state.rs[r.name].has_runtime and isinstance(action, A.RuntimeExited):
+        if r is not None and self.state.statuses[r.name].has_runtime and isinstance(action, A.RuntimeExited):
             # The serve controller's restart loop: backoff, then the same process starts again.
             t = action.at + 1.0
             self.at(t, A.RuntimeStarted(r.name, t))
@@ -149,5 +149,5 @@ class Sim:
 
     def records(self) -> list[UpdateRecord]:
         recs = list(self.state.history)
-        recs += [s.running for s in self.state.rs.values() if s.running is not None]
+        recs += [s.running for s in self.state.statuses.values() if s.running is not None]
         return recs

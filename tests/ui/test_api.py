@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from apirig import TILTFILE, Rig, rig
 
+from lockstep.model.update import ReasonKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 
@@ -30,7 +31,7 @@ def run(tmp_path: Path, body: Callable[[Rig], Awaitable[None]], **kw: Any) -> No
 
 
 def all_ok(s: EngineState) -> bool:
-    return all(s.rs[n].succeeded for n in ("a", "b", "c")) and not s.running()
+    return all(s.statuses[n].succeeded for n in ("a", "b", "c")) and not s.running()
 
 
 async def view(r: Rig) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def test_view_lists_resources_with_statuses(tmp_path: Path) -> None:
 
 def test_hold_reason_of_resource_waiting_on_slow_upstream(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
-        await r.until(lambda s: s.rs["a"].running is not None)
+        await r.until(lambda s: s.statuses["a"].running is not None)
         await r.until(lambda s: "b" in r.engine.decision.holds)
         v = await view(r)
         assert v["b"]["update_status"] == "held"
@@ -126,6 +127,7 @@ def test_forget_inferred_edges(tmp_path: Path) -> None:
         r.engine.dispatch(A.RestoreInferred(frozenset({("c", "a"), ("m", "c")}), at=r.engine.now()))
         await r.until(lambda s: len(s.inferred) == 2)
         url = "/api/inferred/forget"
+        r.logout()
         res = await r.client.post(url, json={"edges": [["c", "a"]]})
         assert res.status == 403
         res = await r.client.post(url, json={"edges": [["a", "b"]]}, headers=r.auth())
@@ -168,8 +170,8 @@ def test_trigger(tmp_path: Path) -> None:
         await r.until(all_ok)
         res = await r.client.post("/api/trigger", json={"resources": ["m"]}, headers=r.auth())
         assert res.status == 200 and (await res.json()) == {"triggered": ["m"]}
-        await r.until(lambda s: s.rs["m"].succeeded)
-        assert r.engine.state.rs["m"].last.reasons[0].kind.value == "manual"  # type: ignore[union-attr]
+        await r.until(lambda s: s.statuses["m"].succeeded)
+        assert r.engine.state.statuses["m"].last.reasons[0].kind is ReasonKind.MANUAL  # type: ignore[union-attr]
         bad = [
             ({"resources": ["zz"]}, 404), ({"resources": []}, 400), ({"resources": "a"}, 400),
             ({}, 400), ([1], 400),
@@ -191,14 +193,14 @@ def test_enable_disable_and_trigger_disabled(tmp_path: Path) -> None:
         await r.until(all_ok)
         res = await r.client.post("/api/enable", json={"resources": ["c"], "enabled": False}, headers=r.auth())
         assert (await res.json())["changed"] == ["c"]
-        assert r.engine.state.rs["c"].enabled is False  # the handler waits for the store
+        assert r.engine.state.statuses["c"].enabled is False  # the handler waits for the store
         assert (await view(r))["c"]["update_status"] == "disabled"
         res = await r.client.post("/api/trigger", json={"resources": ["c"]}, headers=r.auth())
         assert res.status == 409
         await r.client.post("/api/enable", json={"all": True, "enabled": True}, headers=r.auth())
-        assert r.engine.state.rs["c"].enabled
+        assert r.engine.state.statuses["c"].enabled
         await r.client.post("/api/enable", json={"resources": ["a"], "enabled": True, "only": True}, headers=r.auth())
-        assert [n for n, s in r.engine.state.rs.items() if s.enabled] == ["a"]
+        assert [n for n, s in r.engine.state.statuses.items() if s.enabled] == ["a"]
         for payload in ({"resources": ["a"]}, {"resources": ["a"], "enabled": "yes"}, {"enabled": True}):
             assert (await r.client.post("/api/enable", json=payload, headers=r.auth())).status == 400
 
@@ -239,6 +241,7 @@ def test_refusals(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         port = r.client.port
         ok = {"resources": ["a"]}
+        r.logout()
         # Missing and wrong token on mutations.
         for headers in ({}, {"X-Lockstep-Token": "wrong"}, {"Authorization": "Bearer wrong"}):
             res = await r.client.post("/api/trigger", json=ok, headers=headers)
@@ -255,7 +258,7 @@ def test_refusals(tmp_path: Path) -> None:
             res = await r.client.request(method, path, json=ok, headers=r.auth(Host=f"evil.example:{port}"))
             assert res.status == 403, path
             assert "Host" in (await res.json())["error"]
-        assert (await r.client.get("/api/view", headers={"Host": f"localhost:{port}"})).status == 200
+        assert (await r.client.get("/api/view", headers=r.auth(Host=f"localhost:{port}"))).status == 200
         # The stream needs the token too (WebSockets are not covered by CORS).
         assert (await r.client.get("/api/stream")).status == 403
 
@@ -271,10 +274,10 @@ def test_unknown_routes_and_methods_are_4xx(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
-def test_index_embeds_token_and_serves_assets(tmp_path: Path) -> None:
+def test_index_keeps_token_out_of_page_and_serves_assets(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         page = await (await r.client.get("/")).text()
-        assert '<meta name="lockstep-token" content="test-token">' in page
+        assert '<meta name="lockstep-token" content="">' in page and "test-token" not in page
         for asset in ("app.js", "logs.js", "timeline.js", "graph.js", "style.css"):
             res = await r.client.get(f"/static/{asset}")
             assert res.status == 200, asset

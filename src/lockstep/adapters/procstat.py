@@ -1,5 +1,7 @@
 """What /proc says about a process: one parser for `/proc/PID/stat`, one liveness test.
 
+Standard library only: the reaper's watchdog imports it.
+
 `kill(pid, 0)` also succeeds for a zombie (an exited process nobody has reaped
 yet, and orphaned zombies are never reaped when PID 1 is not an init, as in
 containers), so "alive" means: it exists and its state is not Z.
@@ -8,13 +10,18 @@ containers), so "alive" means: it exists and its state is not Z.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
 class ProcStat:
-    state: str  # one letter: R, S, D, Z, T, ...
-    pgid: int
+    # A plain class, not a dataclass: the reaper's watchdog imports this module,
+    # and it must start fast (it starts beside the first process lockstep runs).
+    __slots__ = ("pgid", "start", "state")
+
+    def __init__(self, state: str, pgid: int, start: int | None = None) -> None:
+        self.state = state  # one letter: R, S, D, Z, T, ...
+        self.pgid = pgid
+        # Start time in clock ticks since boot (field 22): a reused pid has another one.
+        self.start = start
 
     @property
     def zombie(self) -> bool:
@@ -28,7 +35,8 @@ def parse_stat(raw: bytes) -> ProcStat | None:
     if len(fields) < 3:
         return None
     try:
-        return ProcStat(fields[0].decode("ascii", "replace"), int(fields[2]))
+        start = int(fields[19]) if len(fields) > 19 else None  # fields[0] is field 3 (state)
+        return ProcStat(fields[0].decode("ascii", "replace"), int(fields[2]), start)
     except ValueError:
         return None
 

@@ -14,13 +14,18 @@ The watchdog reads until EOF. EOF without `exit` means lockstep died, however
 it died (the kernel closes the write end): it SIGTERMs every registered group,
 gives them a grace period, SIGKILLs what is left, and exits.
 
+A clean stop (`down`, Ctrl-C, the end of `ci`) also sweeps the tag: a `cmd`
+that `setsid`s a daemon leaves its group, so stopping the groups lockstep
+started does not reach it, and nothing else would.
+
 Registration happens right after a start, so a process started in the instant
 before lockstep died could be missed. Every child therefore also carries this
 instance's tag in its environment (`RUN_TAG_VAR`); at EOF the watchdog also
 takes every process group that has a member carrying the tag.
 
-This module imports only the standard library: it is also the watchdog's
-`__main__`, started with `python -m lockstep.adapters.reaper`.
+This module imports only the standard library and `adapters/procstat.py` (itself
+standard library only): it is also the watchdog's `__main__`, started with
+`python -m lockstep.adapters.reaper`.
 """
 
 from __future__ import annotations
@@ -101,6 +106,9 @@ def tagged_groups(tag: str) -> set[int]:
             found.add(os.getpgid(int(entry.name)))
         except (OSError, ProcessLookupError):
             continue
+    # Never our own group: from lockstep's clean-exit sweep, that would signal lockstep
+    # itself and whatever started it in the same group (a shell script, a test runner).
+    found.discard(os.getpgrp())
     return found
 
 
@@ -133,6 +141,8 @@ class Reaper:
         self._closed = False
         # Put into every child's environment (RUN_TAG_VAR) by the process runner.
         self.tag = uuid.uuid4().hex
+        # The groups registered and not yet released, for kill_now().
+        self._groups: set[int] = set()
 
     @property
     def pid(self) -> int | None:
@@ -163,13 +173,27 @@ class Reaper:
 
     def register(self, pgid: int) -> None:
         self.start()
+        self._groups.add(pgid)
         self._send(f"+{pgid}\n")
 
     def unregister(self, pgid: int) -> None:
+        self._groups.discard(pgid)
         self._send(f"-{pgid}\n")
 
-    def close(self) -> None:
-        """Clean shutdown: the watchdog exits without killing anything."""
+    def kill_now(self) -> None:
+        """SIGKILL every registered group at once (a second Ctrl-C: no more graceful waits)."""
+        for pgid in list(self._groups):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+
+    def close(self, sweep: bool = True) -> None:
+        """Clean shutdown: kill what still carries this run's tag, then let the watchdog exit.
+
+        Called after the controllers have stopped their own processes: what is
+        left with the tag escaped its process group (a daemon that setsid'd).
+        """
+        if sweep and not self._closed:
+            kill_groups(tagged_groups(self.tag), self._grace)
         with self._lock:
             proc, self._proc = self._proc, None
             self._closed = True

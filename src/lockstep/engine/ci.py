@@ -31,9 +31,9 @@ class CiVerdict:
 
 
 def moving(state: EngineState, decision: Decision) -> bool:
-    if decision.starts or any(s.running is not None for s in state.rs.values()):
+    if decision.starts or any(s.running is not None for s in state.statuses.values()):
         return True
-    if any(s.runtime is RuntimeStatus.STARTING for s in state.rs.values() if s.enabled):
+    if any(s.runtime is RuntimeStatus.STARTING for s in state.statuses.values() if s.enabled):
         return True
     return any(h.kind in _MOVING for hs in decision.holds.values() for h in hs)
 
@@ -48,7 +48,7 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
     waiting: list[str] = []
     failures: list[str] = []
     for name, r in state.resources.items():
-        s = state.rs[name]
+        s = state.statuses[name]
         if not s.enabled or (not r.auto_init and s.last is None and s.running is None):
             continue
         if s.failed and s.running is None and not s.pending:

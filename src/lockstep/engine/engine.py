@@ -1,14 +1,16 @@
-"""The engine: store + scheduler step + controllers, under one TaskGroup.
+"""The engine: the store, the step after each batch, and the update tasks, under one TaskGroup.
 
 Data flows one way: controllers dispatch actions; the store reduces them; after
-every batch `_step` asks the pure scheduler what may start, applies
-UpdateStarted *before* spawning the work, and arms a tick for the earliest
-quiet-window deadline.
+every batch `_step` plans the starts (`planning.plan_starts`: UpdateStarted is
+applied *before* the work is spawned), records what changed (`Recorder`), arms
+the `Ticker` for the earliest deadline and publishes one `Snapshot` to every
+subscriber. Controllers see the engine only through `EnginePort`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import itertools
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -18,20 +20,28 @@ from typing import Any, Protocol
 
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
-from lockstep.engine.persist import StateFiles, load_inferred, read_history
+from lockstep.engine.persist import load_inferred
 from lockstep.engine.planning import plan_starts
+from lockstep.engine.recorder import Recorder
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
 from lockstep.engine.scheduler import Decision
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
+from lockstep.engine.ticker import Ticker
 from lockstep.logs.store import LogLevel, LogSource, LogStore
 from lockstep.model.resource import LoadResult, Resource
-from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState, quiet_until
 from lockstep.store.store import Store
 from lockstep.watch.ignore import filesystem_roots, load_tiltignore
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
+
+
+class LogStream(enum.StrEnum):
+    """Log streams that belong to no resource (a str: the log store keys streams by name)."""
+
+    # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
+    TILTFILE = "(Tiltfile)"
 
 
 class RuntimeKind(Protocol):
@@ -53,6 +63,21 @@ class EngineOptions:
     # Coalescing window for file changes (C3); None keeps the defaults (200 ms quiet, 10 s max).
     quiet_secs: float | None = None
     max_wait_secs: float | None = None
+
+    def applied_to(self, result: LoadResult) -> LoadResult:
+        """The loaded configuration with the command line's overrides (they win over the Tiltfile)."""
+        if self.no_propagate_to:
+            result = replace(result, resources=tuple(
+                replace(r, propagate=False) if r.name in self.no_propagate_to else r for r in result.resources
+            ))
+        settings = result.settings
+        if self.quiet_secs is not None:
+            settings = replace(settings, quiet_secs=self.quiet_secs)
+        if self.max_wait_secs is not None:
+            settings = replace(settings, max_wait_secs=self.max_wait_secs)
+        if self.propagate is not None:
+            settings = replace(settings, propagate=self.propagate)
+        return replace(result, settings=settings)
 
 
 class Engine:
@@ -79,16 +104,10 @@ class Engine:
         self.store = Store()
         self._published = Publisher()
         self._tg: asyncio.TaskGroup | None = None
-        self._wake = asyncio.Event()
-        self._wake_at: float | None = None
+        self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
-        self._files = StateFiles(options.state_dir) if options.state_dir else None
-        # Update ids continue the recorded history (C8: ids are unique across runs).
-        first_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if options.state_dir else 1
-        self._ids = itertools.count(first_id)
-        self._written = 0
-        self._holds: dict[str, tuple[HoldReason, ...]] = {}
-        self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
+        self._recorder = Recorder(options.state_dir, logs.health) if options.state_dir else None
+        self._ids = itertools.count(self._recorder.first_update_id if self._recorder else 1)
         self._reloading = False
         self._runtimes: list[RuntimeKind] = []
         self.first_load: LoadResult | None = None
@@ -160,19 +179,13 @@ class Engine:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 tg.create_task(self.store.run())
-                tg.create_task(self._ticker())
+                tg.create_task(self._ticker.run())
                 if started:
                     started.set()
         finally:
             self._tg = None
-            if self._files:
-                # Updates cut short by the shutdown are history too (C8).
-                for s in self.store.state.rs.values():
-                    if s.running is not None:
-                        self._files.append_update(
-                            replace(s.running, end=self.clock.now(), result=UpdateResult.CANCELLED, error="shutdown")
-                        )
-                self._files.close()
+            if self._recorder:
+                self._recorder.close(self.store.state, self.clock.now())
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str = "") -> asyncio.Task[None]:
         assert self._tg is not None, "engine is not running"
@@ -190,7 +203,8 @@ class Engine:
             if name not in state.resources:
                 # Removed from the Tiltfile while updating: stop its command.
                 task.cancel()
-        self._persist(state, decision)
+        if self._recorder:
+            self._recorder.record(state, decision)
         wake = decision.wake_at
         cfg = self._config_deadline(state)
         if cfg is not None:
@@ -198,9 +212,8 @@ class Engine:
                 self._start_reload()
             elif cfg > state.now:
                 wake = cfg if wake is None else min(wake, cfg)
-        if wake is not None and (self._wake_at is None or wake < self._wake_at or self._wake_at <= state.now):
-            self._wake_at = wake
-            self._wake.set()
+        if wake is not None:
+            self._ticker.arm(wake, state.now)
         # The state as the step left it (with its starts and a reload's start), with
         # the decision that was taken on it.
         self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
@@ -211,23 +224,6 @@ class Engine:
         if state.config_dirty_since is None or state.config_last_change is None:
             return None
         return quiet_until(state.config_dirty_since, state.config_last_change, state.settings)
-
-    async def _ticker(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            deadline = self._wake_at
-            if deadline is None:
-                continue
-            sleeper = asyncio.ensure_future(self.clock.sleep_until(deadline))
-            woken = asyncio.ensure_future(self._wake.wait())
-            done, _ = await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (sleeper, woken):
-                if t not in done:
-                    t.cancel()
-            if sleeper in done:
-                self._wake_at = None
-                self.store.dispatch(A.Tick(self.clock.now()))
 
     async def _run_update(self, job: UpdateJob) -> None:
         name, update_id = job.resource.name, job.update_id
@@ -265,26 +261,16 @@ class Engine:
             merged = (*result.settings.watch_ignore, *ignores)
             result = replace(result, settings=replace(result.settings, watch_ignore=merged))
         if result.ok:
-            if self.options.no_propagate_to:
-                result = replace(result, resources=tuple(
-                    replace(r, propagate=False) if r.name in self.options.no_propagate_to else r
-                    for r in result.resources
-                ))
-            if self.options.quiet_secs is not None:
-                result = replace(result, settings=replace(result.settings, quiet_secs=self.options.quiet_secs))
-            if self.options.max_wait_secs is not None:
-                result = replace(result, settings=replace(result.settings, max_wait_secs=self.options.max_wait_secs))
-            if self.options.propagate is not None:
-                result = replace(result, settings=replace(result.settings, propagate=self.options.propagate))
+            result = self.options.applied_to(result)
             self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
             for text in result.printed:
-                self.log("(Tiltfile)", text)
+                self.log(LogStream.TILTFILE, text)
             for w in result.warnings:
-                self.log("(Tiltfile)", w.render())
+                self.log(LogStream.TILTFILE, w.render())
         else:
             self.dispatch(A.ConfigFailed(result.errors, now))
             for e in result.errors:
-                self.log("(Tiltfile)", e.render(), error=True)
+                self.log(LogStream.TILTFILE, e.render(), error=True)
             if self.state.config is None:
                 # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
                 self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
@@ -297,29 +283,7 @@ class Engine:
 
     async def _reload(self) -> None:
         try:
-            self.log("(Tiltfile)", "Tiltfile changed: re-evaluating")
+            self.log(LogStream.TILTFILE, "Tiltfile changed: re-evaluating")
             self._apply_load(await self._evaluate())
         finally:
             self._reloading = False
-
-    # -- persistence --------------------------------------------------------
-
-    def _persist(self, state: EngineState, decision: Decision) -> None:
-        if self._files is None:
-            return
-        new = state.finished_total - self._written
-        if new > 0:
-            for record in state.history[-new:]:
-                self._files.append_update(record)
-            self._written = state.finished_total
-        if state.inferred != self._inferred_saved:
-            self._inferred_saved = state.inferred
-            self._files.save_inferred(state.inferred)
-        changed = False
-        for name in set(self._holds) | set(decision.holds):
-            held = decision.holds.get(name, ())
-            if self._holds.get(name, ()) != held:
-                self._files.append_holds(state.now, name, held)
-                changed = True
-        if changed:
-            self._holds = dict(decision.holds)

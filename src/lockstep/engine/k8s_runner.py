@@ -99,9 +99,27 @@ class Deployed:
     template_hashes: frozenset[str] = frozenset()
 
 
+# In the state dir while anything is deployed: `down` evaluates the Tiltfile to delete
+# Kubernetes objects only when this says there may be some (evaluating runs local()).
+RECORD = "k8s-deployed.json"
+
+
 @dataclass
 class Deployments:
     by_resource: dict[str, Deployed] = field(default_factory=dict)
+    # Called with the whole record after each change (the app writes it to RECORD).
+    record: Callable[[dict[str, Deployed]], object] | None = None
+
+    def set(self, name: str, deployed: Deployed) -> None:
+        self.by_resource[name] = deployed
+        if self.record is not None:
+            self.record(dict(self.by_resource))
+
+    def pop(self, name: str) -> Deployed:
+        deployed = self.by_resource.pop(name)
+        if self.record is not None:
+            self.record(dict(self.by_resource))
+        return deployed
 
 
 def _docs(r: Resource) -> list[dict[str, Any]]:
@@ -237,11 +255,11 @@ class K8sRunner:
         default_ns = cluster.namespace or "default"
         idents = tuple(_ident(d, default_ns) for d in docs)
         await self._collect_garbage(r.name, cluster.context, idents, log)
-        self.deployments.by_resource[r.name] = Deployed(
+        self.deployments.set(r.name, Deployed(
             cluster.context, pod_selectors(r, docs, default_ns, labelled=True),
             tuple((_namespace(d, default_ns), str(d["metadata"].get("name", ""))) for d in docs
                   if d.get("kind") == "Job"),
-            tuple(applied), idents, frozenset(h for d in docs for h in commands.template_hashes(d)))
+            tuple(applied), idents, frozenset(h for d in docs for h in commands.template_hashes(d))))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=tuple(applied)))
 
     async def _collect_garbage(self, name: str, context: str, idents: tuple[tuple[str, str, str, str], ...],
@@ -296,10 +314,10 @@ class K8sRunner:
                                   "(e.g. `kubectl apply -o yaml`)")
         default_ns = cluster.namespace or "default"
         applied = tuple(_key(d) for d in docs)
-        self.deployments.by_resource[r.name] = Deployed(
+        self.deployments.set(r.name, Deployed(
             cluster.context, pod_selectors(r, docs, default_ns, labelled=False),
             tuple((_namespace(d, default_ns), str(d.get("metadata", {}).get("name", ""))) for d in docs
-                  if d.get("kind") == "Job"), applied)
+                  if d.get("kind") == "Job"), applied, tuple(_ident(d, default_ns) for d in docs)))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
 
 

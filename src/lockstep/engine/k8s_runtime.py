@@ -34,9 +34,9 @@ from lockstep.engine.serve import backoff_delay
 from lockstep.k8s import commands
 from lockstep.k8s.forwards import Forward, resolve
 from lockstep.k8s.ordering import describe
-from lockstep.k8s.status import Health, PodReadiness, Verdict, event_words, job_verdict, pod_name, pods_verdict
+from lockstep.k8s.status import Health, Verdict, event_words, job_verdict, pod_name, pods_verdict
 from lockstep.logs.store import LogSource
-from lockstep.model.resource import Resource, ResourceKind
+from lockstep.model.resource import PodReadiness, Resource, ResourceKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.tiltfile.k8s_assign import UNCATEGORIZED
@@ -73,7 +73,7 @@ class K8sRuntime(RuntimeController):
         super().reconcile(state)
         # As Tilt: a resource removed from the Tiltfile, or disabled, has its objects deleted.
         for name in withdrawn(self.deployments, state):
-            deployed = self.deployments.by_resource.pop(name)
+            deployed = self.deployments.pop(name)
             self.engine.spawn(self._delete(name, deployed), f"k8s-delete-{name}")
 
     async def _delete(self, name: str, deployed: Deployed) -> None:
@@ -89,7 +89,7 @@ class K8sRuntime(RuntimeController):
     async def keep_running(self, name: str, r: Resource) -> None:
         deployed = self.deployments.by_resource.get(name)
         self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
-        mode = PodReadiness.parse(r.k8s.pod_readiness if r.k8s else "")
+        mode = r.k8s.pod_readiness if r.k8s else PodReadiness.AUTO
         if deployed is None or (not deployed.pod_selectors and not deployed.jobs):
             # Nothing with pods (a ConfigMap, CRDs): ready once applied, as Tilt.
             self.engine.dispatch(A.RuntimeReady(name, True, self.engine.now()))

@@ -34,7 +34,7 @@ def plan_starts(
     for name in decision.starts:
         uid = next(ids)
         state = apply(A.UpdateStarted(uid, name, now))
-        s = state.rs[name]
+        s = state.statuses[name]
         assert s.running is not None
         jobs.append(UpdateJob.of(state.resources[name], uid, s.running.reasons, s.outputs))
     return decision, state, tuple(jobs)
@@ -54,13 +54,13 @@ def plan_runtimes(
     """What one runtime controller must do, given the update id each supervisor it runs serves."""
     stop = []
     for name in supervised:
-        s = state.rs.get(name)
+        s = state.statuses.get(name)
         r = state.resources.get(name)
         if s is None or r is None or not s.enabled or not handles(r):
             stop.append(name)
     start = []
     for name, r in state.resources.items():
-        s = state.rs[name]
+        s = state.statuses[name]
         if not s.enabled or s.runtime is not RuntimeStatus.STARTING or not s.succeeded or s.last is None:
             continue
         if not handles(r) or name in stop:

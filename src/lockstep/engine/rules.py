@@ -42,7 +42,7 @@ def upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozen
     clear: dict[str, bool] = {}
     failed: dict[str, frozenset[str]] = {}
     # Per-node facts read once: this runs after every batch of actions.
-    rs = state.rs
+    rs = state.statuses
     blocking = {n: s.failed and s.running is None for n, s in rs.items()}
     ups_of = state.topology.ups
     none: frozenset[str] = frozenset()
@@ -77,7 +77,7 @@ class Context:
     @staticmethod
     def of(state: EngineState) -> Context:
         clear, failed = upstream_view(state)
-        running = {s.running.resource for s in state.rs.values() if s.running is not None}
+        running = {s.running.resource for s in state.statuses.values() if s.running is not None}
         local = {n for n in running if state.resources[n].kind is ResourceKind.LOCAL}
         return Context(
             state, clear, failed, running, local,
@@ -112,17 +112,17 @@ class Rule:
     check: Check
 
 
-def _rs(ctx: Context, name: str) -> ResourceState:
-    return ctx.state.rs[name]
+def _status(ctx: Context, name: str) -> ResourceState:
+    return ctx.state.statuses[name]
 
 
 def disabled(ctx: Context, name: str) -> HoldReason | None:
-    return None if _rs(ctx, name).enabled else HoldReason(HoldKind.DISABLED)
+    return None if _status(ctx, name).enabled else HoldReason(HoldKind.DISABLED)
 
 
 def manual(ctx: Context, name: str) -> HoldReason | None:
     """A manual-trigger-mode resource waits for a trigger, unless its reasons start it by themselves."""
-    s = _rs(ctx, name)
+    s = _status(ctx, name)
     if s.trigger_mode is TriggerMode.AUTO or s.triggered:
         return None
     if any(r.kind in _SELF_STARTING for r in s.pending):
@@ -162,7 +162,7 @@ def upstream(ctx: Context, name: str) -> HoldReason | None:
 
 def writers(ctx: Context, name: str) -> HoldReason | None:
     """C4: updates seen running while this resource's files changed must finish first."""
-    busy = tuple(sorted(w for w in _rs(ctx, name).writers if w in ctx.running))
+    busy = tuple(sorted(w for w in _status(ctx, name).writers if w in ctx.running))
     return HoldReason(HoldKind.WAITING_FOR_WRITERS, busy) if busy else None
 
 
@@ -174,7 +174,7 @@ def dependent_reading(ctx: Context, name: str) -> HoldReason | None:
 
 def quiet_window(ctx: Context, name: str) -> HoldReason | None:
     """C3: a file-triggered update waits until its changed paths have been quiet."""
-    s = _rs(ctx, name)
+    s = _status(ctx, name)
     if s.last_change is None or s.triggered or s.pending_since is None:
         return None
     until = quiet_until(s.pending_since, s.last_change, ctx.state.settings)

@@ -88,5 +88,5 @@ class RuntimeController(abc.ABC):
         try:
             await self.keep_running(name, r)
         finally:
-            if self.engine.snapshot.state.rs.get(name) is not None:
+            if self.engine.snapshot.state.statuses.get(name) is not None:
                 self.engine.dispatch(A.RuntimeStopped(name, self.engine.now()))

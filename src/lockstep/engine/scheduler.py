@@ -32,7 +32,7 @@ def next_updates(state: EngineState) -> Decision:
     holds: dict[str, tuple[HoldReason, ...]] = {}
     wake_at: float | None = None
     for name in state.topology.order:
-        s = state.rs[name]
+        s = state.statuses[name]
         if not s.pending or s.running is not None:
             continue
         reasons = holds_for(ctx, name)

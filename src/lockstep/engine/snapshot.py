@@ -35,11 +35,11 @@ class Snapshot:
 def changed_resources(prev: Snapshot, state: EngineState, decision: Decision) -> frozenset[str]:
     """Names whose view may differ: states are frozen, so identity tells what cannot have changed."""
     out: set[str] = set()
-    old_res, old_rs, old_holds = prev.state.resources, prev.state.rs, prev.decision.holds
+    old_res, old_rs, old_holds = prev.state.resources, prev.state.statuses, prev.decision.holds
     for name, r in state.resources.items():
         if (
             old_res.get(name) is not r
-            or old_rs.get(name) is not state.rs.get(name)
+            or old_rs.get(name) is not state.statuses.get(name)
             or old_holds.get(name, ()) != decision.holds.get(name, ())
         ):
             out.add(name)

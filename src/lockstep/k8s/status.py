@@ -14,15 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-
-class PodReadiness(enum.Enum):
-    WAIT = "wait"
-    IGNORE = "ignore"
-    SUCCEEDED = "succeeded"
-
-    @classmethod
-    def parse(cls, text: str) -> PodReadiness:
-        return cls(text) if text in {m.value for m in cls} else cls.WAIT
+from lockstep.model.resource import PodReadiness
 
 
 class Health(enum.Enum):
@@ -125,6 +117,7 @@ def _deleting(pod: Mapping[str, Any]) -> bool:
 
 
 def pods_verdict(pods: Iterable[Mapping[str, Any]], mode: PodReadiness) -> Verdict:
+    # AUTO (not given) reads as "wait": the loader already decided "ignore" where no pods come.
     if mode is PodReadiness.IGNORE:
         return Verdict(Health.READY)
     live = [p for p in pods if not _deleting(p)]

@@ -118,8 +118,12 @@ class RestoreInferred:
 
 @dataclass(frozen=True)
 class ForgetInferred:
-    # Empty means: forget all.
     edges: frozenset[tuple[str, str]]
+    at: float
+
+
+@dataclass(frozen=True)
+class ForgetAllInferred:
     at: float
 
 
@@ -153,5 +157,6 @@ Action = (
     | SetTriggerMode
     | RestoreInferred
     | ForgetInferred
+    | ForgetAllInferred
     | Tick
 )

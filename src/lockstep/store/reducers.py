@@ -56,7 +56,7 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     wanted = set(result.enabled_resources) if result.enabled_resources is not None else None
     rs: dict[str, ResourceState] = {}
     for name, r in new.items():
-        prev = state.rs.get(name)
+        prev = state.statuses.get(name)
         enabled = wanted is None or name in wanted
         has_runtime = name in a.runtimes
         if prev is None:
@@ -83,7 +83,7 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         state,
         config=result,
         resources=new,
-        rs=rs,
+        statuses=rs,
         settings=result.settings,
         paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
@@ -111,11 +111,11 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
     groups = state.paths.group(a.paths)
     if not groups:
         return state
-    running = {s.running.resource for s in state.rs.values() if s.running is not None}
+    running = {s.running.resource for s in state.statuses.values() if s.running is not None}
     declared = state.declared_edges()
     inferred = set(state.inferred)
     topology = state.topology
-    rs = dict(state.rs)
+    rs = dict(state.statuses)
     for name, paths in groups.items():
         s = rs[name]
         if not s.enabled:
@@ -140,14 +140,14 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
                 continue
             inferred.add(edge)
             topology = build_topology(state.resources, declared | inferred)
-    state = replace(state, rs=rs)
+    state = replace(state, statuses=rs)
     if len(inferred) != len(state.inferred):
         state = replace(state, inferred=frozenset(inferred), topology=topology)
     return state
 
 
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or s.running is not None:
         return state
     record = UpdateRecord(
@@ -158,11 +158,11 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         upstreams=tuple(sorted(state.topology.all_ups.get(a.resource, frozenset()))),
     )
     s = replace(s, pending=(), pending_since=None, writers=frozenset(), triggered=False, running=record)
-    return replace(state, rs={**state.rs, a.resource: s})
+    return replace(state, statuses={**state.statuses, a.resource: s})
 
 
 def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
     record = replace(
@@ -175,9 +175,9 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
         s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
-    rs = dict(state.rs)
+    rs = dict(state.statuses)
     rs[a.resource] = s
-    for name, other in state.rs.items():
+    for name, other in state.statuses.items():
         if a.resource in other.writers:
             # The writer is done: the reader's files must be quiet again (C4).
             last = max(other.last_change or a.at, a.at)
@@ -194,22 +194,22 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             if ds.enabled and dr.propagate:
                 rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
     history = (*state.history, record)[-HISTORY_IN_MEMORY:]
-    return replace(state, rs=rs, history=history, finished_total=state.finished_total + 1)
+    return replace(state, statuses=rs, history=history, finished_total=state.finished_total + 1)
 
 
 def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
-    s = state.rs.get(name)
+    s = state.statuses.get(name)
     if s is None:
         return state
-    return replace(state, rs={**state.rs, name: replace(s, **changes)})
+    return replace(state, statuses={**state.statuses, name: replace(s, **changes)})
 
 
 def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or not s.enabled:
         return state
     s = replace(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
-    return replace(state, rs={**state.rs, a.resource: s})
+    return replace(state, statuses={**state.statuses, a.resource: s})
 
 
 def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> EngineState:
@@ -257,27 +257,28 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             status = RuntimeStatus.READY if ready else RuntimeStatus.NOT_READY
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.RuntimeExited(resource=name, at=at):
-            s = state.rs.get(name)
+            s = state.statuses.get(name)
             restarts = s.restarts + 1 if s else 0
             return _patch(state, name, runtime=RuntimeStatus.CRASHED, runtime_since=at, restarts=restarts)
         case A.RuntimeStopped(resource=name, at=at):
-            stopped = state.rs.get(name)
+            stopped = state.statuses.get(name)
             status = _initial_runtime(stopped) if stopped else RuntimeStatus.NONE
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.Trigger():
             return _trigger(state, action)
         case A.SetEnabled(resource=name, enabled=enabled, at=at):
-            s = state.rs.get(name)
+            s = state.statuses.get(name)
             if s is None:
                 return state
-            return replace(state, rs={**state.rs, name: _set_enabled(s, enabled, at)})
+            return replace(state, statuses={**state.statuses, name: _set_enabled(s, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
         case A.RestoreInferred(edges=edges):
             return _restore_inferred(state, edges)
         case A.ForgetInferred(edges=edges):
-            kept = frozenset() if not edges else state.inferred - edges
-            return _retopologize(state, kept)
+            return _retopologize(state, state.inferred - edges)
+        case A.ForgetAllInferred():
+            return _retopologize(state, frozenset())
         case A.Tick():
             return state
     return state

@@ -66,7 +66,7 @@ class ResourceState:
 
     @property
     def settled(self) -> bool:
-        """*Settled* as the contract defines it (DESIGN.md §1, before C1): the one definition.
+        """*Settled* as the README defines it under C1 ("The lockstep contract"): the one definition.
 
         `ci`'s verdict and `wait --for=condition=Ready` use it too.
         """
@@ -83,7 +83,8 @@ class EngineState:
     now: float = 0.0
     config: LoadResult | None = None
     resources: Mapping[str, Resource] = field(default_factory=dict)
-    rs: Mapping[str, ResourceState] = field(default_factory=dict)
+    # Each resource's state (its status in the loop), by name.
+    statuses: Mapping[str, ResourceState] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     # (writer, reader) pairs learnt from observation (C4).
     inferred: frozenset[tuple[str, str]] = frozenset()
@@ -102,8 +103,13 @@ class EngineState:
     config_reload_requested: bool = False
     config_generation: int = 0
 
+    @property
+    def rs(self) -> Mapping[str, ResourceState]:
+        """The older name of `statuses`, still read by some callers."""
+        return self.statuses
+
     def running(self) -> tuple[UpdateRecord, ...]:
-        return tuple(s.running for s in self.rs.values() if s.running is not None)
+        return tuple(s.running for s in self.statuses.values() if s.running is not None)
 
     def declared_edges(self) -> frozenset[tuple[str, str]]:
         return frozenset(

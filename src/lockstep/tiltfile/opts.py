@@ -6,10 +6,12 @@ Kubernetes objects and the final assembly share it without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from lockstep.model.resource import Link, Resource, SourceLocation, TriggerMode
+from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.state import EvalState
 
 
@@ -29,15 +31,20 @@ class ResourceOpts(Protocol):
 
 
 def merge_opts(r: Resource, o: ResourceOpts) -> Resource:
-    """Later calls win for scalars (trigger mode, auto_init) and add to the lists."""
+    """Later calls win for scalars (trigger mode, auto_init) and add to the lists (a name once)."""
     return replace(
         r,
         trigger_mode=o.trigger_mode or r.trigger_mode,
         auto_init=r.auto_init if o.auto_init is None else o.auto_init,
-        resource_deps=r.resource_deps + tuple(d for d in dict.fromkeys(o.resource_deps) if d not in r.resource_deps),
+        resource_deps=_union(r.resource_deps, o.resource_deps),
         links=r.links + o.links,
-        labels=r.labels + o.labels,
+        labels=_union(r.labels, o.labels),
     )
+
+
+def _union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
+    """In order, each name once."""
+    return tuple(dict.fromkeys(old + new))
 
 
 def not_found(st: EvalState, message: str, location: SourceLocation | None, hint: str) -> None:
@@ -47,3 +54,20 @@ def not_found(st: EvalState, message: str, location: SourceLocation | None, hint
         st.warn(message + " (dry run: some inputs were missing)", location, hint)
     else:
         st.error(message, location, hint)
+
+
+def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None,
+                           k8s_names: Sequence[str] = ()) -> None:
+    """resource_deps of a k8s_resource() whose workload a dry run could not see: still check
+    the names against every resource known, as warnings with the closest name."""
+    if not (st.dry_run and st.missing_inputs):
+        return
+    known = [r.name for r in st.local_resources] + [r.name for r in st.custom_deploys] + \
+        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts] + \
+        list(k8s_names)
+    for dep in deps:
+        if dep not in known:
+            match = closest(dep, known)
+            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run: unless a "
+                    "skipped statement defines it)", location,
+                    f"did you mean `{match}`?" if match else f"define a resource named `{dep}` or remove it")

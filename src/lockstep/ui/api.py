@@ -1,6 +1,6 @@
 """HTTP API handlers: read view models, validate requests, dispatch actions.
 
-Handlers never call runners or touch processes (DESIGN §2 step 6): a mutation
+Handlers never call runners or touch processes (docs/engine.md, "One loop, one writer"): a mutation
 is an action for the store, and its effect shows up in the next view. Every
 malformed request gets a 4xx with a message; `_errors` turns anything that
 slips through into a 400 rather than a 500.
@@ -34,11 +34,11 @@ class BadRequest(Exception):
         self.status = status
 
 
-async def _settled(engine: Engine) -> None:
+async def _drained(engine: Engine) -> None:
     """Let the store reduce what a handler dispatched, so the reply (and the next
     read, e.g. `trigger` then `wait`) already reflects it."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(engine.store.settle(), 2.0)
+        await asyncio.wait_for(engine.store.drained(), 2.0)
 
 
 def _fail(message: str, status: int = 400) -> web.Response:
@@ -66,6 +66,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         data = json.loads(await request.text() or "{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
     return data
@@ -104,6 +106,7 @@ async def get_view(request: web.Request) -> web.Response:
     view = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
+    view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
     return web.json_response(view)
 
 
@@ -170,12 +173,12 @@ async def get_args(request: web.Request) -> web.Response:
 async def post_trigger(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     names = _names(engine, await _body(request))
-    disabled = [n for n in names if not engine.state.rs[n].enabled]
+    disabled = [n for n in names if not engine.state.statuses[n].enabled]
     if disabled:
         raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
     for name in names:
         engine.dispatch(A.Trigger(name, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"triggered": names})
 
 
@@ -187,14 +190,14 @@ async def post_enable(request: web.Request) -> web.Response:
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false")
     names = _names(engine, data, allow_all=True)
-    changed = [n for n in names if engine.state.rs[n].enabled != enabled]
+    changed = [n for n in names if engine.state.statuses[n].enabled != enabled]
     for name in names:
         engine.dispatch(A.SetEnabled(name, enabled, at=engine.now()))
     if data.get("only") is True:
         for name in engine.state.resources:
             if name not in names:
                 engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"resources": names, "enabled": enabled, "changed": changed})
 
 
@@ -208,7 +211,7 @@ async def post_trigger_mode(request: web.Request) -> web.Response:
         raise BadRequest("'mode' must be 'auto' or 'manual'") from None
     for name in names:
         engine.dispatch(A.SetTriggerMode(name, mode, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"resources": names, "mode": mode.value})
 
 
@@ -240,9 +243,11 @@ async def post_forget_inferred(request: web.Request) -> web.Response:
         unknown = sorted(f"{u}:{d}" for u, d in edges - known)
         if unknown:
             raise BadRequest(f"not an inferred edge: {', '.join(unknown)}", 404)
-    if edges:
+    if data.get("all") is True:
+        engine.dispatch(A.ForgetAllInferred(engine.now()))
+    elif edges:
         engine.dispatch(A.ForgetInferred(frozenset(edges), at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"forgotten": sorted([list(e) for e in edges])})
 
 

@@ -83,7 +83,7 @@ class Hub:
         changed = False
         for name in snap.changed:
             r = state.resources.get(name)
-            s = state.rs.get(name)
+            s = state.statuses.get(name)
             if r is None or s is None:
                 if self._entries.pop(name, None) is not None:
                     self._removed[name] = seq

@@ -117,9 +117,9 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
 def resource_views(state: EngineState, decision: Decision) -> list[JSON]:
     order = state.topology.order or tuple(state.resources)
     return [
-        resource_view(state.resources[n], state.rs[n], tuple(decision.holds.get(n, ())))
+        resource_view(state.resources[n], state.statuses[n], tuple(decision.holds.get(n, ())))
         for n in order
-        if n in state.resources and n in state.rs
+        if n in state.resources and n in state.statuses
     ]
 
 
@@ -169,7 +169,7 @@ def _definition(r: Resource) -> JSON:
 def resource_detail(state: EngineState, decision: Decision, name: str, history_limit: int = 50) -> JSON | None:
     """One resource in full: its view, its definition, its graph neighbours and recent updates."""
     r = state.resources.get(name)
-    s = state.rs.get(name)
+    s = state.statuses.get(name)
     if r is None or s is None:
         return None
     view = resource_view(r, s, tuple(decision.holds.get(name, ())))
@@ -246,7 +246,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
         layer[name] = 1 + max((layer.get(u, 0) for u in ups.get(name, frozenset())), default=-1)
     nodes = []
     for name in state.topology.order:
-        r, s = state.resources.get(name), state.rs.get(name)
+        r, s = state.resources.get(name), state.statuses.get(name)
         if r is None or s is None:
             continue
         holds = tuple(decision.holds.get(name, ()))
