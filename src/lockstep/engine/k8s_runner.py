@@ -97,6 +97,10 @@ class Deployed:
     idents: tuple[tuple[str, str, str, str], ...] = ()
     # Pod-template digests of this apply: pods labelled with another one are outdated.
     template_hashes: frozenset[str] = frozenset()
+    # k8s_custom_deploy: how it is undone (withdrawn resources run it instead of kubectl delete).
+    delete_cmd: tuple[str, ...] = ()
+    delete_dir: str = ""
+    delete_env: tuple[tuple[str, str], ...] = ()
 
 
 # In the state dir while anything is deployed: `down` evaluates the Tiltfile to delete
@@ -317,7 +321,9 @@ class K8sRunner:
         self.deployments.set(r.name, Deployed(
             cluster.context, pod_selectors(r, docs, default_ns, labelled=False),
             tuple((_namespace(d, default_ns), str(d.get("metadata", {}).get("name", ""))) for d in docs
-                  if d.get("kind") == "Job"), applied, tuple(_ident(d, default_ns) for d in docs)))
+                  if d.get("kind") == "Job"), applied, tuple(_ident(d, default_ns) for d in docs),
+            delete_cmd=r.k8s.delete_cmd.argv if r.k8s.delete_cmd else (), delete_dir=r.k8s.delete_dir,
+            delete_env=r.k8s.delete_env))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
 
 

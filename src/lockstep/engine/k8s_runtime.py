@@ -77,6 +77,13 @@ class K8sRuntime(RuntimeController):
             self.engine.spawn(self._delete(name, deployed), f"k8s-delete-{name}")
 
     async def _delete(self, name: str, deployed: Deployed) -> None:
+        if deployed.delete_cmd:
+            self.engine.log(name, f"Running delete_cmd: {' '.join(deployed.delete_cmd)}", source=LogSource.RUNTIME)
+            done = await self.cli.run(list(deployed.delete_cmd), cwd=deployed.delete_dir, env=deployed.delete_env)
+            if done.code != 0:
+                self.engine.log(name, f"delete_cmd exited with code {done.code}: {done.stderr.strip()[-300:]}",
+                                source=LogSource.RUNTIME, error=True)
+            return
         docs = [d for d in deletion_docs(deployed) if d["kind"] != "Namespace"]
         if not docs:
             return
@@ -105,7 +112,7 @@ def withdrawn(deployments: Deployments, state: EngineState) -> list[str]:
         return []  # nothing loaded yet (or a failed first load): keep what is deployed
     out = []
     for name in deployments.by_resource:
-        rs = state.rs.get(name)
+        rs = state.statuses.get(name)
         if rs is None or not rs.enabled:
             out.append(name)
     return out
