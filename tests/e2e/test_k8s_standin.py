@@ -197,6 +197,14 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
             await until(lambda: any(c[-2:] == ["pod/web-2", "8080:8080"] for c in argvs(sdir)),
                         "port-forward moved to the new pod")
             await until(lambda: state().rs["web"].runtime is RuntimeStatus.READY, "web ready again")
+            # The pod watch ends (an API server restart): it reconnects, and sees the pods again.
+            def pod_watches() -> int:
+                return sum(1 for c in argvs(sdir) if "--watch" in c and "pods" in c)
+            before_drop = pod_watches()
+            (sdir / "drop-pods-watch-once").touch()
+            await until(lambda: pod_watches() == before_drop + 1, "the pod watch reconnected")
+            assert any("the watch of pods ended; reconnecting in 1s" in ln.text for ln in engine.logs.tail("web", 200))
+            await until(lambda: state().statuses["web"].runtime is RuntimeStatus.READY, "ready after the reconnect")
             # 4. disabling the resource deletes its objects (as Tilt), dependents' order aside.
             engine.dispatch(A.SetEnabled("web", False, engine.now()))
             await until(lambda: any("delete" in c for c in argvs(sdir)), "objects of the disabled resource deleted")

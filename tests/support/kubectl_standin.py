@@ -9,6 +9,7 @@ Install it on PATH as `kubectl` (see `install`). Environment:
                     as it is appended, until killed (a test appends to move pods along)
     fail-<verb>     if present, that verb exits 1 with the file's text on stderr
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
+    drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
 and follows; `port-forward` prints kubectl's banner and waits.
 """
@@ -43,9 +44,13 @@ def _objects(argv: list[str]) -> list[dict[str, object]]:
     return [d for d in yaml.safe_load_all(Path(path).read_text()) if isinstance(d, dict)]
 
 
-def _follow(path: Path) -> None:
+def _follow(path: Path, drop: Path | None = None) -> None:
+    """Print `path` as it grows; end (as when the API server goes away) once `drop` appears."""
     pos = 0
     while True:
+        if drop is not None and drop.exists():
+            drop.unlink()
+            return
         if path.exists():
             with open(path) as fh:
                 fh.seek(pos)
@@ -85,7 +90,8 @@ def main() -> int:
         return 0
     if verb == "get" and "--watch" in argv:
         kind = words[1]
-        _follow(DIR / f"{kind}.jsonl")
+        _follow(DIR / f"{kind}.jsonl", DIR / f"drop-{kind}-watch-once")
+        return 0
     if verb == "get":
         return 0  # e.g. the local-registry ConfigMap, absent (--ignore-not-found)
     if verb == "logs":

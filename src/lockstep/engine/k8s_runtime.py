@@ -191,12 +191,17 @@ class _Supervision:
         restarts = 0
         while True:
             stream = JsonStream()
+            # A reconnected watch lists everything again: the old view is forgotten at its first event.
+            fresh = [restarts > 0]
 
-            def on_line(text: str, s: Stream, stream: JsonStream = stream) -> None:
+            def on_line(text: str, s: Stream, stream: JsonStream = stream, fresh: list[bool] = fresh) -> None:
                 if s is Stream.STDERR:
                     self.log(f"watch: {text}", error=True)
                     return
                 for doc in stream.feed(text):
+                    if fresh[0]:
+                        fresh[0] = False
+                        into.clear()
                     if on_doc is not None:
                         on_doc(doc)
                     else:
@@ -209,7 +214,8 @@ class _Supervision:
                 await asyncio.shield(handle.stop(1.0))
             restarts += 1
             delay = backoff_delay(restarts)
-            self.log(f"watch ended ({' '.join(argv[1:4])}); reconnecting in {delay:.0f}s", error=True)
+            what = argv[argv.index("get") + 1] if "get" in argv else "objects"
+            self.log(f"the watch of {what} ended; reconnecting in {delay:.0f}s", error=True)
             await self.ctl._sleep(delay)
 
     def _event(self, doc: Any, into: dict[str, dict[str, Any]], only: list[str] | None) -> None:
