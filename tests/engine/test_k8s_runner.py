@@ -256,3 +256,18 @@ def test_down_runs_delete_cmd_with_delete_env_and_dir(tmp_path: Any, monkeypatch
     out: list[str] = []
     assert down.delete_k8s(result, out.append) == 0, out
     assert (tmp_path / "ops" / "gone").read_text() == "deleted\n"
+
+
+def test_pod_selectors_label_extra_and_selectors_only() -> None:
+    import dataclasses
+
+    from lockstep.engine.k8s_runner import pod_selectors
+    from lockstep.model.resource import DiscoveryStrategy
+
+    docs = [yaml.safe_load(DEPLOY.yaml)]
+    r = Resource("web", ResourceKind.K8S, k8s=K8sSpec(objects=(DEPLOY,), extra_pod_selectors=((("tier", "db"),),)))
+    assert pod_selectors(r, docs, "dev", labelled=True) == (
+        ("dev", "lockstep.dev/resource=web"), ("dev", "tier=db"))
+    assert pod_selectors(r, docs, "dev", labelled=False) == (("dev", "app=web"), ("dev", "tier=db"))
+    only = dataclasses.replace(r, k8s=dataclasses.replace(r.k8s, discovery_strategy=DiscoveryStrategy.SELECTORS_ONLY))
+    assert pod_selectors(only, docs, "dev", labelled=True) == (("dev", "tier=db"),)

@@ -38,7 +38,7 @@ from lockstep.k8s.context import (
 )
 from lockstep.k8s.inject import BuiltImage, Locator, inject
 from lockstep.k8s.ordering import apply_order, describe
-from lockstep.model.resource import ImageTarget, Resource, Settings
+from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
 
@@ -156,10 +156,14 @@ def pod_selectors(r: Resource, docs: Sequence[Mapping[str, Any]], default_ns: st
     (or, for YAML it did not write, the templates' labels), plus extra_pod_selectors."""
     out: list[tuple[str, str]] = []
     namespaces: list[str] = []
+    # discovery_strategy='selectors-only': only extra_pod_selectors find the pods, as in Tilt.
+    only_extra = r.k8s is not None and r.k8s.discovery_strategy is DiscoveryStrategy.SELECTORS_ONLY
     for doc in docs:
         if pod_templates(dict(doc)) or doc.get("kind") == "Pod":
             ns = _namespace(doc, default_ns)
             namespaces.append(ns)
+            if only_extra:
+                continue
             if labelled:
                 out.append((ns, f"{commands.RESOURCE_LABEL}={commands.label_value(r.name)}"))
             else:
