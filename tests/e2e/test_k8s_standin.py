@@ -261,3 +261,22 @@ def test_lockstep_up_deploys_through_the_standin_and_down_deletes(tmp_path: Path
         ["kubectl", "config", "view"], ["kubectl", "--context", "kind-kind"], ["kubectl", "--context", "kind-kind"]]
     assert sum(1 for c in calls(sdir)[before:] if "delete" in c["argv"]) == 2  # type: ignore[operator]
     assert not record.exists()
+
+
+def test_up_names_a_missing_kubectl(tmp_path: Path) -> None:
+    import shutil
+
+    from upproc import VENV_BIN, Up
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("sh", "echo", "true"):
+        found = shutil.which(tool)
+        assert found
+        (bindir / tool).symlink_to(found)
+    (tmp_path / "app.yaml").write_text(APP.replace("image: web", "image: nginx:1.27-alpine"))
+    (tmp_path / "Tiltfile").write_text("k8s_yaml('app.yaml')\n")
+    with Up(tmp_path / "Tiltfile", tmp_path / "state", env={"PATH": f"{VENV_BIN}:{bindir}"}) as up:
+        up.expect("lockstep: error: `kubectl` is not installed (or not on PATH); it is needed to deploy `web`")
+        up.expect("`kubectl` is not installed (or not on PATH): it is needed to deploy `web` to Kubernetes")
+        up.stop()
