@@ -145,7 +145,7 @@ def test_a_requested_reload_starts_at_once_and_holds_starts_until_loaded(tmp_pat
             return config(local("a"))
 
         engine, task = await running(config(local("a")), gate, clock, tmp_path)
-        engine.loader = loader
+        engine.config.loader = loader
         await engine.wait_for(lambda s: "a" in s.state.statuses and s.state.statuses["a"].running is not None, 5)
         gate.release(1)
         await engine.wait_for(lambda s: s.state.statuses["a"].succeeded, 5)

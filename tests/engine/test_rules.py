@@ -47,6 +47,11 @@ def kind(h: HoldReason | None) -> tuple[HoldKind, tuple[str, ...]] | None:
 
 
 AB = (local("a", deps=("a",)), local("b", deps=("b",), ups=("a",)))
+# a's files change while b (its dependent) runs: b is a suspect writer of them.
+CHANGE_WHILE_B_RUNS = (
+    started("a", 1), finished("a", 1), started("b", 2), A.FilesChanged(frozenset({f"{ROOT}/a/x"}), 1.5),
+)
+SEEN = A.WriterEvidence("b", "a", (f"{ROOT}/a/x",), "write_bytes grew", 1.6)
 
 TABLE: list[tuple[str, R.Check, tuple[object, ...], Step, str, tuple[HoldKind, tuple[str, ...]] | None]] = [
     ("enabled", R.disabled, AB, run(), "a", None),
@@ -78,12 +83,16 @@ TABLE: list[tuple[str, R.Check, tuple[object, ...], Step, str, tuple[HoldKind, t
     ("upstream not settled", R.upstream, AB, run(), "b", (HoldKind.WAITING_ON_UPSTREAM, ("a",))),
     ("upstream settled", R.upstream, AB, run(started("a", 1), finished("a", 1)), "b", None),
     ("no upstream", R.upstream, AB, run(), "a", None),
-    ("writer running", R.writers, AB,
-     run(started("a", 1), finished("a", 1), started("b", 2), A.FilesChanged(frozenset({f"{ROOT}/a/x"}), 1.5)),
-     "a", (HoldKind.WAITING_FOR_WRITERS, ("b",))),
-    ("writer done", R.writers, AB,
-     run(started("a", 1), finished("a", 1), started("b", 2), A.FilesChanged(frozenset({f"{ROOT}/a/x"}), 1.5),
-         finished("b", 2, at=2.0)), "a", None),
+    ("suspect only, no evidence", R.writers, AB, run(*CHANGE_WHILE_B_RUNS), "a", None),
+    ("seen writing", R.writers, AB, run(*CHANGE_WHILE_B_RUNS, SEEN), "a", (HoldKind.WAITING_FOR_WRITERS, ("b",))),
+    ("writer done", R.writers, AB, run(*CHANGE_WHILE_B_RUNS, SEEN, finished("b", 2, at=2.0)), "a", None),
+    ("change while another update runs", R.checking_writers, AB, run(*CHANGE_WHILE_B_RUNS), "a",
+     (HoldKind.CHECKING_WRITERS, ("b",))),
+    ("checked long enough", R.checking_writers, AB, run(*CHANGE_WHILE_B_RUNS, A.Tick(1.5 + 0.2 + 1.0)), "a", None),
+    ("seen writing is not a suspect", R.checking_writers, AB, run(*CHANGE_WHILE_B_RUNS, SEEN), "a", None),
+    ("upstream enabled", R.upstream_disabled, AB, run(), "b", None),
+    ("upstream disabled", R.upstream_disabled, AB, run(A.SetEnabled("a", False, 0.0)), "b",
+     (HoldKind.UPSTREAM_DISABLED, ("a",))),
     ("dependent reading", R.dependent_reading, AB,
      run(started("a", 1), finished("a", 1), started("b", 2), A.Trigger("a", 1.5)), "a",
      (HoldKind.WAITING_FOR_DEPENDENT, ("b",))),
@@ -126,8 +135,8 @@ def test_every_rule_has_a_row() -> None:
 
 def test_the_rules_are_asked_in_a_fixed_order() -> None:
     assert [r.name for r in R.RULES] == [
-        "disabled", "manual", "tiltfile reload", "upstream failed", "upstream", "writers", "dependent reading",
-        "quiet window", "local serial", "capacity",
+        "disabled", "manual", "tiltfile reload", "upstream failed", "upstream", "upstream disabled", "writers",
+        "checking writers", "dependent reading", "quiet window", "local serial", "capacity",
     ]
 
 

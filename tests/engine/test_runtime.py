@@ -129,3 +129,48 @@ def test_removed_from_the_tiltfile_stops_the_runtime(tmp_path: Path) -> None:
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(main())
+
+
+class SlowToStop(Toy):
+    """Its runtime takes until `stopped` is set to stop once cancelled."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.stopped = asyncio.Event()
+
+    async def keep_running(self, name: str, r: Resource) -> None:
+        try:
+            await super().keep_running(name, r)
+        finally:
+            await self.stopped.wait()
+
+
+def test_a_stop_while_waiting_for_the_previous_runtime_starts_nothing(tmp_path: Path) -> None:
+    async def main() -> None:
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            return config(local("svc"))
+
+        engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp_path), loader=loader,
+                        runner=FunctionRunner(ok), logs=LogStore(None), clock=FakeClock())
+        toy = SlowToStop(engine)
+        engine.add_runtime(toy)
+        task = asyncio.ensure_future(engine.run())
+        engine.initial_load()
+        await engine.wait_for(lambda s: "svc" in s.state.statuses and s.state.statuses["svc"].runtime
+                              is RuntimeStatus.READY, 5)
+        # A new update: its supervisor waits for the old runtime, which is slow to stop...
+        engine.dispatch(A.Trigger("svc", 1.0))
+        await engine.wait_for(lambda s: s.state.statuses["svc"].last is not None
+                              and s.state.statuses["svc"].last.id == 2, 5)
+        # ...and is stopped itself meanwhile.
+        engine.dispatch(A.SetEnabled("svc", False, 2.0))
+        await engine.wait_for(lambda s: not s.state.statuses["svc"].enabled, 5)
+        toy.stopped.set()
+        await engine.wait_for(lambda s: s.state.statuses["svc"].runtime is RuntimeStatus.PENDING, 5)
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert toy.runs == ["svc"]  # the second runtime never started
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(main())

@@ -74,6 +74,9 @@ class Sim:
     crashes: list[tuple[str, float]] = field(default_factory=list)
     # Starts that found a transitive upstream's server not ready (must stay empty: C1).
     unready_starts: list[str] = field(default_factory=list)
+    # Writers' writes come with evidence (as /proc shows for real processes).
+    evidence: bool = True
+    _writer_of: dict[int, str] = field(default_factory=dict)
 
     def at(self, t: float, action: A.Action) -> None:
         heapq.heappush(self._q, (t, next(self._seq), action))
@@ -93,6 +96,13 @@ class Sim:
                 if us.runtime not in (RuntimeStatus.NONE, RuntimeStatus.READY):
                     self.unready_starts.append(f"{action.resource} started at {action.at} while {up} was {us.runtime}")
         self.state = reduce(self.state, action)
+        writer = self._writer_of.pop(id(action), None)
+        if writer is not None and self.evidence:
+            # What the evidence controller reports for a real writer's process group.
+            for reader, s in self.state.statuses.items():
+                if writer in s.suspects:
+                    paths = tuple(sorted(action.paths))  # type: ignore[union-attr]
+                    self.apply(A.WriterEvidence(writer, reader, paths, "simulated write", action.at))
         r = self.state.resources.get(getattr(action, "resource", ""))
         if r is not None and self.state.statuses[r.name].has_runtime and isinstance(action, A.RuntimeExited):
             # The serve controller's restart loop: backoff, then the same process starts again.
@@ -114,7 +124,9 @@ class Sim:
                 paths = self.writes.get(name, ())
                 if paths:
                     t = self.now + d * frac
-                    self.at(t, A.FilesChanged(frozenset(f"{ROOT}/{p}" for p in paths), t))
+                    change = A.FilesChanged(frozenset(f"{ROOT}/{p}" for p in paths), t)
+                    self._writer_of[id(change)] = name
+                    self.at(t, change)
             self.at(self.now + d, A.UpdateFinished(uid, name, not self.fails(name, n, self.now), self.now + d))
         # What the serve controller does with the same snapshot: (re)start runtimes, then report ready.
         plan = plan_runtimes(self.state, ServeController.serves, self._supervised)

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -17,7 +18,9 @@ from typing import Any
 from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
 from lockstep.engine.k8s_runner import Deployments, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
@@ -51,6 +54,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    groups = ProcessGroups(time.monotonic)
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
@@ -62,7 +66,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
                         ResourceKind.K8S: K8sRunner(kubectl, settings, deployments=deployments)}),
         logs=logs,
         cancel_load=cancel_load_commands,
@@ -70,6 +74,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
     WatchController(engine, make_backend(), engine.tiltfile)
+    EvidenceController(engine, groups)
     return engine, reaper
 
 

@@ -2,25 +2,25 @@
 
 Data flows one way: controllers dispatch actions; the store reduces them; after
 every batch `_step` plans the starts (`planning.plan_starts`: UpdateStarted is
-applied *before* the work is spawned), records what changed (`Recorder`), arms
-the `Ticker` for the earliest deadline and publishes one `Snapshot` to every
-subscriber. Controllers see the engine only through `EnginePort`.
+applied *before* the work is spawned), records what changed (`Recorder`), lets
+the `ConfigController` start a due Tiltfile reload, arms the `Ticker` for the
+earliest deadline and publishes one `Snapshot` to every subscriber.
+Controllers see the engine only through `EnginePort`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import itertools
 import os
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
-from lockstep.engine.persist import load_inferred
+from lockstep.engine.configload import ConfigController, Loader, RuntimeKind
 from lockstep.engine.planning import plan_starts
 from lockstep.engine.recorder import Recorder
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
@@ -28,26 +28,10 @@ from lockstep.engine.scheduler import Decision
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.engine.ticker import Ticker
 from lockstep.logs.store import LogLevel, LogSource, LogStore
-from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.resource import LoadResult
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState, quiet_until
+from lockstep.store.state import EngineState
 from lockstep.store.store import Store
-from lockstep.watch.ignore import filesystem_roots, load_tiltignore
-
-Loader = Callable[[str, Sequence[str]], LoadResult]
-
-
-class LogStream(enum.StrEnum):
-    """Log streams that belong to no resource (a str: the log store keys streams by name)."""
-
-    # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
-    TILTFILE = "(Tiltfile)"
-
-
-class RuntimeKind(Protocol):
-    """What the engine asks a runtime controller (engine/runtime.py) at config load."""
-
-    def handles(self, r: Resource) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -94,10 +78,6 @@ class Engine:
         self.options = options
         self.tiltfile = os.path.abspath(options.tiltfile)
         self.args: list[str] = list(options.args)
-        self.loader = loader
-        # Kills what an evaluation running in a worker thread has started (its
-        # `local()` commands), so that stopping never waits for a slow one.
-        self.cancel_load = cancel_load
         self.runner = runner
         self.logs = logs
         self.clock: Clock = clock or RealClock()
@@ -106,11 +86,10 @@ class Engine:
         self._tg: asyncio.TaskGroup | None = None
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._stopping: set[int] = set()
         self._recorder = Recorder(options.state_dir, logs.health) if options.state_dir else None
         self._ids = itertools.count(self._recorder.first_update_id if self._recorder else 1)
-        self._reloading = False
-        self._runtimes: list[RuntimeKind] = []
-        self.first_load: LoadResult | None = None
+        self.config = ConfigController(self, loader, cancel_load)
         self.store.subscribe(self._step)
 
     # -- public -------------------------------------------------------------
@@ -130,7 +109,7 @@ class Engine:
 
     def add_runtime(self, controller: RuntimeKind) -> None:
         """Register a runtime controller: the resources it handles have a runtime."""
-        self._runtimes.append(controller)
+        self.config.runtimes.append(controller)
 
     def subscribe(self, fn: SnapshotSubscriber) -> Callable[[], None]:
         """Call fn with every snapshot, after the engine's own step has acted on it."""
@@ -148,27 +127,18 @@ class Engine:
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
 
+    # -- the Tiltfile (engine/configload.py) ----------------------------------
+
     def initial_load(self) -> LoadResult:
-        return self._first(self.loader(self.tiltfile, self.args))
+        return self.config.initial_load()
 
     async def initial_load_async(self) -> LoadResult:
         """The first evaluation, off the event loop (signals stay responsive meanwhile)."""
-        return self._first(await self._evaluate())
+        return await self.config.initial_load_async()
 
-    def _first(self, result: LoadResult) -> LoadResult:
-        self.first_load = result
-        self._apply_load(result)
-        if self.options.state_dir and result.ok:
-            self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
-        return result
-
-    async def _evaluate(self) -> LoadResult:
-        try:
-            return await asyncio.to_thread(self.loader, self.tiltfile, list(self.args))
-        except asyncio.CancelledError:
-            if self.cancel_load is not None:
-                self.cancel_load()
-            raise
+    @property
+    def first_load(self) -> LoadResult | None:
+        return self.config.first_load
 
     def reload(self) -> None:
         """Re-evaluate the Tiltfile now (used by `args`); the next step starts it."""
@@ -199,31 +169,25 @@ class Engine:
             name = job.resource.name
             self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
             self._tasks[job.update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
-        for name, task in list(self._tasks.values()):
-            if name not in state.resources:
-                # Removed from the Tiltfile while updating: stop its command.
+        for update_id, (name, task) in list(self._tasks.items()):
+            gone = name not in state.resources
+            if (gone or not state.statuses[name].enabled) and update_id not in self._stopping:
+                # Removed from the Tiltfile or disabled while updating: stop its
+                # command's process group (as on shutdown), which frees its slot.
+                self._stopping.add(update_id)
+                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
         if self._recorder:
             self._recorder.record(state, decision)
         wake = decision.wake_at
-        cfg = self._config_deadline(state)
+        cfg = self.config.on_step(state)
         if cfg is not None:
-            if cfg <= state.now and not self._reloading:
-                self._start_reload()
-            elif cfg > state.now:
-                wake = cfg if wake is None else min(wake, cfg)
+            wake = cfg if wake is None else min(wake, cfg)
         if wake is not None:
             self._ticker.arm(wake, state.now)
         # The state as the step left it (with its starts and a reload's start), with
         # the decision that was taken on it.
         self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
-
-    def _config_deadline(self, state: EngineState) -> float | None:
-        if state.config_reload_requested:
-            return state.now
-        if state.config_dirty_since is None or state.config_last_change is None:
-            return None
-        return quiet_until(state.config_dirty_since, state.config_last_change, state.settings)
 
     async def _run_update(self, job: UpdateJob) -> None:
         name, update_id = job.resource.name, job.update_id
@@ -234,56 +198,15 @@ class Engine:
         try:
             outcome = await self.runner.run(job, log)
         except asyncio.CancelledError:
-            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
+            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled", cancelled=True))
             raise
         except Exception as exc:  # a runner bug must not take the engine down
             outcome = Outcome(False, f"internal error: {exc!r}")
         finally:
             self._tasks.pop(update_id, None)
+            self._stopping.discard(update_id)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
         self.store.dispatch(
-            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outcome.outputs)
+            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outputs=outcome.outputs)
         )
-
-    # -- configuration ----------------------------------------------------
-
-    def _apply_load(self, result: LoadResult) -> None:
-        now = self.clock.now()
-        # Everything the reducers need to know about the machine is observed here, at the edge.
-        result = replace(result, tiltfile=os.path.abspath(result.tiltfile))
-        roots = filesystem_roots()
-        # A runtime is what some registered controller supervises; nothing else waits for readiness.
-        runtimes = frozenset(r.name for r in result.resources if any(c.handles(r) for c in self._runtimes))
-        ignores = load_tiltignore(os.path.dirname(self.tiltfile))
-        if ignores:
-            # .tiltignore applies to every watch, like watch_settings(ignore=).
-            merged = (*result.settings.watch_ignore, *ignores)
-            result = replace(result, settings=replace(result.settings, watch_ignore=merged))
-        if result.ok:
-            result = self.options.applied_to(result)
-            self.dispatch(A.ConfigLoaded(result, now, roots, runtimes))
-            for text in result.printed:
-                self.log(LogStream.TILTFILE, text)
-            for w in result.warnings:
-                self.log(LogStream.TILTFILE, w.render())
-        else:
-            self.dispatch(A.ConfigFailed(result.errors, now))
-            for e in result.errors:
-                self.log(LogStream.TILTFILE, e.render(), error=True)
-            if self.state.config is None:
-                # Nothing loaded yet: still watch the Tiltfile (and what it read) to retry.
-                self.dispatch(A.ConfigLoaded(replace(result, resources=(), errors=()), now, roots))
-                self.dispatch(A.ConfigFailed(result.errors, now))
-
-    def _start_reload(self) -> None:
-        self._reloading = True
-        self.store.apply_now(A.ConfigReloadStarted(self.clock.now()))
-        self.spawn(self._reload(), "reload")
-
-    async def _reload(self) -> None:
-        try:
-            self.log(LogStream.TILTFILE, "Tiltfile changed: re-evaluating")
-            self._apply_load(await self._evaluate())
-        finally:
-            self._reloading = False

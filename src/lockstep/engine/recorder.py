@@ -34,7 +34,7 @@ class Recorder:
             self._written = state.finished_total
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
-            self._files.save_inferred(state.inferred)
+            self._files.save_inferred(state.inferred, state.evidence)
         changed = False
         for name in set(self._holds) | set(decision.holds):
             held = decision.holds.get(name, ())

@@ -27,6 +27,10 @@ from lockstep.store.state import EngineState, ResourceState, quiet_until
 # Reasons that start a manual-trigger-mode resource without a trigger.
 _SELF_STARTING = frozenset({ReasonKind.INITIAL, ReasonKind.MANUAL})
 
+# How long past the quiet window a change may be held while the updates running
+# during it are checked for evidence of writing it (C4).
+WRITER_GRACE_SECS = 1.0
+
 
 def serial_local(r: Resource) -> bool:
     """A local update without allow_parallel=True never runs beside another local update (C7)."""
@@ -50,6 +54,8 @@ def upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozen
         roots = none
         ok = True
         for u in ups_of.get(n, none):
+            if ignored_edge(state, u, n):
+                continue
             fu = failed[u]
             if fu:
                 roots = roots | fu
@@ -60,6 +66,11 @@ def upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozen
         failed[n] = roots
         clear[n] = ok and rs[n].settled
     return clear, failed
+
+
+def ignored_edge(state: EngineState, up: str, down: str) -> bool:
+    """A disabled upstream known only from inference holds nothing (C4)."""
+    return (up, down) in state.inferred and not state.statuses[up].enabled
 
 
 @dataclass
@@ -147,23 +158,50 @@ def upstream_failed(ctx: Context, name: str) -> HoldReason | None:
     return HoldReason(HoldKind.UPSTREAM_FAILED, tuple(sorted(failed))) if failed else None
 
 
+def _ups_in_force(ctx: Context, name: str) -> list[str]:
+    return [u for u in ctx.state.topology.ups.get(name, frozenset()) if not ignored_edge(ctx.state, u, name)]
+
+
 def upstream(ctx: Context, name: str) -> HoldReason | None:
     """C1: every transitive upstream settled.
 
-    Names the nearest upstreams that are not yet clear; the chain behind them
-    is visible on those resources' own hold reasons.
+    Names the nearest enabled upstreams that are not yet clear; the chain
+    behind them is visible on those resources' own hold reasons.
     """
     failed = ctx.failed[name]
+    statuses = ctx.state.statuses
     waiting = sorted(
-        u for u in ctx.state.topology.ups.get(name, frozenset()) if not ctx.clear[u] and u not in failed
+        u for u in _ups_in_force(ctx, name) if not ctx.clear[u] and u not in failed and statuses[u].enabled
     )
     return HoldReason(HoldKind.WAITING_ON_UPSTREAM, tuple(waiting)) if waiting else None
 
 
+def upstream_disabled(ctx: Context, name: str) -> HoldReason | None:
+    """Says so when what it waits for is disabled: it will not finish by itself."""
+    ups = _ups_in_force(ctx, name)
+    all_ups = ctx.state.topology.all_ups
+    behind = set(ups).union(*(all_ups.get(u, frozenset()) for u in ups))
+    disabled = tuple(sorted(u for u in behind if not ctx.state.statuses[u].enabled))
+    return HoldReason(HoldKind.UPSTREAM_DISABLED, disabled) if disabled else None
+
+
 def writers(ctx: Context, name: str) -> HoldReason | None:
-    """C4: updates seen running while this resource's files changed must finish first."""
+    """C4: updates seen writing this resource's files must finish first."""
     busy = tuple(sorted(w for w in _status(ctx, name).writers if w in ctx.running))
     return HoldReason(HoldKind.WAITING_FOR_WRITERS, busy) if busy else None
+
+
+def checking_writers(ctx: Context, name: str) -> HoldReason | None:
+    """C4: updates that ran while the files changed, with no evidence (yet) that they wrote them.
+
+    A bounded hold while the evidence is looked for, counted from the last change.
+    """
+    s = _status(ctx, name)
+    suspects = tuple(sorted(w for w in s.suspects - s.writers if w in ctx.running))
+    if not suspects or s.last_change is None:
+        return None
+    until = s.last_change + ctx.state.settings.quiet_secs + WRITER_GRACE_SECS
+    return HoldReason(HoldKind.CHECKING_WRITERS, suspects, until=until) if ctx.state.now < until else None
 
 
 def dependent_reading(ctx: Context, name: str) -> HoldReason | None:
@@ -201,7 +239,9 @@ RULES: tuple[Rule, ...] = (
     Rule("tiltfile reload", Stage.GATE, tiltfile_reload),
     Rule("upstream failed", Stage.CONDITION, upstream_failed),
     Rule("upstream", Stage.CONDITION, upstream),
+    Rule("upstream disabled", Stage.CONDITION, upstream_disabled),
     Rule("writers", Stage.CONDITION, writers),
+    Rule("checking writers", Stage.CONDITION, checking_writers),
     Rule("dependent reading", Stage.CONDITION, dependent_reading),
     Rule("quiet window", Stage.CONDITION, quiet_window),
     Rule("local serial", Stage.SLOT, local_serial),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from lockstep.adapters.process import LineSink, ProcessRunner, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.model.resource import Resource, ResourceKind
 from lockstep.model.update import Outputs, Reason, ReasonKind
 
@@ -79,8 +80,10 @@ class Runners:
 class LocalRunner:
     """Runs a local_resource's `cmd` as a real process (own process group)."""
 
-    def __init__(self, processes: ProcessRunner) -> None:
+    def __init__(self, processes: ProcessRunner, groups: ProcessGroups | None = None) -> None:
         self._processes = processes
+        # Where the writer-evidence check finds each running update's process group.
+        self._groups = groups
 
     async def run(self, job: UpdateJob, log: LogFn) -> Outcome:
         spec = job.resource.local
@@ -95,9 +98,13 @@ class LocalRunner:
         except ProcessStartError as exc:
             log(str(exc), Stream.STDERR)
             return Outcome(False, str(exc))
+        if self._groups is not None:
+            self._groups.started(job.update_id, handle.pid)
         try:
             code = await handle.wait()
         finally:
+            if self._groups is not None:
+                self._groups.finished(job.update_id)
             # Cancelled (shutdown, resource removed) or exited: either way, stop
             # the whole group, so that a background child it left holds nothing.
             await handle.stop()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from lockstep.engine.planning import plan_runtimes
@@ -83,8 +82,10 @@ class RuntimeController(abc.ABC):
 
     async def _supervise(self, name: str, r: Resource, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
-            with contextlib.suppress(BaseException):
-                await previous  # the old runtime stops before the new one starts
+            # The old runtime stops before the new one starts. asyncio.wait() neither raises
+            # the old task's outcome nor swallows this task's own cancellation (a stop arriving
+            # now): suppressing it would go on to start a runtime nothing would ever stop.
+            await asyncio.wait([previous])
         try:
             await self.keep_running(name, r)
         finally:

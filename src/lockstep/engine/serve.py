@@ -16,7 +16,7 @@ import contextlib
 import os
 from collections.abc import Awaitable, Callable
 
-from lockstep.adapters.probes import ProbeLoop
+from lockstep.adapters.probes import ProbeLoop, ProbeOutcome
 from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runtime import RuntimeController
@@ -30,6 +30,23 @@ BACKOFF_CAP = 30.0
 
 def backoff_delay(restarts: int, start: float = BACKOFF_START, cap: float = BACKOFF_CAP) -> float:
     return float(min(cap, start * 2.0 ** max(0, restarts - 1)))
+
+
+class ProbeReporter:
+    """Records every probe result in the state; logs one line per change of result."""
+
+    def __init__(self, engine: EnginePort, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self._last: ProbeOutcome | None = None
+
+    def __call__(self, outcome: ProbeOutcome) -> None:
+        self.engine.dispatch(A.ProbeResult(self.name, outcome.ok, outcome.detail, self.engine.now()))
+        if outcome != self._last:
+            word = "succeeded" if outcome.ok else "failing"
+            self.engine.log(self.name, f"readiness probe {word}: {outcome.detail}", source=LogSource.RUNTIME,
+                            error=not outcome.ok)
+        self._last = outcome
 
 
 class ServeController(RuntimeController):
@@ -87,6 +104,7 @@ class ServeController(RuntimeController):
                 r.local.readiness_probe,
                 lambda ok: self.engine.dispatch(A.RuntimeReady(name, ok, self.engine.now())),
                 sleep=self._sleep,
+                on_result=ProbeReporter(self.engine, name),
             )
             probe_task = asyncio.ensure_future(loop.run())
         else:
