@@ -10,6 +10,7 @@ from typing import Any
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
+from lockstep.ui.excerpt import headline
 
 # Tilt's `get` takes a resource type first; accept its names for muscle memory.
 _TYPES = {"uiresource", "uiresources", "resource", "resources", "all"}
@@ -42,7 +43,7 @@ def _row(v: dict[str, Any], wide: bool) -> list[str]:
         v["runtime_status"],
         "yes" if v["ready"] else "no",
         _ago(last.get("end") or last.get("start")),
-        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else ""),
+        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else "") or headline(v.get("excerpt") or []),
     ]
     if wide:
         cols += [

@@ -19,7 +19,8 @@ from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.persist import StateFiles, load_inferred, read_history
 from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
-from lockstep.logs.store import LogLevel, LogSource, LogStore
+from lockstep.logs.levels import level_of
+from lockstep.logs.store import LogLevel, LogSource, LogStore, LogStream
 from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store import actions as A
@@ -95,6 +96,11 @@ class Engine:
 
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
+
+    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool) -> None:
+        """A line a process printed: its level comes from its content, the stream is kept apart."""
+        stream = LogStream.STDERR if stderr else LogStream.STDOUT
+        self.logs.append(resource, source, text, self.clock.now(), level_of(text), stream)
 
     def initial_load(self) -> LoadResult:
         return self._first(self.loader(self.tiltfile, self.args))
@@ -207,7 +213,7 @@ class Engine:
         resource = self.state.resources[name]
 
         def log(text: str, is_error: bool) -> None:
-            self.log(name, text, source=LogSource.BUILD, error=is_error)
+            self.log_output(name, text, LogSource.BUILD, is_error)
 
         try:
             outcome = await self.runner.run(resource, update_id, log)

@@ -35,6 +35,14 @@ class LogSource(enum.Enum):
     SYSTEM = "system"
 
 
+class LogStream(enum.Enum):
+    """Which pipe a process line came from; NONE for lockstep's own lines. Not a level."""
+
+    NONE = "none"
+    STDOUT = "out"
+    STDERR = "err"
+
+
 class LogLevel(enum.Enum):
     INFO = "info"
     WARN = "warn"
@@ -49,6 +57,7 @@ class LogLine:
     level: LogLevel
     at: float
     text: str
+    stream: LogStream = LogStream.NONE
 
 
 LogCallback = Callable[[LogLine], None]
@@ -131,15 +140,20 @@ class LogStore:
             os.makedirs(directory, exist_ok=True)
 
     @property
+    def per_resource_capacity(self) -> int:
+        return self._per_resource_cap
+
+    @property
     def checkpoint(self) -> int:
         """The seq of the newest line (0 before any)."""
         return self._seq
 
     def append(
-        self, resource: str, source: LogSource, text: str, at: float, level: LogLevel = LogLevel.INFO
+        self, resource: str, source: LogSource, text: str, at: float, level: LogLevel = LogLevel.INFO,
+        stream: LogStream = LogStream.NONE,
     ) -> LogLine:
         self._seq += 1
-        line = LogLine(self._seq, resource, source, level, at, text)
+        line = LogLine(self._seq, resource, source, level, at, text, stream)
         self._global.append(line)
         ring = self._by_resource.get(resource)
         if ring is None:
@@ -207,7 +221,7 @@ class LogStore:
         # runs for every line of every process.
         record = (
             f'{{"seq":{line.seq},"src":"{line.source.value}","lvl":"{line.level.value}",'
-            f'"at":{line.at!r},"text":{_json_str(line.text)}}}'
+            f'"at":{line.at!r},"str":"{line.stream.value}","text":{_json_str(line.text)}}}'
         )
         pending = self._pending.get(line.resource)
         if pending is None:
@@ -256,7 +270,8 @@ class LogStore:
         with f:
             for raw in f:
                 d = json.loads(raw)
-                yield LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"])
+                yield LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"],
+                              LogStream(d.get("str", "none")))
 
     def close(self) -> None:
         if self._closed:

@@ -4,6 +4,8 @@ Protocol (server -> client, JSON text frames):
   {"type": "snapshot", "seq", "view": {...}, "log_checkpoint", "finished_total"}   first
   {"type": "delta", "seq", "changed": [view...], "removed": [name...], "config"?, "history": [record...]}
   {"type": "logs", "lines": [line...], "checkpoint", "skipped"}
+  {"type": "hb"}   every HEARTBEAT seconds of silence: a client that hears nothing for a few of them
+                   knows the server is gone even when no close frame arrives (a killed or stopped `up`)
 Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
 `tail=N` (default 1000), `resources=a,b` (log filter), `logs=none` (views only).
 
@@ -24,6 +26,7 @@ from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json
 from lockstep.ui.viewmodel import full_view
 
 CHUNK = 2000
+HEARTBEAT = 0.5
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -57,7 +60,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
         nonlocal view_seq, finished, log_cp
         event.set()  # send the backlog of logs at once
         while True:
-            await event.wait()
+            try:
+                await asyncio.wait_for(event.wait(), HEARTBEAT)
+            except TimeoutError:
+                await ws.send_str('{"type":"hb"}')
+                continue
             event.clear()
             delta = hub.delta_since(view_seq, finished)
             if not delta.empty:
