@@ -47,7 +47,9 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] = ()) -> AsyncIterator[Rig]:
+async def rig(
+    tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] = (), failing: tuple[str, ...] = ()
+) -> AsyncIterator[Rig]:
     tf = tmp_path / "Tiltfile"
     tf.write_text(tiltfile)
     gates = {name: asyncio.Event() for name in gated}
@@ -56,6 +58,10 @@ async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] =
         log(f"working on {r.name} #{update_id}", False)
         if r.name in gates:
             await gates[r.name].wait()
+        if r.name in failing:
+            log(f"ERROR: {r.name} is broken", True)
+            log("cleaning up", False)
+            return Outcome(False, "cmd exited with code 2")
         return Outcome(True)
 
     engine = Engine(

@@ -104,11 +104,12 @@ class ButtonRunner:
     def running(self, name: str) -> bool:
         return name in self._running
 
-    def start(self, button: Button) -> None:
+    def start(self, button: Button) -> asyncio.Task[None]:
         handles: list[ProcessHandle] = []
         task = asyncio.ensure_future(self._run(button, handles))
         self._running[button.name] = (task, handles)
         task.add_done_callback(lambda _: self._running.pop(button.name, None))
+        return task
 
     def _log(self, button: Button, text: str, stream: LogStream = LogStream.NONE, error: bool = False) -> None:
         level = level_of(text) if stream is not LogStream.NONE else LogLevel.ERROR if error else LogLevel.INFO
