@@ -7,7 +7,7 @@ import pytest
 from lockstep.logs.levels import level_of, looks_like_error
 from lockstep.logs.store import LogLevel
 
-E, W, I = LogLevel.ERROR, LogLevel.WARN, LogLevel.INFO
+E, W, N = LogLevel.ERROR, LogLevel.WARN, LogLevel.INFO
 
 
 @pytest.mark.parametrize(("text", "level"), [
@@ -15,24 +15,24 @@ E, W, I = LogLevel.ERROR, LogLevel.WARN, LogLevel.INFO
     ("error: cannot find symbol", E),
     ("[WARN] deprecated flag", W),
     ("WARNING:root:disk almost full", W),
-    ("INFO:root:listening on :8080", I),           # Python's logging writes this to stderr: still info
+    ("INFO:root:listening on :8080", N),           # Python's logging writes this to stderr: still info
     ("2024-01-01 12:00:00,123 - app - ERROR - boom", E),
     ("2024-01-01T12:00:00Z warn something odd", W),
     ("time=2024 level=error msg=\"db down\"", E),
     ("lvl=warn msg=slow", W),
     ('{"level": "error", "msg": "x"}', E),
     ('{"severity": "WARNING", "message": "x"}', W),
-    ('{"level": "info", "msg": "error count is 0"}', I),
+    ('{"level": "info", "msg": "error count is 0"}', N),
     ("E1130 12:00:00.000000       1 reflector.go:1] failed", E),
     ("W1130 12:00:00.000000       1 x.go:1] slow", W),
     ("Traceback (most recent call last):", E),
     ("src/main.c:3:5: error: 'x' undeclared", E),
     ("src/main.c:9:1: warning: unused variable", W),
     ("\x1b[31mERROR\x1b[0m something", E),
-    ("no error found, all good", I),               # prose is not a level
-    ('Running cmd: echo "ERROR: x" 1>&2', I),      # a quoted word is not the line's level
-    ("GET /api/items 200 in 3 ms", I),
-    ("", I),
+    ("no error found, all good", N),               # prose is not a level
+    ('Running cmd: echo "ERROR: x" 1>&2', N),      # a quoted word is not the line's level
+    ("GET /api/items 200 in 3 ms", N),
+    ("", N),
 ])
 def test_level_of(text: str, level: LogLevel) -> None:
     assert level_of(text) is level
