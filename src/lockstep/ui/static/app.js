@@ -139,12 +139,14 @@ function openLogs() {
   logs.show(e);
 }
 
+const TILTFILE_LOG = "(Tiltfile)";  // the Tiltfile's own log (prints, warnings, errors): no resource, but a row
+
 function select(name, push = true) {
-  if (name !== null && !S.views.has(name) && S.views.size) name = null;
+  if (name !== null && name !== TILTFILE_LOG && !S.views.has(name) && S.views.size) name = null;
   const changed = S.selected !== name;
   S.selected = name;
   for (const r of document.querySelectorAll(".row.selected")) { r.classList.remove("selected"); r.setAttribute("aria-selected", "false"); }
-  const row = name === null ? $("all-row") : S.rows.get(name);
+  const row = name === null ? $("all-row") : name === TILTFILE_LOG ? $("tiltfile-row") : S.rows.get(name);
   if (row) { row.classList.add("selected"); row.setAttribute("aria-selected", "true"); row.scrollIntoView({ block: "nearest" }); }
   if (changed || logs.src.resource !== name) openLogs();
   $("log-follow").checked = true;
@@ -156,6 +158,11 @@ function select(name, push = true) {
 function renderDetail() {
   const el = $("detail");
   const v = S.selected === null ? null : S.views.get(S.selected);
+  if (S.selected === TILTFILE_LOG) {
+    el.innerHTML = `<h2>Tiltfile</h2><div class="dim">What evaluating the Tiltfile printed, warned about and failed on.</div>` +
+      (S.config.errors && S.config.errors.length ? `<pre class="excerpt">${S.config.errors.map(esc).join("\n")}</pre>` : "");
+    return;
+  }
   if (!v) {
     el.innerHTML = '<h2>All resources</h2><div class="dim">Combined log of every resource. Select one for its details and its whole log.</div>';
     return;
@@ -301,6 +308,8 @@ document.addEventListener("keydown", (e) => {
 $("help-btn").onclick = () => { $("help").hidden = !$("help").hidden; };
 $("all-row").onclick = () => select(null);
 $("all-row").onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(null); } };
+$("tiltfile-row").onclick = () => select(TILTFILE_LOG);
+$("tiltfile-row").onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(TILTFILE_LOG); } };
 for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
 const logFilter = (patch) => { logs.setFilter(patch); writeUrl(false); };
 $("log-filter").oninput = () => logFilter({ text: $("log-filter").value });
