@@ -30,6 +30,9 @@ from lockstep.ui.viewmodel import JSON, full_view, graph_view, history_view, res
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 BUTTONS: web.AppKey[ButtonRunner] = web.AppKey("buttons", ButtonRunner)
+# Open live streams: closed first thing on shutdown, so pages learn at once that the server is going away
+# instead of the server waiting for them (aiohttp waits for open handlers before it stops).
+STREAMS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("streams", set)
 
 MAX_LOG_LIMIT = 10_000
 
@@ -302,6 +305,14 @@ def add_routes(app: web.Application) -> None:
         await app[BUTTONS].close()
 
     app.on_cleanup.append(stop_buttons)
+    app[STREAMS] = set()
+
+    async def close_streams(app: web.Application) -> None:
+        for ws in list(app[STREAMS]):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"lockstep is stopping")
+
+    app.on_shutdown.append(close_streams)
     app.router.add_post("/api/button", post_button)
     app.router.add_get("/api/view", get_view)
     app.router.add_get("/api/resources/{name}", get_resource)

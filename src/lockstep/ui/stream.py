@@ -22,7 +22,7 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json
+from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json
 from lockstep.ui.viewmodel import full_view
 
 CHUNK = 2000
@@ -46,6 +46,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise BadRequest("this endpoint needs a WebSocket upgrade")
     await ws.prepare(request)
+    request.app[STREAMS].add(ws)
     event = hub.listen()
     view_seq = hub.seq
     finished = engine.state.finished_total
@@ -94,6 +95,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if task.done():
                 break
     finally:
+        request.app[STREAMS].discard(ws)
         hub.unlisten(event)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, Exception):
