@@ -32,7 +32,7 @@ HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
 BUTTONS: web.AppKey[ButtonRunner] = web.AppKey("buttons", ButtonRunner)
 # Open live streams: closed first thing on shutdown, so pages learn at once that the server is going away
 # instead of the server waiting for them (aiohttp waits for open handlers before it stops).
-STREAMS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("streams", set)
+STREAMS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("streams")
 
 MAX_LOG_LIMIT = 10_000
 
@@ -308,7 +308,8 @@ def add_routes(app: web.Application) -> None:
     app[STREAMS] = set()
 
     async def close_streams(app: web.Application) -> None:
-        for ws in list(app[STREAMS]):
+        streams = app[STREAMS]
+        for ws in [*streams]:
             with contextlib.suppress(Exception):
                 await ws.close(code=1001, message=b"lockstep is stopping")
 
