@@ -34,9 +34,10 @@ const Graph = (() => {
     const pts = [[a.x + NODE_W / 2, a.y]];
     const inner = (g.edge(e.from, e.to).points || []).filter((p) => p.x > a.x + NODE_W / 2 + 1 && p.x < b.x - NODE_W / 2 - 1);
     for (const p of inner) {
-      // Snap the dummy's point to its rank's band and cross the band level.
-      const band = bands.reduce((best, x) => (Math.abs(x - p.x) < Math.abs(best - p.x) ? x : best), bands[0]);
-      pts.push([band - NODE_W / 2, p.y], [band + NODE_W / 2, p.y]);
+      // A point inside a rank's band is a dummy node: cross the band level at its height, a slot no
+      // node occupies. Points in the gaps between ranks (dagre's midpoints) are left to the curve.
+      const band = bands.find((x) => Math.abs(x - p.x) <= NODE_W / 2);
+      if (band !== undefined) pts.push([band - NODE_W / 2, p.y], [band + NODE_W / 2, p.y]);
     }
     pts.push([b.x - NODE_W / 2, b.y]);
     let d = `M${pts[0][0]},${pts[0][1]}`;
