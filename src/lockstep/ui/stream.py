@@ -62,7 +62,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
         event.set()  # send the backlog of logs at once
         while True:
             try:
-                await asyncio.wait_for(event.wait(), HEARTBEAT)
+                # asyncio.timeout, not wait_for: no extra task, so a woken sender runs at once and a
+                # short-lived state (an update that starts and ends within a few ms) is still sent.
+                async with asyncio.timeout(HEARTBEAT):
+                    await event.wait()
             except TimeoutError:
                 await ws.send_str('{"type":"hb"}')
                 continue

@@ -6,7 +6,7 @@
 "use strict";
 
 const ROW_H = 18;
-const CAP = 200000;          // lines kept for the combined stream
+const CAP = 50000;           // lines kept for the combined stream (older ones: scroll back, from the server)
 const RES_CAP = 50000;       // lines kept per opened resource
 const OPEN_MAX = 30;         // resources whose buffers are kept (least recently opened dropped)
 const PAGE = 500;
