@@ -32,7 +32,11 @@ _UPPER = re.compile(r"(?:^|(?<=[\s\[|(<-]))(?P<w>ERROR|ERR|FATAL|CRITICAL|PANIC|
 # klog / glog: "E1130 12:00:00.000000 ..." and "W1130 ...".
 _KLOG = re.compile(r"^(?P<c>[EWF])\d{4} \d\d:\d\d:\d\d")
 # Python tracebacks and compiler diagnostics ("file.c:3:5: error: ...").
-_TRACEBACK = re.compile(r"^Traceback \(most recent call last\)|^\S+:\d+(?::\d+)?: (?P<w>error|warning|fatal error)\b")
+_TRACEBACK = re.compile(
+    r"^Traceback \(most recent call last\)|^\S+:\d+(?::\d+)?: (?P<w>error|warning|fatal error)\b"
+    # The last line of a Python traceback, a Java/JS exception: "yaml.scanner.ScannerError: ...".
+    r"|^[A-Za-z_][\w.$]*(?:Error|Exception)(?::|$)"
+)
 
 
 def _word(word: str) -> LogLevel | None:

@@ -88,6 +88,8 @@ class Excerpts:
             self._cache.move_to_end(update_id)
             return hit
         found = excerpt_of(run_lines(self.store, resource, start, end if end is not None else start))
+        if not found:
+            return found  # its output may still be draining from the pipe: look again next time
         self._cache[update_id] = found
         if len(self._cache) > _CACHE:
             self._cache.popitem(last=False)

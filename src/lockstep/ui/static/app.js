@@ -323,6 +323,13 @@ $("log-copy").onclick = () => navigator.clipboard.writeText(logs.text()).then(()
 $("log-clear").onclick = () => logs.clear();
 $("res-filter").oninput = () => setResourceFilter($("res-filter").value, true);
 $("graph-fit").onclick = () => Graph.fit();
+// Links to a resource (errors pane, table, timeline) select it and keep the filters, unlike a new URL would.
+document.addEventListener("click", (e) => {
+  const a = e.target.closest('a[href^="#/r/"]');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  select(decodeURIComponent(a.getAttribute("href").slice(4)));
+});
 window.addEventListener("popstate", applyUrl);
 window.addEventListener("hashchange", applyUrl);
 
