@@ -23,7 +23,6 @@ import json
 from aiohttp import WSMsgType, web
 
 from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json
-from lockstep.ui.viewmodel import full_view
 
 CHUNK = 2000
 HEARTBEAT = 0.5
@@ -50,8 +49,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     event = hub.listen()
     view_seq = hub.seq
     finished = engine.state.finished_total
-    snapshot = full_view(engine.state, engine.decision, engine.args)
-    snapshot["resources"] = hub.views()
+    # The hub's views are current (it runs in the store's subscriber): no second computation of each.
+    snapshot = {"now": engine.state.now, "config": hub.config(), "resources": hub.views()}
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,
         "log_checkpoint": engine.logs.checkpoint, "finished_total": finished,

@@ -38,7 +38,8 @@ function setLive(live) {
 }
 
 function connect() {
-  const params = S.logSeq !== null ? { logs: String(S.logSeq) } : { tail: "5000" };
+  // A short replay of the combined stream: older lines come on demand (scroll back, or select a resource).
+  const params = S.logSeq !== null ? { logs: String(S.logSeq) } : { tail: "1500" };
   const ws = new WebSocket(Api.streamUrl(params));
   S.ws = ws;
   S.lastHeard = Date.now();
@@ -209,7 +210,7 @@ function refreshSide() {
       if (h) Timeline.render(h, names);
     } else if (S.tab === "graph") {
       const g = await Api.get("/api/graph", "loading the graph");
-      if (g) Graph.render($("graph"), g, names, (n) => select(n));
+      if (g) Graph.render($("graph"), g, names, (n) => select(n)).catch((e) => Api.toast(e.message));
     }
   }, 120);
 }

@@ -60,7 +60,23 @@ const Graph = (() => {
     apply();
   }
 
-  function render(el, graph, names, onSelect) {
+  // The layout library is loaded with the first graph, not with the page.
+  let loading = null;
+  function ensureDagre() {
+    if (window.dagre) return Promise.resolve();
+    if (!loading) {
+      loading = new Promise((resolve, reject) => {
+        const s = document.createElement("script");
+        s.src = "/static/vendor/dagre.min.js";
+        s.onload = resolve; s.onerror = () => { loading = null; reject(new Error("cannot load the graph layout")); };
+        document.head.appendChild(s);
+      });
+    }
+    return loading;
+  }
+
+  async function render(el, graph, names, onSelect) {
+    await ensureDagre();
     host = el;
     const nodes = graph.nodes.filter((n) => !names || names.has(n.name));
     const keep = new Set(nodes.map((n) => n.name));

@@ -94,7 +94,9 @@ class LogPane {
     this.wrap = true;
     this.follow = true;
     this.clearAt = new Map();   // buffer key -> seq: "clear" hides what came before, in that view only
-    this.pending = false; this.pool = [];
+    this.pending = false;
+    this.live = new Map();      // line -> its row element, for the lines in view
+    this.free = [];             // row elements not in use
     this.cols = 0;
     this.onFollowChange = () => {}; this.onNeedOlder = () => {};
     el.addEventListener("scroll", () => {
@@ -238,6 +240,8 @@ class LogPane {
     return lo;
   }
 
+  // Rows are keyed by line: a line that stays in view keeps its element (only its position
+  // changes), so following a chatty log renders one new row per line, not the whole pane.
   render() {
     const el = this.el, n = this.view.length;
     const total = this.tops[n];
@@ -245,27 +249,27 @@ class LogPane {
     if (this.follow) el.scrollTop = el.scrollHeight;
     const first = Math.max(0, this.firstVisible(Math.floor(el.scrollTop / ROW_H)) - 2);
     const lastRow = (el.scrollTop + el.clientHeight) / ROW_H;
-    let count = 0;
-    while (first + count < n && this.tops[first + count] <= lastRow + 2) count++;
-    count = Math.min(n - first, count + 2);
-    while (this.pool.length < count) {
-      const d = document.createElement("div");
-      d.innerHTML = '<span class="ts"></span><span class="rn"></span><span class="src"></span><span class="tx"></span>';
-      this.rowsEl.appendChild(d);
-      this.pool.push(d);
+    let end = first;
+    while (end < n && this.tops[end] <= lastRow + 2) end++;
+    end = Math.min(n, end + 2);
+    const want = new Map();
+    for (let i = first; i < end; i++) want.set(this.view[i], i);
+    for (const [line, d] of this.live) {
+      if (!want.has(line)) { d.style.display = "none"; this.free.push(d); this.live.delete(line); }
     }
-    this.rowsEl.style.transform = `translateY(${(this.tops[first] || 0) * ROW_H}px)`;
     this.rowsEl.classList.toggle("one", Boolean(this.src.resource));
-    const fixes = [];
-    for (let i = 0; i < this.pool.length; i++) {
-      const d = this.pool[i];
-      if (i >= count) { d.style.display = "none"; continue; }
-      const idx = first + i, l = this.view[idx];
-      d.style.display = "";
-      const wrapped = this.wrap || l.source === "system";
-      d.className = `ln ${l.level}` + (wrapped ? " wrap" : "") + (l.stream === "err" ? " stderr" : "");
-      d.style.height = `${this.heightOf(l) * ROW_H}px`;
-      if (d.dataset.seq !== String(l.seq)) {
+    const fresh = [];
+    for (const [l, idx] of want) {
+      let d = this.live.get(l);
+      if (!d) {
+        d = this.free.pop();
+        if (!d) {
+          d = document.createElement("div");
+          d.innerHTML = '<span class="ts"></span><span class="rn"></span><span class="src"></span><span class="tx"></span>';
+          this.rowsEl.appendChild(d);
+        }
+        this.live.set(l, d);
+        d.style.display = "";
         d.dataset.seq = l.seq;
         d.children[0].textContent = fmtTime(l.at);
         d.children[1].textContent = l.resource;
@@ -273,11 +277,26 @@ class LogPane {
         d.children[2].textContent = l.source === "build" ? "build" : l.source === "runtime" ? "run" : "sys";
         d.children[2].title = `${l.source}${l.stream && l.stream !== "none" ? ", std" + l.stream : ""}`;
         Ansi.render(d.children[3], l.text);
+        d._key = "";
       }
-      if (wrapped && d.children[3].scrollHeight > d.clientHeight + 2) fixes.push([idx, Math.ceil(d.children[3].scrollHeight / ROW_H)]);
+      const wrapped = this.wrap || l.source === "system";
+      const h = this.heightOf(l);
+      const key = `${wrapped}|${h}|${this.tops[idx]}`;
+      if (d._key !== key) {
+        d._key = key;
+        d.className = `ln ${l.level}` + (wrapped ? " wrap" : "") + (l.stream === "err" ? " stderr" : "");
+        d.style.height = `${h * ROW_H}px`;
+        d.style.transform = `translateY(${this.tops[idx] * ROW_H}px)`;
+        // Only text the estimate cannot be sure of (wide glyphs) is measured: no forced layout otherwise.
+        if (wrapped && !/^[\x20-\x7e\n]*$/.test(this.plainOf(l))) fresh.push([idx, d]);
+      }
+    }
+    const fixes = [];
+    for (const [idx, d] of fresh) {
+      if (d.children[3].scrollHeight > d.clientHeight + 2) fixes.push([idx, Math.ceil(d.children[3].scrollHeight / ROW_H)]);
     }
     if (fixes.length) {
-      // The estimate was short (wide glyphs): take the measured height and lay out again.
+      // The estimate was short: take the measured height and lay out again.
       for (const [idx, h] of fixes) this.view[idx]._h = h;
       this.relayout();
     }

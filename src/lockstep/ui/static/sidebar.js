@@ -36,16 +36,24 @@ function ensureGroup(label) {
   return g;
 }
 
-function buildRow(name) {
+const ROW_TEMPLATE = (() => {
   const row = document.createElement("div");
   row.className = "row";
-  row.dataset.resource = name;
   row.tabIndex = 0;
   row.setAttribute("role", "option");
   row.innerHTML = '<input type="checkbox" class="pick" aria-label="select for bulk actions"><span class="dot"></span>' +
     '<span class="name"></span><span class="pend"></span><button class="pin" title="pin to the top">☆</button>' +
     '<button class="trig" title="trigger update (r)">▶</button><div class="sub"></div>';
-  row.querySelector(".name").textContent = name;
+  return row;
+})();
+
+function buildRow(name) {
+  // Cloned, not parsed: 1,000 rows on a page load.
+  const row = ROW_TEMPLATE.cloneNode(true);
+  row.dataset.resource = name;
+  const [, , nameEl, pend, pin, , sub] = row.children;
+  row._pend = pend; row._pin = pin; row._sub = sub;
+  nameEl.textContent = name;
   row.addEventListener("click", (e) => { if (!e.target.closest("button, input")) select(name); });
   row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(name); } });
   row.querySelector(".trig").addEventListener("click", () => trigger(name));
@@ -61,8 +69,10 @@ function placeRow(v, row) {
   const label = groupOf(v);
   const g = ensureGroup(label);
   if (row.parentNode !== g.rowsEl) {
-    // Keep the server's (topological) order inside a group.
+    // Keep the server's (topological) order inside a group; appending is the common case (a snapshot).
     const idx = S.index.get(v.name) ?? Infinity;
+    const lastRow = g.rowsEl.lastElementChild;
+    if (!lastRow || (S.index.get(lastRow.dataset.resource) ?? Infinity) <= idx) { g.rowsEl.appendChild(row); return; }
     const next = [...g.rowsEl.children].find((r) => (S.index.get(r.dataset.resource) ?? Infinity) > idx);
     g.rowsEl.insertBefore(row, next || null);
   }
@@ -80,10 +90,10 @@ function applyViews(views) {
     row.dataset.status = v.update_status;
     row.dataset.bucket = bucket;
     row.dataset.runtime = v.runtime_status;
-    row.querySelector(".pend").textContent = v.pending.length ? "● pending" : "";
-    row.querySelector(".pend").title = v.pending.join("\n");
-    row.querySelector(".pin").textContent = S.pins.has(v.name) ? "★" : "☆";
-    const sub = row.querySelector(".sub");
+    row._pend.textContent = v.pending.length ? "● pending" : "";
+    row._pend.title = v.pending.join("\n");
+    row._pin.textContent = S.pins.has(v.name) ? "★" : "☆";
+    const sub = row._sub;
     sub.className = "sub" + (v.hold_text ? " hold" : "") + (v.excerpt && v.excerpt.length ? " fail" : "");
     sub.textContent = subText(v);
     sub.title = v.excerpt && v.excerpt.length ? v.excerpt.join("\n") : "";
@@ -125,44 +135,42 @@ function filteredNames() {
   return S.order.filter((n) => S.views.has(n) && Filter.passes(S.filter, S.views.get(n), S.pins.has(n)));
 }
 
-function applyFilter() {
-  for (const [name, row] of S.rows) {
-    const ok = Filter.passes(S.filter, S.views.get(name), S.pins.has(name));
-    row.style.display = ok ? "" : "none";
-  }
-  S.dirtyGroups = true; scheduleDom();
-}
+// Rows are shown or hidden by summarise(), on the next frame, with the counters.
+function applyFilter() { S.dirtyGroups = true; scheduleDom(); }
 
 function summarise() {
   const zero = () => ({ ok: 0, failed: 0, running: 0, pending: 0, held: 0, disabled: 0, n: 0 });
   const counts = new Map();
+  const present = new Set();
   const total = zero();
   for (const v of S.views.values()) {
     const b = Filter.bucketOf(v);
     total[b]++; total.n++;
-    const pinned = S.pins.has(v.name);
-    const row = S.rows.get(v.name);
-    const ok = Filter.passes(S.filter, v, pinned);
-    if (row) row.style.display = ok ? "" : "none";
-    if (!ok) continue;
     const label = groupOf(v);
+    present.add(label);
+    const row = S.rows.get(v.name);
+    const ok = Filter.passes(S.filter, v, S.pins.has(v.name));
+    const display = ok ? "" : "none";
+    if (row && row.style.display !== display) row.style.display = display;
+    if (!ok) continue;
     if (!counts.has(label)) counts.set(label, zero());
     const c = counts.get(label);
     c[b]++; c.n++;
   }
   for (const [label, g] of S.groups) {
     const c = counts.get(label);
-    const has = [...S.views.values()].some((v) => groupOf(v) === label);
-    if (!has) { g.el.remove(); S.groups.delete(label); continue; }
-    g.el.hidden = !c;
+    if (!present.has(label)) { g.el.remove(); S.groups.delete(label); continue; }
+    if (g.el.hidden !== !c) g.el.hidden = !c;
     if (!c) continue;
-    g.sumEl.innerHTML = ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => c[k] || k === "ok" || k === "failed")
+    const html = ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => c[k] || k === "ok" || k === "failed")
       .map((k) => `<span class="${k}">${c[k]} ${k === "failed" ? "err" : k}</span>`).join(" ") + ` / ${c.n}`;
+    if (g.html !== html) { g.html = html; g.sumEl.innerHTML = html; }
   }
   const active = new Set(S.filter.statuses);
-  $("summary").innerHTML = `<span class="total">${total.n} resources</span>` + Filter.BUCKETS.map((k) =>
+  const head = `<span class="total">${total.n} resources</span>` + Filter.BUCKETS.map((k) =>
     `<button class="count-btn ${k}${active.has(k) ? " active" : ""}" data-status="${k}" title="show only ${k} resources">` +
     `${total[k]} ${k}</button>`).join("");
+  if (S.summaryHtml !== head) { S.summaryHtml = head; $("summary").innerHTML = head; }
   $("err-count").textContent = total.failed ? String(total.failed) : "";
   S.counts = total;
 }
