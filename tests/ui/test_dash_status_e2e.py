@@ -260,4 +260,6 @@ def test_keyboard_after_clicks_focusable_rows_and_endpoint_shortcut(page: Any) -
 
 
 def test_page_is_clean(page: Any, browser: Browser) -> None:
+    # No request for /favicon.ico (it was a 404 on every load): the page declares its icon inline.
+    expect(page.locator('link[rel="icon"]')).to_have_attribute("href", "data:,")
     assert browser.problems == []
