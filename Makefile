@@ -18,10 +18,10 @@ $(TSTAMP): $(STAMP)
 	touch $@
 
 demo: $(STAMP)
-	# The example's build steps run `python3`: the one with the project's packages.
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
+	$(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
 
 test: $(TSTAMP)
+	.ci/ensure-chromium
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -q -ra tests

@@ -79,7 +79,7 @@ def _one_before(store: LogStore, resource: str, before: int, limit: int) -> list
     # Memory is enough when it returns a full page, or when it holds the resource's first line ever.
     if len(older) >= limit:
         return older[-limit:]
-    if held and len(held) < store.per_resource_capacity:
+    if store.holds_all(resource):
         return older
     return _disk_before(store, resource, before, limit)
 

@@ -54,6 +54,8 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
+    # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ class RuntimeStarted:
 class RuntimeReady:
     resource: str
     ready: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    resource: str
+    ok: bool
+    detail: str
     at: float
 
 
@@ -106,6 +116,19 @@ class SetTriggerMode:
 class RestoreInferred:
     edges: frozenset[tuple[str, str]]
     at: float
+    # (writer, reader) -> what the edge was learnt from.
+    evidence: tuple[tuple[tuple[str, str], str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WriterEvidence:
+    """A running update was seen writing a resource's files (C4)."""
+
+    writer: str
+    reader: str
+    paths: tuple[str, ...]
+    evidence: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -131,11 +154,13 @@ Action = (
     | RuntimeStarted
     | RuntimeReady
     | RuntimeExited
+    | ProbeResult
     | RuntimeStopped
     | Trigger
     | SetEnabled
     | SetTriggerMode
     | RestoreInferred
+    | WriterEvidence
     | ForgetInferred
     | Tick
 )

@@ -31,7 +31,7 @@ _OWN = ("Update #", "Running cmd: ")
 def _newest_first(store: LogStore, resource: str) -> Iterator[LogLine]:
     held = store.tail(resource, 1 << 30)
     yield from reversed(held)
-    if len(held) < store.per_resource_capacity or store.directory is None:
+    if store.holds_all(resource) or store.directory is None:
         return
     # Memory filled up (a chatty server): continue from the file on disk.
     oldest = held[0].seq if held else 1 << 62

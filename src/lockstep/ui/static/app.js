@@ -183,7 +183,7 @@ function renderDetail() {
     ${ex.length ? `<pre class="excerpt" id="detail-excerpt" title="the failed update's output, error lines first">${ex.map(esc).join("\n")}</pre>` : ""}
     <dl class="kv">
       <dt>kind</dt><dd>${esc(v.kind)}${v.labels.length ? " · labels: " + esc(v.labels.join(", ")) : ""}</dd>
-      <dt>runtime</dt><dd>${esc(v.runtime_status)}${v.restarts ? ` (${v.restarts} restarts)` : ""}</dd>
+      <dt>runtime</dt><dd>${esc(v.runtime_status)}${v.restarts ? ` (${v.restarts} restarts)` : ""}${v.probe_text ? ` · readiness probe <span id="detail-probe">${esc(v.probe_text)}</span>` : ""}</dd>
       <dt>pending changes</dt><dd>${v.pending.length ? esc(v.pending.join("; ")) : "none"}</dd>
       <dt>last update</dt><dd>${last ? `#${last.id} ${esc(last.result)} at ${fmtTime(last.start)}, ${v.last_duration ?? "…"} s — ${esc(last.reasons.map((r) => r.kind).join(", "))}${last.error ? " — " + esc(last.error) : ""}` : "never"}</dd>
       <dt>running</dt><dd>${v.running ? `#${v.running.id} since ${fmtTime(v.running.start)}` : "no"}</dd>

@@ -113,6 +113,7 @@ function subText(v) {
   if (v.hold_text) return v.hold_text;
   const parts = [v.update_status.replace("_", " ")];
   if (v.runtime_status !== "none") parts.push(`runtime ${v.runtime_status}`);
+  if (v.probe && !v.probe.ok) parts.push(`probe ${v.probe_text}`);
   if (v.last_duration != null) parts.push(`${v.last_duration.toFixed(2)} s`);
   const head = headlineOf(v);
   if (head) parts.push(head);
