@@ -31,10 +31,10 @@ from typing import Any
 
 import aiohttp
 
+from lockstep.adapters.process import Stream
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome, UpdateJob
 from lockstep.logs.store import LogSource, LogStore
-from lockstep.model.resource import Resource
 from lockstep.store import actions as A
 from lockstep.tiltfile import load
 from lockstep.ui.security import TOKEN_HEADER
@@ -95,11 +95,12 @@ class Rig:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _start(self) -> Engine:
-        async def ok(r: Resource, update_id: int, log: LogFn) -> Outcome:
-            if r.name in self.failing:
-                log(f"building {r.name}", False)
-                log(f"{r.name}/config.yaml: ERROR: yaml: line 3: mapping values are not allowed", True)
-                log("cleaning up", False)
+        async def ok(job: UpdateJob, log: LogFn) -> Outcome:
+            if job.resource.name in self.failing:
+                log(f"building {job.resource.name}", Stream.STDOUT)
+                log(f"{job.resource.name}/config.yaml: ERROR: yaml: line 3: mapping values are not allowed",
+                    Stream.STDERR)
+                log("cleaning up", Stream.STDOUT)
                 return Outcome(False, "cmd exited with code 2")
             return Outcome(True)
 
@@ -117,9 +118,9 @@ class Rig:
 
     async def settled(self) -> None:
         def done(s: Any) -> bool:
-            return bool(s.rs) and all(
+            return bool(s.statuses) and all(
                 (n in self.manual or x.last is not None) and not (x.pending and n not in self.manual)
-                and x.running is None for n, x in s.rs.items())
+                and x.running is None for n, x in s.statuses.items())
 
         await self.engine.store.wait_for(done, 600)
 
@@ -167,7 +168,7 @@ async def stream_latency(rig: Rig, names: list[str], rounds: int) -> list[float]
         await ws.receive_json()  # snapshot
         for i in range(rounds):
             name = names[(i * 7) % len(names)]
-            last = rig.engine.state.rs[name].last
+            last = rig.engine.state.statuses[name].last
             before = last.id if last else 0
             t0 = time.perf_counter()
             rig.loop.call_soon_threadsafe(rig.engine.dispatch, A.Trigger(name, rig.engine.now()))
@@ -180,7 +181,7 @@ async def stream_latency(rig: Rig, names: list[str], rounds: int) -> list[float]
                 ):
                     break
             out.append(time.perf_counter() - t0)
-            while rig.engine.state.rs[name].running is not None or rig.engine.state.rs[name].pending:
+            while rig.engine.state.statuses[name].running is not None or rig.engine.state.statuses[name].pending:
                 await ws.receive()
     return out
 

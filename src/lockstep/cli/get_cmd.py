@@ -10,7 +10,6 @@ from typing import Any
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
-from lockstep.ui.excerpt import headline
 
 # Tilt's `get` takes a resource type first; accept its names for muscle memory.
 _TYPES = {"uiresource", "uiresources", "resource", "resources", "all"}
@@ -54,7 +53,7 @@ def _row(v: dict[str, Any], wide: bool) -> list[str]:
         _ago(last.get("end") or last.get("start")),
         _probe(v),
         v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else v.get("note", ""))
-        or headline(v.get("excerpt") or []),
+        or v.get("failure", ""),
     ]
     if wide:
         cols += [

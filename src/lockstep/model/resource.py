@@ -189,6 +189,9 @@ class K8sObject:
     namespace: str = ""
     api_version: str = ""
     yaml: str = ""  # the document, re-encoded
+    # Where a custom resource keeps images (k8s_kind/k8s_image_json_path): (json_path,
+    # repo_field, tag_field), the last two empty for a plain string field.
+    image_locators: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ref(self) -> str:
@@ -199,19 +202,37 @@ class K8sObject:
         return ":".join(parts)
 
 
+class PodReadiness(enum.Enum):
+    """k8s_resource(pod_readiness=) and k8s_kind(pod_readiness=), as Tilt spells them."""
+
+    AUTO = ""  # not given: decided by the workload
+    WAIT = "wait"
+    IGNORE = "ignore"
+    SUCCEEDED = "succeeded"
+
+
+class DiscoveryStrategy(enum.Enum):
+    """k8s_resource(discovery_strategy=): how the deployed pods are found."""
+
+    DEFAULT = "default"
+    SELECTORS_ONLY = "selectors-only"
+
+
 @dataclass(frozen=True)
 class K8sSpec:
     objects: tuple[K8sObject, ...] = ()
     image_refs: tuple[str, ...] = ()
     port_forwards: tuple[PortForward, ...] = ()
     extra_pod_selectors: tuple[tuple[tuple[str, str], ...], ...] = ()
-    pod_readiness: str = ""
-    discovery_strategy: str = ""
+    pod_readiness: PodReadiness = PodReadiness.AUTO
+    discovery_strategy: DiscoveryStrategy = DiscoveryStrategy.DEFAULT
     # k8s_custom_deploy
     apply_cmd: Cmd | None = None
     delete_cmd: Cmd | None = None
     apply_dir: str = ""
     apply_env: tuple[tuple[str, str], ...] = ()
+    delete_dir: str = ""
+    delete_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,17 +269,13 @@ class Resource:
             return not self.local.cmd.empty
         return True
 
-    @property
-    def has_runtime(self) -> bool:
-        if self.local is not None:
-            return not self.local.serve_cmd.empty
-        return True
-
 
 @dataclass(frozen=True)
 class Settings:
     max_parallel_updates: int = 3
     k8s_upsert_timeout_secs: int = 30
+    # update_settings(k8s_server_side_apply=): "true", "false", "auto" ("" = not set).
+    k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
     default_registry: str = ""

@@ -102,6 +102,8 @@ class Excerpts:
             view["excerpt"] = self.get(view["name"], int(last["id"]), float(last["start"]), last.get("end"))
         else:
             view["excerpt"] = []
+        # The one line a table row has room for (`lockstep get`).
+        view["failure"] = headline(view["excerpt"])
         return view
 
 

@@ -38,7 +38,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if want_logs and request.query.get("logs") not in (None, ""):
         log_cp = _int(request, "logs", 0)
     else:
-        tail_lines = engine.logs.tail(None, tail) if resources is None else engine.logs.since(0, resources)[-tail:]
+        tail_lines = engine.logs.last(tail, resources)
         log_cp = tail_lines[0].seq - 1 if tail_lines else engine.logs.checkpoint
 
     ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=1 << 16)
@@ -48,9 +48,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     request.app[STREAMS].add(ws)
     event = hub.listen()
     view_seq = hub.seq
-    finished = engine.state.finished_total
-    # The hub's views are current (it runs in the store's subscriber): no second computation of each.
-    snapshot = {"now": engine.state.now, "config": hub.config(), "resources": hub.views()}
+    current = engine.snapshot
+    finished = current.state.finished_total
+    # The hub's views are current (it runs in the engine's subscriber): no second computation of each.
+    snapshot = {"now": current.state.now, "config": hub.config(), "resources": hub.views()}
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,
         "log_checkpoint": engine.logs.checkpoint, "finished_total": finished,
