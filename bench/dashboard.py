@@ -234,12 +234,21 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        page = b.new_page(viewport={"width": 1400, "height": 900})
+        ctx = b.new_context(viewport={"width": 1400, "height": 900})
+        first = ctx.new_page()
+        t0 = time.perf_counter()
+        first.goto(rig.login_url)
+        first.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n}", timeout=120_000)
+        secs = time.perf_counter() - t0
+        print(f"first visit (login URL -> cookie -> {n} rows, in a new browser): {secs * 1000:.0f} ms")
+        first.close()
+        # What a user sees from then on: the dashboard opened in a tab of a running browser, logged in.
+        page = ctx.new_page()
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         t0 = time.perf_counter()
-        page.goto(rig.login_url)
+        page.goto(rig.url)
         page.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n} && "
                                "document.querySelectorAll('#log .ln').length > 0", timeout=120_000)
         print(f"page load (navigation -> {n} rows + log tail rendered): {(time.perf_counter() - t0) * 1000:.0f} ms")
