@@ -16,7 +16,6 @@ import logging
 import os
 import secrets
 import sys
-import weakref
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from lockstep.ui.apifile import API_FILE
 from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
-from lockstep.ui.stream import SOCKETS, close_streams, stream
+from lockstep.ui.stream import stream
 from lockstep.ui.terminal import announce
 
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
@@ -63,8 +62,6 @@ def build_app(
     app[ENGINE] = engine
     app[HUB] = Hub(engine)
     app[GUARD] = guard
-    app[SOCKETS] = weakref.WeakSet()
-    app.on_shutdown.append(close_streams)
     add_routes(app)
     app.router.add_get("/api/stream", stream)
     app.router.add_get("/api/health", health)

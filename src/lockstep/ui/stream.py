@@ -4,6 +4,8 @@ Protocol (server -> client, JSON text frames):
   {"type": "snapshot", "seq", "view": {...}, "log_checkpoint", "finished_total"}   first
   {"type": "delta", "seq", "changed": [view...], "removed": [name...], "config"?, "history": [record...]}
   {"type": "logs", "lines": [line...], "checkpoint", "skipped"}
+  {"type": "hb"}   every HEARTBEAT seconds of silence: a client that hears nothing for a few of them
+                   knows the server is gone even when no close frame arrives (a killed or stopped `up`)
 Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
 `tail=N` (default 1000), `resources=a,b` or repeated `resource=NAME` (log filter), `logs=none`
 (views only).
@@ -18,24 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import weakref
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 
-from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json, log_filter
-from lockstep.ui.viewmodel import full_view
+from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json, log_filter
 
 CHUNK = 2000
-
-# The open streams, so that stopping `up` can close them (close_streams) instead of waiting for
-# each client to notice: a dashboard tab or a `logs -f` must not hold up Ctrl-C.
-SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets", weakref.WeakSet)
-
-
-async def close_streams(app: web.Application) -> None:
-    sockets = app[SOCKETS]
-    for ws in [*sockets]:  # closing one changes the set
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"lockstep up is stopping")
+HEARTBEAT = 0.5
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -54,13 +45,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise BadRequest("this endpoint needs a WebSocket upgrade")
     await ws.prepare(request)
-    request.app[SOCKETS].add(ws)
+    request.app[STREAMS].add(ws)
     event = hub.listen()
     view_seq = hub.seq
     current = engine.snapshot
     finished = current.state.finished_total
-    snapshot = full_view(current.state, current.decision, engine.args)
-    snapshot["resources"] = hub.views()
+    # The hub's views are current (it runs in the engine's subscriber): no second computation of each.
+    snapshot = {"now": current.state.now, "config": hub.config(), "resources": hub.views()}
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,
         "log_checkpoint": engine.logs.checkpoint, "finished_total": finished,
@@ -70,7 +61,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
         nonlocal view_seq, finished, log_cp
         event.set()  # send the backlog of logs at once
         while True:
-            await event.wait()
+            try:
+                # asyncio.timeout, not wait_for: no extra task, so a woken sender runs at once and a
+                # short-lived state (an update that starts and ends within a few ms) is still sent.
+                async with asyncio.timeout(HEARTBEAT):
+                    await event.wait()
+            except TimeoutError:
+                await ws.send_str('{"type":"hb"}')
+                continue
             event.clear()
             delta = hub.delta_since(view_seq, finished)
             if not delta.empty:
@@ -100,6 +98,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if task.done():
                 break
     finally:
+        request.app[STREAMS].discard(ws)
         hub.unlisten(event)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, Exception):
