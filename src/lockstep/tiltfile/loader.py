@@ -24,7 +24,9 @@ from lockstep.tiltfile import (  # noqa: F401  (importing registers each module'
     settings,
     v1alpha1,
 )
+from lockstep.tiltfile.args import TiltfileError
 from lockstep.tiltfile.assemble import assemble
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.loads import load_module
 from lockstep.tiltfile.runtime import LoadFailed, eval_file
 from lockstep.tiltfile.state import EvalState
@@ -52,8 +54,11 @@ def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
           timeout: float | None) -> LoadResult:
     st = EvalState(main_path=main, dry_run=dry_run, subcommand=subcommand, args=args, timeout=timeout)
     try:
-        with open(main, encoding="utf-8", errors="replace") as fh:
-            source = fh.read()
+        source = read_text_file(main, "Tiltfile")
+    except TiltfileError as exc:
+        st.watch(main)
+        st.error(exc.message, None, exc.hint)
+        return _result(st, [], None)
     except OSError as exc:
         st.watch(main)
         st.error(f"cannot read Tiltfile {main}: {exc.strerror}", None,
