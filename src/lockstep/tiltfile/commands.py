@@ -105,7 +105,7 @@ def _communicate(proc: subprocess.Popen[bytes], data: bytes | None, limit: int) 
 
     def drain_stderr() -> None:
         assert proc.stderr is not None
-        while chunk := proc.stderr.read1(65536):
+        while chunk := os.read(proc.stderr.fileno(), 65536):
             tail.extend(chunk)
             del tail[:-_limits.STDERR_TAIL_BYTES]
 
@@ -123,7 +123,7 @@ def _communicate(proc: subprocess.Popen[bytes], data: bytes | None, limit: int) 
         t.start()
     out = bytearray()
     overflow = False
-    while chunk := proc.stdout.read1(1024 * 1024):
+    while chunk := os.read(proc.stdout.fileno(), 1024 * 1024):
         out.extend(chunk)
         if len(out) > limit:
             # Stop the command: closing our end also ends every writer in its pipeline
