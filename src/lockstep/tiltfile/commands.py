@@ -105,9 +105,10 @@ def _communicate(proc: subprocess.Popen[bytes], data: bytes | None, limit: int) 
 
     def drain_stderr() -> None:
         assert proc.stderr is not None
-        while chunk := os.read(proc.stderr.fileno(), 65536):
-            tail.extend(chunk)
-            del tail[:-_limits.STDERR_TAIL_BYTES]
+        with contextlib.suppress(OSError):
+            while chunk := os.read(proc.stderr.fileno(), 65536):
+                tail.extend(chunk)
+                del tail[:-_limits.STDERR_TAIL_BYTES]
 
     def feed_stdin() -> None:
         assert proc.stdin is not None
