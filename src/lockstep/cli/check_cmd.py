@@ -10,7 +10,7 @@ from typing import Any
 
 from lockstep.model import graph
 from lockstep.model.resource import Diagnostic, LoadResult, Resource
-from lockstep.tiltfile import load
+from lockstep.tiltfile.isolate import Evaluator
 
 
 def add_tiltfile_args(p: argparse.ArgumentParser) -> None:
@@ -43,8 +43,9 @@ def render_diagnostic(d: Diagnostic) -> str:
 
 
 def evaluate(args: argparse.Namespace, subcommand: str) -> LoadResult:
-    return load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
-                subcommand=subcommand)
+    # In a child bounded in memory and time, as `up` evaluates (see tiltfile/isolate.py).
+    return Evaluator().load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
+                              subcommand=subcommand)
 
 
 def start_order(result: LoadResult) -> list[str]:

@@ -16,30 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.process import SubprocessRunner
-from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult
 from lockstep.statedir import state_dir
+from lockstep.tiltfile.isolate import Evaluator
 from lockstep.watch.backend import make_backend
 
 PIDFILE = "up.json"
-
-
-def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> LoadResult:
-    from lockstep.tiltfile import load
-
-    return load(path, args, subcommand=subcommand)
-
-
-def cancel_load_commands() -> None:
-    from lockstep.tiltfile import commands
-
-    commands.cancel_all()
 
 
 def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
@@ -48,12 +36,15 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    # Each evaluation runs in a child bounded in memory and time; the run tag lets the
+    # reaper find what its local() commands left behind if lockstep is killed.
+    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag})
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
-        loader=lambda p, a: load_tiltfile(p, a, subcommand),
+        loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
         runner=LocalRunner(processes),
         logs=logs,
-        cancel_load=cancel_load_commands,
+        cancel_load=evaluator.cancel_all,
     )
     ServeController(engine, processes)
     WatchController(engine, make_backend())
