@@ -159,3 +159,25 @@ def test_the_child_does_not_run_in_lockstep_itself(tmp_path: Path) -> None:
     path = write(tmp_path, "print(str(local('echo $PPID', quiet=True)).strip())\n")
     r = Evaluator(memory_mb=LIMIT_MB).load(str(path), timeout=20)
     assert r.ok and int(r.printed[0]) != os.getpid()
+
+
+def test_a_warm_evaluator_uses_a_spare_child_started_ahead(tmp_path: Path) -> None:
+    path = write(tmp_path, "print(str(local('echo $PPID', quiet=True)).strip())\n")
+    ev = Evaluator(memory_mb=LIMIT_MB, warm=True)
+    for _ in range(2):
+        spare = ev._spare
+        assert spare is not None and spare.poll() is None
+        r = ev.load(str(path), timeout=20)
+        assert r.ok and int(r.printed[0]) == spare.pid  # the evaluation ran in the spare
+        assert ev._spare is not None and ev._spare.pid != spare.pid  # and a new one waits
+    ev.cancel_all()
+    assert ev._spare is None and spare.poll() is not None
+
+
+def test_an_unused_spare_exits_when_lockstep_goes_away() -> None:
+    ev = Evaluator(memory_mb=LIMIT_MB, warm=True)
+    spare = ev._spare
+    assert spare is not None and spare.stdin is not None
+    spare.stdin.close()  # what the kernel does to the pipe when lockstep exits
+    assert spare.wait(20) == 0
+    assert spare.stderr is not None and spare.stderr.read() == b""  # quietly

@@ -38,7 +38,7 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     logs = LogStore(str(sdir / "logs"))
     # Each evaluation runs in a child bounded in memory and time; the run tag lets the
     # reaper find what its local() commands left behind if lockstep is killed.
-    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag})
+    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag}, warm=True)
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
