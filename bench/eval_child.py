@@ -51,9 +51,9 @@ def main() -> int:
         big = generate(big_dir)
         for name, path in (("1 resource", small), ("500 resources", big)):
             assert load(str(path)).ok and cold.load(str(path)).ok and warm.load(str(path)).ok
-            inside = median_ms(lambda p=path: load(str(p)), pause=0.3)  # type: ignore[misc]
-            fresh = median_ms(lambda p=path: cold.load(str(p)), pause=0.3)  # type: ignore[misc]
-            spare = median_ms(lambda p=path: warm.load(str(p)), pause=0.3)  # type: ignore[misc]
+            inside = median_ms(lambda p=path: load(str(p)), pause=1.0)  # type: ignore[misc]
+            fresh = median_ms(lambda p=path: cold.load(str(p)), pause=1.0)  # type: ignore[misc]
+            spare = median_ms(lambda p=path: warm.load(str(p)), pause=1.0)  # type: ignore[misc]
             print(f"{name:>14}: in-process {inside:6.1f} ms; fresh child {fresh:6.1f} ms "
                   f"({fresh - inside:+.1f} ms); spare child (up) {spare:6.1f} ms ({spare - inside:+.1f} ms); "
                   f"median of {RUNS}")

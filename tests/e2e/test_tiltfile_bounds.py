@@ -95,3 +95,15 @@ def test_down_stops_up_during_a_blocked_reload(tmp_path: Path) -> None:
     up.out.close()
     assert time.monotonic() - started < 5
     wait_until(lambda: not marked_pids(value), timeout=10, what="every process gone, the local() sleeps too")
+
+
+@pytest.mark.skipif(not Path("/proc/1/map_files").is_dir(), reason="needs /proc/1/map_files")
+def test_watching_proc_1_warns_once_and_up_keeps_running(tmp_path: Path) -> None:
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('a', cmd='echo ran-a', deps=['/proc/1'])\n")
+    with Up(tf, tmp_path / "state") as up:
+        up.expect("watch: skipped ")
+        up.expect("ran-a")
+        assert up.proc.poll() is None
+        assert "Traceback" not in up.log_text()
+        assert up.log_text().count("unreadable director") == 1
