@@ -3,6 +3,7 @@ and `up` can be stopped at any point of an evaluation."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -107,3 +108,18 @@ def test_watching_proc_1_warns_once_and_up_keeps_running(tmp_path: Path) -> None
         assert up.proc.poll() is None
         assert "Traceback" not in up.log_text()
         assert up.log_text().count("unreadable director") == 1
+
+
+def test_ctrl_c_stops_check_during_a_busy_evaluation(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("x = 0\nfor i in range(1000000000):\n    for j in range(1000000000):\n        x += 1\n")
+    check = subprocess.Popen([f"{VENV_BIN}/lockstep", "check", "-f", str(tf)], env={**os.environ, key: value},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_until(lambda: _evaluating(value), what="the evaluation child")
+    started = time.monotonic()
+    check.send_signal(signal.SIGINT)
+    _out, err = check.communicate(timeout=15)
+    assert check.returncode == 130 and b"Traceback" not in err
+    assert time.monotonic() - started < 5
+    wait_until(lambda: not marked_pids(value), timeout=10, what="the evaluation child gone")
