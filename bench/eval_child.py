@@ -59,6 +59,13 @@ def main() -> int:
                   f"median of {RUNS}")
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"largest child peak RSS: {peak:.0f} MB")
+        time.sleep(1.0)
+        spare = warm._spare
+        if spare is not None:
+            status = Path(f"/proc/{spare.pid}/status").read_text()
+            rss = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+            print(f"idle spare child (up): {int(rss) / 1024:.0f} MB RSS")
+        warm.cancel_all()
         lockstep = os.path.join(os.path.dirname(sys.executable), "lockstep")
         for name, path in (("1 resource", small), ("500 resources", big)):
             cmd = median_ms(lambda p=path: subprocess.run(  # type: ignore[misc]
