@@ -106,6 +106,7 @@ def test_the_time_budget_still_applies_in_the_child(tmp_path: Path) -> None:
     ("XCPU", "Tiltfile evaluation used more than 50 s of CPU and was stopped"),
     ("SEGV", "Tiltfile evaluation crashed (signal SIGSEGV)"),
     ("ABRT", "Tiltfile evaluation ran out of memory"),
+    ("KILL", "Tiltfile evaluation was killed (SIGKILL); the machine may be out of memory"),
 ])
 def test_the_childs_death_is_a_tiltfile_error(tmp_path: Path, signal_name: str, message: str) -> None:
     # local() commands share the child's process group and have it as their parent.

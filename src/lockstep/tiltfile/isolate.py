@@ -145,7 +145,8 @@ class Evaluator:
                 self._spare = None
         for proc in children:
             _kill_group(proc)
-            proc.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)  # reaped here, or by the thread that runs it
 
     def _start_spare(self) -> None:
         # A spare left over when lockstep exits reads EOF on stdin and exits; the
@@ -183,10 +184,15 @@ def _death(main: str, args: Sequence[str], code: int, stderr: str, memory_mb: in
               or code == -signal.SIGABRT)
     if memory:
         return out_of_memory(main, args, memory_mb)
-    if code in (-signal.SIGXCPU, -signal.SIGKILL) and timeout is not None:
+    if code == -signal.SIGXCPU and timeout is not None:
         return _failed(main, args, f"{main}: Tiltfile evaluation used more than {timeout + CPU_SLACK_SECS:.0f} s "
                        "of CPU and was stopped",
                        "look for an unbounded loop; lockstep bounds evaluation time")
+    if code == -signal.SIGKILL:
+        # Not lockstep's doing (that is reported as cancelled): most likely the kernel's OOM killer.
+        return _failed(main, args, f"{main}: Tiltfile evaluation was killed (SIGKILL); the machine may be "
+                       "out of memory", "look for a loop or a string/list that grows without bound, "
+                       f"or lower {MEMORY_ENV}")
     what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
     return _failed(main, args, f"{main}: Tiltfile evaluation crashed ({what})" + (f": {last}" if last else ""),
                    "this is a lockstep bug; please report it with the Tiltfile")
