@@ -84,3 +84,13 @@ def test_local_within_the_limit_keeps_stdin_stdout_and_the_stderr_tail(tiltfile)
     # stderr is drained beside stdout (a full stderr pipe would otherwise stall the command)
     r = tiltfile("local('head -c 200000 /dev/zero | tr \"\\\\0\" e >&2; echo boom >&2; exit 3')\n")
     assert not r.ok and messages(r)[0].endswith("boom")
+
+
+@pytest.mark.timeout(30)
+def test_compose_files_and_tilt_config_json_are_regular_files_only(tiltfile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    os.mkfifo(tmp_path / "compose.yaml")
+    r = tiltfile("docker_compose('compose.yaml')\n")
+    assert not r.ok and "compose.yaml is not a regular file (a FIFO)" in messages(r)[0]
+    os.mkfifo(tmp_path / "tilt_config.json")
+    r = tiltfile("config.define_string('x')\nconfig.parse()\n")
+    assert not r.ok and "tilt_config.json is not a regular file (a FIFO)" in messages(r)[0]
