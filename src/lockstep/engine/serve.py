@@ -83,8 +83,11 @@ class ServeController:
 
     async def _supervise(self, name: str, r: Resource, previous: asyncio.Task[None] | None) -> None:
         if previous is not None:
-            with contextlib.suppress(BaseException):
-                await previous  # its finally stops the old process first
+            # Its finally stops the old process first. asyncio.wait() neither raises the old
+            # task's outcome nor swallows this task's own cancellation (a stop arriving now),
+            # which `suppress(BaseException)` did: the supervisor then started a process
+            # nobody would stop, and shutdown waited for it for ever.
+            await asyncio.wait([previous])
         assert r.local is not None
         spec = ProcessSpec(r.local.serve_cmd.argv, r.local.serve_dir or os.getcwd(), r.local.serve_env)
         restarts = 0
