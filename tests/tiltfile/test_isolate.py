@@ -182,3 +182,18 @@ def test_an_unused_spare_exits_when_lockstep_goes_away() -> None:
     spare.stdin.close()  # what the kernel does to the pipe when lockstep exits
     assert spare.wait(20) == 0
     assert spare.stderr is not None and spare.stderr.read() == b""  # quietly
+
+
+def test_every_corpus_tiltfile_crosses_intact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    default = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "tiltfiles" / "dev"
+    corpus = Path(os.environ.get("LOCKSTEP_CORPUS_DIR") or default)
+    files = sorted(corpus.glob("*.star")) if corpus.is_dir() else []
+    if not files:
+        pytest.skip("Tiltfile corpus not found (set LOCKSTEP_CORPUS_DIR)")
+    monkeypatch.setenv("LOCKSTEP_EXTENSIONS_DIR", str(tmp_path))  # as the corpus test: no extensions
+    ev = Evaluator(memory_mb=LIMIT_MB, warm=True)
+    try:
+        for path in files[::4]:  # a spread of real Tiltfiles; each costs a child process
+            assert ev.load(str(path), dry_run=True, timeout=20) == load(str(path), dry_run=True, timeout=20), path
+    finally:
+        ev.cancel_all()
