@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -19,6 +20,15 @@ local_resource('srv', serve_cmd='{DAEMON}; exec sleep 600')
 """
 
 
+def _session_leaders(marker: str) -> int:
+    """Marked processes that lead a session of their own (a process may exit meanwhile)."""
+    count = 0
+    for p in marked_pids(marker):
+        with contextlib.suppress(ProcessLookupError):
+            count += os.getsid(p) == p
+    return count
+
+
 def _kill(marker: str) -> None:
     for pid in marked_pids(marker):
         os.kill(pid, signal.SIGKILL)
@@ -32,7 +42,7 @@ def test_up_stops_setsid_daemons_on_a_clean_exit(tmp_path: Path, how: str) -> No
     up = Up(tmp_path / "Tiltfile", tmp_path / "state", env={"LOCKSTEP_TEST_MARKER": marker})
     try:
         # Two daemons (one per resource) in sessions of their own, plus the serve_cmd's sleep.
-        wait_until(lambda: sum(os.getsid(p) == p for p in marked_pids(marker)) == 2, 30, "two daemons")
+        wait_until(lambda: _session_leaders(marker) == 2, 30, "two daemons")
         if how == "down":
             res = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(up.tiltfile)], env=up.env,
                                  capture_output=True, text=True, timeout=60)

@@ -112,7 +112,7 @@ class Evaluator:
         try:
             out, err = proc.communicate(json.dumps(request).encode())
         except BaseException:
-            # Ctrl-C in `check`: the child is in its own session, so it did not get the signal.
+            # Ctrl-C in `check`: the child is in its own process group, so it did not get the signal.
             _kill_group(proc)
             proc.wait()
             raise
@@ -160,8 +160,10 @@ class Evaluator:
         argv = [sys.executable, "-c", _CHILD_CODE, _PACKAGE_ROOT]
         if _SETPRIV is not None:
             argv = [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+        # A process group of its own (not a session: it stays in the terminal's session,
+        # but Ctrl-C there reaches lockstep's foreground group only; lockstep decides).
         return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=self._env, start_new_session=True)
+                                env=self._env, process_group=0)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
