@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from upproc import Up, wait_until
+from upproc import Up
 
 from lockstep.cli.main import main
 
@@ -149,8 +149,6 @@ def test_args_replace_reloads(up: Up, capsys: pytest.CaptureFixture[str]) -> Non
     assert code == 0 and "x1" in out
     code, out, _ = cli(up, capsys, "args")
     assert out.strip() == "x1"
-    # `args` returns before the re-evaluation (a child process) has produced resource x1.
-    wait_until(lambda: "x1" in cli(up, capsys, "get", "-o", "name")[1].split(), timeout=30, what="x1 to appear")
     code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "x1", "--timeout", "30s")
     assert code == 0
     code, out, _ = cli(up, capsys, "args", "--clear")

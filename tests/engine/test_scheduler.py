@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine_sim import ROOT, Sim, config, local
+from engine_sim import ROOT, Sim, config, loaded_action, local
 
 from lockstep.engine.checker import check_history
 from lockstep.engine.scheduler import next_updates
@@ -16,7 +16,7 @@ from lockstep.store.state import EngineState, RuntimeStatus
 
 
 def loaded(*resources, **settings) -> EngineState:  # type: ignore[no-untyped-def]
-    return reduce(EngineState(), A.ConfigLoaded(config(*resources, **settings), 0.0))
+    return reduce(EngineState(), loaded_action(config(*resources, **settings), 0.0))
 
 
 def holds(state: EngineState, name: str) -> set[HoldKind]:
@@ -62,7 +62,7 @@ def test_c1_upstream_runtime_must_be_ready() -> None:
     api = replace(local("api"), local=replace(local("api").local, serve_cmd=local("x").local.cmd))  # type: ignore[arg-type]
     s = loaded(api, local("e2e", ups=("api",)))
     s = finish(start(s, "api", 1), "api", 1)
-    assert s.rs["api"].runtime is RuntimeStatus.STARTING
+    assert s.statuses["api"].runtime is RuntimeStatus.STARTING
     assert HoldKind.WAITING_ON_UPSTREAM in holds(s, "e2e")
     s = reduce(s, A.RuntimeReady("api", True, 2.0))
     assert next_updates(s).starts == ("e2e",)
@@ -75,11 +75,11 @@ def test_c2_success_propagates_once_to_dependents() -> None:
     s = loaded(local("a"), local("b"), local("c", ups=("a", "b")))
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
-    reasons = s.rs["c"].pending
+    reasons = s.statuses["c"].pending
     assert {r.kind for r in reasons} == {ReasonKind.INITIAL, ReasonKind.UPSTREAM}
     assert next_updates(s).starts == ("c",)
     s = finish(start(s, "c", 3), "c", 3)
-    assert not s.rs["c"].pending
+    assert not s.statuses["c"].pending
 
 
 def test_c2_crash_restart_does_not_propagate() -> None:
@@ -88,7 +88,7 @@ def test_c2_crash_restart_does_not_propagate() -> None:
     s = finish(start(s, "b", 2), "b", 2)
     s = reduce(s, A.RuntimeExited("a", 1, 3.0))
     s = reduce(s, A.RuntimeStarted("a", 4.0))
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
 
 
 def test_c2_propagation_can_be_turned_off() -> None:
@@ -96,13 +96,13 @@ def test_c2_propagation_can_be_turned_off() -> None:
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
     s = finish(start(s, "a", 3), "a", 3)
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
     # ... or per resource: b stays put when a is updated again.
     s2 = loaded(local("a"), local("b", ups=("a",), propagate=False))
     s2 = finish(start(s2, "a", 1), "a", 1)
     s2 = finish(start(s2, "b", 2), "b", 2)
     s2 = finish(start(s2, "a", 3), "a", 3)
-    assert not s2.rs["b"].pending
+    assert not s2.statuses["b"].pending
 
 
 # C3 ----------------------------------------------------------------------
@@ -120,8 +120,8 @@ def test_c3_quiet_window_delays_file_triggered_start() -> None:
     s = reduce(s, A.Tick(5.3))
     assert next_updates(s).starts == ("a",)
     s = start(s, "a", 2, at=5.3)
-    assert s.rs["a"].running is not None
-    assert s.rs["a"].running.reasons[0].paths == (f"{ROOT}/src/x", f"{ROOT}/src/y")
+    assert s.statuses["a"].running is not None
+    assert s.statuses["a"].running.reasons[0].paths == (f"{ROOT}/src/x", f"{ROOT}/src/y")
 
 
 def test_c3_max_wait_caps_a_never_quiet_stream() -> None:
@@ -145,14 +145,80 @@ def test_c4_writer_exclusion_and_inference() -> None:
     s = finish(start(s, "gen", 1), "gen", 1)
     s = finish(start(s, "image", 2), "image", 2)
     s = start(s, "gen", 3, at=3.0)
-    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/site/index.html"}), 3.5))
+    changed = f"{ROOT}/site/index.html"
+    s = reduce(s, A.FilesChanged(frozenset({changed}), 3.5))
+    # A coincidence alone: a short hold, no edge.
+    assert s.inferred == frozenset()
+    assert HoldKind.CHECKING_WRITERS in holds(s, "image")
+    s = reduce(s, A.WriterEvidence("gen", "image", (changed,), "pid 7 `gen` had site/index.html open", 3.6))
     assert ("gen", "image") in s.inferred
+    assert s.evidence[("gen", "image")] == "pid 7 `gen` had site/index.html open"
     assert {HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_ON_UPSTREAM} <= holds(s, "image")
     s = finish(s, "gen", 3, at=4.0)
     # writer done: the files must be quiet again
     assert HoldKind.QUIET_WINDOW in holds(s, "image")
     s = reduce(s, A.Tick(4.2))
     assert next_updates(s).starts == ("image",)
+
+
+def test_c4_change_without_evidence_holds_at_most_a_second_beyond_quiet() -> None:
+    s = loaded(local("long", deps=("a",)), local("b", deps=("b",)))
+    s = finish(start(s, "b", 1), "b", 1)
+    s = start(s, "long", 2, at=1.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/b/f"}), 10.0))
+    d = next_updates(s)
+    hold = next(h for h in d.holds["b"] if h.kind is HoldKind.CHECKING_WRITERS)
+    assert hold.subjects == ("long",) and hold.until == 10.0 + 0.2 + 1.0
+    assert d.wake_at == 10.2
+    s = reduce(s, A.Tick(11.1))
+    assert next_updates(s).starts == ()
+    s = reduce(s, A.Tick(11.2))
+    assert next_updates(s).starts == ("b",)
+    assert s.inferred == frozenset() and s.evidence == {}
+
+
+def test_c4_repeated_coincidence_over_separate_runs_is_evidence() -> None:
+    s = loaded(local("w", deps=("w",)), local("r", deps=("out",)))
+    for run in range(3):
+        uid = 10 + run
+        s = start(s, "w", uid, at=run * 10.0)
+        assert s.inferred == frozenset()
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 1))
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/y"}), run * 10.0 + 2))
+        s = finish(s, "w", uid, at=run * 10.0 + 3)
+    assert s.inferred == frozenset({("w", "r")})
+    assert s.evidence[("w", "r")] == "r's files changed during 3 separate runs of w (#10, #11, #12)"
+
+
+def test_c4_coincidences_do_not_count_when_the_files_also_change_while_w_is_idle() -> None:
+    s = loaded(local("w", deps=("w",)), local("r", deps=("out",)))
+    for run in range(4):
+        uid = 10 + run
+        s = start(s, "w", uid, at=run * 10.0)
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 1))
+        s = finish(s, "w", uid, at=run * 10.0 + 3)
+        if run == 1:  # the user edits r's files between two runs of w
+            s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 5))
+    assert s.inferred == frozenset()
+
+
+def test_c4_disabled_inferred_upstream_holds_nothing() -> None:
+    s = loaded(local("long", deps=("a",)), local("b", deps=("b",)))
+    s = reduce(s, A.RestoreInferred(frozenset({("long", "b")}), 0.0, ((("long", "b"), "pid 1 `x` wrote"),)))
+    assert s.evidence[("long", "b")] == "pid 1 `x` wrote"
+    s = reduce(s, A.SetEnabled("long", False, 0.0))
+    assert next_updates(s).starts == ("b",)
+    # Not in force, so not recorded as one (the checker would see b start before long ever ran).
+    s = finish(start(s, "b", 1), "b", 1)
+    assert s.history[-1].upstreams == ()
+    assert check_history(list(s.history)) == []
+
+
+def test_c1_disabled_declared_upstream_is_named_with_the_fix() -> None:
+    s = loaded(local("next-app"), local("api", ups=("next-app",)))
+    s = reduce(s, A.SetEnabled("next-app", False, 0.0))
+    texts = [h.describe() for h in next_updates(s).holds["api"]]
+    assert texts == ["waiting on next-app (disabled: `lockstep enable next-app`)"]
 
 
 def test_c4_no_inference_from_paths_the_writer_itself_watches() -> None:
@@ -175,8 +241,8 @@ def test_c4_tainted_run_is_rerun() -> None:
     s = start(s, "a", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), 0.5))
     s = finish(s, "a", 1)
-    assert s.rs["a"].last is not None and s.rs["a"].last.tainted
-    assert ReasonKind.TAINTED in {r.kind for r in s.rs["a"].pending}
+    assert s.statuses["a"].last is not None and s.statuses["a"].last.tainted
+    assert ReasonKind.TAINTED in {r.kind for r in s.statuses["a"].pending}
 
 
 def test_c4_broken_setup_converges_without_resource_deps() -> None:
@@ -276,9 +342,9 @@ def test_config_change_reruns_only_changed_resources() -> None:
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
     changed = replace(local("b"), labels=("x",))
-    s = reduce(s, A.ConfigLoaded(config(local("a"), changed), 3.0))
-    assert not s.rs["a"].pending
-    assert [r.kind for r in s.rs["b"].pending] == [ReasonKind.CONFIG]
+    s = reduce(s, loaded_action(config(local("a"), changed), 3.0))
+    assert not s.statuses["a"].pending
+    assert [r.kind for r in s.statuses["b"].pending] == [ReasonKind.CONFIG]
 
 
 def test_failed_update_record() -> None:
@@ -291,16 +357,17 @@ def test_c4_inferred_edges_order_but_do_not_propagate() -> None:
     s = loaded(local("slow", deps=("a",)), local("b", deps=("b",)))
     s = finish(start(s, "slow", 1), "slow", 1)
     s = finish(start(s, "b", 2), "b", 2)
-    # A user edit to b's files while slow runs: blamed on slow (an inferred edge) ...
+    # slow seen writing b's files (an inferred edge) ...
     s = start(s, "slow", 3, at=2.0)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/b/x"}), 2.5))
+    s = reduce(s, A.WriterEvidence("slow", "b", (f"{ROOT}/b/x",), "seen", 2.6))
     assert ("slow", "b") in s.inferred
     s = finish(s, "slow", 3, at=3.0)
     s = reduce(s, A.Tick(3.2))
     s = finish(start(s, "b", 4, at=3.2), "b", 4, at=3.5)
     # ... which orders b after slow but never rebuilds b because slow rebuilt.
     s = finish(start(s, "slow", 5, at=4.0), "slow", 5, at=5.0)
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
 
 
 def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
@@ -308,3 +375,27 @@ def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
     s = start(s, "image", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/image-dir/manifest.json"}), 0.5))
     assert s.inferred == frozenset()
+
+
+def test_forgetting_no_edges_forgets_nothing_and_forgetting_all_is_its_own_action() -> None:
+    s = loaded(local("a"), local("b"), local("c"))
+    s = reduce(s, A.RestoreInferred(frozenset({("a", "b"), ("b", "c")}), 0.0))
+    assert s.inferred == {("a", "b"), ("b", "c")}
+    assert reduce(s, A.ForgetInferred(frozenset(), 1.0)).inferred == s.inferred
+    assert reduce(s, A.ForgetInferred(frozenset({("a", "b")}), 1.0)).inferred == {("b", "c")}
+    gone = reduce(s, A.ForgetAllInferred(1.0))
+    assert gone.inferred == frozenset() and gone.topology.ups["b"] == frozenset()
+
+
+def test_probe_results_count_consecutive_failures() -> None:
+    s = loaded(local("web", serve=True))
+    s = reduce(s, A.ProbeResult("web", False, "connection refused (localhost:1)", 1.0))
+    s = reduce(s, A.ProbeResult("web", False, "HTTP 503 Service Unavailable", 2.0))
+    p = s.statuses["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since, p.at) == (False, 2, 1.0, 2.0)
+    assert p.detail == "HTTP 503 Service Unavailable"
+    s = reduce(s, A.ProbeResult("web", True, "HTTP 200 OK", 3.0))
+    p = s.statuses["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since) == (True, 0, 3.0)
+    # A new process starts with no probe result.
+    assert reduce(s, A.RuntimeStarted("web", 4.0)).statuses["web"].probe is None

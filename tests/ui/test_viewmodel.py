@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind
+from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, Reason, ReasonKind, UpdateRecord, UpdateResult
-from lockstep.store.state import ResourceState, RuntimeStatus
-from lockstep.ui.viewmodel import critical_path, is_ready, resource_view, update_status
+from lockstep.store.state import ProbeStatus, ResourceState, RuntimeStatus
+from lockstep.ui.viewmodel import UpdateStatus, critical_path, is_ready, resource_view, update_status
 
 R = Resource("api", ResourceKind.LOCAL, local=LocalSpec(cmd=Cmd(("true",))), labels=("back",))
 OK = UpdateRecord(1, "api", (Reason(ReasonKind.INITIAL),), 10.0, 12.5, UpdateResult.SUCCEEDED)
@@ -17,18 +17,18 @@ def test_update_status_and_ready() -> None:
     manual = (HoldReason(HoldKind.MANUAL),)
     pend = (Reason(ReasonKind.FILES, ("a.py",)),)
     cases = [
-        (ResourceState("api"), (), "pending", False),
-        (ResourceState("api", last=OK), (), "ok", True),
-        (ResourceState("api", last=FAILED), (), "error", False),
-        (ResourceState("api", last=OK, pending=pend), held, "held", False),
-        (ResourceState("api", last=OK, pending=pend), manual, "pending", False),
-        (ResourceState("api", running=OK), (), "in_progress", False),
-        (ResourceState("api", enabled=False, last=OK), (), "disabled", False),
-        (ResourceState("api", last=OK, runtime=RuntimeStatus.STARTING), (), "ok", False),
-        (ResourceState("api", last=OK, runtime=RuntimeStatus.READY), (), "ok", True),
+        (ResourceState("api"), (), UpdateStatus.PENDING, False),
+        (ResourceState("api", last=OK), (), UpdateStatus.OK, True),
+        (ResourceState("api", last=FAILED), (), UpdateStatus.ERROR, False),
+        (ResourceState("api", last=OK, pending=pend), held, UpdateStatus.HELD, False),
+        (ResourceState("api", last=OK, pending=pend), manual, UpdateStatus.PENDING, False),
+        (ResourceState("api", running=OK), (), UpdateStatus.IN_PROGRESS, False),
+        (ResourceState("api", enabled=False, last=OK), (), UpdateStatus.DISABLED, False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.STARTING), (), UpdateStatus.OK, False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.READY), (), UpdateStatus.OK, True),
     ]
     for s, holds, status, ready in cases:
-        assert update_status(R, s, holds).value == status, s
+        assert update_status(R, s, holds) is status, s
         assert is_ready(R, s) is ready, s
 
 
@@ -38,6 +38,20 @@ def test_resource_view_words() -> None:
     assert v["hold_text"] == "blocked: upstream gen failed"
     assert v["pending"] == ["upstream gen updated"]
     assert v["last_duration"] == 2.5 and v["labels"] == ["back"]
+
+
+def test_disabled_server_manual_resource_and_probe_words() -> None:
+    server = Resource("web", ResourceKind.LOCAL, local=LocalSpec(serve_cmd=Cmd(("serve",))))
+    v = resource_view(server, ResourceState("web", enabled=False, runtime=RuntimeStatus.PENDING), ())
+    assert v["runtime_status"] == "disabled"
+    manual = ResourceState("api", trigger_mode=TriggerMode.MANUAL)
+    assert resource_view(R, manual, ())["note"] == "not started (manual)"
+    assert resource_view(R, ResourceState("api"), ())["note"] == ""
+    probing = ResourceState("web", runtime=RuntimeStatus.STARTING,
+                            probe=ProbeStatus(False, "HTTP 503 Service Unavailable", 9.0, 5.0, 4))
+    v = resource_view(server, probing, ())
+    assert v["probe"] == {"ok": False, "detail": "HTTP 503 Service Unavailable", "since": 5.0, "failures": 4}
+    assert v["probe_text"] == "failing (4 in a row): HTTP 503 Service Unavailable"
 
 
 def test_critical_path_follows_the_gating_upstream() -> None:
@@ -54,3 +68,14 @@ def test_critical_path_follows_the_gating_upstream() -> None:
     ]
     assert critical_path(records) == [1, 3, 5]
     assert critical_path([]) == []
+
+
+def test_config_is_reloading_from_the_change_until_the_evaluation_ends() -> None:
+    from lockstep.store.state import EngineState
+    from lockstep.ui.viewmodel import config_view
+
+    assert config_view(EngineState())["reloading"] is False
+    assert config_view(EngineState(config_dirty_since=1.0))["reloading"] is True
+    assert config_view(EngineState(config_reload_requested=True))["reloading"] is True
+    # The evaluation itself is running: a `wait` for a name it may add must keep waiting.
+    assert config_view(EngineState(config_reloading=True))["reloading"] is True

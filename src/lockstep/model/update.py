@@ -52,6 +52,16 @@ class Reason:
         )
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a successful update produced, kept in the resource's state for the next one."""
+
+    # Image references built (name:tag or digest), for deploys that use them.
+    images: tuple[str, ...] = ()
+    # Objects applied (kind/namespace/name), for deploys that must find them again.
+    applied: tuple[str, ...] = ()
+
+
 class UpdateResult(enum.Enum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -115,12 +125,15 @@ class HoldKind(enum.Enum):
     WAITING_ON_UPSTREAM = "waiting-on-upstream"
     UPSTREAM_FAILED = "upstream-failed"
     WAITING_FOR_WRITERS = "waiting-for-writers"
+    CHECKING_WRITERS = "checking-writers"
+    UPSTREAM_DISABLED = "upstream-disabled"
     WAITING_FOR_DEPENDENT = "waiting-for-dependent"
     QUIET_WINDOW = "quiet-window"
     PARALLEL_LIMIT = "parallel-limit"
     LOCAL_SERIAL = "local-serial"
     MANUAL = "manual-trigger"
     DISABLED = "disabled"
+    TILTFILE_RELOAD = "tiltfile-reload"
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,10 @@ class HoldReason:
                 return f"blocked: upstream {names} failed"
             case HoldKind.WAITING_FOR_WRITERS:
                 return f"waiting for writers: {names}"
+            case HoldKind.CHECKING_WRITERS:
+                return f"checking whether {names} wrote these files (at most 1s)"
+            case HoldKind.UPSTREAM_DISABLED:
+                return "; ".join(f"waiting on {n} (disabled: `lockstep enable {n}`)" for n in self.subjects)
             case HoldKind.WAITING_FOR_DEPENDENT:
                 return f"waiting for dependent {names} to finish reading"
             case HoldKind.QUIET_WINDOW:
@@ -150,6 +167,8 @@ class HoldReason:
                 return "pending changes: trigger to update"
             case HoldKind.DISABLED:
                 return "disabled"
+            case HoldKind.TILTFILE_RELOAD:
+                return "waiting for the Tiltfile to be re-read"
         return self.kind.value
 
     def to_json(self) -> dict[str, object]:

@@ -1,20 +1,27 @@
 """Actions: every change to the engine state is one of these, with its time.
 
 Timestamps travel inside actions so that reducers never read a clock (and a
-fake clock drives the tests).
+fake clock drives the tests). Facts about the machine travel the same way:
+reducers never touch the filesystem either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lockstep.model.resource import Diagnostic, LoadResult, TriggerMode
+from lockstep.model.update import Outputs
 
 
 @dataclass(frozen=True)
 class ConfigLoaded:
     result: LoadResult
     at: float
+    # The directories at the filesystem root, observed by whoever loaded the
+    # config: they decide whether an ignore pattern `/tmp/x` is absolute.
+    root_dirs: frozenset[str] = frozenset()
+    # The resources whose runtime a registered runtime controller supervises.
+    runtimes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,9 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
+    # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
+    cancelled: bool = False
+    outputs: Outputs = field(default_factory=Outputs)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,14 @@ class RuntimeStarted:
 class RuntimeReady:
     resource: str
     ready: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    resource: str
+    ok: bool
+    detail: str
     at: float
 
 
@@ -106,12 +124,36 @@ class SetTriggerMode:
 class RestoreInferred:
     edges: frozenset[tuple[str, str]]
     at: float
+    # (writer, reader) -> what the edge was learnt from.
+    evidence: tuple[tuple[tuple[str, str], str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WriterEvidence:
+    """A running update was seen writing a resource's files (C4)."""
+
+    writer: str
+    reader: str
+    paths: tuple[str, ...]
+    evidence: str
+    at: float
 
 
 @dataclass(frozen=True)
 class ForgetInferred:
-    # Empty means: forget all.
     edges: frozenset[tuple[str, str]]
+    at: float
+
+
+@dataclass(frozen=True)
+class ForgetAllInferred:
+    at: float
+
+
+@dataclass(frozen=True)
+class ReloadRequested:
+    """Re-read the Tiltfile now (the `args` command), without waiting for a quiet window."""
+
     at: float
 
 
@@ -126,16 +168,20 @@ Action = (
     | FilesChanged
     | ConfigFilesChanged
     | ConfigReloadStarted
+    | ReloadRequested
     | UpdateStarted
     | UpdateFinished
     | RuntimeStarted
     | RuntimeReady
     | RuntimeExited
+    | ProbeResult
     | RuntimeStopped
     | Trigger
     | SetEnabled
     | SetTriggerMode
     | RestoreInferred
+    | WriterEvidence
     | ForgetInferred
+    | ForgetAllInferred
     | Tick
 )

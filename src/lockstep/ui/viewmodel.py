@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lockstep.engine.scheduler import Decision
-from lockstep.model.resource import Resource
+from lockstep.model.resource import Resource, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, UpdateRecord, UpdateResult
-from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
+from lockstep.store.state import EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
 JSON = dict[str, Any]
 
@@ -49,12 +49,28 @@ def update_status(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
 
 
 def is_ready(r: Resource, s: ResourceState) -> bool:
-    """`lockstep wait --for=condition=Ready`: updated successfully and runtime ready."""
-    if not s.enabled or s.running is not None or s.pending:
-        return False
-    if r.has_update and not s.succeeded:
-        return False
-    return s.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
+    """`lockstep wait --for=condition=Ready`: settled.
+
+    One exception: a resource with nothing to build that has never been asked
+    to update (auto_init=False) is ready once its runtime is.
+    """
+    if not r.has_update and s.last is None:
+        return s.enabled and s.idle and s.runtime_ok
+    return s.settled
+
+
+def runtime_status(s: ResourceState) -> str:
+    # A disabled server is not about to start: "pending" would say it is.
+    if not s.enabled and s.runtime is not RuntimeStatus.NONE:
+        return "disabled"
+    return s.runtime.value
+
+
+def note(s: ResourceState) -> str:
+    """What a resource with nothing pending and no hold is doing, when that is not obvious."""
+    if s.enabled and s.last is None and s.running is None and not s.pending and s.trigger_mode is TriggerMode.MANUAL:
+        return "not started (manual)"
+    return ""
 
 
 def _duration(rec: UpdateRecord | None) -> float | None:
@@ -83,6 +99,22 @@ def _next_update(s: ResourceState, holds: tuple[HoldReason, ...]) -> float | Non
     return None if holds else s.pending_since
 
 
+def probe_text(probe: ProbeStatus | None) -> str:
+    """The readiness probe in a few words: "", "ok: HTTP 200 OK", "failing (3 in a row): connection refused"."""
+    if probe is None:
+        return ""
+    if probe.ok:
+        return f"ok: {probe.detail}"
+    return f"failing ({probe.failures} in a row): {probe.detail}"
+
+
+def _probe_json(probe: ProbeStatus | None) -> JSON | None:
+    # No time of the latest check here: a healthy probe then leaves the view unchanged.
+    if probe is None:
+        return None
+    return {"ok": probe.ok, "detail": probe.detail, "since": probe.since, "failures": probe.failures}
+
+
 def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) -> JSON:
     """The summary row of one resource: everything the list, `get` and `wait` need."""
     last = s.last
@@ -91,8 +123,9 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "kind": r.kind.value,
         "labels": list(r.labels),
         "update_status": update_status(r, s, holds).value,
-        "runtime_status": s.runtime.value,
+        "runtime_status": runtime_status(s),
         "ready": is_ready(r, s),
+        "note": note(s),
         "holds": [h.to_json() for h in holds],
         "hold_text": "; ".join(h.describe() for h in holds),
         "pending": [p.describe() for p in s.pending],
@@ -103,21 +136,23 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "next_update": _next_update(s, holds),
         "runtime_since": s.runtime_since,
         "restarts": s.restarts,
+        "probe": _probe_json(s.probe),
+        "probe_text": probe_text(s.probe),
         "endpoints": _endpoints(r),
         "trigger_mode": s.trigger_mode.value,
         "enabled": s.enabled,
         "upstreams": list(r.resource_deps),
         "has_update": r.has_update,
-        "has_runtime": r.has_runtime,
+        "has_runtime": s.has_runtime,
     }
 
 
 def resource_views(state: EngineState, decision: Decision) -> list[JSON]:
     order = state.topology.order or tuple(state.resources)
     return [
-        resource_view(state.resources[n], state.rs[n], tuple(decision.holds.get(n, ())))
+        resource_view(state.resources[n], state.statuses[n], tuple(decision.holds.get(n, ())))
         for n in order
-        if n in state.resources and n in state.rs
+        if n in state.resources and n in state.statuses
     ]
 
 
@@ -125,7 +160,9 @@ def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
     return {
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None,
+        # Also while the evaluation runs (it takes a child process, so it is never instant).
+        "reloading": (state.config_dirty_since is not None or state.config_reload_requested
+                      or state.config_reloading),
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,
@@ -154,6 +191,9 @@ def _definition(r: Resource) -> JSON:
         d["cmd"] = r.local.cmd.display()
         d["serve_cmd"] = r.local.serve_cmd.display()
         d["dir"] = r.local.dir
+        d["env"] = [f"{k}={v}" for k, v in r.local.env]
+        d["serve_dir"] = r.local.serve_dir
+        d["serve_env"] = [f"{k}={v}" for k, v in r.local.serve_env]
         d["allow_parallel"] = r.local.allow_parallel
         probe = r.local.readiness_probe
         d["readiness_probe"] = probe.kind.value if probe else None
@@ -167,15 +207,19 @@ def _definition(r: Resource) -> JSON:
 def resource_detail(state: EngineState, decision: Decision, name: str, history_limit: int = 50) -> JSON | None:
     """One resource in full: its view, its definition, its graph neighbours and recent updates."""
     r = state.resources.get(name)
-    s = state.rs.get(name)
+    s = state.statuses.get(name)
     if r is None or s is None:
         return None
     view = resource_view(r, s, tuple(decision.holds.get(name, ())))
     view["definition"] = _definition(r)
     view["inferred_upstreams"] = sorted(u for u, d in state.inferred if d == name)
     view["inferred_downstreams"] = sorted(d for u, d in state.inferred if u == name)
+    # What each learnt edge into this resource was learnt from (C4).
+    view["inferred_evidence"] = {u: state.evidence.get((u, d), "") for u, d in state.inferred if d == name}
     view["downstreams"] = sorted(state.topology.downs.get(name, frozenset()))
     view["writers"] = sorted(s.writers)
+    if s.probe is not None:
+        view["probe"] = {**(view["probe"] or {}), "at": s.probe.at}
     view["history"] = history_view(state, resource=name, limit=history_limit)["updates"]
     return view
 
@@ -244,7 +288,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
         layer[name] = 1 + max((layer.get(u, 0) for u in ups.get(name, frozenset())), default=-1)
     nodes = []
     for name in state.topology.order:
-        r, s = state.resources.get(name), state.rs.get(name)
+        r, s = state.resources.get(name), state.statuses.get(name)
         if r is None or s is None:
             continue
         holds = tuple(decision.holds.get(name, ()))
@@ -252,7 +296,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
             "name": name,
             "layer": layer.get(name, 0),
             "update_status": update_status(r, s, holds).value,
-            "runtime_status": s.runtime.value,
+            "runtime_status": runtime_status(s),
             "labels": list(r.labels),
         })
     return {

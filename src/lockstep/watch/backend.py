@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+# One definition of path containment, shared with the engine's PathIndex.
+from lockstep.model.paths import is_under as is_under
+
 PathsSink = Callable[[set[str]], None]
 DirFilter = Callable[[str], bool]
 # Receives one-line warnings for the user (unreadable or huge watched trees).
@@ -55,13 +58,6 @@ def normalize_roots(roots: Sequence[str]) -> tuple[str, ...]:
         if not any(is_under(r, kept) for kept in out):
             out.append(r)
     return tuple(out)
-
-
-def is_under(path: str, root: str) -> bool:
-    """`path` is `root` or lies beneath it."""
-    if path == root:
-        return True
-    return path.startswith(root if root.endswith("/") else root + "/")
 
 
 def nearest_existing(path: str) -> str:

@@ -1,20 +1,24 @@
 """Which resources does a changed path concern? (deps minus ignores)
 
 Built once per configuration; the reducer asks it for every FilesChanged.
+Pure: the one fact about the machine that ignore patterns need (which
+directories exist at the filesystem root) is observed at the edge and passed in.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from lockstep.model.ignore import IgnoreMatcher
 from lockstep.model.resource import Resource
-from lockstep.watch.ignore import IgnoreMatcher
 
 
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+def is_under(path: str, root: str) -> bool:
+    """`path` is `root` or lies beneath it (absolute POSIX paths, compared as strings)."""
+    if path == root:
+        return True
+    return path.startswith(root if root.endswith("/") else root + "/")
 
 
 def watched_roots(resource: Resource) -> tuple[str, ...]:
@@ -37,11 +41,18 @@ class _Entry:
 class PathIndex:
     """Maps a changed absolute path to the names of the resources watching it."""
 
-    def __init__(self, base_dir: str, resources: Iterable[Resource], global_ignore: Iterable[str] = ()):
+    def __init__(
+        self,
+        base_dir: str,
+        resources: Iterable[Resource],
+        global_ignore: Iterable[str] = (),
+        *,
+        root_dirs: Collection[str] = (),
+    ):
         self.base_dir = base_dir
-        self.global_ignore = IgnoreMatcher(base_dir, list(global_ignore))
+        self.global_ignore = IgnoreMatcher(base_dir, list(global_ignore), root_dirs=root_dirs)
         self._entries = tuple(
-            _Entry(r.name, watched_roots(r), IgnoreMatcher(base_dir, list(r.ignore)))
+            _Entry(r.name, watched_roots(r), IgnoreMatcher(base_dir, list(r.ignore), root_dirs=root_dirs))
             for r in resources
         )
 
@@ -54,7 +65,7 @@ class PathIndex:
         return frozenset(
             e.name
             for e in self._entries
-            if any(_under(path, root) for root in e.roots) and not e.ignore.matches(path)
+            if any(is_under(path, root) for root in e.roots) and not e.ignore.matches(path)
         )
 
     def group(self, paths: Iterable[str]) -> Mapping[str, tuple[str, ...]]:
@@ -68,5 +79,5 @@ class PathIndex:
     def watched_by(self, name: str, path: str) -> bool:
         for e in self._entries:
             if e.name == name:
-                return any(_under(path, root) for root in e.roots) and not e.ignore.matches(path)
+                return any(is_under(path, root) for root in e.roots) and not e.ignore.matches(path)
         return False
