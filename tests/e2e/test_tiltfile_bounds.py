@@ -123,3 +123,19 @@ def test_ctrl_c_stops_check_during_a_busy_evaluation(tmp_path: Path) -> None:
     assert check.returncode == 130 and b"Traceback" not in err
     assert time.monotonic() - started < 5
     wait_until(lambda: not marked_pids(value), timeout=10, what="the evaluation child gone")
+
+
+def test_down_stops_up_during_a_blocked_first_evaluation(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('sleep 122')\nlocal_resource('a', cmd='true')\n")
+    up = Up(tf, tmp_path / "state", env={key: value})
+    wait_until(lambda: _pids_running(value, b"sleep\x00122"), what="the first evaluation's local() to run")
+    started = time.monotonic()
+    down = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tf)], env=up.env, capture_output=True,
+                          text=True, timeout=60)
+    assert down.returncode == 0, down.stderr
+    assert up.proc.wait(15) == 0
+    up.out.close()
+    assert time.monotonic() - started < 5
+    wait_until(lambda: not marked_pids(value), timeout=10, what="every process gone")
