@@ -174,7 +174,9 @@ def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
         "buttons": _buttons(state),
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None or state.config_reload_requested,
+        # Also while the evaluation runs (it takes a child process, so it is never instant).
+        "reloading": (state.config_dirty_since is not None or state.config_reload_requested
+                      or state.config_reloading),
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,
