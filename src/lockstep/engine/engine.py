@@ -21,6 +21,7 @@ from typing import Any
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.configload import ConfigController, Loader, RuntimeKind
+from lockstep.engine.incremental import IncrementalScheduler
 from lockstep.engine.planning import plan_starts
 from lockstep.engine.recorder import Recorder
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
@@ -82,6 +83,7 @@ class Engine:
         self.logs = logs
         self.clock: Clock = clock or RealClock()
         self.store = Store()
+        self._scheduler = IncrementalScheduler()
         self._published = Publisher()
         self._tg: asyncio.TaskGroup | None = None
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
@@ -164,7 +166,9 @@ class Engine:
     # -- the step after every batch ----------------------------------------
 
     def _step(self, state: EngineState) -> None:
-        decision, state, jobs = plan_starts(state, self.clock.now(), self._ids, self.store.apply_now)
+        decision, state, jobs = plan_starts(
+            state, self.clock.now(), self._ids, self.store.apply_now, self._scheduler.decide
+        )
         for job in jobs:
             name = job.resource.name
             self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))

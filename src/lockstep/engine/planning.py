@@ -19,17 +19,22 @@ from lockstep.store.state import EngineState, RuntimeStatus
 Apply = Callable[[A.Action], EngineState]
 
 
+Decide = Callable[[EngineState], Decision]
+
+
 def plan_starts(
-    state: EngineState, now: float, ids: Iterator[int], apply: Apply
+    state: EngineState, now: float, ids: Iterator[int], apply: Apply, decide: Decide = next_updates
 ) -> tuple[Decision, EngineState, tuple[UpdateJob, ...]]:
     """Ask the scheduler, and apply UpdateStarted for each start *before* anything runs it.
 
     `apply` reduces at once (the store's `apply_now`), so no one ever sees a
     snapshot in which a started update is not yet marked running. The
     scheduler already accounted for these starts (capacity, running set) while
-    deciding, in topological order: no second pass.
+    deciding, in topological order: no second pass. `decide` is `next_updates`
+    or an `IncrementalScheduler`'s `decide` (the same decision, redone only where
+    the state changed).
     """
-    decision = next_updates(state)
+    decision = decide(state)
     jobs: list[UpdateJob] = []
     for name in decision.starts:
         uid = next(ids)
