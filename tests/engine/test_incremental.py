@@ -13,8 +13,10 @@ from engine_sim import Sim, config, local
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lockstep.engine.ci import CiTracker, ci_verdict
 from lockstep.engine.incremental import IncrementalScheduler
 from lockstep.engine.scheduler import Decision, next_updates
+from lockstep.engine.snapshot import Snapshot, next_snapshot
 from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -90,3 +92,29 @@ def test_the_cross_check_catches_a_scheduler_that_forgets_a_change() -> None:
     sim = Sim(config(local("a"), local("b", ups=("a",))), decide=check)
     with pytest.raises(AssertionError):
         sim.run(until=10)
+
+
+class VerdictCheck:
+    """Decides from scratch, and compares the ci tracker with `ci_verdict` on every snapshot."""
+
+    def __init__(self) -> None:
+        self.tracker = CiTracker()
+        self.snap = Snapshot()
+        self.done = 0
+
+    def __call__(self, state: EngineState) -> Decision:
+        decision = next_updates(state)
+        self.snap = next_snapshot(self.snap, state, decision)
+        want = ci_verdict(state, decision).done
+        assert self.tracker.done(self.snap) == want, (state.now, ci_verdict(state, decision).summary)
+        self.done += want
+        return decision
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_ci_tracker_equals_the_verdict_from_scratch(case: tuple[Sim, CrossCheck]) -> None:
+    sim, _ = case
+    check = VerdictCheck()
+    sim.decide = check
+    sim.run(until=300)
