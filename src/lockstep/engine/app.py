@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from lockstep.adapters.process import SubprocessRunner
+from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine, EngineOptions
@@ -173,7 +173,7 @@ async def run_app(
 
     A second SIGINT/SIGTERM during the shutdown skips the graceful waits.
     """
-    with _Signals(reaper.kill_now) as signals:
+    with _Signals(reaper.kill_now) as signals, pidfd_child_watcher():
         run = _Run(engine, reaper, signals)
         try:
             if not await run.startup(on_started):
