@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lockstep.engine.ci import CiTracker, ci_verdict
 from lockstep.engine.incremental import IncrementalScheduler
 from lockstep.engine.scheduler import Decision, next_updates
-from lockstep.engine.snapshot import Snapshot, next_snapshot
+from lockstep.engine.snapshot import Snapshot, changed_resources, next_snapshot
 from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -26,12 +26,17 @@ class CrossCheck:
     def __init__(self) -> None:
         self.inc = IncrementalScheduler()
         self.steps = 0
+        self.snap = Snapshot()
 
     def __call__(self, state: EngineState) -> Decision:
         got, want = self.inc.decide(state), next_updates(state)
         assert got.starts == want.starts, (state.now, got.starts, want.starts)
         assert dict(got.holds) == dict(want.holds), (state.now, got.holds, want.holds)
         assert got.wake_at == want.wake_at
+        # The change set from the scheduler's `touched` equals the one from a full comparison.
+        fast = next_snapshot(self.snap, state, got)
+        assert fast.changed == changed_resources(self.snap, state, replace(got, touched=None)), state.now
+        self.snap = fast
         self.steps += 1
         return got
 

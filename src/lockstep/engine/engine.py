@@ -181,8 +181,6 @@ class Engine:
                 self._stopping.add(update_id)
                 self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
-        if self._recorder:
-            self._recorder.record(state, decision)
         wake = decision.wake_at
         cfg = self.config.on_step(state)
         if cfg is not None:
@@ -191,7 +189,11 @@ class Engine:
             self._ticker.arm(wake, state.now)
         # The state as the step left it (with its starts and a reload's start), with
         # the decision that was taken on it.
-        self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
+        snap = next_snapshot(self._published.current, self.store.state, decision)
+        if self._recorder:
+            # Only the resources the snapshot says changed can have new holds to write.
+            self._recorder.record(snap.state, decision, snap.changed)
+        self._published.publish(snap)
 
     async def _run_update(self, job: UpdateJob) -> None:
         name, update_id = job.resource.name, job.update_id

@@ -26,6 +26,7 @@ import heapq
 
 from lockstep.engine.rules import RULES, Context, Stage, holds_for, ignored_edge, serial_local, upstream_view
 from lockstep.engine.scheduler import Decision
+from lockstep.engine.snapshot import changed_names
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
 from lockstep.store.state import EngineState, ResourceState
@@ -65,15 +66,21 @@ class IncrementalScheduler:
         self._held: dict[str, tuple[HoldReason, ...]] = {}
         self._ready: set[str] = set()
         self._volatile: set[str] = set()
+        # Names whose hold entry this decision may have rewritten (None after a rebuild),
+        # and the ones the previous slot pass walked (their slot holds may go).
+        self._touched: set[str] | None = None
+        self._walked: list[str] = []
 
     def decide(self, state: EngineState) -> Decision:
         prev = self._prev
         key = _global_key(state)
+        self._touched = set(self._walked)
         if prev is None or any(a is not b for a, b in zip(key, self._key, strict=True)):
             self._rebuild(state, key)
         else:
             old = prev.statuses
-            changed = {n for n, s in state.statuses.items() if old.get(n) is not s}
+            moved = changed_names(old, state.statuses)
+            changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
             if any(state.statuses[n].enabled != old[n].enabled for n in changed):
                 self._rebuild(state, key)  # the disabled set is global to the rules
             elif changed:
@@ -87,6 +94,7 @@ class IncrementalScheduler:
 
     def _rebuild(self, state: EngineState, key: tuple[object, ...]) -> None:
         self._key = key
+        self._touched = None
         self._index = {n: i for i, n in enumerate(state.topology.order)}
         self._clear, self._failed = upstream_view(state)
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
@@ -163,6 +171,8 @@ class IncrementalScheduler:
         return affected
 
     def _recompute(self, state: EngineState, names: set[str]) -> None:
+        if self._touched is not None:
+            self._touched |= names
         ctx = self._context(state)
         statuses = state.statuses
         for n in names:
@@ -200,7 +210,8 @@ class IncrementalScheduler:
         starts: list[str] = []
         # A volatile resource's writer holds see this pass's earlier starts (as in
         # `next_updates`), so it is asked every rule at its place in the order.
-        for n in sorted(self._ready | self._volatile, key=self._index.__getitem__):
+        self._walked = sorted(self._ready | self._volatile, key=self._index.__getitem__)
+        for n in self._walked:
             reasons = holds_for(ctx, n) if n in self._volatile else holds_for(ctx, n, _SLOTS)
             if reasons:
                 holds[n] = reasons
@@ -213,4 +224,5 @@ class IncrementalScheduler:
             for h in holds.get(n, ()):
                 if h.until is not None:
                     wake_at = h.until if wake_at is None else min(wake_at, h.until)
-        return Decision(tuple(starts), holds, wake_at)
+        touched = None if self._touched is None else frozenset(self._touched.union(self._walked))
+        return Decision(tuple(starts), holds, wake_at, touched)

@@ -7,7 +7,7 @@ the engine's own decisions, not a copy of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from lockstep.engine.runners import UpdateJob
@@ -54,9 +54,17 @@ class RuntimePlan:
 
 
 def plan_runtimes(
-    state: EngineState, handles: Callable[[Resource], bool], supervised: Mapping[str, int]
+    state: EngineState,
+    handles: Callable[[Resource], bool],
+    supervised: Mapping[str, int],
+    handled: Iterable[str] | None = None,
 ) -> RuntimePlan:
-    """What one runtime controller must do, given the update id each supervisor it runs serves."""
+    """What one runtime controller must do, given the update id each supervisor it runs serves.
+
+    `handled`, when given, names every resource `handles` accepts (the caller
+    keeps it per configuration), so a graph of many resources without a
+    runtime is not walked after every batch.
+    """
     stop = []
     for name in supervised:
         s = state.statuses.get(name)
@@ -64,7 +72,8 @@ def plan_runtimes(
         if s is None or r is None or not s.enabled or not handles(r):
             stop.append(name)
     start = []
-    for name, r in state.resources.items():
+    for name in state.resources if handled is None else handled:
+        r = state.resources[name]
         s = state.statuses[name]
         if not s.enabled or s.runtime is not RuntimeStatus.STARTING or not s.succeeded or s.last is None:
             continue
