@@ -58,17 +58,29 @@ def main() -> None:
     ap.add_argument("sizes", type=int, nargs="+")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--profile")
+    ap.add_argument("--before", help="another lockstep src/ (e.g. an older commit's) to run interleaved")
     a = ap.parse_args()
     src = str(Path(__file__).resolve().parent.parent / "src")
-    print("| resources | make -j2 | lockstep ci | ratio | ci per resource | lockstep max RSS |")
-    print("|---|---|---|---|---|---|")
+    if a.before:
+        print("| resources | make -j2 | before | ratio | before max RSS | after | ratio | after per resource "
+              "| after max RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    else:
+        print("| resources | make -j2 | lockstep ci | ratio | ci per resource | lockstep max RSS |")
+        print("|---|---|---|---|---|---|")
     for n in a.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
             write_inputs(d, dag(n))
             env = {**os.environ, "PYTHONPATH": src}
             makes, cis, rss = [], [], 0.0
+            olds, old_rss = [], 0.0
             for rep in range(a.reps):
+                if a.before:
+                    env_b = {**env, "PYTHONPATH": a.before, "LOCKSTEP_STATE_DIR": str(d / f"before{rep}")}
+                    w, r = timed([sys.executable, "-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"], env_b, d)
+                    olds.append(w)
+                    old_rss = max(old_rss, r)
                 env["LOCKSTEP_STATE_DIR"] = str(d / f"state{rep}")
                 makes.append(timed(["make", "-s", "-j2", "-f", "Makefile", "all"], env, d)[0])
                 cmd = [sys.executable]
@@ -79,6 +91,11 @@ def main() -> None:
                 cis.append(w)
                 rss = max(rss, r)
             mk, ci = min(makes), min(cis)
+            if a.before:
+                b = min(olds)
+                print(f"| {n:,} | {mk:.2f} s | {b:.2f} s | {b / mk:.1f}x | {old_rss:.0f} MB | {ci:.2f} s | "
+                      f"{ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |", flush=True)
+                continue
             print(f"| {n:,} | {mk:.2f} s | {ci:.2f} s | {ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |",
                   flush=True)
 
