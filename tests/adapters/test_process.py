@@ -27,6 +27,17 @@ from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper, group_alive
 HELPER = os.path.join(os.path.dirname(__file__), "orphan_helper.py")
 
 
+def _wait_exec(pid: int, name: str) -> None:
+    """start() returns once the child exists; under load it may not have exec'd yet, and until then
+    /proc shows lockstep's own environment and descriptors. Wait for the exec, not a fixed time."""
+
+    def comm() -> str:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+
+    wait_until(lambda: comm() == name, timeout=10, what=f"pid {pid} to exec {name}")
+
+
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(asyncio.wait_for(coro, 30))
 
@@ -237,6 +248,7 @@ def test_reaper_pipe_is_not_inherited_by_children() -> None:
             assert reaper._proc is not None and reaper._proc.stdin is not None
             pipe = f"pipe:[{os.fstat(reaper._proc.stdin.fileno()).st_ino}]"
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            _wait_exec(h.pid, "sleep")
             fds = os.listdir(f"/proc/{h.pid}/fd")
             targets = {os.readlink(f"/proc/{h.pid}/fd/{fd}") for fd in fds}
             assert pipe not in targets
@@ -252,18 +264,15 @@ def test_children_carry_the_run_tag() -> None:
         reaper = Reaper()
         try:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            # The command itself runs (exec'd directly while the watchdog runs), not a wrapper left behind.
+            _wait_exec(h.pid, "sleep")
 
             def environ() -> list[bytes]:
                 with open(f"/proc/{h.pid}/environ", "rb") as f:
                     return f.read().split(b"\0")
 
-            def status() -> str:
-                with open(f"/proc/{h.pid}/status") as f:
-                    return f.read()
-
-            # The command itself runs, no wrapper left behind. Under load the exec may not be
-            # complete when start() returns (the environment reads empty until it is): wait for it.
-            wait_until(lambda: "Name:\tsleep" in status() and environ() != [b""], timeout=10, what="the exec")
+            # The name changes before exec has laid out the new environment (it reads empty until then).
+            wait_until(lambda: environ() != [b""], timeout=10, what="the exec'd environment")
             assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in environ()
             await h.stop()
         finally:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from dataclasses import replace
 from typing import Any
 
+from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model import graph
 from lockstep.model.resource import Diagnostic, LoadResult, Resource
-from lockstep.tiltfile import load
+from lockstep.tiltfile.isolate import Evaluator
 
 
 def add_tiltfile_args(p: argparse.ArgumentParser) -> None:
@@ -60,8 +62,9 @@ def grouped(diagnostics: tuple[Diagnostic, ...]) -> list[str]:
 
 
 def evaluate(args: argparse.Namespace, subcommand: str) -> LoadResult:
-    return load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
-                subcommand=subcommand)
+    # In a child bounded in memory and time, as `up` evaluates (see tiltfile/isolate.py).
+    return Evaluator().load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
+                              subcommand=subcommand)
 
 
 def start_order(result: LoadResult) -> list[str]:
@@ -117,6 +120,8 @@ def as_text(result: LoadResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate(args, "check")
+    # Tools the Tiltfile's Kubernetes resources and commands need, named when absent.
+    result = replace(result, errors=result.errors + tool_diagnostics(result, shutil.which))
     if args.json:
         sys.stdout.write(json.dumps(as_json(result), indent=2) + "\n")
     else:

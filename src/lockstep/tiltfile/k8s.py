@@ -14,6 +14,7 @@ from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import yaml_docs
 from lockstep.tiltfile.jsonpath import JsonPathError, compile_path
 from lockstep.tiltfile.k8s_objects import flatten, to_object
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.live_update import steps
 from lockstep.tiltfile.refs import try_ref
 from lockstep.tiltfile.registry import builtin
@@ -57,8 +58,7 @@ def yaml_inputs(st: EvalState, a: Args, name: str) -> list[tuple[str, str]]:
 def _read(st: EvalState, a: Args, path: str) -> tuple[str, str]:
     st.watch(path)
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return path, fh.read()
+        return path, read_text_file(path, f"{a.fname}()")
     except OSError:
         if st.dry_run:
             st.missing_inputs.append(path)
@@ -275,6 +275,7 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
         trigger_mode=st.default_trigger_mode,
         k8s=K8sSpec(apply_cmd=apply_cmd, delete_cmd=delete_cmd,
                     apply_dir=st.resolve(a.string("apply_dir") or "."),
-                    apply_env=a.str_dict("apply_env"), image_refs=images),
+                    apply_env=a.str_dict("apply_env"), image_refs=images,
+                    delete_dir=st.resolve(a.string("delete_dir") or "."), delete_env=a.str_dict("delete_env")),
         location=st.call_location,
     ))
