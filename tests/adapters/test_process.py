@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 
 import pytest
 from procscan import marked_pids
 from upproc import wait_until
 
+from lockstep.adapters import process
 from lockstep.adapters.process import (
     MAX_LINE_BYTES,
     ProcessSpec,
@@ -257,12 +259,12 @@ def test_reaper_pipe_is_not_inherited_by_children() -> None:
     run(main())
 
 
-def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
+def test_children_carry_the_run_tag() -> None:
     async def main() -> None:
         reaper = Reaper()
         try:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
-            # The command itself runs (setpriv exec's into it), not a wrapper left behind.
+            # The command itself runs (exec'd directly while the watchdog runs), not a wrapper left behind.
             _wait_exec(h.pid, "sleep")
 
             def environ() -> list[bytes]:
@@ -275,5 +277,41 @@ def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
             await h.stop()
         finally:
             reaper.close()
+
+    run(main())
+
+
+def test_with_a_live_watchdog_a_command_is_one_exec() -> None:
+    """The watchdog takes the direct child too, so setpriv is only the fallback without one."""
+
+    async def main() -> None:
+        reaper = Reaper()
+        try:
+            h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            assert reaper.watching
+            assert process._wrap(("sleep", "1"), watched=True) == ["sleep", "1"]
+            if process._SETPRIV is not None:
+                assert process._wrap(("sleep", "1"), watched=False)[:2] == [process._SETPRIV, "--pdeathsig"]
+            await h.stop()
+        finally:
+            reaper.close()
+        assert not reaper.watching
+
+    run(main())
+
+
+def test_child_exits_are_seen_through_pidfds_without_a_thread_per_child() -> None:
+    async def main() -> None:
+        with process.pidfd_child_watcher():
+            before = threading.active_count()
+            handles = [await SubprocessRunner().start(ProcessSpec(("sleep", "0.2"), "/"), lambda t, s: None)
+                       for _ in range(5)]
+            during = threading.active_count()
+            assert [await h.wait() for h in handles] == [0] * 5
+        if sys.version_info < (3, 12) and hasattr(os, "pidfd_open"):
+            assert during == before
+        # The default watcher is back: a plain subprocess still works after.
+        p = await asyncio.create_subprocess_exec("true")
+        assert await p.wait() == 0
 
     run(main())

@@ -112,3 +112,29 @@ def test_last_lines_of_several_resources_together() -> None:
     assert [x.text for x in store.last(2)] == ["line 4", "line 5"]
     assert store.last(0, ["a"]) == [] and store.last(0) == []
     assert [x.text for x in store.tail("c", 5)] == ["line 4", "line 5"]
+
+
+def test_a_resource_that_logs_little_holds_a_small_ring_that_grows_in_order() -> None:
+    store = LogStore(None, per_resource_lines=1000, global_lines=5000)
+    store.append("quiet", R, "only", at=0.0)
+    ring = store._by_resource["quiet"]
+    assert len(ring._buf) <= 8
+    for i in range(40):
+        store.append("busy", R, str(i), at=0.0)
+    assert [ln.text for ln in store.tail("busy", 100)] == [str(i) for i in range(40)]
+    assert [ln.text for ln in store.tail("quiet", 5)] == ["only"]
+
+
+def test_many_resources_keep_few_files_open_and_lose_no_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs import store as store_mod
+
+    store = LogStore(str(tmp_path))
+    names = [f"r{i}" for i in range(store_mod._OPEN_FILES * 3)]
+    for round_ in range(3):
+        for n in names:
+            store.append(n, R, f"{n} line {round_}", at=0.0)
+        store.flush()
+        assert len(store._files) <= store_mod._OPEN_FILES
+    for n in names:
+        assert [ln.text for ln in store.read_all_from_disk(n)] == [f"{n} line {k}" for k in range(3)]
+    store.close()

@@ -12,7 +12,9 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lockstep.engine.incremental import IncrementalScheduler
 from lockstep.engine.planning import plan_runtimes, plan_starts
+from lockstep.engine.scheduler import Decision
 from lockstep.engine.serve import ServeController
 from lockstep.model.resource import Cmd, LoadResult, LocalSpec, Resource, ResourceKind, Settings
 from lockstep.model.update import UpdateRecord
@@ -77,6 +79,8 @@ class Sim:
     # Writers' writes come with evidence (as /proc shows for real processes).
     evidence: bool = True
     _writer_of: dict[int, str] = field(default_factory=dict)
+    # How the step decides (the engine's incremental scheduler by default).
+    decide: Callable[[EngineState], Decision] = field(default_factory=lambda: IncrementalScheduler().decide)
 
     def at(self, t: float, action: A.Action) -> None:
         heapq.heappush(self._q, (t, next(self._seq), action))
@@ -113,7 +117,7 @@ class Sim:
 
     def step(self) -> None:
         """The engine's step after a batch, with the engine's own planning functions."""
-        decision, _, jobs = plan_starts(self.state, self.now, self._ids, self.apply)
+        decision, _, jobs = plan_starts(self.state, self.now, self._ids, self.apply, self.decide)
         for job in jobs:
             name, uid = job.resource.name, job.update_id
             n = self._count.get(name, 0)

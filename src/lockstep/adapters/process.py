@@ -17,7 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -78,10 +78,40 @@ class ProcessRunner(Protocol):
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 
 
-def _wrap(argv: tuple[str, ...]) -> list[str]:
-    if _SETPRIV is None:
+def _wrap(argv: tuple[str, ...], watched: bool) -> list[str]:
+    """The argv to exec: the command itself when the watchdog runs, else through setpriv.
+
+    The watchdog (adapters/reaper.py) kills every registered group, and every
+    group carrying this run's tag, when lockstep dies: the direct child
+    included, which is all that pdeathsig adds. So with a live watchdog each
+    command costs one exec, not two (setpriv, then the command). Without one
+    (no reaper, or it died), pdeathsig still takes the direct child.
+    """
+    if _SETPRIV is None or watched:
         return list(argv)
     return [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+
+
+@contextlib.contextmanager
+def pidfd_child_watcher() -> Iterator[None]:
+    """On Python 3.11, learn of child exits through pidfds on the running loop.
+
+    3.11's default watcher starts one thread per child to wait for it, which
+    costs more than the exec of a short command. 3.12 uses pidfds by itself.
+    Call with the loop running; restores the default on exit.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        yield
+        return
+    previous = asyncio.get_child_watcher()
+    watcher = asyncio.PidfdChildWatcher()
+    watcher.attach_loop(asyncio.get_running_loop())
+    asyncio.set_child_watcher(watcher)
+    try:
+        yield
+    finally:
+        asyncio.set_child_watcher(previous)
+        watcher.close()
 
 
 def _check_executable(argv0: str, cwd: str, path: str | None) -> None:
@@ -310,7 +340,7 @@ class SubprocessRunner:
         try:
             transport, protocol = await loop.subprocess_exec(
                 lambda: _Protocol(on_line),
-                *_wrap(spec.argv),
+                *_wrap(spec.argv, self._reaper is not None and self._reaper.watching),
                 cwd=spec.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -171,6 +171,12 @@ class Reaper:
                 env=env,
             )
 
+    @property
+    def watching(self) -> bool:
+        """The watchdog runs (it takes even a direct child when lockstep dies)."""
+        proc = self._proc
+        return proc is not None and proc.poll() is None
+
     def register(self, pgid: int) -> None:
         self.start()
         self._groups.add(pgid)

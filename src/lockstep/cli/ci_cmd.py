@@ -19,7 +19,7 @@ from lockstep.cli.common import (
 )
 from lockstep.cli.up_cmd import loaded_names, port_taken, start_views
 from lockstep.engine.app import build_engine, run_app
-from lockstep.engine.ci import ci_verdict
+from lockstep.engine.ci import CiTracker, ci_verdict
 from lockstep.engine.engine import Engine
 from lockstep.ui.excerpt import failure_report
 from lockstep.ui.terminal import StreamPrinter, announce
@@ -40,10 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 async def _until_done(engine: Engine, timeout: float) -> int:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    # Asked after every batch: the tracker costs what changed; the words are built once.
+    tracker = CiTracker()
     while True:
         try:
             # Each snapshot carries the scheduler's decision for its own state: no second pass.
-            snap = await engine.wait_for(lambda s: ci_verdict(s.state, s.decision).done, deadline - loop.time())
+            snap = await engine.wait_for(tracker.done, deadline - loop.time())
         except TimeoutError:
             last = engine.snapshot
             verdict = ci_verdict(last.state, last.decision)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from lockstep.adapters.kubectl import Cli
-from lockstep.adapters.process import SubprocessRunner
+from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine, EngineOptions
@@ -185,7 +185,7 @@ async def run_app(
 
     A second such signal during the shutdown skips the graceful waits.
     """
-    with _Signals(reaper.kill_now) as signals:
+    with _Signals(reaper.kill_now) as signals, pidfd_child_watcher():
         run = _Run(engine, reaper, signals)
         try:
             if not await run.startup(on_started):

@@ -21,6 +21,7 @@ from typing import Any
 from lockstep.adapters.process import Stream
 from lockstep.engine.clock import Clock, RealClock
 from lockstep.engine.configload import ConfigController, Loader, RuntimeKind
+from lockstep.engine.incremental import IncrementalScheduler
 from lockstep.engine.planning import plan_starts
 from lockstep.engine.recorder import Recorder
 from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
@@ -83,6 +84,7 @@ class Engine:
         self.logs = logs
         self.clock: Clock = clock or RealClock()
         self.store = Store()
+        self._scheduler = IncrementalScheduler()
         self._published = Publisher()
         self._tg: asyncio.TaskGroup | None = None
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
@@ -170,7 +172,9 @@ class Engine:
     # -- the step after every batch ----------------------------------------
 
     def _step(self, state: EngineState) -> None:
-        decision, state, jobs = plan_starts(state, self.clock.now(), self._ids, self.store.apply_now)
+        decision, state, jobs = plan_starts(
+            state, self.clock.now(), self._ids, self.store.apply_now, self._scheduler.decide
+        )
         for job in jobs:
             name = job.resource.name
             self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
@@ -183,8 +187,6 @@ class Engine:
                 self._stopping.add(update_id)
                 self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
-        if self._recorder:
-            self._recorder.record(state, decision)
         wake = decision.wake_at
         cfg = self.config.on_step(state)
         if cfg is not None:
@@ -193,7 +195,11 @@ class Engine:
             self._ticker.arm(wake, state.now)
         # The state as the step left it (with its starts and a reload's start), with
         # the decision that was taken on it.
-        self._published.publish(next_snapshot(self._published.current, self.store.state, decision))
+        snap = next_snapshot(self._published.current, self.store.state, decision)
+        if self._recorder:
+            # Only the resources the snapshot says changed can have new holds to write.
+            self._recorder.record(snap.state, decision, snap.changed)
+        self._published.publish(snap)
 
     async def _run_update(self, job: UpdateJob) -> None:
         name, update_id = job.resource.name, job.update_id

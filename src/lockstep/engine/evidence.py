@@ -11,9 +11,11 @@ it sees nothing: the hold then simply expires.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.engine import Engine
+from lockstep.engine.snapshot import Snapshot
 from lockstep.model.update import ReasonKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -31,12 +33,23 @@ class EvidenceController:
         # (writer's update id, reader) already reported: one log line per writer run.
         self._reported: set[tuple[int, str]] = set()
         self._known_edges: frozenset[tuple[str, str]] = frozenset()
-        engine.subscribe(lambda snap: self._on_state(snap.state))
+        self._version = -1
+        engine.subscribe(self._on_snapshot)
 
-    def _on_state(self, state: EngineState) -> None:
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        # Suspects and changes are status fields: only changed resources can be newly due.
+        names = snap.changed if snap.version == self._version + 1 else None
+        self._version = snap.version
+        self._on_state(snap.state, names)
+
+    def _on_state(self, state: EngineState, names: Iterable[str] | None = None) -> None:
         self._log_new_edges(state)
         due = []
-        for name, s in state.statuses.items():
+        statuses = state.statuses
+        for name in statuses if names is None else names:
+            s = statuses.get(name)
+            if s is None:
+                continue
             if not (s.suspects - s.writers) or s.last_change is None:
                 continue
             if self._checked.get(name) == s.last_change:

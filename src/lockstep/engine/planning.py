@@ -7,7 +7,7 @@ the engine's own decisions, not a copy of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from lockstep.engine.runners import UpdateJob
@@ -19,17 +19,22 @@ from lockstep.store.state import EngineState, RuntimeStatus
 Apply = Callable[[A.Action], EngineState]
 
 
+Decide = Callable[[EngineState], Decision]
+
+
 def plan_starts(
-    state: EngineState, now: float, ids: Iterator[int], apply: Apply
+    state: EngineState, now: float, ids: Iterator[int], apply: Apply, decide: Decide = next_updates
 ) -> tuple[Decision, EngineState, tuple[UpdateJob, ...]]:
     """Ask the scheduler, and apply UpdateStarted for each start *before* anything runs it.
 
     `apply` reduces at once (the store's `apply_now`), so no one ever sees a
     snapshot in which a started update is not yet marked running. The
     scheduler already accounted for these starts (capacity, running set) while
-    deciding, in topological order: no second pass.
+    deciding, in topological order: no second pass. `decide` is `next_updates`
+    or an `IncrementalScheduler`'s `decide` (the same decision, redone only where
+    the state changed).
     """
-    decision = next_updates(state)
+    decision = decide(state)
     jobs: list[UpdateJob] = []
     for name in decision.starts:
         uid = next(ids)
@@ -49,9 +54,17 @@ class RuntimePlan:
 
 
 def plan_runtimes(
-    state: EngineState, handles: Callable[[Resource], bool], supervised: Mapping[str, int]
+    state: EngineState,
+    handles: Callable[[Resource], bool],
+    supervised: Mapping[str, int],
+    handled: Iterable[str] | None = None,
 ) -> RuntimePlan:
-    """What one runtime controller must do, given the update id each supervisor it runs serves."""
+    """What one runtime controller must do, given the update id each supervisor it runs serves.
+
+    `handled`, when given, names every resource `handles` accepts (the caller
+    keeps it per configuration), so a graph of many resources without a
+    runtime is not walked after every batch.
+    """
     stop = []
     for name in supervised:
         s = state.statuses.get(name)
@@ -59,7 +72,8 @@ def plan_runtimes(
         if s is None or r is None or not s.enabled or not handles(r):
             stop.append(name)
     start = []
-    for name, r in state.resources.items():
+    for name in state.resources if handled is None else handled:
+        r = state.resources[name]
         s = state.statuses[name]
         if not s.enabled or s.runtime is not RuntimeStatus.STARTING or not s.succeeded or s.last is None:
             continue

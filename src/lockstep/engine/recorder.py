@@ -7,6 +7,7 @@ the files never lag the snapshot anyone sees). The file formats are
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,7 +27,8 @@ class Recorder:
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
 
-    def record(self, state: EngineState, decision: Decision) -> None:
+    def record(self, state: EngineState, decision: Decision, changed: Iterable[str] | None = None) -> None:
+        """`changed`: the only names whose holds may differ from the last call (None: any)."""
         new = state.finished_total - self._written
         if new > 0:
             for record in state.history[-new:]:
@@ -35,14 +37,15 @@ class Recorder:
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
             self._files.save_inferred(state.inferred, state.evidence)
-        changed = False
-        for name in set(self._holds) | set(decision.holds):
+        names = set(self._holds) | set(decision.holds) if changed is None else changed
+        for name in names:
             held = decision.holds.get(name, ())
             if self._holds.get(name, ()) != held:
                 self._files.append_holds(state.now, name, held)
-                changed = True
-        if changed:
-            self._holds = dict(decision.holds)
+                if held:
+                    self._holds[name] = held
+                else:
+                    self._holds.pop(name, None)
 
     def close(self, state: EngineState, now: float) -> None:
         # Updates cut short by the shutdown are history too (C8).

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lockstep.engine.planning import plan_runtimes
@@ -43,6 +44,9 @@ class RuntimeController(abc.ABC):
     def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
         self._sup: dict[str, _Supervisor] = {}
+        # The resources `handles` accepts, per configuration (the resources mapping is replaced on load).
+        self._handled_for: Mapping[str, Resource] | None = None
+        self._handled: list[str] = []
         engine.subscribe(self._on_snapshot)
 
     @abc.abstractmethod
@@ -64,7 +68,10 @@ class RuntimeController(abc.ABC):
         self.reconcile(snap.state)
 
     def reconcile(self, state: EngineState) -> None:
-        plan = plan_runtimes(state, self.handles, {n: sup.update_id for n, sup in self._sup.items()})
+        if state.resources is not self._handled_for:
+            self._handled_for = state.resources
+            self._handled = [n for n, r in state.resources.items() if self.handles(r)]
+        plan = plan_runtimes(state, self.handles, {n: sup.update_id for n, sup in self._sup.items()}, self._handled)
         for name in plan.stop:
             self._stop(name)
         for name, update_id in plan.start:

@@ -24,6 +24,9 @@ class Decision:
     holds: Mapping[str, tuple[HoldReason, ...]] = field(default_factory=dict)
     # Earliest time at which a hold ends by itself (a quiet window): tick the store then.
     wake_at: float | None = None
+    # Names whose hold entry may differ from the previous decision of the same
+    # scheduler (None: any may); lets subscribers diff only those.
+    touched: frozenset[str] | None = field(default=None, compare=False)
 
 
 def next_updates(state: EngineState) -> Decision:

@@ -80,6 +80,10 @@ def _size(text: str) -> int:
     return sys.getsizeof(text) + LINE_OVERHEAD
 
 
+# Log files kept open at once; the others are reopened (for append) when they get lines.
+_OPEN_FILES = 64
+
+
 class _Ring:
     """A FIFO of lines bounded by count and by bytes, sorted by seq, with O(log n) lookup by seq."""
 
@@ -87,7 +91,9 @@ class _Ring:
 
     def __init__(self, cap: int, max_bytes: int) -> None:
         self._cap = max(1, cap)
-        self._buf: list[LogLine | None] = [None] * self._cap
+        # Grown by doubling up to the cap: thousands of resources that log a
+        # line or two must not each hold a cap-sized array.
+        self._buf: list[LogLine | None] = [None] * min(self._cap, 8)
         self._start = 0
         self._len = 0
         self._bytes = 0
@@ -102,14 +108,18 @@ class _Ring:
         return self._len
 
     def __getitem__(self, i: int) -> LogLine:
-        item = self._buf[(self._start + i) % self._cap]
+        item = self._buf[(self._start + i) % len(self._buf)]
         assert item is not None
         return item
 
     def append(self, line: LogLine) -> None:
         if self._len == self._cap:
             self._drop_oldest()
-        self._buf[(self._start + self._len) % self._cap] = line
+        elif self._len == len(self._buf):
+            size = min(self._cap, 2 * len(self._buf))
+            self._buf = [self[i] for i in range(self._len)] + [None] * (size - self._len)
+            self._start = 0
+        self._buf[(self._start + self._len) % len(self._buf)] = line
         self._len += 1
         self._bytes += _size(line.text)
         # The newest line always stays, however long (it is at most max_line_chars).
@@ -121,7 +131,7 @@ class _Ring:
         assert old is not None
         self._bytes -= _size(old.text)
         self._buf[self._start] = None
-        self._start = (self._start + 1) % self._cap
+        self._start = (self._start + 1) % len(self._buf)
         self._len -= 1
         self.dropped += 1
 
@@ -315,9 +325,15 @@ class LogStore:
         self._last_flush = self._clock()
 
     def _write(self, resource: str, records: list[str]) -> None:
-        f = self._files.get(resource)
+        f = self._files.pop(resource, None)
         if f is None:
-            f = self._files[resource] = open_append(self.path_for(resource), buffering=1 << 16)
+            if len(self._files) >= _OPEN_FILES:
+                # Least recently written first (dicts keep insertion order): every
+                # write is flushed, so closing loses nothing, and 10,000 resources
+                # do not hold 10,000 descriptors and 64 KB buffers.
+                discard(self._files.pop(next(iter(self._files))))
+            f = open_append(self.path_for(resource), buffering=1 << 16)
+        self._files[resource] = f
         lost = self._unsaved.pop(resource, 0)
         if lost:
             # Say on disk where the gap is, in the next line's place in the sequence.

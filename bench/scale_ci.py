@@ -1,0 +1,104 @@
+"""`lockstep ci` vs `make -j2` on random 20-layer DAGs of `true`, interleaved in one run.
+
+Usage: python bench/scale_ci.py [--reps N] [--profile OUT.prof] SIZE [SIZE ...]
+
+Each node depends on two random nodes of the layer above; both tools get the same
+DAG, parallelism 2. Prints wall time, per-resource time, max RSS and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+LAYERS = 20
+
+
+def dag(n: int, seed: int = 7) -> list[tuple[str, list[str]]]:
+    rnd = random.Random(seed)
+    width = max(1, n // LAYERS)
+    out: list[tuple[str, list[str]]] = []
+    for layer in range(LAYERS):
+        for i in range(width):
+            ups = [f"r{layer - 1}_{j}" for j in rnd.sample(range(width), min(2, width))] if layer else []
+            out.append((f"r{layer}_{i}", ups))
+    return out
+
+
+def write_inputs(d: Path, nodes: list[tuple[str, list[str]]]) -> None:
+    lines = ["update_settings(max_parallel_updates=2)"]
+    for name, ups in nodes:
+        lines.append(f"local_resource({name!r}, cmd='true', resource_deps={ups!r}, allow_parallel=True)")
+    (d / "Tiltfile").write_text("\n".join(lines) + "\n")
+    mk = [".PHONY: all " + " ".join(n for n, _ in nodes), "all: " + " ".join(n for n, _ in nodes)]
+    for name, ups in nodes:
+        mk.append(f"{name}: {' '.join(ups)}\n\t@true")
+    (d / "Makefile").write_text("\n".join(mk) + "\n")
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and the child's max RSS in MB (wait4 of this one child)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.monotonic() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd} failed")
+    return wall, ru.ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sizes", type=int, nargs="+")
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--profile")
+    ap.add_argument("--before", help="another lockstep src/ (e.g. an older commit's) to run interleaved")
+    a = ap.parse_args()
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    if a.before:
+        print("| resources | make -j2 | before | ratio | before max RSS | after | ratio | after per resource "
+              "| after max RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
+    else:
+        print("| resources | make -j2 | lockstep ci | ratio | ci per resource | lockstep max RSS |")
+        print("|---|---|---|---|---|---|")
+    for n in a.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp)
+            write_inputs(d, dag(n))
+            env = {**os.environ, "PYTHONPATH": src}
+            makes, cis, rss = [], [], 0.0
+            olds, old_rss = [], 0.0
+            for rep in range(a.reps):
+                if a.before:
+                    env_b = {**env, "PYTHONPATH": a.before, "LOCKSTEP_STATE_DIR": str(d / f"before{rep}")}
+                    w, r = timed([sys.executable, "-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"], env_b, d)
+                    olds.append(w)
+                    old_rss = max(old_rss, r)
+                env["LOCKSTEP_STATE_DIR"] = str(d / f"state{rep}")
+                makes.append(timed(["make", "-s", "-j2", "-f", "Makefile", "all"], env, d)[0])
+                cmd = [sys.executable]
+                if a.profile:
+                    cmd += ["-m", "cProfile", "-o", f"{a.profile}.{n}"]
+                cmd += ["-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"]
+                w, r = timed(cmd, env, d)
+                cis.append(w)
+                rss = max(rss, r)
+            mk, ci = min(makes), min(cis)
+            if a.before:
+                b = min(olds)
+                print(f"| {n:,} | {mk:.2f} s | {b:.2f} s | {b / mk:.1f}x | {old_rss:.0f} MB | {ci:.2f} s | "
+                      f"{ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |", flush=True)
+                continue
+            print(f"| {n:,} | {mk:.2f} s | {ci:.2f} s | {ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
