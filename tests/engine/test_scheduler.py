@@ -222,7 +222,7 @@ def test_c4_disabled_inferred_upstream_holds_nothing() -> None:
     assert next_updates(s).starts == ("b",)
     # Not in force, so not recorded as one (the checker would see b start before long ever ran).
     s = finish(start(s, "b", 1), "b", 1)
-    assert s.history[-1].upstreams == ()
+    assert s.history[-1].upstreams == frozenset()
     assert check_history(list(s.history)) == []
 
 

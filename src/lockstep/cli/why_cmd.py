@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         for reason in r.reasons:
             print(f"    because {reason.describe()}")
         if r.upstreams:
-            print(f"    after {', '.join(r.upstreams)}")
+            print(f"    after {', '.join(sorted(r.upstreams))}")
         if r.error:
             print(f"    error: {r.error}")
     if args.resource and holds:

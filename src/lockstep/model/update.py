@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 
@@ -83,7 +84,9 @@ class UpdateRecord:
     # Inputs changed while it ran: its output may be stale, so it is re-run.
     tainted: bool = False
     # Upstreams (declared and inferred) in force when it started, for the checker.
-    upstreams: tuple[str, ...] = ()
+    # Usually the topology's own closure set, referenced rather than copied: at
+    # thousands of resources a copy per record would dominate memory.
+    upstreams: AbstractSet[str] = frozenset()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -95,7 +98,7 @@ class UpdateRecord:
             "result": self.result.value,
             "error": self.error,
             "tainted": self.tainted,
-            "upstreams": list(self.upstreams),
+            "upstreams": sorted(self.upstreams),
         }
 
     @staticmethod
@@ -117,7 +120,7 @@ class UpdateRecord:
             result=UpdateResult(str(d.get("result", "running"))),
             error=str(d.get("error", "")),
             tainted=bool(d.get("tainted", False)),
-            upstreams=tuple(str(u) for u in ups) if isinstance(ups, list) else (),
+            upstreams=frozenset(str(u) for u in ups) if isinstance(ups, list) else frozenset(),
         )
 
 

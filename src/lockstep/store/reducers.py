@@ -8,6 +8,7 @@ stays valid forever.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Any
 
@@ -154,10 +155,13 @@ def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
     return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
 
-def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
-    """Transitive upstreams, minus those reached only through a disabled inferred upstream (which holds nothing)."""
+def _upstreams_in_force(state: EngineState, name: str) -> AbstractSet[str]:
+    """Transitive upstreams, minus those reached only through a disabled inferred upstream (which holds nothing).
+
+    Usually the topology's closure itself, shared with every record of this resource.
+    """
     if not any(not state.statuses[u].enabled for u, _ in state.inferred if u in state.statuses):
-        return set(state.topology.all_ups.get(name, frozenset()))
+        return state.topology.all_ups.get(name, frozenset())
     seen: set[str] = set()
     stack = [name]
     while stack:
@@ -167,7 +171,7 @@ def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
                 continue
             seen.add(u)
             stack.append(u)
-    return seen
+    return frozenset(seen)
 
 
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
@@ -179,7 +183,7 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         resource=a.resource,
         reasons=s.pending or (Reason(ReasonKind.MANUAL),),
         start=a.at,
-        upstreams=tuple(sorted(_upstreams_in_force(state, a.resource))),
+        upstreams=_upstreams_in_force(state, a.resource),
     )
     s = replace(
         s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
