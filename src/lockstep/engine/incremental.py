@@ -63,6 +63,9 @@ class IncrementalScheduler:
         # Pending and not running: their condition holds; `_held` the non-empty ones.
         self._cond: dict[str, tuple[HoldReason, ...]] = {}
         self._waiting: set[str] = set()
+        # The same set as a mask over the topology's upstream bits, so that "which
+        # transitive upstreams wait" costs a few machine words, not a walk of the closure.
+        self._waiting_bits = 0
         self._held: dict[str, tuple[HoldReason, ...]] = {}
         self._ready: set[str] = set()
         self._volatile: set[str] = set()
@@ -100,6 +103,7 @@ class IncrementalScheduler:
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
         self._running = {n for n, s in state.statuses.items() if s.running is not None}
         self._cond, self._waiting, self._held, self._ready, self._volatile = {}, set(), {}, set(), set()
+        self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
     # -- incrementally -----------------------------------------------------------
@@ -117,9 +121,7 @@ class IncrementalScheduler:
                 self._running.add(n)
             else:
                 self._running.discard(n)
-            ups = state.topology.all_ups.get(n)
-            if ups:
-                dirty |= ups & self._waiting
+            dirty |= state.topology.all_ups.within(n, self._waiting_bits)
             dirty |= self._volatile
         dirty |= self._propagate_view(state, changed)
         if state.now != prev.now:
@@ -175,6 +177,7 @@ class IncrementalScheduler:
             self._touched |= names
         ctx = self._context(state)
         statuses = state.statuses
+        all_ups = state.topology.all_ups
         for n in names:
             s = statuses.get(n)
             self._ready.discard(n)
@@ -182,11 +185,15 @@ class IncrementalScheduler:
             self._held.pop(n, None)
             if s is None or not _waiting(s):
                 self._cond.pop(n, None)
-                self._waiting.discard(n)
+                if n in self._waiting:
+                    self._waiting.discard(n)
+                    self._waiting_bits ^= all_ups.bit(n)
                 continue
             cond = holds_for(ctx, n, _CONDITIONS)
             self._cond[n] = cond
-            self._waiting.add(n)
+            if n not in self._waiting:
+                self._waiting.add(n)
+                self._waiting_bits |= all_ups.bit(n)
             if cond:
                 self._held[n] = cond
             else:

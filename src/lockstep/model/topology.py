@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from lockstep.model.graph import topo_order
+
+_BIT_BYTES = bytes.maketrans(b"01", b"\x00\x01")
 
 
 class _Index:
@@ -47,11 +50,9 @@ class NodeSet(Set[str]):
         return p is not None and (self._bits >> p) & 1 == 1
 
     def __iter__(self) -> Iterator[str]:
-        names, bits = self._index.names, bin(self._bits)[:1:-1]
-        i = bits.find("1")
-        while i >= 0:
-            yield names[i]
-            i = bits.find("1", i + 1)
+        # Bit i of the int is character i of its reversed binary spelling; mapped
+        # to 0/1 bytes it selects the names at C speed.
+        return compress(self._index.names, bin(self._bits)[:1:-1].encode().translate(_BIT_BYTES))
 
     def __len__(self) -> int:
         return self._bits.bit_count()
@@ -113,6 +114,15 @@ class Closures(Mapping[str, NodeSet]):
 
     def position(self, name: str) -> int | None:
         return self._index.pos.get(name)
+
+    def bit(self, name: str) -> int:
+        """The bit standing for name in these sets (0 for an unknown name), to keep masks of other sets."""
+        p = self._index.pos.get(name)
+        return 0 if p is None else 1 << p
+
+    def within(self, name: str, mask: int) -> NodeSet:
+        """The closure of name restricted to a mask of bit()s: an intersection in a few machine words per node."""
+        return NodeSet(self._bits.get(name, 0) & mask, self._index)
 
 
 _EMPTY = Closures({}, _Index(()))
