@@ -40,6 +40,13 @@ def test_resource_view_words() -> None:
     assert v["last_duration"] == 2.5 and v["labels"] == ["back"]
 
 
+def test_resource_view_records_leave_the_upstream_closure_to_the_history() -> None:
+    rec = UpdateRecord(3, "api", (Reason(ReasonKind.INITIAL),), 1.0, None, upstreams=frozenset({"gen", "db"}))
+    v = resource_view(R, ResourceState("api", running=rec, last=OK), ())
+    assert v["running"]["id"] == 3 and "upstreams" not in v["running"] and "upstreams" not in v["last"]
+    assert sorted(rec.to_json()["upstreams"]) == ["db", "gen"]
+
+
 def test_disabled_server_manual_resource_and_probe_words() -> None:
     server = Resource("web", ResourceKind.LOCAL, local=LocalSpec(serve_cmd=Cmd(("serve",))))
     v = resource_view(server, ResourceState("web", enabled=False, runtime=RuntimeStatus.PENDING), ())
