@@ -15,9 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.image_runner import ImageBuilder, ImageRunner, KindRouter
 from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
@@ -51,7 +53,7 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=LocalRunner(processes),
+        runner=KindRouter(LocalRunner(processes), ImageRunner(ImageBuilder(DockerCli(processes)))),
         logs=logs,
         cancel_load=cancel_load_commands,
     )

@@ -220,7 +220,8 @@ class Engine:
             self._tasks.pop(update_id, None)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
-        self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error))
+        self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error,
+                                             outcome.outputs))
 
     # -- configuration ----------------------------------------------------
 

@@ -21,6 +21,8 @@ LogFn = Callable[[str, bool], None]  # (text, is_error)
 class Outcome:
     ok: bool
     error: str = ""
+    # What the update produced (image ref -> built ref), kept in the resource's state.
+    outputs: tuple[tuple[str, str], ...] = ()
 
 
 class UpdateRunner(Protocol):

@@ -167,6 +167,20 @@ class ImageTarget:
     outputs_image_ref_to: str = ""
     extra: tuple[tuple[str, str], ...] = ()
     location: SourceLocation | None = None
+    # docker_build: build-time options, and what only matters once deployed.
+    dockerignore: tuple[str, ...] = ()  # the context's .dockerignore, read at load time
+    extra_tags: tuple[str, ...] = ()
+    network: str = ""
+    ssh: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    pull: bool = False
+    container_args: tuple[str, ...] | None = None
+    match_in_env_vars: bool = False
+    # custom_build
+    disable_push: bool = False
+    image_deps: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,8 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
+    # What the update produced (image ref -> built ref), kept for dependents and deploys.
+    outputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     record = replace(
         s.running, end=a.at, result=UpdateResult.SUCCEEDED if a.ok else UpdateResult.FAILED, error=a.error
     )
-    s = replace(s, running=None, last=record)
+    s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
     r = state.resources.get(a.resource)

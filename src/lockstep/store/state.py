@@ -42,6 +42,8 @@ class ResourceState:
     runtime: RuntimeStatus = RuntimeStatus.NONE
     runtime_since: float | None = None
     restarts: int = 0
+    # The last successful update's outputs (image ref -> built, immutable ref).
+    outputs: tuple[tuple[str, str], ...] = ()
 
     @property
     def failed(self) -> bool:

@@ -16,6 +16,7 @@ from lockstep.model.resource import (
     SourceLocation,
 )
 from lockstep.tiltfile.args import closest
+from lockstep.tiltfile.image_order import with_dependencies
 from lockstep.tiltfile.k8s_assign import k8s_resources
 from lockstep.tiltfile.k8s_objects import refs_match
 from lockstep.tiltfile.state import EvalState
@@ -136,6 +137,8 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
             continue
         seen[r.name] = r
         unique.append(r)
+    # A resource also builds the images its images are built from (FROM another image here).
+    unique = [replace(r, images=with_dependencies(r.images, st.images)) if r.images else r for r in unique]
     _check_unused_images(st, unique)
     unique = validate_deps(st, unique)
     if st.enabled_resources is None and st.args and not st.config_parsed:

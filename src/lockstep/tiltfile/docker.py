@@ -49,16 +49,32 @@ def _docker_build(st: EvalState, a: Args) -> None:
         if not os.path.isfile(dockerfile):
             _missing(st, a, "Dockerfile", dockerfile,
                      "fix `dockerfile` (relative to this Tiltfile) or pass dockerfile_contents=")
-    cmd_args = a.raw("container_args")
     st.images.append(ImageTarget(
         ref=ref, context=context, dockerfile=dockerfile, dockerfile_contents=contents,
         build_args=a.str_dict("build_args"), target=a.string("target"),
-        only=tuple(st.resolve(p) for p in a.str_list("only")),
-        ignore=resolve_patterns(st, a.str_list("ignore")),
+        # Tilt: `only` and `ignore` are relative to the context, not to the Tiltfile.
+        only=tuple(os.path.normpath(os.path.join(context, p)) for p in a.str_list("only")),
+        ignore=a.str_list("ignore"), dockerignore=_dockerignore(st, context),
         live_update=steps(a), entrypoint=_entrypoint(a), platform=a.string("platform"),
-        extra=(("container_args", " ".join(map(str, cmd_args))),) if isinstance(cmd_args, list) else (),
+        extra_tags=a.str_list("extra_tag"), network=a.string("network"), ssh=a.str_list("ssh"),
+        secrets=a.str_list("secret"), cache_from=a.str_list("cache_from"), pull=a.boolean("pull"),
+        container_args=a.str_list("container_args") if a.has("container_args") else None,
+        match_in_env_vars=a.boolean("match_in_env_vars"),
         location=st.call_location,
     ))
+
+
+def _dockerignore(st: EvalState, context: str) -> tuple[str, ...]:
+    """The context's .dockerignore patterns. Read here, so that an edit to it re-evaluates
+    the Tiltfile and changes the image's definition (which rebuilds it)."""
+    path = os.path.join(context, ".dockerignore")
+    st.watch(path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ()
+    return tuple(s for s in (line.strip() for line in lines) if s and not s.startswith("#"))
 
 
 def _entrypoint(a: Args) -> tuple[str, ...]:
@@ -82,6 +98,7 @@ def _custom_build(st: EvalState, a: Args) -> None:
                               if a.string("outputs_image_ref_to") else ""),
         ignore=resolve_patterns(st, a.str_list("ignore")), live_update=steps(a),
         entrypoint=_entrypoint(a),
-        extra=tuple(("image_dep", d) for d in a.str_list("image_deps")) + a.str_dict("env"),
+        disable_push=a.boolean("disable_push"), image_deps=a.str_list("image_deps"), env=a.str_dict("env"),
+        match_in_env_vars=a.boolean("match_in_env_vars"),
         location=st.call_location,
     ))
