@@ -22,6 +22,7 @@ demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
 
 test: $(TSTAMP)
+	.ci/install-docker
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -q -ra tests
