@@ -14,6 +14,7 @@ import os
 import stat
 import tarfile
 from dataclasses import dataclass
+from typing import Any
 
 from lockstep.watch.context_filter import ContextFilter
 
@@ -28,6 +29,9 @@ class ContextTar:
     digest: str  # sha256 over names, modes and contents of everything sent
     files: int
     size: int
+    # The files' identities (name, inode, size, mtime) as read: compared with `fingerprint()`
+    # after the build, it tells whether the context moved while the image was being made.
+    stamp: str = ""
 
 
 def _walk(flt: ContextFilter) -> list[str]:
@@ -52,9 +56,27 @@ def _info(name: str, mode: int, size: int = 0, kind: bytes = tarfile.REGTYPE) ->
     return info
 
 
+def _stamp_of(h: Any, rel: str, st: os.stat_result) -> None:
+    h.update(f"{rel}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+
+
+def fingerprint(flt: ContextFilter) -> str:
+    """Names, inodes, sizes and mtimes of the context's files now (no contents read)."""
+    h = hashlib.sha256()
+    for full in _walk(flt):
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+            _stamp_of(h, os.path.relpath(full, flt.context), st)
+    return h.hexdigest()
+
+
 def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> ContextTar:
     """Write the filtered context plus `dockerfile` to `out_path` (blocking: run in a thread)."""
     h = hashlib.sha256()
+    stamp = hashlib.sha256()
     count = size = 0
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         for full in _walk(flt):
@@ -69,13 +91,17 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
                     info.linkname = target
                     tar.addfile(info)
                     h.update(b"L" + rel.encode() + b"\0" + target.encode() + b"\0")
+                    _stamp_of(stamp, rel, st)
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
                 with open(full, "rb") as f:
                     data = f.read()
+                    # Stat after reading: a write during the read shows in the stamp.
+                    st = os.fstat(f.fileno())
             except (FileNotFoundError, NotADirectoryError):
                 continue  # deleted while walking: it is not part of this context
+            _stamp_of(stamp, rel, st)
             mode = stat.S_IMODE(st.st_mode)
             tar.addfile(_info(rel, mode, len(data)), io.BytesIO(data))
             h.update(b"F" + rel.encode() + b"\0" + oct(mode).encode() + b"\0")
@@ -89,7 +115,7 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
         ignore = f"{DOCKERFILE_MEMBER}\n.dockerignore\n".encode()
         tar.addfile(_info(".dockerignore", 0o644, len(ignore)), io.BytesIO(ignore))
         h.update(b"D" + hashlib.sha256(body).digest())
-    return ContextTar(out_path, h.hexdigest(), count, size)
+    return ContextTar(out_path, h.hexdigest(), count, size, stamp.hexdigest())
 
 
 def context_files(flt: ContextFilter) -> list[str]:

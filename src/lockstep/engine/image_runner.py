@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Mapping
 
-from lockstep.adapters.build_context import write_context
+from lockstep.adapters.build_context import fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
 from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.model.resource import ImageTarget, Resource, ResourceKind
@@ -81,7 +81,8 @@ class ImageBuilder:
             iidfile = os.path.join(tmp, "iid")
             argv = build_argv(img, buildkit=buildkit, iidfile=iidfile)
             # Read the files once (off the event loop): what is hashed is what is sent.
-            tar = await asyncio.to_thread(write_context, ContextFilter(img), dockerfile, os.path.join(tmp, "ctx.tar"))
+            flt = ContextFilter(img)
+            tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
             key = hashlib.sha256("\0".join([tar.digest, *argv[:-1]]).replace(iidfile, "").encode()).hexdigest()
             cached = self._cache.get(key)
             if cached and await self.cli.image_id(cached):
@@ -95,6 +96,12 @@ class ImageBuilder:
                 raise DockerError(f"docker build of {img.ref} failed (exit {code}): {tail}")
             with open(iidfile, encoding="utf-8") as f:
                 image_id = f.read().strip()
+            if await asyncio.to_thread(fingerprint, flt) != tar.stamp:
+                # Something was writing the context while it was read and built: the image
+                # may hold half of those writes. It gets no tag, so nothing can use it; the
+                # writes make the resource stale, and it is rebuilt once they settle.
+                raise DockerError(f"the build context of {img.ref} changed while the image was being built: "
+                                  "image discarded, it is rebuilt once the writes settle")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         ref = with_tag(img.ref, content_tag(image_id))
