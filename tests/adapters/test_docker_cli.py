@@ -15,11 +15,13 @@ from lockstep.model.resource import ImageTarget
 
 def test_build_argv_carries_every_build_option() -> None:
     img = ImageTarget(ref="app", context="/c", build_args=(("A", "1"), ("B", "x y")), target="dev",
-                      platform="linux/arm64", network="host", cache_from=("app:cache", "base:1"), pull=True)
+                      platform="linux/arm64", network="host", cache_from=("app:cache", "base:1"), pull=True,
+                      extra_hosts=("db:10.0.0.2",))
     argv = build_argv(img, buildkit=False, iidfile="/t/iid")
     assert argv == ["docker", "build", "-f", DOCKERFILE_MEMBER, "--iidfile", "/t/iid",
                     "--build-arg", "A=1", "--build-arg", "B=x y", "--target", "dev", "--platform", "linux/arm64",
-                    "--network", "host", "--cache-from", "app:cache", "--cache-from", "base:1", "--pull", "-"]
+                    "--network", "host", "--add-host", "db:10.0.0.2",
+                    "--cache-from", "app:cache", "--cache-from", "base:1", "--pull", "-"]
 
 
 def test_ssh_and_secret_go_to_buildkit_and_are_refused_by_the_classic_builder() -> None:

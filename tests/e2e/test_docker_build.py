@@ -110,17 +110,19 @@ def test_content_derived_tags_are_immutable_and_reused(
 def test_build_options_reach_docker(tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
     (tmp_path / "ctx").mkdir()
     dockerfile = (f"FROM {busybox_image} AS dev\nARG GREETING=unset\n"
-                  "RUN echo \"$GREETING\" > /greeting && echo dev > /stage\n"
+                  "RUN echo \"$GREETING\" > /greeting && echo dev > /stage && grep db /etc/hosts > /hosts\n"
                   "FROM dev AS prod\nRUN echo prod > /stage\n")
     result = evaluate(tmp_path, f"docker_build('opts', 'ctx', dockerfile_contents={dockerfile!r}, "
                       "build_args={'GREETING': 'hello'}, target='dev', extra_tag=['opts:extra', 'other/opts:x'], "
                       f"network='none', cache_from=['{busybox_image}'], platform='linux/amd64', pull=False, "
-                      "entrypoint=['/bin/sh'], container_args=['-c', 'true'], match_in_env_vars=True)\n"
+                      "entrypoint=['/bin/sh'], container_args=['-c', 'true'], match_in_env_vars=True, "
+                      "extra_hosts=['db:10.9.8.7'])\n"
                       + DEPLOY.format(ref="opts"))
     runner = Runner()
     ref = runner.built(runner.update(result), "opts")
     assert docker_engine.cat(ref, "/greeting", "/stage") == "hello\ndev\n"
     assert docker_engine.cat("opts:extra", "/stage") == "dev\n"
+    assert docker_engine.cat(ref, "/hosts").split() == ["10.9.8.7", "db"]
     assert docker_engine.cat("other/opts:x", "/stage") == "dev\n"
     img = result.images[0]
     # Deploy-time options are recorded for the deploy step.

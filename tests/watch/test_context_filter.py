@@ -58,3 +58,17 @@ def test_the_tar_holds_what_was_hashed_and_the_digest_follows_content(tmp_path: 
     assert write_context(flt, "FROM scratch\n", str(tmp_path / "4.tar")).digest == first.digest
     (ctx / "d" / "b.txt").write_text("changed")
     assert write_context(flt, "FROM scratch\n", str(tmp_path / "5.tar")).digest != first.digest
+
+
+def test_the_stamp_tells_whether_the_context_moved_since_it_was_read(tmp_path: Path) -> None:
+    from lockstep.adapters.build_context import fingerprint
+
+    ctx = tmp_path / "ctx"
+    make(ctx, ["a.txt", "ignored.log"])
+    flt = ContextFilter(ImageTarget(ref="x", context=str(ctx), dockerignore=("*.log",)))
+    sent = write_context(flt, "FROM scratch\n", str(tmp_path / "c.tar"))
+    assert fingerprint(flt) == sent.stamp
+    (ctx / "ignored.log").write_text("not part of the image")
+    assert fingerprint(flt) == sent.stamp
+    (ctx / "b.txt").write_text("a file written after the read")
+    assert fingerprint(flt) != sent.stamp

@@ -63,6 +63,8 @@ def build_argv(img: ImageTarget, *, buildkit: bool, iidfile: str) -> list[str]:
         argv += ["--platform", img.platform]
     if img.network:
         argv += ["--network", img.network]
+    for h in img.extra_hosts:
+        argv += ["--add-host", h]
     for s in img.ssh:
         argv += ["--ssh", s]
     for s in img.secrets:

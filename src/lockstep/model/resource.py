@@ -177,6 +177,7 @@ class ImageTarget:
     pull: bool = False
     container_args: tuple[str, ...] | None = None
     match_in_env_vars: bool = False
+    extra_hosts: tuple[str, ...] = ()
     # custom_build
     disable_push: bool = False
     image_deps: tuple[str, ...] = ()

@@ -59,7 +59,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
         extra_tags=a.str_list("extra_tag"), network=a.string("network"), ssh=a.str_list("ssh"),
         secrets=a.str_list("secret"), cache_from=a.str_list("cache_from"), pull=a.boolean("pull"),
         container_args=a.str_list("container_args") if a.has("container_args") else None,
-        match_in_env_vars=a.boolean("match_in_env_vars"),
+        match_in_env_vars=a.boolean("match_in_env_vars"), extra_hosts=a.str_list("extra_hosts"),
         location=st.call_location,
     ))
 
