@@ -1,5 +1,7 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
 PY ?= python3
+# Where the pet-store runs: local, docker (needs a Docker engine) or kind.
+TARGET ?= local
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,7 +21,7 @@ $(TSTAMP): $(STAMP)
 
 demo: $(STAMP)
 	# The example's build steps run `python3`: the one with the project's packages.
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=$(TARGET)
 
 test: $(TSTAMP)
 	.ci/install-docker

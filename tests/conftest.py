@@ -26,3 +26,11 @@ def busybox_image(docker_engine):  # type: ignore[no-untyped-def]
     import dockerd
 
     return dockerd.make_busybox_image(docker_engine)
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_engine):  # type: ignore[no-untyped-def]
+    """`python:3.11-slim`, made from this machine's python3.11 (no registry needed)."""
+    import pybase
+
+    return pybase.make_python_image(docker_engine)

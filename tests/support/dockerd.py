@@ -3,8 +3,10 @@
 The tests never talk to a daemon that was already running: they start their own `dockerd`
 with its own data root, exec root, socket and pid file under a temporary directory, point
 DOCKER_HOST (and an empty DOCKER_CONFIG) at it for this process and its children only, and
-stop it at the end. It runs without a bridge or iptables rules (`--bridge=none`), so it
-leaves the host's networking, and any other daemon's, untouched.
+stop it at the end. Its containers sit on a bridge of its own (`lsdk…`, created here and
+deleted at the end, on a free 10.213.x.0/24), without iptables rules: published ports go
+through docker's userland proxy. So it leaves the host's `docker0`, its firewall and any
+other daemon untouched.
 
 No registry is reachable from the test machine, so base images are made locally: `FROM
 scratch` plus Debian's static busybox.
@@ -78,6 +80,7 @@ class DockerEngine:
     root: Path
     host: str
     env: dict[str, str] = field(default_factory=dict)
+    bridge: str = ""
 
     def docker(self, *args: str, check: bool = True, timeout: float = 120,
                input: bytes | None = None) -> subprocess.CompletedProcess[str]:
@@ -95,6 +98,33 @@ class DockerEngine:
     def tags(self, repo: str) -> list[str]:
         out = self.docker("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repo).stdout
         return sorted(line for line in out.splitlines() if line.strip() and not line.endswith(":<none>"))
+
+
+def _make_bridge() -> tuple[str, list[str]]:
+    """A private bridge for the daemon's default network; ("", flags) when it cannot be made."""
+    ip = _which("ip")
+    if ip is None:
+        return "", ["--bridge=none"]
+    used = subprocess.run([ip, "-4", "-o", "addr"], capture_output=True, text=True, check=False).stdout
+    name = "lsdk" + os.urandom(3).hex()
+    for third in range(50, 250):
+        subnet = f"10.213.{third}."
+        if subnet not in used:
+            break
+    else:
+        return "", ["--bridge=none"]
+    for cmd in (["link", "add", "name", name, "type", "bridge"], ["addr", "add", f"{subnet}1/24", "dev", name],
+                ["link", "set", name, "up"]):
+        if subprocess.run([ip, *cmd], capture_output=True, check=False).returncode != 0:
+            _drop_bridge(name)
+            return "", ["--bridge=none"]
+    return name, [f"--bridge={name}"]
+
+
+def _drop_bridge(name: str) -> None:
+    ip = _which("ip")
+    if name and ip:
+        subprocess.run([ip, "link", "del", name], capture_output=True, check=False)
 
 
 def _own_processes(marker: str) -> list[int]:
@@ -148,17 +178,18 @@ def private_dockerd() -> Iterator[DockerEngine]:
     sock = root / "docker.sock"
     (root / "config").mkdir()
     log = open(root / "dockerd.log", "wb")  # noqa: SIM115
+    bridge, net_flags = _make_bridge()
     setpriv = _which("setpriv")
     # A parent-death signal: if the test session dies, the daemon shuts down with it.
     prefix = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
     proc = subprocess.Popen(
         [*prefix, dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
          "-H", f"unix://{sock}", "--pidfile", str(root / "dockerd.pid"),
-         "--bridge=none", "--iptables=false", "--ip-masq=false", "--ip6tables=false"],
+         *net_flags, "--iptables=false", "--ip-masq=false", "--ip6tables=false"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     engine = DockerEngine(root, f"unix://{sock}", {"DOCKER_HOST": f"unix://{sock}",
-                                                     "DOCKER_CONFIG": str(root / "config")})
+                                                     "DOCKER_CONFIG": str(root / "config")}, bridge)
     saved = {k: os.environ.get(k) for k in ("DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")}
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -183,6 +214,7 @@ def private_dockerd() -> Iterator[DockerEngine]:
             else:
                 os.environ[k] = v
         _stop(proc, str(root))
+        _drop_bridge(bridge)
         log.close()
         _unmount_below(str(root))
         shutil.rmtree(root, ignore_errors=True)
