@@ -127,6 +127,26 @@ def _drop_bridge(name: str) -> None:
         subprocess.run([ip, "link", "del", name], capture_output=True, check=False)
 
 
+def _bridge_networks(engine: DockerEngine) -> list[str]:
+    """Host interfaces of the networks this daemon created (they outlive a stopped daemon)."""
+    with contextlib.suppress(subprocess.TimeoutExpired, OSError):
+        out = engine.docker("network", "ls", "-q", "--no-trunc", "--filter", "driver=bridge", check=False,
+                            timeout=10).stdout
+        return [f"br-{nid[:12]}" for nid in out.split() if Path(f"/sys/class/net/br-{nid[:12]}").exists()]
+    return []
+
+
+def compose_available(engine: DockerEngine) -> None:
+    """Skip (or fail in CI) unless `docker compose` or `docker-compose` works."""
+    for argv in (["docker", "compose", "version"], ["docker-compose", "version"]):
+        with contextlib.suppress(OSError):
+            if subprocess.run(argv, env={**os.environ, **engine.env}, capture_output=True,
+                              check=False).returncode == 0:
+                return
+    unavailable("neither `docker compose` (v2) nor `docker-compose` (v1) is installed "
+                "(Debian: apt-get install docker-compose)")
+
+
 def _own_processes(marker: str) -> list[int]:
     """Processes whose command line mentions our private directory (dockerd, its containerd, shims)."""
     pids = []
@@ -185,7 +205,9 @@ def private_dockerd() -> Iterator[DockerEngine]:
     proc = subprocess.Popen(
         [*prefix, dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
          "-H", f"unix://{sock}", "--pidfile", str(root / "dockerd.pid"),
-         *net_flags, "--iptables=false", "--ip-masq=false", "--ip6tables=false"],
+         *net_flags, "--iptables=false", "--ip-masq=false", "--ip6tables=false",
+         # Networks it creates (Compose projects) stay off the usual 172.x ranges.
+         "--default-address-pool", "base=10.214.0.0/16,size=24"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     engine = DockerEngine(root, f"unix://{sock}", {"DOCKER_HOST": f"unix://{sock}",
@@ -213,8 +235,11 @@ def private_dockerd() -> Iterator[DockerEngine]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        networks = _bridge_networks(engine)
         _stop(proc, str(root))
         _drop_bridge(bridge)
+        for name in networks:
+            _drop_bridge(name)
         log.close()
         _unmount_below(str(root))
         shutil.rmtree(root, ignore_errors=True)

@@ -18,6 +18,7 @@ from typing import Any
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
+from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.image_runner import ImageBuilder, ImageRunner, KindRouter
 from lockstep.engine.runners import LocalRunner
@@ -50,14 +51,17 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    docker = DockerCli(processes)
+    compose = Compose(docker)
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=KindRouter(LocalRunner(processes), ImageRunner(ImageBuilder(DockerCli(processes)))),
+        runner=KindRouter(LocalRunner(processes), ImageRunner(ImageBuilder(docker), compose)),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     ServeController(engine, processes)
+    ComposeController(engine, compose)
     WatchController(engine, make_backend())
     return engine, reaper
 

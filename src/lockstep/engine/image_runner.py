@@ -21,10 +21,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from lockstep.adapters.build_context import fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
 from lockstep.engine.runners import Outcome, UpdateRunner
+
+if TYPE_CHECKING:
+    from lockstep.engine.compose_runtime import Compose
 from lockstep.model.resource import ImageTarget, Resource, ResourceKind
 from lockstep.watch.context_filter import ContextFilter
 
@@ -155,8 +159,9 @@ class ImageBuilder:
 class ImageRunner:
     """Builds a resource's images, then runs its deploy step."""
 
-    def __init__(self, builder: ImageBuilder) -> None:
+    def __init__(self, builder: ImageBuilder, compose: Compose | None = None) -> None:
         self.builder = builder
+        self.compose = compose
 
     async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
         built: dict[str, str] = {}
@@ -184,6 +189,8 @@ class ImageRunner:
             if code != 0:
                 return Outcome(False, f"apply_cmd exited with code {code}", outputs)
             return Outcome(True, "", outputs)
+        if resource.compose is not None and self.compose is not None:
+            return await self.compose.deploy(resource, built, log, outputs)
         what = "Kubernetes" if resource.kind is ResourceKind.K8S else "Docker Compose"
         done = "images built; " if built else ""
         return Outcome(False, f"{done}deploying to {what} is not supported by this build yet", outputs)
