@@ -32,6 +32,7 @@ from lockstep.logs.store import LogSource, LogStore
 from lockstep.model.resource import Resource
 from lockstep.store import actions as A
 from lockstep.tiltfile import load
+from lockstep.ui.security import TOKEN_HEADER
 from lockstep.ui.server import GUARD, start
 
 CHROMIUM = "/usr/bin/chromium"
@@ -81,6 +82,7 @@ class Rig:
         self.runner, port = await start(engine, "127.0.0.1", 0)
         self.url = f"http://127.0.0.1:{port}/"
         self.token = self.runner.app[GUARD].token
+        self.login_url = f"{self.url}?token={self.token}"  # what `up` prints: the page logs in with it
         return engine
 
     async def settled(self) -> None:
@@ -100,10 +102,10 @@ class Rig:
         return time.perf_counter() - t0
 
 
-async def api_latency(url: str, rounds: int) -> tuple[list[float], int]:
+async def api_latency(url: str, token: str, rounds: int) -> tuple[list[float], int]:
     out: list[float] = []
     size = 0
-    async with aiohttp.ClientSession() as s:
+    async with aiohttp.ClientSession(headers={TOKEN_HEADER: token}) as s:
         for _ in range(rounds):
             t0 = time.perf_counter()
             async with s.get(url + "api/view") as r:
@@ -139,7 +141,7 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str]) ->
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = b.new_page(viewport={"width": 1400, "height": 900})
         t0 = time.perf_counter()
-        page.goto(rig.url)
+        page.goto(rig.login_url)
         page.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n} && "
                                "document.querySelectorAll('#log .ln').length > 0", timeout=120_000)
         print(f"page load (navigation -> {n} rows + log tail rendered): {(time.perf_counter() - t0) * 1000:.0f} ms")
@@ -149,7 +151,6 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str]) ->
             dt = page.evaluate("""async (name) => {
                 const row = document.querySelector(`#groups .row[data-resource="${name}"]`);
                 const before = row.dataset.status;
-                const token = document.querySelector('meta[name="lockstep-token"]').content;
                 const changed = new Promise((resolve) => {
                     const obs = new MutationObserver(() => {
                         if (row.dataset.status !== before) { obs.disconnect(); resolve(performance.now()); }
@@ -157,7 +158,7 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str]) ->
                     obs.observe(row, { attributes: true, attributeFilter: ["data-status"] });
                 });
                 const t0 = performance.now();
-                fetch('/api/trigger', {method: 'POST', headers: {'X-Lockstep-Token': token},
+                fetch('/api/trigger', {method: 'POST',
                                        body: JSON.stringify({resources: [name]})});
                 return (await changed) - t0;
             }""", name)
@@ -198,10 +199,11 @@ def main() -> int:
         print(f"{a.resources} resources loaded and updated once in {time.perf_counter() - t0:.1f} s")
         secs = rig.call(rig.fill_logs(a.lines, names))
         print(f"{a.lines:,} log lines appended in {secs:.1f} s ({a.lines / secs:,.0f} lines/s)")
-        lat, size = asyncio.run(api_latency(rig.url, a.rounds))
+        lat, size = asyncio.run(api_latency(rig.url, rig.token, a.rounds))
         print(f"API view latency (GET /api/view, {size / 1e6:.2f} MB): {fmt(lat)}")
         t1 = time.perf_counter()
-        with urllib.request.urlopen(rig.url + "api/logs?tail=5000") as r:
+        req = urllib.request.Request(rig.url + "api/logs?tail=5000", headers={TOKEN_HEADER: rig.token})
+        with urllib.request.urlopen(req) as r:
             r.read()
         print(f"API log tail (5,000 lines): {(time.perf_counter() - t1) * 1000:.1f} ms")
         lat = asyncio.run(stream_latency(rig, names, a.rounds))

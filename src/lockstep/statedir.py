@@ -27,3 +27,16 @@ def state_dir(tiltfile: str | os.PathLike[str], create: bool = True) -> Path:
     if create:
         d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d
+
+
+def check_writable(directory: Path) -> None:
+    """Raise OSError unless files can be created in `directory` (creating it if needed).
+
+    `up` checks this before anything starts: a read-only state dir would
+    otherwise fail half-way, after servers were started.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    probe = directory / f".write-test.{os.getpid()}"
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    os.unlink(probe)

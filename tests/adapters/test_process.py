@@ -252,10 +252,13 @@ def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
             with open(f"/proc/{h.pid}/environ", "rb") as f:
                 assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in f.read().split(b"\0")
-            with open(f"/proc/{h.pid}/status") as f:
-                status = f.read()
-            # The command itself runs (setpriv exec'd into it), not a wrapper left behind.
-            assert "Name:\tsleep" in status
+            def status() -> str:
+                with open(f"/proc/{h.pid}/status") as f:
+                    return f.read()
+
+            # The command itself runs (setpriv exec's into it, not a wrapper left behind). Under load the
+            # exec may not have happened yet when start() returns, so wait for it rather than read once.
+            wait_until(lambda: "Name:\tsleep" in status(), timeout=10, what="setpriv to exec into sleep")
             await h.stop()
         finally:
             reaper.close()

@@ -139,3 +139,27 @@ def test_eof_also_kills_unregistered_groups_carrying_the_run_tag() -> None:
     finally:
         cleanup(marker, tagged)
         cleanup(other, foreign)
+
+
+def test_clean_close_sweeps_daemons_that_left_their_group() -> None:
+    """A `cmd` that setsid's a daemon: stopping its group misses it; the close sweep does not."""
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    other = f"lockstep-test-{uuid.uuid4()}"
+    reaper = Reaper()
+    reaper.start()
+    launcher = subprocess.run(
+        ["sh", "-c", "setsid -f sleep 300"],
+        env={**os.environ, "LOCKSTEP_TEST_MARKER": marker, RUN_TAG_VAR: reaper.tag}, check=True,
+    )
+    foreign = spawn_group(other)
+    try:
+        assert launcher.returncode == 0
+        assert wait_until(lambda: len(marked_pids(marker)) == 1 and len(marked_pids(other)) == 3)
+        (daemon,) = marked_pids(marker)
+        assert os.getsid(daemon) == daemon  # its own session: no group of ours holds it
+        reaper.close()
+        assert wait_until(lambda: not marked_pids(marker))
+        assert len(marked_pids(other)) == 3  # untagged: not ours
+    finally:
+        cleanup(marker)
+        cleanup(other, foreign)

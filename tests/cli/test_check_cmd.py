@@ -43,3 +43,15 @@ def test_check_never_prints_a_traceback(tmp_path, capsys):
     assert main(["check", "-f", path]) == 1
     captured = capsys.readouterr()
     assert "Traceback" not in captured.out + captured.err and "syntax error" in captured.out
+
+
+def test_check_groups_identical_warnings(tmp_path, capsys):
+    path = write(tmp_path, "".join(f"local_resource('r{i}', 'true', readiness_probe=probe("
+                                   f"exec=exec_action(['true'])))\n" for i in range(3))
+                 + "docker_build('img', '.', dockerfile_contents='FROM x')\n"
+                 + "".join("warn('same')\n" for _ in range(13)))
+    assert main(["check", "-f", path]) == 0
+    out = capsys.readouterr().out
+    assert out.count("warning: same") == 1 and "warning: same (\u00d713)" in out
+    assert out.count("is ignored: it has no serve_cmd") == 3  # different messages stay apart
+    assert "image `img` is built but no resource uses it\n" in out

@@ -43,30 +43,3 @@ def test_missing_tiltfile_is_an_error_not_a_wait(
 
     assert main([command, "-f", f"{tmp_path}/nope/Tiltfile"]) == 1
     assert f"lockstep {command}: no Tiltfile at {tmp_path}/nope/Tiltfile" in capsys.readouterr().err
-
-
-def test_a_second_up_on_the_same_tiltfile_is_refused(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import os
-    import subprocess
-    from pathlib import Path
-
-    from lockstep.cli.main import main
-    from lockstep.engine.app import write_pidfile
-    from lockstep.statedir import state_dir
-
-    monkeypatch.setenv("LOCKSTEP_STATE_DIR", f"{tmp_path}/state")
-    tf = Path(f"{tmp_path}/Tiltfile")
-    tf.write_text("local_resource('a', cmd='true')\n")
-    other = subprocess.Popen(["sleep", "30"])  # stands in for a running `lockstep up`
-    try:
-        write_pidfile(state_dir(tf), {"pid": other.pid, "tiltfile": str(tf)})
-        assert main(["ci", "-f", str(tf)]) == 1
-        assert f"lockstep is already running for {tf} (pid {other.pid})" in capsys.readouterr().err
-    finally:
-        other.kill()
-        other.wait()
-    # Once it is gone, a stale pid file does not stand in the way.
-    assert main(["check", "-f", str(tf)]) == 0
-    assert os.path.exists(tf)

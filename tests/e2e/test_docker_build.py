@@ -23,7 +23,8 @@ from lockstep.tiltfile.loader import load
 
 pytestmark = pytest.mark.e2e
 
-DEPLOY = "k8s_custom_deploy('app', apply_cmd='echo deployed $TILT_IMAGE_0', delete_cmd='true', image_deps=['{ref}'])\n"
+DEPLOY = ("k8s_custom_deploy('app', apply_cmd='echo deployed $TILT_IMAGE_0', delete_cmd='true', deps=[], "
+          "image_deps=['{ref}'])\n")
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -180,7 +181,7 @@ def test_custom_build(tmp_path: Path, docker_engine: DockerEngine, busybox_image
         custom_build('cb/remote', 'echo "would build $EXPECTED_REF remotely"', deps=['ctx'], skips_local_docker=True)
         custom_build('cb/child', 'echo "FROM $TILT_IMAGE_0" | docker build -t $EXPECTED_REF -', deps=['ctx'],
                      image_deps=['cb/plain'])
-        k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true',
+        k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', deps=[],
                           image_deps=['cb/tagged', 'cb/out', 'cb/remote', 'cb/child'])
     """)
     app = result.resource("app")
@@ -204,8 +205,8 @@ def test_build_failures_are_clear(tmp_path: Path, docker_engine: DockerEngine, b
     write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\nRUN exit 3\n"})
     result = evaluate(tmp_path, "docker_build('bad', 'ctx')\n"
                       "custom_build('lazy', 'true', deps=['ctx'])\n"
-                      "k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', image_deps=['bad'])\n"
-                      "k8s_custom_deploy('app2', apply_cmd='true', delete_cmd='true', image_deps=['lazy'])\n")
+                      "k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', deps=[], image_deps=['bad'])\n"
+                      "k8s_custom_deploy('app2', apply_cmd='true', delete_cmd='true', deps=[], image_deps=['lazy'])\n")
     runner = Runner()
     outcome = runner.update(result)
     assert not outcome.ok and "docker build of bad failed" in outcome.error

@@ -49,7 +49,7 @@ write("manifest.json", json.dumps({"version": version, "files": sorted([js, css,
 TILTFILE = """
 local_resource('build-ui', cmd='python3 write_site.py', deps=['ui_src'], allow_parallel=True)
 docker_build('site-image', 'static_site', dockerfile='Dockerfile')
-k8s_custom_deploy('site', apply_cmd='echo "$TILT_IMAGE_0" >> deployed.txt', delete_cmd='true',
+k8s_custom_deploy('site', apply_cmd='echo "$TILT_IMAGE_0" >> deployed.txt', delete_cmd='true', deps=[],
                   image_deps=['site-image'])
 """
 

@@ -42,6 +42,14 @@ class Rig:
     def auth(self, **extra: str) -> dict[str, str]:
         return {"X-Lockstep-Token": self.token, **extra}
 
+    async def login(self) -> None:
+        """Open the URL `up` prints, as the browser does: the client keeps the session cookie."""
+        res = await self.client.get("/", params={"token": self.token}, allow_redirects=False)
+        assert res.status == 303 and res.headers["Location"] == "/", res.status
+
+    def logout(self) -> None:
+        self.client.session.cookie_jar.clear()
+
     async def until(self, predicate: object, timeout: float = 10.0) -> None:
         await self.engine.store.wait_for(predicate, timeout)  # type: ignore[arg-type]
 
@@ -71,7 +79,9 @@ async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] =
     app = build_app(engine, token="test-token")
     try:
         async with TestServer(app, host="127.0.0.1") as server, TestClient(server) as client:
-            yield Rig(engine, client, "test-token", gates)
+            r = Rig(engine, client, "test-token", gates)
+            await r.login()
+            yield r
     finally:
         for g in gates.values():
             g.set()

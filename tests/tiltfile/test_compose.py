@@ -32,3 +32,27 @@ def test_dc_resource_unknown_service(tiltfile):
 def test_missing_compose_file_in_dry_run_warns(tiltfile):
     r = tiltfile("docker_compose('nope.yml')\ndc_resource('web')\n", dry_run=True)
     assert r.ok and len(r.warnings) == 2
+
+
+def test_depends_on_and_build_only_images_follow_tilt(tiltfile, tmp_path):
+    compose = """
+services:
+  db: {image: postgres}
+  cache: {image: redis}
+  api:
+    build: .
+    depends_on: {db: {condition: service_healthy}, cache: {}}
+  worker:
+    build: .
+    depends_on: [api]
+"""
+    project = tmp_path.name.lower()
+    r = tiltfile(f"""
+        docker_compose('docker-compose.yml')
+        docker_build('{project}_api', '.', dockerfile_contents='FROM scratch')
+        dc_resource('api', new_name='backend')
+    """, files={"docker-compose.yml": compose})
+    assert r.ok, r.errors
+    assert r.resource("backend").resource_deps == ("cache", "db")
+    assert r.resource("worker").resource_deps == ("backend",)
+    assert [i.ref for i in r.resource("backend").images] == [f"{project}_api"]

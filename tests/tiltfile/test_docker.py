@@ -6,7 +6,7 @@ def test_docker_build_attaches_to_the_workload_using_it(tiltfile, tmp_path):
         k8s_yaml('app.yaml')
         docker_build('myorg/app', '.', dockerfile='Dockerfile.dev', build_args={'V': '1'}, target='dev',
                      only=['src'], live_update=[fall_back_on('pkg.json'), sync('src', '/app'),
-                     run('npm i', trigger=['pkg.json']), restart_container()])
+                     run('npm i', trigger=['pkg.json'])])
     """, files={"Dockerfile.dev": "FROM scratch\n", "app.yaml": """
         apiVersion: apps/v1
         kind: Deployment
@@ -23,7 +23,7 @@ def test_docker_build_attaches_to_the_workload_using_it(tiltfile, tmp_path):
     assert img.dockerfile == str(tmp_path / "Dockerfile.dev")
     assert img.build_args == (("V", "1"),) and img.target == "dev"
     assert [s.kind for s in img.live_update] == [LiveUpdateKind.FALL_BACK_ON, LiveUpdateKind.SYNC,
-                                                 LiveUpdateKind.RUN, LiveUpdateKind.RESTART_CONTAINER]
+                                                 LiveUpdateKind.RUN]
     assert img.live_update[1].local_path == str(tmp_path / "src")
     assert img.live_update[2].trigger == (str(tmp_path / "pkg.json"),)
 

@@ -40,7 +40,7 @@ def test_k8s_resource_renames_and_attaches_objects(tiltfile):
     fe = r.resource("frontend")
     assert fe is not None and r.resource("web") is None and r.resource("uncategorized") is None
     assert len(fe.k8s.objects) == 3
-    assert [(p.local_port, p.container_port) for p in fe.k8s.port_forwards] == [(8080, 80), (9000, 9000)]
+    assert [(p.local_port, p.container_port) for p in fe.k8s.port_forwards] == [(8080, 80), (9000, 0)]
     assert fe.resource_deps == ("db",) and fe.labels == ("fe",)
 
 
@@ -51,9 +51,19 @@ def test_new_resource_from_objects_only(tiltfile):
 
 
 def test_name_clash_uses_kind(tiltfile):
+    pod = "spec: {template: {spec: {containers: [{name: c, image: busybox}]}}}"
+    r = tiltfile("k8s_yaml('k.yaml')\n", files={
+        "k.yaml": f"kind: Deployment\nmetadata: {{name: a}}\n{pod}\n---\nkind: Job\nmetadata: {{name: a}}\n{pod}\n"})
+    assert sorted(x.name for x in r.resources) == ["a:deployment", "a:job"]
+
+
+def test_pod_templates_without_images_group_by_object_name(tiltfile):
+    # Tilt: objects with a pod template but no image are named after the object, so two
+    # such objects called `a` share one resource.
     r = tiltfile("k8s_yaml('k.yaml')\n", files={
         "k.yaml": "kind: Deployment\nmetadata: {name: a}\nspec: {}\n---\nkind: Job\nmetadata: {name: a}\n"})
-    assert sorted(x.name for x in r.resources) == ["a:deployment", "a:job"]
+    assert [x.name for x in r.resources] == ["a"]
+    assert [o.kind for o in r.resource("a").k8s.objects] == ["Deployment", "Job"]
 
 
 def test_k8s_kind_makes_a_workload_with_image_json_path(tiltfile):

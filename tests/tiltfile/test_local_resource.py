@@ -49,5 +49,5 @@ def test_trigger_mode_builtin_sets_default(tiltfile):
 
 def test_duplicate_name_is_an_error(tiltfile):
     r = tiltfile('local_resource("x", "a")\nlocal_resource("x", "b")\n')
-    assert not r.ok and "already defined" in r.errors[0].message
+    assert not r.ok and "already exists" in r.errors[0].message
     assert r.errors[0].location.line == 2

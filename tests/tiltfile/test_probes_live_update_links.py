@@ -37,7 +37,6 @@ def test_live_update_steps(tiltfile, tmp_path):
             fall_back_on(['package.json']),
             sync('./src', '/app/src'),
             run('npm install', trigger=['package.json']),
-            restart_container(),
         ])
         k8s_yaml(blob('''
         apiVersion: apps/v1
@@ -52,7 +51,7 @@ def test_live_update_steps(tiltfile, tmp_path):
     assert r.ok, r.errors
     steps = r.resource("app").images[0].live_update
     assert [s.kind for s in steps] == [
-        LiveUpdateKind.FALL_BACK_ON, LiveUpdateKind.SYNC, LiveUpdateKind.RUN, LiveUpdateKind.RESTART_CONTAINER,
+        LiveUpdateKind.FALL_BACK_ON, LiveUpdateKind.SYNC, LiveUpdateKind.RUN,
     ]
     assert steps[0].paths == (str(tmp_path / "package.json"),)
     assert (steps[1].local_path, steps[1].remote_path) == (str(tmp_path / "src"), "/app/src")
@@ -76,7 +75,7 @@ def test_links_and_port_forwards(tiltfile):
         ("http://localhost:3000", ""), ("http://localhost:3000/admin", "admin"),
     ]
     pfs = r.resource("api").k8s.port_forwards
-    assert [(p.local_port, p.container_port, p.name) for p in pfs] == [(8080, 8080, ""), (9000, 90, ""),
+    assert [(p.local_port, p.container_port, p.name) for p in pfs] == [(8080, 0, ""), (9000, 90, ""),
                                                                          (5005, 5005, "debug")]
 
 

@@ -126,6 +126,7 @@ def test_forget_inferred_edges(tmp_path: Path) -> None:
         r.engine.dispatch(A.RestoreInferred(frozenset({("c", "a"), ("m", "c")}), at=r.engine.now()))
         await r.until(lambda s: len(s.inferred) == 2)
         url = "/api/inferred/forget"
+        r.logout()
         res = await r.client.post(url, json={"edges": [["c", "a"]]})
         assert res.status == 403
         res = await r.client.post(url, json={"edges": [["a", "b"]]}, headers=r.auth())
@@ -239,6 +240,7 @@ def test_refusals(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         port = r.client.port
         ok = {"resources": ["a"]}
+        r.logout()
         # Missing and wrong token on mutations.
         for headers in ({}, {"X-Lockstep-Token": "wrong"}, {"Authorization": "Bearer wrong"}):
             res = await r.client.post("/api/trigger", json=ok, headers=headers)
@@ -255,7 +257,7 @@ def test_refusals(tmp_path: Path) -> None:
             res = await r.client.request(method, path, json=ok, headers=r.auth(Host=f"evil.example:{port}"))
             assert res.status == 403, path
             assert "Host" in (await res.json())["error"]
-        assert (await r.client.get("/api/view", headers={"Host": f"localhost:{port}"})).status == 200
+        assert (await r.client.get("/api/view", headers=r.auth(Host=f"localhost:{port}"))).status == 200
         # The stream needs the token too (WebSockets are not covered by CORS).
         assert (await r.client.get("/api/stream")).status == 403
 
@@ -271,10 +273,10 @@ def test_unknown_routes_and_methods_are_4xx(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
-def test_index_embeds_token_and_serves_assets(tmp_path: Path) -> None:
+def test_index_keeps_token_out_of_page_and_serves_assets(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         page = await (await r.client.get("/")).text()
-        assert '<meta name="lockstep-token" content="test-token">' in page
+        assert '<meta name="lockstep-token" content="">' in page and "test-token" not in page
         for asset in ("app.js", "logs.js", "timeline.js", "graph.js", "style.css"):
             res = await r.client.get(f"/static/{asset}")
             assert res.status == 200, asset

@@ -14,6 +14,10 @@ The watchdog reads until EOF. EOF without `exit` means lockstep died, however
 it died (the kernel closes the write end): it SIGTERMs every registered group,
 gives them a grace period, SIGKILLs what is left, and exits.
 
+A clean stop (`down`, Ctrl-C, the end of `ci`) also sweeps the tag: a `cmd`
+that `setsid`s a daemon leaves its group, so stopping the groups lockstep
+started does not reach it, and nothing else would.
+
 Registration happens right after a start, so a process started in the instant
 before lockstep died could be missed. Every child therefore also carries this
 instance's tag in its environment (`RUN_TAG_VAR`); at EOF the watchdog also
@@ -105,6 +109,9 @@ def tagged_groups(tag: str) -> set[int]:
             found.add(os.getpgid(int(entry.name)))
         except (OSError, ProcessLookupError):
             continue
+    # Never our own group: from lockstep's clean-exit sweep, that would signal lockstep
+    # itself and whatever started it in the same group (a shell script, a test runner).
+    found.discard(os.getpgrp())
     return found
 
 
@@ -172,8 +179,14 @@ class Reaper:
     def unregister(self, pgid: int) -> None:
         self._send(f"-{pgid}\n")
 
-    def close(self) -> None:
-        """Clean shutdown: the watchdog exits without killing anything."""
+    def close(self, sweep: bool = True) -> None:
+        """Clean shutdown: kill what still carries this run's tag, then let the watchdog exit.
+
+        Called after the controllers have stopped their own processes: what is
+        left with the tag escaped its process group (a daemon that setsid'd).
+        """
+        if sweep and not self._closed:
+            kill_groups(tagged_groups(self.tag), self._grace)
         with self._lock:
             proc, self._proc = self._proc, None
             self._closed = True

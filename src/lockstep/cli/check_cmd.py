@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from lockstep.model import graph
@@ -40,6 +41,22 @@ def render_diagnostic(d: Diagnostic) -> str:
     where = f"{shown(d.location.file)}:{d.location.line}:{d.location.col}: " if d.location else ""
     text = f"{where}{d.severity.value}: {d.message}"
     return text + (f"\n  fix: {d.hint}" if d.hint else "")
+
+
+def grouped(diagnostics: tuple[Diagnostic, ...]) -> list[str]:
+    """One line per distinct message: repeats are counted ("... (x13)" with a multiplication sign) at the first place
+    they occur, so a warning raised by every resource does not bury the others."""
+    counts: dict[tuple[str, str], int] = {}
+    first: dict[tuple[str, str], Diagnostic] = {}
+    for d in diagnostics:
+        key = (d.message, d.hint)
+        counts[key] = counts.get(key, 0) + 1
+        first.setdefault(key, d)
+    out = []
+    for key, d in first.items():
+        n = counts[key]
+        out.append(render_diagnostic(replace(d, message=f"{d.message} (\u00d7{n})") if n > 1 else d))
+    return out
 
 
 def evaluate(args: argparse.Namespace, subcommand: str) -> LoadResult:
@@ -91,10 +108,8 @@ def as_text(result: LoadResult) -> str:
         lines.append("Start order: " + " → ".join(start_order(result)))
     else:
         lines.append("Resources: none")
-    for d in result.warnings:
-        lines.append(render_diagnostic(d))
-    for d in result.errors:
-        lines.append(render_diagnostic(d))
+    lines += grouped(result.warnings)
+    lines += grouped(result.errors)
     n_err, n_warn = len(result.errors), len(result.warnings)
     lines.append("OK" if result.ok else f"{n_err} error(s)" + (f", {n_warn} warning(s)" if n_warn else ""))
     return "\n".join(lines) + "\n"

@@ -83,14 +83,25 @@ def process_alive(pid: int) -> bool:
 
 
 def already_running(path: str, command: str) -> bool:
-    """Refuse a second `up`/`ci` on the same Tiltfile: two engines would fight over its files."""
-    from lockstep.engine.app import read_pidfile
-    from lockstep.statedir import state_dir
+    """Refuse a second `up`/`ci` on the same Tiltfile (two engines would fight over its files), or a
+    state dir that cannot be written (one clear error before anything starts).
 
-    info = read_pidfile(state_dir(path, create=False))
-    pid = info.get("pid") if info else None
-    if not isinstance(pid, int) or pid == os.getpid() or not process_alive(pid):
+    Otherwise this process takes the state dir's lock (lockstep.instance) before anything is evaluated.
+    """
+    from lockstep.instance import claim
+    from lockstep.statedir import check_writable, state_dir, state_root
+
+    try:
+        sdir = state_dir(path, create=False)
+        check_writable(sdir)
+        other = claim(sdir, path)
+    except OSError as exc:
+        where = exc.filename or state_root()
+        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc}"
+              " (make it writable, or point LOCKSTEP_STATE_DIR at a writable directory)", file=sys.stderr)
+        return True
+    if other is None:
         return False
-    print(f"lockstep {command}: lockstep is already running for {path} (pid {pid}); "
-          f"stop it with `lockstep down -f {path}`", file=sys.stderr)
+    print(f"lockstep {command}: lockstep is already running for {path}"
+          f"{f' (pid {other})' if other else ''}; stop it with `lockstep down -f {path}`", file=sys.stderr)
     return True

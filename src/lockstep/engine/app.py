@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
@@ -25,12 +23,11 @@ from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
+from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import LoadResult
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
-
-PIDFILE = "up.json"
 
 
 def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> LoadResult:
@@ -64,23 +61,6 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     ComposeController(engine, compose)
     WatchController(engine, make_backend())
     return engine, reaper
-
-
-def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
-    path = sdir / PIDFILE
-    tmp = sdir / (PIDFILE + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
-
-
-def read_pidfile(sdir: Path) -> dict[str, object] | None:
-    try:
-        data = json.loads((sdir / PIDFILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 async def run_app(
@@ -145,6 +125,7 @@ async def run_app(
         with contextlib.suppress(OSError):
             if (read_pidfile(sdir) or {}).get("pid") == os.getpid():
                 (sdir / PIDFILE).unlink()
+        release(sdir)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return code

@@ -70,7 +70,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
-        self._files = StateFiles(options.state_dir) if options.state_dir else None
+        self._files = StateFiles(options.state_dir, logs.health) if options.state_dir else None
         self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
             options.state_dir
         ) else 1

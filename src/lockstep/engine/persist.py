@@ -3,38 +3,65 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
+from lockstep.logs.disk import DiskHealth, discard, open_append
 from lockstep.model.update import HoldReason, UpdateRecord
 
 HISTORY = "history.jsonl"
 HOLDS = "holds.jsonl"
 INFERRED = "inferred.json"
 
+log = logging.getLogger(__name__)
+# (file, bad line count) already reported: readers run several times per command.
+_reported: set[tuple[str, int]] = set()
+
 
 class StateFiles:
-    def __init__(self, directory: Path) -> None:
+    """The run's writer. A failing disk costs records, never the run (see logs/disk.py)."""
+
+    def __init__(self, directory: Path, health: DiskHealth | None = None) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._history = open(self.dir / HISTORY, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
-        self._holds = open(self.dir / HOLDS, "a", encoding="utf-8")  # noqa: SIM115
+        self.health = health or DiskHealth()
+        self._open: dict[str, IO[str]] = {}
+
+    def _write(self, name: str, text: str, flush: bool = True) -> None:
+        f = self._open.get(name)
+        try:
+            if f is None:
+                f = self._open[name] = open_append(self.dir / name)
+            f.write(text)
+            if flush:
+                f.flush()
+        except OSError as exc:
+            discard(self._open.pop(name, None))
+            self.health.failed("history", exc)
+        else:
+            if flush:
+                self.health.ok("history")
 
     def append_update(self, record: UpdateRecord) -> None:
-        self._history.write(json.dumps(record.to_json()) + "\n")
-        self._history.flush()
+        self._write(HISTORY, json.dumps(record.to_json()) + "\n")
 
     def append_holds(self, at: float, resource: str, holds: tuple[HoldReason, ...]) -> None:
         entry = {"at": at, "resource": resource, "holds": [h.to_json() for h in holds]}
-        self._holds.write(json.dumps(entry) + "\n")
+        self._write(HOLDS, json.dumps(entry) + "\n", flush=False)
 
     def flush(self) -> None:
-        self._history.flush()
-        self._holds.flush()
+        for name in list(self._open):
+            self._write(name, "")
 
     def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
-        self.write_inferred(self.dir, edges)
+        try:
+            self.write_inferred(self.dir, edges)
+        except OSError as exc:
+            self.health.failed("history", exc)
 
     @staticmethod
     def write_inferred(directory: Path, edges: frozenset[tuple[str, str]]) -> None:
@@ -43,30 +70,56 @@ class StateFiles:
         os.replace(tmp, directory / INFERRED)
 
     def close(self) -> None:
-        self._history.close()
-        self._holds.close()
+        self.flush()
+        for f in self._open.values():
+            discard(f)
+        self._open.clear()
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
+    """The learnt edges; a corrupt file is moved aside (with one warning), never a crash."""
+    path = directory / INFERRED
     try:
-        data = json.loads((directory / INFERRED).read_text())
-    except (OSError, ValueError):
+        raw = path.read_bytes()
+    except OSError:
         return frozenset()
-    return frozenset((str(e[0]), str(e[1])) for e in data if isinstance(e, list) and len(e) == 2)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        if not isinstance(data, list) or not all(
+            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in data
+        ):
+            raise ValueError("expected a list of [upstream, downstream] name pairs")
+    except (ValueError, RecursionError) as exc:
+        aside = path.with_name(f"{INFERRED}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(path, aside)
+            where = f"moved it to {aside.name}"
+        except OSError as err:
+            where = f"could not move it aside: {err.strerror}"
+        log.warning("%s is corrupt (%s); starting without learnt edges; %s", path, exc, where)
+        return frozenset()
+    return frozenset((e[0], e[1]) for e in data)
 
 
 def _read_jsonl(path: Path) -> Iterator[object]:
-    """Each line's JSON value; a torn last line (a crash mid-write) is skipped."""
+    """Each line's JSON value. Bad lines (a torn write, stray bytes) are skipped and reported once."""
     try:
-        f = open(path, encoding="utf-8")  # noqa: SIM115
+        f = open(path, "rb")  # noqa: SIM115 - bytes: one bad byte must cost one line, not the file
     except OSError:
         return
+    bad: list[int] = []
     with f:
-        for line in f:
-            try:
-                yield json.loads(line)
-            except ValueError:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
                 continue
+            try:
+                yield json.loads(line.decode("utf-8"))
+            except (ValueError, RecursionError):
+                bad.append(n)
+    if bad and (str(path), len(bad)) not in _reported:
+        _reported.add((str(path), len(bad)))
+        shown = ", ".join(map(str, bad[:5])) + (" …" if len(bad) > 5 else "")
+        log.warning("%s: skipped %d unreadable line(s) (line %s)", path, len(bad), shown)
 
 
 def read_history(directory: Path) -> Iterator[UpdateRecord]:

@@ -5,10 +5,15 @@ last seq it saw as its checkpoint and asks `since(checkpoint)` for the rest
 (the dashboard's live stream and `lockstep logs -f` both work this way).
 
 Memory holds the last `global_lines` lines overall and the last
-`per_resource_lines` per resource (the same objects, referenced twice). Disk
-holds everything: one append-only JSON-lines file per resource, written
-through a buffer that is flushed every `flush_secs` (checked on append, and by
-`flush_periodically()` when the log is quiet) and on close.
+`per_resource_lines` per resource (the same objects, referenced twice), and
+each of those rings is also bounded by bytes (`global_bytes`,
+`per_resource_bytes`): 15,000 lines of 65 KB must not cost a gigabyte. A
+single line longer than `max_line_chars` is truncated in memory (with a note
+of how much was cut), never on disk. Disk holds everything: one append-only
+JSON-lines file per resource, written through a buffer that is flushed every
+`flush_secs` (checked on append, and by `flush_periodically()` when the log is
+quiet) and on close. A failing disk (full, EIO) drops the buffered lines from
+disk only, shows in `health`, and is retried on the next flush.
 """
 
 from __future__ import annotations
@@ -19,12 +24,15 @@ import enum
 import json
 import logging
 import os
-import re
+import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from heapq import merge
 from typing import IO
+
+from lockstep.logs import names
+from lockstep.logs.disk import DiskHealth, discard, open_append
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +62,31 @@ class LogLine:
 LogCallback = Callable[[LogLine], None]
 
 
+# What a line costs beyond its text: the LogLine object and its slots.
+LINE_OVERHEAD = 100
+
+
+def _size(text: str) -> int:
+    # getsizeof is O(1) and exact for str: 1, 2 or 4 bytes a character, by the widest one.
+    return sys.getsizeof(text) + LINE_OVERHEAD
+
+
 class _Ring:
-    """A fixed-capacity FIFO of lines, sorted by seq, with O(log n) lookup by seq."""
+    """A FIFO of lines bounded by count and by bytes, sorted by seq, with O(log n) lookup by seq."""
 
-    __slots__ = ("_buf", "_cap", "_len", "_start")
+    __slots__ = ("_buf", "_bytes", "_cap", "_len", "_max_bytes", "_start")
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, max_bytes: int) -> None:
         self._cap = max(1, cap)
         self._buf: list[LogLine | None] = [None] * self._cap
         self._start = 0
         self._len = 0
+        self._bytes = 0
+        self._max_bytes = max_bytes
+
+    @property
+    def size(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return self._len
@@ -74,12 +97,22 @@ class _Ring:
         return item
 
     def append(self, line: LogLine) -> None:
-        if self._len < self._cap:
-            self._buf[(self._start + self._len) % self._cap] = line
-            self._len += 1
-        else:
-            self._buf[self._start] = line
-            self._start = (self._start + 1) % self._cap
+        if self._len == self._cap:
+            self._drop_oldest()
+        self._buf[(self._start + self._len) % self._cap] = line
+        self._len += 1
+        self._bytes += _size(line.text)
+        # The newest line always stays, however long (it is at most max_line_chars).
+        while self._bytes > self._max_bytes and self._len > 1:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        old = self._buf[self._start]
+        assert old is not None
+        self._bytes -= _size(old.text)
+        self._buf[self._start] = None
+        self._start = (self._start + 1) % self._cap
+        self._len -= 1
 
     def after(self, seq: int) -> Iterator[LogLine]:
         """Lines with a seq greater than `seq`, oldest first."""
@@ -92,17 +125,13 @@ class _Ring:
 
 
 _MAX_PENDING = 16_384
+_MAX_PENDING_BYTES = 4 << 20
+# Memory bounds: bytes per ring, characters per line (README "Security and limits").
+PER_RESOURCE_BYTES = 16 << 20
+GLOBAL_BYTES = 64 << 20
+MAX_LINE_CHARS = 16 << 10
 # json's C string encoder (keeps non-ASCII as is, like ensure_ascii=False).
 _json_str: Callable[[str], str] = json.encoder.encode_basestring
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def _file_name(resource: str) -> str:
-    # Resource names may hold '/', ':' or spaces; keep them reversible and flat.
-    safe = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", resource) or "%00"
-    return ("%2E" + safe[1:] if safe.startswith(".") else safe) + ".jsonl"
-
 
 class LogStore:
     def __init__(
@@ -111,18 +140,27 @@ class LogStore:
         *,
         per_resource_lines: int = 5_000,
         global_lines: int = 100_000,
+        per_resource_bytes: int = PER_RESOURCE_BYTES,
+        global_bytes: int = GLOBAL_BYTES,
+        max_line_chars: int = MAX_LINE_CHARS,
         flush_secs: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        health: DiskHealth | None = None,
     ) -> None:
         self.directory = directory
+        self.health = health or DiskHealth()
         self._per_resource_cap = per_resource_lines
-        self._global = _Ring(global_lines)
+        self._per_resource_bytes = per_resource_bytes
+        self._max_line = max_line_chars
+        self._global = _Ring(global_lines, global_bytes)
         self._by_resource: dict[str, _Ring] = {}
         self._seq = 0
         self._subscribers: list[LogCallback] = []
         self._files: dict[str, IO[str]] = {}
         self._pending: dict[str, list[str]] = {}
+        self._unsaved: dict[str, int] = {}  # lines a failing disk cost, by resource
         self._pending_count = 0
+        self._pending_bytes = 0
         self._flush_secs = flush_secs
         self._clock = clock
         self._last_flush = clock()
@@ -139,14 +177,19 @@ class LogStore:
         self, resource: str, source: LogSource, text: str, at: float, level: LogLevel = LogLevel.INFO
     ) -> LogLine:
         self._seq += 1
-        line = LogLine(self._seq, resource, source, level, at, text)
+        full = LogLine(self._seq, resource, source, level, at, text)
+        line = full
+        if len(text) > self._max_line:
+            cut = len(text) - self._max_line
+            line = LogLine(self._seq, resource, source, level, at,
+                           f"{text[: self._max_line]}... [{cut:,} more characters in the log file]")
         self._global.append(line)
         ring = self._by_resource.get(resource)
         if ring is None:
-            ring = self._by_resource[resource] = _Ring(self._per_resource_cap)
+            ring = self._by_resource[resource] = _Ring(self._per_resource_cap, self._per_resource_bytes)
         ring.append(line)
         if self.directory is not None and not self._closed:
-            self._buffer(line)
+            self._buffer(full)  # the disk keeps the whole line
         for cb in self._subscribers:
             try:
                 cb(line)
@@ -200,7 +243,7 @@ class LogStore:
     def path_for(self, resource: str) -> str:
         if self.directory is None:
             raise ValueError("this LogStore has no directory")
-        return os.path.join(self.directory, _file_name(resource))
+        return os.path.join(self.directory, names.encode(resource))
 
     def _buffer(self, line: LogLine) -> None:
         # Hand-assembled JSON: json.dumps of a dict costs 4x as much, and this
@@ -214,29 +257,57 @@ class LogStore:
             pending = self._pending[line.resource] = []
         pending.append(record)
         self._pending_count += 1
+        self._pending_bytes += len(record)
         # Clock read only every 256 lines: cheap enough for a million appends.
-        # The count bound keeps the buffer (memory) small under a flood.
-        if self._pending_count & 0xFF == 0 and (
+        # The count and size bounds keep the buffer (memory) small under a flood:
+        # 16,384 lines of 65 KB would otherwise wait in memory (a gigabyte).
+        if self._pending_bytes >= _MAX_PENDING_BYTES or (self._pending_count & 0xFF == 0 and (
             self._pending_count >= _MAX_PENDING or self._clock() - self._last_flush >= self._flush_secs
-        ):
+        )):
             self.flush()
 
+    def memory_bytes(self) -> int:
+        """An upper bound of the bytes held in memory (the rings share line objects)."""
+        return self._global.size + sum(r.size for r in self._by_resource.values())
+
     def flush(self) -> None:
-        """Write buffered lines to disk."""
+        """Write buffered lines to disk; on a disk error, drop them from disk (not memory) and go on."""
+        failed = False
         for resource, records in self._pending.items():
             if not records:
                 continue
-            f = self._files.get(resource)
-            if f is None:
-                f = self._files[resource] = open(  # noqa: SIM115 - kept open for the store's life
-                    self.path_for(resource), "a", encoding="utf-8", buffering=1 << 16
-                )
+            try:
+                self._write(resource, records)
+            except OSError as exc:
+                discard(self._files.pop(resource, None))
+                self._unsaved[resource] = self._unsaved.get(resource, 0) + len(records)
+                self.health.failed("logs", exc)
+                failed = True
+            records.clear()
+        if not failed and self._pending_count:
+            self.health.ok("logs")
+        self._pending_count = 0
+        self._pending_bytes = 0
+        self._last_flush = self._clock()
+
+    def _write(self, resource: str, records: list[str]) -> None:
+        f = self._files.get(resource)
+        if f is None:
+            f = self._files[resource] = open_append(self.path_for(resource), buffering=1 << 16)
+        lost = self._unsaved.pop(resource, 0)
+        if lost:
+            # Say on disk where the gap is, in the next line's place in the sequence.
+            note = f"[lockstep: {lost:,} log lines were not saved here: the disk was full or failing]"
+            records.insert(0, f'{{"seq":0,"src":"system","lvl":"warn","at":{time.time()!r},"text":{_json_str(note)}}}')
+        try:
             f.write("\n".join(records))
             f.write("\n")
             f.flush()
-            records.clear()
-        self._pending_count = 0
-        self._last_flush = self._clock()
+        except OSError:
+            self._unsaved[resource] = lost
+            if lost:
+                records.pop(0)
+            raise
 
     async def flush_periodically(self) -> None:
         """Flush every `flush_secs` until cancelled (run it in the engine's TaskGroup)."""
@@ -255,8 +326,12 @@ class LogStore:
             return
         with f:
             for raw in f:
-                d = json.loads(raw)
-                yield LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"])
+                try:
+                    d = json.loads(raw)
+                    line = LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line torn by a crash or a full disk
+                yield line
 
     def close(self) -> None:
         if self._closed:
@@ -264,5 +339,5 @@ class LogStore:
         self.flush()
         self._closed = True
         for f in self._files.values():
-            f.close()
+            discard(f)
         self._files.clear()

@@ -106,10 +106,16 @@ class Link:
 @dataclass(frozen=True)
 class PortForward:
     local_port: int
+    # 0 = unresolved: `port_forwards=8000` leaves the container port to be picked from the
+    # pod at run time (the same number if a container declares it, else its first port).
     container_port: int
     host: str = ""
     name: str = ""
     link_path: str = ""
+
+    @property
+    def unresolved(self) -> bool:
+        return self.container_port == 0
 
 
 class LiveUpdateKind(enum.Enum):
@@ -176,12 +182,17 @@ class ImageTarget:
     cache_from: tuple[str, ...] = ()
     pull: bool = False
     container_args: tuple[str, ...] | None = None
-    match_in_env_vars: bool = False
     extra_hosts: tuple[str, ...] = ()
     # custom_build
     disable_push: bool = False
-    image_deps: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
+    # Refs of the Tiltfile's images this one is built from (Dockerfile FROM / COPY --from,
+    # custom_build image_deps): built first, and attached wherever this image is.
+    image_deps: tuple[str, ...] = ()
+    # Also replace the ref where it appears in container env values.
+    match_in_env_vars: bool = False
+    # Match only this exact tag (a tagged ref, or one repository built under several tags).
+    match_exact: bool = False
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,17 @@ class Args:
             return tuple(str(v) for v in value)
         raise self.bad(name, "a string or a list of strings", value, '["..."]')
 
+    def str_seq(self, name: str) -> tuple[str, ...]:
+        """A list of strings, where Tilt takes a sequence and rejects a lone string
+        (`resource_deps='db'`): the fix names the list to write."""
+        value = self.values.get(name)
+        if value is None:
+            return ()
+        if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+            return tuple(str(v) for v in value)
+        example = f"[{value!r}]" if isinstance(value, str) else '["..."]'
+        raise self.bad(name, "a list of strings", value, example)
+
     def str_dict(self, name: str) -> tuple[tuple[str, str], ...]:
         value = self.values.get(name)
         if value is None:
@@ -153,11 +164,12 @@ def _short(value: object) -> str:
 
 
 def bind(fname: str, params: Sequence[str], required: int,
-         args: Sequence[object], kwargs: Mapping[str, object]) -> Args:
+         args: Sequence[object], kwargs: Mapping[str, object], positional: int | None = None) -> Args:
     """Match a call's arguments to `params` the way Starlark does for a native function."""
-    if len(args) > len(params):
+    limit = len(params) if positional is None else positional
+    if len(args) > limit:
         raise TiltfileError(
-            f"{fname}() takes at most {len(params)} positional arguments, got {len(args)}",
+            f"{fname}() takes at most {limit} positional argument{'s' if limit != 1 else ''}, got {len(args)}",
             hint=f"pass the extra values by keyword; parameters are: {', '.join(params)}",
         )
     values: dict[str, object] = dict(zip(params, args, strict=False))

@@ -1,8 +1,11 @@
-"""After evaluation: group k8s objects into resources, attach images, build compose
-resources, then validate the graph (unknown or cyclic resource_deps)."""
+"""After evaluation: index the images, group k8s objects into resources, build compose
+resources, attach images (with the images they are built from), then validate the graph
+(unknown or cyclic resource_deps) and the selection of enabled resources."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import replace
 
 from lockstep.model import graph
@@ -10,15 +13,16 @@ from lockstep.model.resource import (
     ComposeSpec,
     ImageTarget,
     K8sSpec,
+    LiveUpdateKind,
     Resource,
     ResourceKind,
     Settings,
     SourceLocation,
 )
 from lockstep.tiltfile.args import closest
-from lockstep.tiltfile.image_order import with_dependencies
-from lockstep.tiltfile.k8s_assign import k8s_resources
-from lockstep.tiltfile.k8s_objects import refs_match
+from lockstep.tiltfile.images import ImageIndex, build_index, unused_images
+from lockstep.tiltfile.k8s_assign import UNCATEGORIZED, k8s_resources
+from lockstep.tiltfile.live_update import check_unused_steps
 from lockstep.tiltfile.state import EvalState
 
 _SETTING_FIELDS = set(Settings.__dataclass_fields__)
@@ -33,19 +37,33 @@ def not_found(st: EvalState, message: str, location: SourceLocation | None, hint
         st.error(message, location, hint)
 
 
-def _images_for(st: EvalState, refs: tuple[str, ...]) -> tuple[ImageTarget, ...]:
-    return tuple(img for img in st.images if any(refs_match(img.ref, r) for r in refs))
+def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None,
+                           k8s_names: Sequence[str] = ()) -> None:
+    """resource_deps of a k8s_resource() whose workload a dry run could not see: still check
+    the names against every resource known, as warnings with the closest name."""
+    if not (st.dry_run and st.missing_inputs):
+        return
+    known = [r.name for r in st.local_resources] + [r.name for r in st.custom_deploys] + \
+        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts] + \
+        list(k8s_names)
+    for dep in deps:
+        if dep not in known:
+            match = closest(dep, known)
+            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run: unless a "
+                    "skipped statement defines it)", location,
+                    f"did you mean `{match}`?" if match else f"define a resource named `{dep}` or remove it")
 
 
-def compose_resources(st: EvalState) -> list[Resource]:
+def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
     out: dict[str, Resource] = {}
     for svc in st.compose_services:
-        images = _images_for(st, (svc.image,)) if svc.image else ()
+        images = index.targets([svc.image]) if svc.image else ()
         out[svc.name] = Resource(
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
-            links=svc.links, images=images, location=svc.location,
+            links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
             compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images)),
         )
+    renamed: dict[str, str] = {}
     for opts in st.dc_opts:
         r = out.get(opts.name)
         if r is None:
@@ -56,19 +74,28 @@ def compose_resources(st: EvalState) -> list[Resource]:
         r = replace(
             r, trigger_mode=opts.trigger_mode or r.trigger_mode,
             auto_init=r.auto_init if opts.auto_init is None else opts.auto_init,
-            resource_deps=r.resource_deps + opts.resource_deps, links=r.links + opts.links,
-            labels=r.labels + opts.labels, location=opts.location or r.location)
+            resource_deps=r.resource_deps + tuple(d for d in opts.resource_deps if d not in r.resource_deps),
+            links=r.links + opts.links, labels=r.labels + opts.labels, location=opts.location or r.location)
         if opts.new_name:
             del out[opts.name]
+            renamed[opts.name] = opts.new_name
             r = replace(r, name=opts.new_name)
         out[r.name] = r
-    return list(out.values())
+    # depends_on name services; follow dc_resource(new_name=) renames.
+    return [replace(r, resource_deps=tuple(renamed.get(d, d) for d in r.resource_deps)) for r in out.values()]
 
 
-def _attach_custom_images(st: EvalState, r: Resource) -> Resource:
+def _custom_images(st: EvalState, index: ImageIndex, r: Resource) -> Resource:
     if r.k8s is None or not r.k8s.image_refs:
         return r
-    return replace(r, images=_images_for(st, r.k8s.image_refs))
+    required = [ref for ref in r.k8s.image_refs if ref in st.custom_image_deps.get(r.name, ())]
+    for ref in required:
+        if index.find(ref) is None:
+            match = closest(ref, [img.ref for img in st.images])
+            st.error(f"k8s_custom_deploy `{r.name}`: image build `{ref}` not found", r.location,
+                     f"did you mean `{match}`?" if match else
+                     "build it with docker_build()/custom_build(), or remove it from image_deps")
+    return replace(r, images=index.targets(list(r.k8s.image_refs)))
 
 
 def _custom_opts(st: EvalState, r: Resource) -> Resource:
@@ -85,14 +112,26 @@ def _custom_opts(st: EvalState, r: Resource) -> Resource:
     return r
 
 
-def _check_unused_images(st: EvalState, resources: list[Resource]) -> None:
-    used = {img.ref for r in resources for img in r.images}
-    suppressed = set(st.settings.get("suppress_unused_image_warnings", ()))
-    for img in st.images:
-        if img.ref not in used and img.ref not in suppressed and "*" not in suppressed:
-            # Images may also be consumed by another image or an extension's custom deploy.
-            st.warn(f"image `{img.ref}` is built but no resource uses it", img.location,
-                    "reference it from a k8s/compose config, or drop the build")
+def _check_live_updates(st: EvalState, index: ImageIndex) -> None:
+    """Tilt's rule: a live_update sync source or fall_back_on file must be under a path the
+    image (or an image it is built from) watches, or no change would ever reach it."""
+    for i, img in enumerate(index.images):
+        if not img.live_update:
+            continue
+        watched = [p for j in index.with_deps([i], mark=False) for p in _watched(index.images[j])]
+        for step in img.live_update:
+            for path in (step.local_path, *step.paths) if step.local_path or step.paths else ():
+                if path and not any(os.path.commonpath([w, path]) == w for w in watched):
+                    what = "sync() source" if path == step.local_path else "fall_back_on() file"
+                    st.error(f"image `{img.ref}`: live_update {what} {path} is not under any path the "
+                             f"image watches ({', '.join(watched) or 'none'})", img.location,
+                             "sync paths inside the build context (docker_build) or deps (custom_build)")
+
+
+def _watched(img: ImageTarget) -> list[str]:
+    if img.custom_command is not None:
+        return list(img.deps)
+    return [img.context] if img.context else []
 
 
 def validate_deps(st: EvalState, resources: list[Resource]) -> list[Resource]:
@@ -122,12 +161,54 @@ def validate_deps(st: EvalState, resources: list[Resource]) -> list[Resource]:
     return out
 
 
+def _enabled(st: EvalState, seen: dict[str, Resource]) -> None:
+    if st.enabled_resources is None and st.args and not st.config_parsed:
+        # Tilt's rule: without config.parse(), extra arguments name the resources to run.
+        st.enabled_resources = st.args
+    if not st.enabled_resources:
+        return
+    for name in st.enabled_resources:
+        if name not in seen:
+            match = closest(name, list(seen))
+            not_found(st, f"enabled resource `{name}` does not exist", None,
+                      f"did you mean `{match}`?" if match else "check the resource names")
+    if UNCATEGORIZED in seen and UNCATEGORIZED not in st.enabled_resources:
+        # Tilt always keeps the uncategorized objects (namespaces, CRDs, config) enabled.
+        st.enabled_resources = (*st.enabled_resources, UNCATEGORIZED)
+
+
+def _check_restart_container(st: EvalState, resources: list[Resource]) -> None:
+    """Tilt deprecated restart_container() for Kubernetes (it restarts the whole container);
+    it stays valid for Docker Compose."""
+    for r in resources:
+        if r.kind is not ResourceKind.K8S:
+            continue
+        for img in r.images:
+            if any(s.kind is LiveUpdateKind.RESTART_CONTAINER for s in img.live_update):
+                st.error(f"resource `{r.name}`: restart_container() in the live_update of `{img.ref}` is "
+                         "not supported for Kubernetes resources", img.location,
+                         "use the restart_process extension (load('ext://restart_process', ...)) instead")
+
+
+def _check_compose_entrypoints(st: EvalState, resources: list[Resource]) -> None:
+    for r in resources:
+        if r.kind is ResourceKind.COMPOSE:
+            for img in r.images:
+                if img.entrypoint:
+                    st.error(f"resource `{r.name}`: entrypoint= of image `{img.ref}` is not supported for "
+                             "Docker Compose services", img.location,
+                             "set the command in the compose file instead")
+
+
 def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
+    check_unused_steps(st)
+    index = build_index(st)
     resources: list[Resource] = list(st.local_resources)
-    custom = [_attach_custom_images(st, _custom_opts(st, r)) for r in st.custom_deploys]
-    resources += k8s_resources(st)
+    custom = [_custom_opts(st, _custom_images(st, index, r)) for r in st.custom_deploys]
+    taken = {r.name for r in resources} | {r.name for r in custom} | {s.name for s in st.compose_services}
+    resources += k8s_resources(st, index, taken)
     resources += custom
-    resources += compose_resources(st)
+    resources += compose_resources(st, index)
     seen: dict[str, Resource] = {}
     unique = []
     for r in resources:
@@ -137,19 +218,16 @@ def assemble(st: EvalState) -> tuple[list[Resource], Settings]:
             continue
         seen[r.name] = r
         unique.append(r)
-    # A resource also builds the images its images are built from (FROM another image here).
-    unique = [replace(r, images=with_dependencies(r.images, st.images)) if r.images else r for r in unique]
-    _check_unused_images(st, unique)
+    unused_images(st, index)
+    _check_live_updates(st, index)
+    _check_restart_container(st, unique)
+    _check_compose_entrypoints(st, unique)
+    if st.compose_services and st.settings.get("default_registry"):
+        st.error("default_registry() is not supported with docker_compose()", st.default_registry_location,
+                 "Compose builds images locally: remove default_registry()")
+    st.images = index.images
     unique = validate_deps(st, unique)
-    if st.enabled_resources is None and st.args and not st.config_parsed:
-        # Tilt's rule: without config.parse(), extra arguments name the resources to run.
-        st.enabled_resources = st.args
-    if st.enabled_resources:
-        for name in st.enabled_resources:
-            if name not in seen:
-                match = closest(name, list(seen))
-                not_found(st, f"enabled resource `{name}` does not exist", None,
-                          f"did you mean `{match}`?" if match else "check the resource names")
+    _enabled(st, seen)
     settings = Settings(**{k: v for k, v in st.settings.items() if k in _SETTING_FIELDS})
     return unique, settings
 

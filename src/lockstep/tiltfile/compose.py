@@ -1,6 +1,14 @@
-"""docker_compose() and dc_resource(): one resource per Compose service, read from the YAML."""
+"""docker_compose() and dc_resource(): one resource per Compose service, read from the YAML.
+
+As in Tilt, a service's `depends_on` become its resource_deps, and a service without an
+`image` is known by the name Compose gives the image it builds (`<project>_<service>`), so
+a docker_build of that name attaches to it.
+"""
 
 from __future__ import annotations
+
+import os
+import re
 
 from lockstep.model.resource import Link
 from lockstep.tiltfile import common
@@ -14,7 +22,10 @@ from lockstep.tiltfile.state import ComposeService, DcResourceOpts, EvalState
 @builtin("docker_compose", "configPaths env_file project_name profiles wait", 1, located=True)
 def _docker_compose(st: EvalState, a: Args) -> None:
     value = a.raw("configPaths")
-    items = value if isinstance(value, list | tuple) else [value]
+    items = value if isinstance(value, list | tuple) else [value] if value is not None else []
+    if not items:
+        raise TiltfileError("docker_compose(): nothing to compose: no compose file given",
+                            hint="pass docker_compose('docker-compose.yml')")
     files: list[str] = []
     texts: list[tuple[str, str]] = []
     for item in items:
@@ -39,6 +50,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     if a.has("env_file"):
         st.watch(st.resolve(a.string("env_file")))
     known = {s.name for s in st.compose_services}
+    project = a.string("project_name") or _default_project(os.path.dirname(files[0]) if files else st.resolve("."))
     for origin, text in texts:
         doc = yaml_doc(text, f"docker_compose({origin})") or {}
         services = doc.get("services") if isinstance(doc, dict) else None
@@ -50,10 +62,21 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                 continue  # a later file overrides fields of the same service (compose merge)
             known.add(str(name))
             st.compose_services.append(ComposeService(
-                name=str(name), image=str(svc.get("image", "") or ""), has_build="build" in svc,
-                project_files=tuple(files), location=st.call_location,
-                links=tuple(_port_links(svc.get("ports"))),
+                name=str(name), image=str(svc.get("image", "") or "") or f"{project}_{name}",
+                has_build="build" in svc, project_files=tuple(files), location=st.call_location,
+                links=tuple(_port_links(svc.get("ports"))), depends_on=_depends_on(svc.get("depends_on")),
             ))
+
+
+def _default_project(directory: str) -> str:
+    """Compose's default project name: the first compose file's directory, lower-cased,
+    keeping only letters, digits, `_` and `-`."""
+    return re.sub(r"[^a-z0-9_-]", "", os.path.basename(directory).lower()) or "default"
+
+
+def _depends_on(value: object) -> tuple[str, ...]:
+    names = list(value) if isinstance(value, dict) else value if isinstance(value, list) else []
+    return tuple(sorted({str(n) for n in names}))
 
 
 def _port_links(ports: object) -> list[Link]:
@@ -66,12 +89,15 @@ def _port_links(ports: object) -> list[Link]:
     return links
 
 
-@builtin("dc_resource", "name trigger_mode resource_deps links labels auto_init project_name new_name "
-         "infer_links", 1, located=True)
+@builtin("dc_resource", "name image trigger_mode resource_deps infer_links links labels auto_init "
+         "project_name new_name", 1, located=True)
 def _dc_resource(st: EvalState, a: Args) -> None:
+    if not a.string("name"):
+        raise TiltfileError("dc_resource(): `name` must not be empty", hint="pass the Compose service name")
+    a.string("image")  # accepted as Tilt does (undocumented there); the compose file names the image
     st.dc_opts.append(DcResourceOpts(
-        name=a.string("name"), location=st.call_location, new_name=a.string("new_name"),
-        trigger_mode=common.trigger_mode(a),
+        name=a.string("name"), location=st.call_location,
+        new_name=common.name(a, "new_name"), trigger_mode=common.trigger_mode(a),
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
-        resource_deps=a.str_list("resource_deps"), links=common.links(a), labels=common.labels(a),
+        resource_deps=a.str_seq("resource_deps"), links=common.links(a), labels=common.labels(a),
     ))

@@ -18,6 +18,11 @@ from lockstep.tiltfile.state import ConfigDef, EvalState
 
 def _define(st: EvalState, a: Args, kind: str) -> None:
     name = a.string("name")
+    if not name:
+        raise TiltfileError(f"config.define_{kind}: `name` is required", hint='pass name="env"')
+    if st.config_parsed:
+        raise TiltfileError(f"config.define_{kind}(): cannot be called after config.parse()",
+                            hint="move every config.define_*() call above config.parse()")
     if name in st.config_defs:
         raise TiltfileError(f"config.define_{kind}: `{name}` is already defined",
                             hint="define each setting once")

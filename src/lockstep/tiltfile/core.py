@@ -60,11 +60,12 @@ def _call_dynamic(st: EvalState, a: Args) -> object:
     return module.call(name, *args, **kwargs)  # type: ignore[attr-defined]
 
 
-@builtin("enable_feature", "feature_name", 1)
-def _enable_feature(st: EvalState, a: Args) -> None:
-    a.string("feature_name")
-
-
 @builtin("set_team", "team_id", 1)
 def _set_team(st: EvalState, a: Args) -> None:
-    st.settings["team_id"] = a.string("team_id")
+    team = a.string("team_id")
+    if not team:
+        raise TiltfileError("set_team(): team_id cannot be empty", hint="pass the team id, or drop the call")
+    if st.settings.get("team_id"):
+        raise TiltfileError(f"set_team(): team_id set twice ({st.settings['team_id']!r} and {team!r})",
+                            hint="call set_team() once")
+    st.settings["team_id"] = team

@@ -11,6 +11,7 @@ import re
 
 from lockstep.model.resource import Diagnostic, Severity, SourceLocation
 from lockstep.tiltfile.args import TiltfileError, did_you_mean
+from lockstep.tiltfile.source import ASSERT_NAME
 from lockstep.tiltfile.state import EvalState
 
 PRELUDE = "<lockstep-prelude>"
@@ -62,6 +63,7 @@ def location_of(st: EvalState, text: str) -> SourceLocation | None:
 
 
 def diagnose(st: EvalState, text: str, known_names: list[str]) -> Diagnostic:
+    text = text.replace(ASSERT_NAME, "assert")
     pending = st.pending
     st.pending = None
     if isinstance(pending, TiltfileError):

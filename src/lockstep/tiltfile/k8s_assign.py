@@ -1,36 +1,40 @@
 """Group k8s objects into resources the way Tilt does.
 
-Each workload (an object with a pod template, a k8s_kind() kind, or one that runs an
-image this Tiltfile builds) becomes a resource named after it; k8s_resource() renames
-resources and attaches further objects; everything left goes to `uncategorized`.
+1. Workloads (an object matched by k8s_kind()/k8s_image_json_path(), or one whose pods run
+   any image) each become a resource, named by the shortest unique `name[:kind[:namespace]]`
+   (or workload_to_resource_function). Each takes the Services whose selector matches its
+   pod template labels (same namespace, or a Service without one).
+2. Other objects with a pod template become a resource named after the object, also with
+   their Services.
+3. k8s_resource() calls apply in order: rename, attach `objects=` (each selector must name
+   exactly one object not yet claimed), or create a resource from objects (`new_name`).
+4. Whatever is left goes to `uncategorized`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import starlark as sl
 
-from lockstep.model.resource import (
-    K8sObject,
-    K8sSpec,
-    Link,
-    PortForward,
-    Resource,
-    ResourceKind,
-    SourceLocation,
-)
+from lockstep.model.resource import K8sSpec, Link, PortForward, Resource, ResourceKind, SourceLocation
 from lockstep.tiltfile.args import closest
+from lockstep.tiltfile.images import ImageIndex
+from lockstep.tiltfile.jsonpath import JsonPathError, evaluate
 from lockstep.tiltfile.k8s_objects import (
-    WORKLOAD_KINDS,
     container_images,
-    json_path_values,
-    refs_match,
-    selector_matches,
+    env_values,
+    fragments,
+    full_name,
+    group_of,
+    pod_templates,
+    service_selector,
+    split_selector,
+    template_labels,
 )
-from lockstep.tiltfile.state import EvalState, K8sObjectEntry, K8sResourceOpts
+from lockstep.tiltfile.refs import ImageRef, RefSelector, try_ref
+from lockstep.tiltfile.state import EvalState, K8sObjectEntry, K8sResourceOpts, KindInfo
 
 UNCATEGORIZED = "uncategorized"
 
@@ -38,55 +42,66 @@ UNCATEGORIZED = "uncategorized"
 @dataclass
 class _Group:
     name: str
-    original: str
     entries: list[K8sObjectEntry] = field(default_factory=list)
     opts: list[K8sResourceOpts] = field(default_factory=list)
+    manual: bool = False
 
 
-def _kind_info(st: EvalState, kind: str) -> Any:
-    for key, info in st.k8s_kinds.items():
-        if key == kind.lower() or re.fullmatch(key, kind, re.IGNORECASE):
-            return info
-    return None
+def kind_matches(info: KindInfo, entry: K8sObjectEntry) -> bool:
+    obj = entry.obj
+    values = (obj.api_version, obj.kind, obj.name, obj.namespace or "default")
+    for pattern, value in zip(info.key, values, strict=True):
+        if pattern and not re.search(pattern, value, re.IGNORECASE):
+            return False
+    return True
 
 
-def image_refs(st: EvalState, entry: K8sObjectEntry) -> list[str]:
+def image_refs(st: EvalState, entry: K8sObjectEntry, env_images: list[str]) -> list[str]:
+    """Every image ref the object uses: containers, image volumes, locators, and env values
+    equal to an image built with match_in_env_vars=True."""
     refs = container_images(entry.doc)
-    info = _kind_info(st, entry.obj.kind)
-    for path in info.image_json_paths if info else ():
-        refs += json_path_values(entry.doc, path)
-    for jp in st.image_json_paths:
-        obj = entry.obj
-        if jp.kind and jp.kind.lower() != obj.kind.lower():
+    for info in st.k8s_kinds.values():
+        if not kind_matches(info, entry):
             continue
-        if jp.name and jp.name != obj.name:
-            continue
-        if jp.namespace and jp.namespace != obj.namespace:
-            continue
-        for path in jp.paths:
-            refs += json_path_values(entry.doc, path)
+        for path in info.image_json_paths:
+            refs += [v for v in _json(entry.doc, path) if isinstance(v, str)]
+        for path, repo_field, tag_field in info.image_objects:
+            for v in _json(entry.doc, path):
+                if isinstance(v, dict) and isinstance(v.get(repo_field), str):
+                    tag = v.get(tag_field)
+                    refs.append(v[repo_field] + (f":{tag}" if isinstance(tag, str) and tag else ""))
+    if env_images:
+        for value in env_values(entry.doc):
+            ref = try_ref(value)
+            if ref is not None and any(_env_match(img, ref) for img in env_images):
+                refs.append(value)
     return list(dict.fromkeys(refs))
 
 
-def _is_workload(st: EvalState, entry: K8sObjectEntry, refs: list[str]) -> bool:
-    if entry.obj.kind.lower() in WORKLOAD_KINDS or _kind_info(st, entry.obj.kind):
-        return True
-    return any(refs_match(img.ref, r) for img in st.images for r in refs)
+def _env_match(built: str, used: ImageRef) -> bool:
+    b = try_ref(built)
+    return b is not None and RefSelector.of(b).matches(used)
 
 
-def _default_names(st: EvalState, workloads: list[K8sObjectEntry]) -> list[str]:
-    """Object name; on a clash name:kind; then name:kind:namespace (Tilt's scheme)."""
-    def key(e: K8sObject, level: int) -> str:
-        parts = [e.name, e.kind.lower(), e.namespace or "default"]
-        return ":".join(parts[: level + 1])
+def _json(doc: object, path: str) -> list[object]:
+    try:
+        return evaluate(doc, path)
+    except JsonPathError:
+        return []  # reported when k8s_kind() was called
 
-    names = []
-    for e in workloads:
-        level = 0
-        while level < 2 and sum(1 for o in workloads if key(o.obj, level) == key(e.obj, level)) > 1:
-            level += 1
-        names.append(key(e.obj, level))
-    return names
+
+def unique_names(entries: list[K8sObjectEntry]) -> list[str]:
+    """Tilt's scheme: the shortest of name, name:kind, name:kind:namespace, ...:group that
+    no other workload also wants; lower-cased."""
+    wanted: dict[str, int] = {}
+    for e in entries:
+        for n in fragments(e.obj):
+            wanted[n] = wanted.get(n, 0) + 1
+    out = []
+    for i, e in enumerate(entries):
+        names = fragments(e.obj)
+        out.append(next((n for n in names if wanted[n] == 1), f"{names[-1]}:{i}"))
+    return out
 
 
 def _w2r_names(st: EvalState, workloads: list[K8sObjectEntry], names: list[str]) -> list[str]:
@@ -96,84 +111,203 @@ def _w2r_names(st: EvalState, workloads: list[K8sObjectEntry], names: list[str])
     module = st.loaded_modules.get(st.w2r_modules[-1])
     if not isinstance(module, sl.FrozenModule):
         return names
-    out = []
-    for e, default in zip(workloads, names, strict=True):
-        ident = {"name": e.obj.name, "kind": e.obj.kind, "namespace": e.obj.namespace,
-                 "group": e.obj.api_version.split("/")[0] if "/" in e.obj.api_version else ""}
+    out: list[str] = []
+    taken: dict[str, str] = {}
+    for e in workloads:
+        ident = {"name": e.obj.name, "kind": e.obj.kind, "namespace": e.obj.namespace or "default",
+                 "group": group_of(e.obj.api_version)}
+        what = ":".join(ident.values()).lower()
         try:
             value = module.call("lockstep_call_w2r", ident)
         except Exception as exc:  # a Starlark error in the user's function
-            st.error(f"workload_to_resource_function failed for {e.obj.name}: "
+            st.error(f"workload_to_resource_function failed for {what}: "
                      f"{str(exc).strip().splitlines()[-1]}", e.location, "fix the naming function")
             return names
-        out.append(value if isinstance(value, str) and value else default)
+        if not isinstance(value, str) or not value:
+            st.error(f"workload_to_resource_function returned {value!r} for {what}", e.location,
+                     "return a non-empty string: the resource name")
+            return names
+        if value in taken:
+            st.error(f"workload_to_resource_function: both {taken[value]} and {what} map to "
+                     f"resource name `{value}`", e.location, "return a different name for each workload")
+            return names
+        taken[value] = what
+        out.append(value)
     return out
 
 
-def k8s_resources(st: EvalState) -> list[Resource]:
-    refs = {id(e): image_refs(st, e) for e in st.k8s_objects}
-    workloads = [e for e in st.k8s_objects if _is_workload(st, e, refs[id(e)])]
-    names = _w2r_names(st, workloads, _default_names(st, workloads))
-    groups: dict[str, _Group] = {}
-    for e, name in zip(workloads, names, strict=True):
-        groups.setdefault(name, _Group(name, name)).entries.append(e)
-    assigned = {id(e) for e in workloads}
-    for opts in st.k8s_opts:
-        _apply(st, groups, opts, assigned)
-    rest = [e for e in st.k8s_objects if id(e) not in assigned]
-    if rest:
-        group = groups.get(UNCATEGORIZED) or _Group(UNCATEGORIZED, UNCATEGORIZED)
-        group.entries.extend(rest)
-        groups[UNCATEGORIZED] = group
-    return [_resource(st, g, refs) for g in groups.values()]
+class _Assembler:
+    def __init__(self, st: EvalState, index: ImageIndex, taken: set[str]) -> None:
+        self.st = st
+        self.index = index
+        self.taken = taken  # names of non-k8s resources: a k8s resource may not reuse one
+        self.groups: dict[str, _Group] = {}
+        self.unresourced: list[K8sObjectEntry] = list(st.k8s_objects)
+        env_images = [img.ref for img in st.images if img.match_in_env_vars]
+        self.refs = {id(e): image_refs(st, e, env_images) for e in st.k8s_objects}
+
+    def conflict(self, name: str) -> str:
+        if name in self.groups:
+            return f"a k8s resource named `{name}` already exists"
+        if name in self.taken:
+            return f"a resource named `{name}` already exists"
+        return ""
+
+    def new_group(self, name: str, location: SourceLocation | None) -> _Group | None:
+        problem = self.conflict(name)
+        if problem:
+            self.st.error(f"cannot make a k8s resource `{name}`: {problem}", location,
+                          "rename one of them (k8s_resource(new_name=) or workload_to_resource_function)")
+            return None
+        group = _Group(name)
+        self.groups[name] = group
+        return group
+
+    def take_services(self, workload: K8sObjectEntry, group: _Group) -> None:
+        namespace = workload.obj.namespace or "default"
+        for labels in template_labels(workload.doc):
+            keep = []
+            for e in self.unresourced:
+                selector = service_selector(e.doc)
+                ns_ok = not e.obj.namespace or e.obj.namespace == "default" or e.obj.namespace == namespace
+                if selector and ns_ok and all(labels.get(k) == v for k, v in selector.items()):
+                    group.entries.append(e)
+                else:
+                    keep.append(e)
+            self.unresourced = keep
+
+    def by_workload(self) -> None:
+        workloads = [e for e in self.unresourced
+                     if any(kind_matches(i, e) for i in self.st.k8s_kinds.values()) or self.refs[id(e)]]
+        self.unresourced = [e for e in self.unresourced if e not in workloads]
+        names = _w2r_names(self.st, workloads, unique_names(workloads))
+        for e, name in zip(workloads, names, strict=True):
+            group = self.new_group(name, e.location)
+            if group is None:
+                continue
+            group.entries.append(e)
+            self.take_services(e, group)
+
+    def by_pod_template(self) -> None:
+        for e in [e for e in self.unresourced if pod_templates(e.doc)]:
+            if e not in self.unresourced:
+                continue
+            self.unresourced.remove(e)
+            group = self.groups.get(e.obj.name) or self.new_group(e.obj.name, e.location)
+            if group is None:
+                continue
+            group.entries.append(e)
+            self.take_services(e, group)
+
+    def apply(self, opts: K8sResourceOpts) -> None:
+        from lockstep.tiltfile.assemble import not_found, resource_deps_warnings
+
+        st = self.st
+        if not opts.workload:
+            group = self.new_group(opts.new_name, opts.location)
+            if group is None:
+                return
+            group.manual = True
+        else:
+            found = self.groups.get(opts.workload)
+            if found is None:
+                match = closest(opts.workload, list(self.groups))
+                known = ", ".join(self.groups) or "(none)"
+                hint = (f"did you mean `{match}`?" if match else
+                        f"k8s resources from the YAML: {known}")
+                not_found(st, f"k8s_resource(): no workload named `{opts.workload}` in the YAML",
+                          opts.location, hint)
+                resource_deps_warnings(st, opts.resource_deps, opts.location, list(self.groups))
+                return
+            group = found
+            if opts.new_name and opts.new_name != group.name:
+                problem = self.conflict(opts.new_name)
+                if problem:
+                    st.error(f"k8s_resource(): cannot rename `{group.name}` to `{opts.new_name}`: {problem}",
+                             opts.location, "pick a new_name that no other resource uses")
+                else:
+                    del self.groups[group.name]
+                    group.name = opts.new_name
+                    self.groups[group.name] = group
+        group.opts.append(opts)
+        for selector in opts.objects:
+            self.attach(group, selector, opts.location)
+
+    def attach(self, group: _Group, selector: str, location: SourceLocation | None) -> None:
+        from lockstep.tiltfile.assemble import not_found
+
+        st = self.st
+        parts = split_selector(selector)
+        if not selector or len(parts) > 3:
+            st.error(f"k8s_resource(): invalid object selector {selector!r}", location,
+                     "use name, name:kind or name:kind:namespace (escape a colon in a name as `\\\\:`)")
+            return
+        everything = [e for g in self.groups.values() for e in g.entries] + self.unresourced
+        matched = [e for e in everything if selector.lower() in fragments(e.obj)]
+        if not matched:
+            names = [full_name(e.obj) for e in everything]
+            match = closest(selector, names)
+            not_found(st, f"k8s_resource(): no object matches `{selector}`", location,
+                      f"did you mean `{match}`?" if match else
+                      "use name[:kind[:namespace]] of an object from k8s_yaml()")
+            return
+        if len(matched) > 1:
+            listed = ", ".join(f"`{full_name(e.obj)}`" for e in matched)
+            st.error(f"k8s_resource(): `{selector}` matches several objects: {listed}", location,
+                     "add the kind and namespace: name:kind:namespace")
+            return
+        entry = matched[0]
+        if entry not in self.unresourced:
+            owner = next((g.name for g in self.groups.values() if entry in g.entries), "?")
+            st.error(f"k8s_resource(): object `{full_name(entry.obj)}` already belongs to resource "
+                     f"`{owner}`", location,
+                     "an object can be in one resource only; remove it from one of the objects= lists")
+            return
+        self.unresourced.remove(entry)
+        group.entries.append(entry)
 
 
-def _apply(st: EvalState, groups: dict[str, _Group], opts: K8sResourceOpts, assigned: set[int]) -> None:
+def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Resource]:
     from lockstep.tiltfile.assemble import not_found
 
-    group = None
-    if opts.workload:
-        group = groups.get(opts.workload) or next(
-            (g for g in groups.values() if g.original == opts.workload), None)
-        if group is None:
-            match = closest(opts.workload, [g.name for g in groups.values()])
-            hint = (f"did you mean `{match}`?" if match else
-                    "k8s_resource() names a workload from k8s_yaml(); check the object's metadata.name")
-            not_found(st, f"k8s_resource(): no workload named `{opts.workload}` in the YAML",
-                      opts.location, hint)
-            return
-    elif opts.new_name in groups:
-        group = groups[opts.new_name]
-    else:
-        group = _Group(opts.new_name, opts.new_name)
-        groups[opts.new_name] = group
-    for selector in opts.objects:
-        matched = [e for e in st.k8s_objects if selector_matches(selector, e.obj)]
-        if not matched:
-            names = [e.obj.ref for e in st.k8s_objects]
-            match = closest(selector, names)
-            hint = (f"did you mean `{match}`?" if match
-                    else "use name[:kind[:namespace]] of an object from k8s_yaml()")
-            not_found(st, f"k8s_resource(): no object matches `{selector}`", opts.location, hint)
-            continue
-        for e in matched:
-            if id(e) in assigned:
-                for g in groups.values():
-                    if e in g.entries and g is not group:
-                        g.entries.remove(e)
-            assigned.add(id(e))
-            if e not in group.entries:
-                group.entries.append(e)
-    group.opts.append(opts)
-    if opts.new_name and opts.new_name != group.name:
-        groups.pop(group.name, None)
-        group.name = opts.new_name
-        groups[group.name] = group
+    asm = _Assembler(st, index, taken)
+    asm.by_workload()
+    asm.by_pod_template()
+    for opts in st.k8s_opts:
+        asm.apply(opts)
+    out = []
+    for g in asm.groups.values():
+        if not g.entries:
+            not_found(st, f"k8s resource `{g.name}` has no objects", g.opts[0].location if g.opts else None,
+                      "give k8s_resource(new_name=...) the objects= it should deploy")
+            if not (st.dry_run and st.missing_inputs):
+                continue
+            # A dry run keeps it: its objects are likely in the YAML it could not read, and
+            # other resources' resource_deps may name it.
+        out.append(_resource(st, asm, g))
+    if asm.unresourced:
+        out.append(_resource(st, asm, _Group(UNCATEGORIZED, asm.unresourced)))
+    return out
 
 
-def _resource(st: EvalState, g: _Group, refs: dict[int, list[str]]) -> Resource:
-    used = [r for e in g.entries for r in refs[id(e)]]
-    images = tuple(img for img in st.images if any(refs_match(img.ref, r) for r in used))
+def _inferred_readiness(st: EvalState, g: _Group, images: tuple[object, ...],
+                        selectors: list[tuple[tuple[str, str], ...]]) -> str:
+    """Tilt's inference when k8s_resource() does not say: a k8s_kind()'s pod_readiness; else
+    "ignore" for a resource grouped by hand from objects that run no image and select no pods
+    (a ConfigMap, CRDs: no pods will come); else "wait"."""
+    modes = {info.pod_readiness for info in st.k8s_kinds.values() for e in g.entries
+             if info.pod_readiness and kind_matches(info, e)}
+    for mode in ("wait", "ignore", "succeeded"):
+        if mode in modes:
+            return mode
+    if g.manual and not selectors and not images:
+        return "ignore"
+    return "wait"
+
+
+def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
+    used = [r for e in g.entries for r in asm.refs[id(e)]]
+    images = asm.index.targets(used) if g.name != UNCATEGORIZED else ()
     trigger, auto_init = st.default_trigger_mode, True
     deps: list[str] = []
     labels: list[str] = []
@@ -186,13 +320,15 @@ def _resource(st: EvalState, g: _Group, refs: dict[int, list[str]]) -> Resource:
         trigger = o.trigger_mode or trigger
         auto_init = auto_init if o.auto_init is None else o.auto_init
         deps += [d for d in o.resource_deps if d not in deps]
-        labels += o.labels
+        labels += [x for x in o.labels if x not in labels]
         links += o.links
         pfs += o.port_forwards
         selectors += o.extra_pod_selectors
         pod_readiness = o.pod_readiness or pod_readiness
         discovery = o.discovery_strategy or discovery
         location = o.location or location
+    if g.name != UNCATEGORIZED:
+        pod_readiness = pod_readiness or _inferred_readiness(st, g, images, selectors)
     return Resource(
         name=g.name, kind=ResourceKind.K8S, resource_deps=tuple(deps), trigger_mode=trigger,
         auto_init=auto_init, labels=tuple(labels), links=tuple(links), images=images, location=location,

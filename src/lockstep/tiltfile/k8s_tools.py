@@ -45,6 +45,9 @@ def _helm(st: EvalState, a: Args) -> str:
     if not os.path.exists(chart) and not st.dry_run:
         raise TiltfileError(f"helm(): chart not found: {chart}",
                             hint="fix the chart path (relative to this Tiltfile)")
+    if os.path.isfile(chart):
+        raise TiltfileError(f"helm(): {chart} is a file; helm() takes a chart directory (with Chart.yaml)",
+                            hint="pass the directory that holds Chart.yaml")
     argv = ["helm", "template", a.string("name") or "chart", chart]
     if a.string("namespace"):
         argv += ["--namespace", a.string("namespace")]
@@ -83,8 +86,9 @@ def _kustomize(st: EvalState, a: Args) -> str:
 @builtin("filter_yaml", "yaml labels name namespace kind api_version", 1)
 def _filter_yaml(st: EvalState, a: Args) -> tuple[str, str]:
     labels = a.raw("labels")
-    if labels is not None and not isinstance(labels, dict):
-        raise TiltfileError("filter_yaml(): `labels` must be a dict", hint="pass labels={'app': 'web'}")
+    if labels is not None and (not isinstance(labels, dict) or
+                               not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())):
+        raise TiltfileError("filter_yaml(): `labels` must be a dict of strings", hint="pass labels={'app': 'web'}")
     patterns = {k: a.string(k) for k in ("name", "namespace", "kind", "api_version") if a.has(k)}
     matching: list[dict[str, object]] = []
     rest: list[dict[str, object]] = []

@@ -19,6 +19,7 @@ from lockstep.tiltfile import (  # noqa: F401  (importing registers each module'
     live_update,
     local_resource,
     localexec,
+    noop,
     osmod,
     probes,
     settings,

@@ -28,6 +28,10 @@ class Builtin:
     value: bool = False
     # Accepts any keyword (v1alpha1.* objects are recorded, not interpreted).
     loose: bool = False
+    # Returns `values.value_struct(...)`: the prelude makes it a struct with readable attributes.
+    struct: bool = False
+    # At most this many positional arguments (None: all parameters), as Tilt limits some.
+    positional: int | None = None
 
     @property
     def internal(self) -> str:
@@ -38,16 +42,15 @@ REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(name: str, params: str = "", required: int = 0, *, located: bool = False,
-            value: bool = False, loose: bool = False) -> Callable[[BuiltinFn], BuiltinFn]:
+            value: bool = False, loose: bool = False, struct: bool = False,
+            positional: int | None = None) -> Callable[[BuiltinFn], BuiltinFn]:
     def register(fn: BuiltinFn) -> BuiltinFn:
-        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose)
+        REGISTRY[name] = Builtin(name, tuple(params.split()), required, fn, located, value, loose, struct,
+                                 positional)
         return fn
 
     return register
 
 
-# Tilt builtins lockstep knowingly does not provide (so "unknown name" can say so).
-UNSUPPORTED = (
-    "experimental_analytics_report", "experimental_metrics_settings", "experimental_telemetry_cmd",
-    "local_git_repo", "set_setting", "disable_snapshots",
-)
+# Names of builtins Tilt once had and removed (so "unknown name" can say so).
+UNSUPPORTED = ("set_setting",)

@@ -19,6 +19,7 @@ from lockstep.tiltfile.diagnose import PRELUDE, call_site, diagnose
 from lockstep.tiltfile.registry import REGISTRY, Builtin
 from lockstep.tiltfile.source import prepare, statements, top_level_names
 from lockstep.tiltfile.state import EvalState, Frame
+from lockstep.tiltfile.values import STRUCT_PRELUDE, unwrap
 
 GLOBALS = sl.Globals.extended_by([
     sl.LibraryExtension.StructType, sl.LibraryExtension.CallStack, sl.LibraryExtension.Print,
@@ -60,6 +61,14 @@ def workload_to_resource_function(fn):
 def lockstep_call_w2r(workload_id):
     return _lk_w2r[-1](struct(**workload_id))
 
+def local_git_repo(paths):
+    root = _lk_local_git_repo(call_stack(), paths)
+
+    def repo_path(paths):
+        return root + "/" + paths
+
+    return struct(paths = repo_path)
+
 def load_dynamic(path):
     r = _lk_load_dynamic(call_stack(), path)
     out = dict(r["values"])
@@ -93,11 +102,14 @@ def _struct_expr(node: dict[str, Any]) -> str:
 
 @functools.cache
 def prelude_source() -> str:
-    parts = [_FIXED_PRELUDE]
+    parts = [_FIXED_PRELUDE, STRUCT_PRELUDE]
     for b in REGISTRY.values():
-        if b.located and "." not in b.name and not b.name.startswith("_"):
-            parts.append(f"def {b.name}(*args, **kwargs):\n"
-                         f"    return {b.internal}(call_stack(), *args, **kwargs)\n")
+        if (b.located or b.struct) and "." not in b.name and not b.name.startswith("_"):
+            call = f"{b.internal}(call_stack(), *args, **kwargs)" if b.located else \
+                f"{b.internal}(*args, **kwargs)"
+            if b.struct:
+                call = f"_lk_struct({call})"
+            parts.append(f"def {b.name}(*args, **kwargs):\n    return {call}\n")
     for b in REGISTRY.values():
         if b.located and "." in b.name:
             parts.append(f"def {b.internal}_at(*args, **kwargs):\n"
@@ -113,7 +125,7 @@ def prelude_source() -> str:
 
 def public_names() -> list[str]:
     names = {b.name.split(".")[0] for b in REGISTRY.values()}
-    names.update(("print", "fail", "set", "load_dynamic", "workload_to_resource_function",
+    names.update(("print", "fail", "set", "load_dynamic", "local_git_repo", "workload_to_resource_function",
                   "TRIGGER_MODE_AUTO", "TRIGGER_MODE_MANUAL", "struct", "str", "len", "type",
                   "int", "range", "dict", "list", "getattr", "hasattr", "repr", "sorted", "enumerate",
                   "zip", "min", "max", "any", "all", "bool", "tuple", "reversed", "json"))
@@ -129,13 +141,15 @@ def _callable(st: EvalState, b: Builtin) -> Callable[..., object]:
             location = call_site(st, stack if isinstance(stack, str) else "", b.name)
         previous = st.call_location
         st.call_location = location
+        args = tuple(unwrap(v) for v in args)
+        kwargs = {k: unwrap(v) for k, v in kwargs.items()}
         try:
             if b.loose:
                 values: dict[str, object] = dict(zip(b.params, args, strict=False))
                 values.update({str(i): v for i, v in enumerate(args[len(b.params):])})
                 bound = Args(b.name, {**values, **kwargs})
             else:
-                bound = bind(b.name, b.params, b.required, args, kwargs)
+                bound = bind(b.name, b.params, b.required, args, kwargs, b.positional)
             return b.fn(st, bound)
         except TiltfileError as exc:
             if exc.location is None:
@@ -160,7 +174,8 @@ def new_module(st: EvalState) -> sl.Module:
     for b in REGISTRY.values():
         fn = _callable(st, b)
         module.add_callable(b.internal, fn)
-        if not b.located and "." not in b.name and not b.value and not b.name.startswith("_"):
+        if not b.located and not b.struct and "." not in b.name and not b.value \
+                and not b.name.startswith("_"):
             module.add_callable(b.name, fn)
     prelude = sl.parse(PRELUDE, prelude_source(), sl.Dialect.extended())
     sl.eval_with(_options(st), module, prelude, GLOBALS)

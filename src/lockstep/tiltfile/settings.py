@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import yaml
 
-from lockstep.tiltfile.args import Args
+from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
@@ -16,12 +17,31 @@ from lockstep.tiltfile.state import EvalState
          "k8s_server_side_apply")
 def _update_settings(st: EvalState, a: Args) -> None:
     if a.has("max_parallel_updates"):
-        st.settings["max_parallel_updates"] = max(1, a.integer("max_parallel_updates"))
+        n = _strict_int(a, "max_parallel_updates")
+        if n < 1:
+            raise TiltfileError(f"update_settings(): max_parallel_updates must be >= 1, got {n}",
+                                hint="pass max_parallel_updates=3")
+        st.settings["max_parallel_updates"] = n
     if a.has("k8s_upsert_timeout_secs"):
-        st.settings["k8s_upsert_timeout_secs"] = a.integer("k8s_upsert_timeout_secs")
-    if a.has("suppress_unused_image_warnings"):
-        st.settings["suppress_unused_image_warnings"] = a.str_list("suppress_unused_image_warnings")
-    a.raw("k8s_server_side_apply")
+        n = _strict_int(a, "k8s_upsert_timeout_secs")
+        if n < 1:
+            raise TiltfileError(f"update_settings(): k8s_upsert_timeout_secs must be at least 1, got {n}",
+                                hint="pass k8s_upsert_timeout_secs=30")
+        st.settings["k8s_upsert_timeout_secs"] = n
+    # Tilt appends: each call adds to the refs already suppressed.
+    st.settings["suppress_unused_image_warnings"] = st.settings.get("suppress_unused_image_warnings", ()) + \
+        a.str_list("suppress_unused_image_warnings")
+    ssa = a.string("k8s_server_side_apply")
+    if ssa not in ("", "true", "false", "auto"):
+        raise TiltfileError(f"update_settings(): k8s_server_side_apply must be \"true\", \"false\" or "
+                            f"\"auto\", got {ssa!r}", hint='pass k8s_server_side_apply="auto"')
+
+
+def _strict_int(a: Args, name: str) -> int:
+    value = a.raw(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise a.bad(name, "an int", value, "3")
+    return value
 
 
 @builtin("watch_settings", "ignore", 1)
@@ -39,9 +59,17 @@ def _version_settings(st: EvalState, a: Args) -> None:
 
 @builtin("ci_settings", "k8s_grace_period timeout readiness_timeout")
 def _ci_settings(st: EvalState, a: Args) -> None:
+    for key in ("timeout", "readiness_timeout", "k8s_grace_period"):
+        text = a.string(key)
+        if text and not _DURATION.fullmatch(text.strip()):
+            raise TiltfileError(f"ci_settings(): `{key}` {text!r} is not a duration",
+                                hint=f"write it as Go does: {key}='30m', '90s' or '1h30m'")
     timeout = a.string("timeout")
     if timeout:
         st.settings["ci_timeout_secs"] = parse_duration(timeout)
+
+
+_DURATION = re.compile(r"(\d+(\.\d+)?(ns|us|\u00b5s|ms|s|m|h))+|0")
 
 
 def parse_duration(text: str) -> float:
@@ -65,11 +93,14 @@ def _secret_settings(st: EvalState, a: Args) -> None:
 @builtin("docker_prune_settings", "disable max_age_mins num_builds interval_hrs keep_recent")
 def _docker_prune_settings(st: EvalState, a: Args) -> None:
     a.boolean("disable")
+    if a.integer("num_builds") and a.integer("interval_hrs"):
+        raise TiltfileError("docker_prune_settings(): pass only one of `num_builds` and `interval_hrs`",
+                            hint="prune every N builds, or every N hours, not both")
 
 
-@builtin("analytics_settings", "enable")
+@builtin("analytics_settings", "enable", 1)
 def _analytics_settings(st: EvalState, a: Args) -> None:
-    a.raw("enable")
+    a.boolean("enable")
 
 
 @builtin("allow_k8s_contexts", "contexts", 1)
@@ -77,9 +108,16 @@ def _allow_k8s_contexts(st: EvalState, a: Args) -> None:
     st.settings["allowed_k8s_contexts"] = st.settings.get("allowed_k8s_contexts", ()) + a.str_list("contexts")
 
 
-@builtin("default_registry", "host host_from_cluster single_name", 1)
+@builtin("default_registry", "host host_from_cluster single_name", 1, located=True)
 def _default_registry(st: EvalState, a: Args) -> None:
-    st.settings["default_registry"] = a.string("host")
+    if st.settings.get("default_registry"):
+        raise TiltfileError("default_registry() is already set", hint="call default_registry() once")
+    host = a.string("host")
+    if not host or " " in host:
+        raise TiltfileError(f"default_registry(): invalid registry host {host!r}",
+                            hint="e.g. default_registry('localhost:5000')")
+    st.settings["default_registry"] = host
+    st.default_registry_location = st.call_location
 
 
 def _kubeconfig(st: EvalState) -> dict[str, Any]:

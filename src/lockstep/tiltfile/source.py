@@ -13,8 +13,17 @@ import io
 import tokenize
 import warnings
 
+# starlark-go lets `assert` be an ordinary name (Tilt's `ext://assert` extension exports a
+# struct called `assert`); starlark-pyo3 reserves it as a keyword. Files are read with every
+# `assert` token, and every `load()` symbol string 'assert', renamed to this identifier, so
+# definition, load and use stay consistent across files. It does not start with `_`
+# because load() cannot import private names.
+ASSERT_NAME = "lk_assert__"
+
 
 def prepare(source: str) -> str:
+    if "assert" in source:
+        source = rename_assert(source)
     if "\t" not in source:
         return source
     lines = source.splitlines(keepends=True)
@@ -91,3 +100,41 @@ def _python_ast(source: str) -> ast.Module | None:
             return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+def rename_assert(source: str) -> str:
+    """Replace the identifier `assert` (and 'assert' as a load() symbol) by ASSERT_NAME."""
+    edits: list[tuple[int, int, int, str]] = []
+    in_load, depth, first_string = False, 0, False
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return source
+    prev = None
+    for tok in tokens:
+        if tok.type == tokenize.NAME and tok.string == "load" and not in_load and \
+                (prev is None or prev.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
+                                               tokenize.DEDENT) or prev.string == ";"):
+            in_load, depth, first_string = True, 0, True
+        elif in_load and tok.type == tokenize.OP and tok.string == "(":
+            depth += 1
+        elif in_load and tok.type == tokenize.OP and tok.string == ")":
+            depth -= 1
+            in_load = depth > 0
+        elif in_load and tok.type == tokenize.STRING:
+            if first_string:
+                first_string = False  # the module being loaded
+            elif tok.string[1:-1] == "assert" and tok.string[0] in "'\"":
+                q = tok.string[0]
+                edits.append((tok.start[0], tok.start[1], tok.end[1], f"{q}{ASSERT_NAME}{q}"))
+        if tok.type == tokenize.NAME and tok.string == "assert":
+            edits.append((tok.start[0], tok.start[1], tok.end[1], ASSERT_NAME))
+        if tok.type not in (tokenize.COMMENT, tokenize.NL):
+            prev = tok
+    if not edits:
+        return source
+    lines = source.splitlines(keepends=True)
+    for row, start, end, text in sorted(edits, reverse=True):
+        line = lines[row - 1]
+        lines[row - 1] = line[:start] + text + line[end:]
+    return "".join(lines)

@@ -82,23 +82,27 @@ class ComposeService:
     project_files: tuple[str, ...]
     location: SourceLocation | None
     links: tuple[Link, ...] = ()
+    depends_on: tuple[str, ...] = ()
 
 
 @dataclass
 class KindInfo:
-    kind: str
-    api_version: str = ""
-    image_json_paths: tuple[str, ...] = ()
-    pod_readiness: str = ""
+    """A k8s_kind() or k8s_image_json_path() selector: objects it matches are workloads,
+    and its locators say where their images are. Fields are case-insensitive regexps
+    matched anywhere in the value, as Tilt's partial-match object selectors are."""
 
-
-@dataclass
-class ImageJsonPath:
-    paths: tuple[str, ...]
-    api_version: str = ""
     kind: str = ""
+    api_version: str = ""
     name: str = ""
     namespace: str = ""
+    image_json_paths: tuple[str, ...] = ()
+    # image_object locators: (json_path, repo_field, tag_field)
+    image_objects: tuple[tuple[str, str, str], ...] = ()
+    pod_readiness: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.api_version, self.kind, self.name, self.namespace)
 
 
 @dataclass
@@ -126,10 +130,11 @@ class EvalState:
     local_resources: list[Resource] = field(default_factory=list)
     custom_deploys: list[Resource] = field(default_factory=list)
     images: list[ImageTarget] = field(default_factory=list)
+    # Index in `images` -> images its Dockerfile names (FROM / COPY --from), before matching.
+    dockerfile_bases: dict[int, tuple[str, ...]] = field(default_factory=dict)
     k8s_objects: list[K8sObjectEntry] = field(default_factory=list)
     k8s_opts: list[K8sResourceOpts] = field(default_factory=list)
-    k8s_kinds: dict[str, KindInfo] = field(default_factory=dict)
-    image_json_paths: list[ImageJsonPath] = field(default_factory=list)
+    k8s_kinds: dict[tuple[str, str, str, str], KindInfo] = field(default_factory=dict)
     compose_services: list[ComposeService] = field(default_factory=list)
     dc_opts: list[DcResourceOpts] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +142,12 @@ class EvalState:
     config_parsed: bool = False
     api_objects: list[tuple[str, str]] = field(default_factory=list)
     default_trigger_mode: TriggerMode = TriggerMode.AUTO
+    trigger_mode_location: SourceLocation | None = None
+    default_registry_location: SourceLocation | None = None
+    # k8s_custom_deploy name -> its image_deps (each must be built by the Tiltfile).
+    custom_image_deps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Live-update steps made but not (yet) passed to a live_update list, by identity.
+    unused_steps: dict[int, tuple[object, SourceLocation | None]] = field(default_factory=dict)
     default_auto_init: bool = True
     config_defs: dict[str, ConfigDef] = field(default_factory=dict)
     env_overlay: dict[str, str | None] = field(default_factory=dict)

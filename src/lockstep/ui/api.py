@@ -66,6 +66,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
         data = json.loads(await request.text() or "{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("body is not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")
     return data
@@ -104,6 +106,7 @@ async def get_view(request: web.Request) -> web.Response:
     view = full_view(engine.state, engine.decision, engine.args)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
+    view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
     return web.json_response(view)
 
 

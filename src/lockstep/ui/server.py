@@ -2,8 +2,8 @@
 
 `serve` runs until cancelled (it is a task in the engine's TaskGroup). The
 address and a fresh per-run token go to `<state dir>/api.json` (mode 0600) so
-that CLI clients of the same user find them without flags; the page gets the
-token embedded, and nobody else can read either.
+that CLI clients of the same user find them without flags; the page gets a
+session cookie for it (see security.py), and nobody else can read either.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import html
 import json
+import logging
 import os
 import secrets
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from lockstep.errors import FatalError
 from lockstep.statedir import state_dir
 from lockstep.ui.api import ENGINE, HUB, add_routes, errors
 from lockstep.ui.hub import Hub
+from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
 from lockstep.ui.stream import stream
 
@@ -40,19 +42,27 @@ def static_dir() -> Path:
 
 async def index(request: web.Request) -> web.Response:
     page = (static_dir() / "index.html").read_text(encoding="utf-8")
-    token = html.escape(request.app[GUARD].token, quote=True)
-    page = page.replace("{{TOKEN}}", token)
+    # The page authenticates with its HttpOnly cookie: the token stays out of the page.
+    page = page.replace("{{TOKEN}}", "")
     return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 
-def build_app(engine: Engine, host: str = "127.0.0.1", token: str | None = None) -> web.Application:
-    guard = Guard(host, token or secrets.token_urlsafe(32))
+async def health(request: web.Request) -> web.Response:
+    """What the page's storage banner polls: small, unlike the full view."""
+    return web.json_response({"storage_error": request.app[ENGINE].logs.health.problem})
+
+
+def build_app(
+    engine: Engine, host: str = "127.0.0.1", token: str | None = None, limits: Limits | None = None
+) -> web.Application:
+    guard = Guard(host, token or secrets.token_urlsafe(32), limits)
     app = web.Application(middlewares=[guard.middleware(), errors], client_max_size=1 << 20)
     app[ENGINE] = engine
     app[HUB] = Hub(engine)
     app[GUARD] = guard
     add_routes(app)
     app.router.add_get("/api/stream", stream)
+    app.router.add_get("/api/health", health)
     app.router.add_get("/", index)
     app.router.add_static("/static/", static_dir(), append_version=False)
 
@@ -63,18 +73,47 @@ def build_app(engine: Engine, host: str = "127.0.0.1", token: str | None = None)
     return app
 
 
-async def start(engine: Engine, host: str, port: int, token: str | None = None) -> tuple[web.AppRunner, int]:
+class _DebugOnly(logging.Logger):
+    """aiohttp's server logger, tamed: a malformed request is the client's problem.
+
+    aiohttp logs every unparsable request with a traceback at ERROR, which
+    would land in the live terminal view; here it is one line at DEBUG.
+    """
+
+    def _log(
+        self, level: int, msg: object, args: Any, exc_info: Any = None, extra: Any = None,
+        stack_info: bool = False, stacklevel: int = 1,
+    ) -> None:
+        if isinstance(exc_info, tuple):
+            exc_info = exc_info[1]
+        err = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1] if exc_info else None
+        text = str(msg) % args if args else str(msg)
+        if err is not None:
+            text += f": {type(err).__name__}: {' '.join(str(err).split())[:200]}"
+        super()._log(logging.DEBUG, text, (), extra=extra, stacklevel=stacklevel)
+
+
+def _quiet_logger() -> logging.Logger:
+    quiet = _DebugOnly("lockstep.http")
+    quiet.parent = logging.getLogger("lockstep")
+    return quiet
+
+
+async def start(
+    engine: Engine, host: str, port: int, token: str | None = None, limits: Limits | None = None
+) -> tuple[web.AppRunner, int]:
     """Start listening; returns the runner and the bound port (for `port=0`)."""
-    app = build_app(engine, host, token)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    app = build_app(engine, host, token, limits)
+    guard = app[GUARD]
+    # Keep-alive timeout doubles as the header deadline for a connection's later requests;
+    # lingering (draining an unread body) is bounded like a body read.
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=_quiet_logger(),
+                           keepalive_timeout=guard.limits.header_secs, lingering_time=guard.limits.body_secs)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = GuardedSite(runner, host, port, guard.tracker)
     await site.start()
-    server = site._server
-    sockets = getattr(server, "sockets", None) or ()
-    bound = int(sockets[0].getsockname()[1]) if sockets else port
-    app[GUARD].port = bound
-    return runner, bound
+    guard.port = site.port
+    return runner, site.port
 
 
 def url_for(host: str, port: int) -> str:
@@ -118,7 +157,8 @@ async def serve(engine: Engine, host: str, port: int) -> None:
             "url": url, "host": host, "port": bound, "pid": os.getpid(),
             "token": runner.app[GUARD].token, "tiltfile": engine.tiltfile,
         })
-        print(f"lockstep: dashboard at {url}", flush=True)
+        # Printed once, with the token: opening it logs the browser in (security.py).
+        print(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}", flush=True)
         await asyncio.Event().wait()  # until cancelled
     finally:
         remove_api_file(sdir)

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from lockstep.model.resource import ImageTarget
-from lockstep.tiltfile.image_order import referenced_refs, with_dependencies
-
-DEPLOY = "k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', image_deps=['{ref}'])\n"
-
-
-def test_from_and_copy_from_name_bases() -> None:
-    text = ("ARG V=1\nFROM --platform=linux/amd64 org/base:1 AS build\nCOPY --chown=1 --from=org/tools /t /t\n"
-            "FROM scratch\nFROM build\nFROM img:$V\n")
-    assert referenced_refs(text) == ("org/base:1", "org/tools", "build")
+DEPLOY = "k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', deps=[], image_deps=['{ref}'])\n"
 
 
 def test_a_resource_gets_its_images_bases_first(tiltfile) -> None:
@@ -25,21 +16,13 @@ def test_a_resource_gets_its_images_bases_first(tiltfile) -> None:
     assert not any("no resource uses it" in w.message for w in r.warnings)
 
 
-def test_custom_build_image_deps_and_cycles() -> None:
-    a = ImageTarget(ref="a", dockerfile_contents="FROM b\n")
-    b = ImageTarget(ref="b", dockerfile_contents="FROM a\n")
-    assert [i.ref for i in with_dependencies([a], [a, b])] == ["b", "a"]
-    c = ImageTarget(ref="c", custom_command=None, image_deps=())
-    assert with_dependencies([c], [a, b, c]) == (c,)
-
-
 def test_docker_build_parameters_are_recorded(tiltfile, tmp_path) -> None:
     r = tiltfile("""
         docker_build('app', 'ctx', only=['src'], ignore=['src/gen'], extra_tag='app:extra', network='host',
                      ssh='default', secret=['id=a,src=a.txt'], cache_from='app:cache', pull=True,
                      container_args=['--port', '80'], match_in_env_vars=True, platform='linux/arm64')
         custom_build('cb', 'true', deps=['ctx'], disable_push=True, image_deps=['app'], env={'K': 'v'})
-        k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', image_deps=['cb'])
+        k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', deps=[], image_deps=['cb'])
     """, files={"ctx/Dockerfile": "FROM scratch\n", "ctx/.dockerignore": "# c\n*.md\n"})
     assert r.ok, r.errors
     app, cb = (next(i for i in r.images if i.ref == ref) for ref in ("app", "cb"))

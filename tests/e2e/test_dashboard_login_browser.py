@@ -1,0 +1,57 @@
+"""In Chromium: the printed URL logs the page in with a cookie; the storage banner shows a full disk."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from pathlib import Path
+
+import pytest
+from apirig import rig
+
+from lockstep.ui.server import start
+
+playwright = pytest.importorskip("playwright.async_api")
+from playwright.async_api import async_playwright, expect  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.mark.timeout(120)
+def test_printed_url_logs_in_and_the_storage_banner_follows_the_disk(tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+
+    async def main() -> None:
+        async with rig(tmp_path) as r:
+            runner, port = await start(r.engine, "127.0.0.1", 0, token="secret-token")
+            base = f"http://127.0.0.1:{port}/"
+            try:
+                async with async_playwright() as p:
+                    browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                    page = await browser.new_page()
+                    res = await page.goto(base)
+                    assert res is not None and res.status == 403
+                    await expect(page.locator("body")).to_contain_text("Open the URL lockstep up printed")
+                    await page.goto(base + "?token=secret-token")
+                    assert page.url == base  # the token left the address bar
+                    await expect(page.locator("#conn")).to_have_text("live", timeout=20_000)
+                    assert "secret-token" not in await page.content()
+                    assert await page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
+                    banner = page.locator("#storage-banner")
+                    await expect(banner).to_be_hidden()
+                    r.engine.logs.health.failed("logs", OSError(errno.ENOSPC, "No space left on device"))
+                    await expect(banner).to_be_visible(timeout=10_000)
+                    await expect(banner).to_contain_text("logs are not being saved: disk full")
+                    r.engine.logs.health.ok("logs")
+                    await expect(banner).to_be_hidden(timeout=10_000)
+                    # A trigger from the page goes through with the cookie alone.
+                    status = await page.evaluate("""async () => (await fetch('/api/trigger', {method: 'POST',
+                        headers: {'Content-Type': 'application/json'}, body: '{"resources": ["a"]}'})).status""")
+                    assert status == 200
+                    await browser.close()
+            finally:
+                await runner.cleanup()
+
+    asyncio.run(main())
