@@ -29,9 +29,9 @@ def test_arguments_for_both_versions() -> None:
 
 
 def test_project_name_is_composes_default() -> None:
-    assert C.project_name(("/home/me/My-Shop_2/docker-compose.yml",)) == "myshop2"
+    assert C.project_name(("/home/me/My-Shop_2.x/docker-compose.yml",)) == "my-shop_2x"
     assert C.project_name(FILES, explicit="Other") == "other"
-    assert C.project_name(()) == "lockstep"
+    assert C.project_name(()) == "default"
 
 
 def test_override_substitutes_the_built_image_and_keeps_the_files_version(tmp_path: Path) -> None:

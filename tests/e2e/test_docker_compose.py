@@ -13,7 +13,6 @@ from dockerd import DockerEngine, compose_available
 from petstore_support import free_port
 from upproc import Up, wait_until
 
-from lockstep.adapters.compose import project_name
 from lockstep.engine.checker import check_history
 from lockstep.model.update import UpdateResult
 
@@ -57,12 +56,12 @@ def test_compose_service_runs_the_built_image(tmp_path: Path, docker_engine: Doc
     probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/index.html', timeout=5)"
     tiltfile = f"""
 docker_build('lockstep-test/web', 'web')
-docker_compose('docker-compose.yml')
+docker_compose('docker-compose.yml', project_name='ls-proj')
 dc_resource('web', labels=['app'], resource_deps=['other'])
 # Runs only once `web` is ready (healthy): its first try must find the page.
 local_resource('after-web', cmd=['python3', '-c', {probe!r}], resource_deps=['web'])
 """
-    project = project_name((str(tmp_path / "docker-compose.yml"),))
+    project = "ls-proj"
 
     def project_containers() -> list[str]:
         out = docker_engine.docker("ps", "-a", "--filter", f"label=com.docker.compose.project={project}",

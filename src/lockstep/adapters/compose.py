@@ -24,11 +24,11 @@ class ComposeFlavor(enum.Enum):
 
 
 def project_name(files: tuple[str, ...], explicit: str = "") -> str:
-    """Compose's default: the first file's directory name, lower-cased, letters and digits only
-    (v1's rule, which v2 also accepts)."""
-    raw = explicit or (os.path.basename(os.path.dirname(os.path.abspath(files[0]))) if files else "lockstep")
-    name = re.sub(r"[^a-z0-9]", "", raw.lower())
-    return name or "lockstep"
+    """`explicit`, or compose's default: the first file's directory name; lower-cased, keeping
+    letters, digits, `_` and `-` (the loader names build-only services' images the same way)."""
+    raw = explicit or (os.path.basename(os.path.dirname(os.path.abspath(files[0]))) if files else "default")
+    name = re.sub(r"[^a-z0-9_-]", "", raw.lower())
+    return name or "default"
 
 
 def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> list[str]:

@@ -51,7 +51,8 @@ class Compose:
             raise DockerError("compose YAML given inline is not supported by this build yet: pass a file path")
         if self._flavor is None:
             self._flavor = await C.detect(self.cli)
-        return Target(self._flavor, C.project_name(spec.project_files), spec.project_files, spec.service)
+        return Target(self._flavor, C.project_name(spec.project_files, spec.project), spec.project_files,
+                      spec.service)
 
     async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
                      outputs: tuple[tuple[str, str], ...]) -> Outcome:

@@ -232,6 +232,7 @@ class ComposeSpec:
     project_files: tuple[str, ...] = ()
     service: str = ""
     image_refs: tuple[str, ...] = ()
+    project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,7 @@ class ComposeService:
     location: SourceLocation | None
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
+    project: str = ""
 
 
 @dataclass
