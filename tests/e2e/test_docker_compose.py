@@ -4,6 +4,8 @@ logs per service, readiness from the healthcheck, and the project gone after sto
 from __future__ import annotations
 
 import http.client
+import os
+import subprocess
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from dockerd import DockerEngine, compose_available
 from petstore_support import free_port
-from upproc import Up, wait_until
+from upproc import VENV_BIN, Up, wait_until
 
 from lockstep.engine.checker import check_history
 from lockstep.model.update import UpdateResult
@@ -91,3 +93,22 @@ local_resource('after-web', cmd=['python3', '-c', {probe!r}], resource_deps=['we
     wait_until(lambda: project_containers() == [], timeout=30, what="the project's containers to be removed")
     networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert not any(n.startswith(project) for n in networks), networks
+
+
+def test_ci_brings_a_compose_service_up_and_takes_it_down(tmp_path: Path, docker_engine: DockerEngine,
+                                                          busybox_image: str) -> None:
+    compose_available(docker_engine)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          worker:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            init: true
+    """))
+    (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-ci')\n")
+    done = subprocess.run([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", "90s"],
+                          cwd=tmp_path, env={**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")},
+                          capture_output=True, text=True, timeout=150)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    left = docker_engine.docker("ps", "-a", "--filter", "label=com.docker.compose.project=ls-ci", "-q").stdout
+    assert left == "", left
