@@ -9,28 +9,28 @@ nor ends up inside it. The Dockerfile is never filtered out (docker always needs
 
 from __future__ import annotations
 
-import os
+import posixpath
 
 from lockstep.model.resource import ImageTarget
 from lockstep.watch.ignore import IgnoreMatcher
 
 
 def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 class ContextFilter:
     def __init__(self, image: ImageTarget) -> None:
-        self.context = os.path.abspath(image.context)
-        self.dockerfile = os.path.abspath(image.dockerfile) if image.dockerfile else ""
+        self.context = posixpath.normpath(image.context)
+        self.dockerfile = posixpath.normpath(image.dockerfile) if image.dockerfile else ""
         # .dockerignore and ignore= are dockerignore patterns relative to the context.
         # Built-in editor/.git ignores stay the watcher's business, not the image's.
         self._ignore = IgnoreMatcher(self.context, (*image.dockerignore, *image.ignore), builtins=False)
-        self._only = tuple(os.path.abspath(p) for p in image.only)
+        self._only = tuple(posixpath.normpath(p) for p in image.only)
 
     def includes(self, path: str) -> bool:
         """Whether `path` (absolute, a file or directory) is part of the context."""
-        path = os.path.normpath(path)
+        path = posixpath.normpath(path)
         if path == self.dockerfile:
             return True
         if not _under(path, self.context):
@@ -42,7 +42,7 @@ class ContextFilter:
 
     def may_contain(self, directory: str) -> bool:
         """Whether a walk must descend into `directory` (conservative)."""
-        directory = os.path.normpath(directory)
+        directory = posixpath.normpath(directory)
         if self._ignore.matches_dir(directory):
             return False
         return not self._only or any(_under(directory, o) or _under(o, directory) for o in self._only)
