@@ -81,10 +81,15 @@ local_resource('after-web', cmd=['python3', '-c', {probe!r}], resource_deps=['we
         assert any(line.split()[1] == "web" for line in up.log_text().splitlines() if "response:200" in line)
         wait_until(lambda: any(r.resource == "after-web" for r in up.history()), timeout=60,
                    what="the dependent of `web` to run")
+        # A failed rebuild leaves the running container in place, and still lockstep's to remove.
+        (tmp_path / "web" / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN exit 7\n")
+        wait_until(lambda: any(r.resource == "web" and r.result is UpdateResult.FAILED for r in up.history()),
+                   timeout=60, what="the broken build to fail")
+        assert fetch(port) == "v2"
         up.stop()
     history = up.history()
     assert check_history(history) == []
-    web = [r for r in history if r.resource == "web"]
+    web = [r for r in history if r.resource == "web" and r.result is UpdateResult.SUCCEEDED]
     other = [r for r in history if r.resource == "other"]
     assert web and other and min(r.start for r in web) >= min(r.end or 0 for r in other)
     after = [r for r in history if r.resource == "after-web"]

@@ -101,24 +101,27 @@ class DockerEngine:
 
 
 def _make_bridge() -> tuple[str, list[str]]:
-    """A private bridge for the daemon's default network; ("", flags) when it cannot be made."""
+    """A private bridge for the daemon's default network, and an address pool of its own for the
+    networks it creates (Compose projects), both clear of the host's routes, so that sessions
+    running side by side do not collide; ("", flags) when no bridge can be made."""
     ip = _which("ip")
     if ip is None:
         return "", ["--bridge=none"]
-    used = subprocess.run([ip, "-4", "-o", "addr"], capture_output=True, text=True, check=False).stdout
+    used = subprocess.run([ip, "-4", "-o", "route"], capture_output=True, text=True, check=False).stdout
+    used += subprocess.run([ip, "-4", "-o", "addr"], capture_output=True, text=True, check=False).stdout
     name = "lsdk" + os.urandom(3).hex()
-    for third in range(50, 250):
-        subnet = f"10.213.{third}."
-        if subnet not in used:
-            break
-    else:
+    free = [n for n in range(50, 250) if f"10.213.{n}." not in used and f"10.{n}." not in used and n != 213]
+    if not free:
         return "", ["--bridge=none"]
+    third = free[int.from_bytes(os.urandom(2), "big") % len(free)]
+    subnet = f"10.213.{third}."
+    pool = ["--default-address-pool", f"base=10.{third}.0.0/16,size=24"]
     for cmd in (["link", "add", "name", name, "type", "bridge"], ["addr", "add", f"{subnet}1/24", "dev", name],
                 ["link", "set", name, "up"]):
         if subprocess.run([ip, *cmd], capture_output=True, check=False).returncode != 0:
             _drop_bridge(name)
             return "", ["--bridge=none"]
-    return name, [f"--bridge={name}"]
+    return name, [f"--bridge={name}", *pool]
 
 
 def _drop_bridge(name: str) -> None:
@@ -205,9 +208,7 @@ def private_dockerd() -> Iterator[DockerEngine]:
     proc = subprocess.Popen(
         [*prefix, dockerd, "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
          "-H", f"unix://{sock}", "--pidfile", str(root / "dockerd.pid"),
-         *net_flags, "--iptables=false", "--ip-masq=false", "--ip6tables=false",
-         # Networks it creates (Compose projects) stay off the usual 172.x ranges.
-         "--default-address-pool", "base=10.214.0.0/16,size=24"],
+         *net_flags, "--iptables=false", "--ip-masq=false", "--ip6tables=false"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     engine = DockerEngine(root, f"unix://{sock}", {"DOCKER_HOST": f"unix://{sock}",

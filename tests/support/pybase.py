@@ -45,7 +45,7 @@ def _add(tar: tarfile.TarFile, path: str) -> None:
 
 def _build_tarball(out: Path) -> None:
     modules = []
-    tmp = out.with_suffix(".part")
+    tmp = out.with_suffix(f".{os.getpid()}.part")  # sessions side by side each write their own
     with tarfile.open(tmp, "w") as tar:
         for d in ("tmp", "usr/bin", "usr/local/bin"):
             info = tarfile.TarInfo(d)

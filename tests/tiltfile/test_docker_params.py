@@ -35,3 +35,13 @@ def test_docker_build_parameters_are_recorded(tiltfile, tmp_path) -> None:
     assert cb.disable_push and cb.image_deps == ("app",) and cb.env == (("K", "v"),)
     res = r.resource("app")
     assert res is not None and [i.ref for i in res.images] == ["app", "cb"]
+
+
+def test_an_edited_dockerfile_changes_the_image_definition(tiltfile, tmp_path) -> None:
+    source = "docker_build('app', 'ctx')\n" + DEPLOY.format(ref="app")
+    first = tiltfile(source, files={"ctx/Dockerfile": "FROM scratch\n"})
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    second = tiltfile(source)
+    assert first.ok and second.ok
+    assert str(tmp_path / "ctx" / "Dockerfile") in first.config_files
+    assert first.resource("app") != second.resource("app")  # a reload rebuilds it

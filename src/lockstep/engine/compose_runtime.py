@@ -103,20 +103,12 @@ class ComposeController:
         self.compose = compose
         self._sup: dict[str, tuple[int, asyncio.Task[None]]] = {}
         self._projects: dict[str, set[str]] = {}
-        # Supervisors stopped because an update of theirs started: `up` will recreate the
-        # container, so they leave it in place.
-        self._handover: set[str] = set()
         engine.store.subscribe(self._on_state)
 
     def _on_state(self, state: EngineState) -> None:
         for name in list(self._sup):
             s, r = state.rs.get(name), state.resources.get(name)
             if s is None or r is None or not s.enabled or r.compose is None:
-                self._sup.pop(name)[1].cancel()
-            elif s.running is not None and s.running.id != self._sup[name][0]:
-                # A new update will recreate the container: stop watching the old one, so its
-                # replacement is not reported as a crash.
-                self._handover.add(name)
                 self._sup.pop(name)[1].cancel()
         for name, r in state.resources.items():
             s = state.rs[name]
@@ -143,6 +135,12 @@ class ComposeController:
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
+                s = self.engine.state.rs.get(name)
+                if s is not None and s.running is not None:
+                    # An update is under way; its `up` may replace the container. The old one
+                    # is still ours (the update may fail), but its replacement is no crash.
+                    await self.engine.clock.sleep_until(self.engine.now() + POLL_SECS)
+                    continue
                 state, health = await self.compose.status(container) if container else ("missing", "")
                 if state in ("exited", "dead", "missing"):
                     self.engine.log(name, f"container of service {t.service} is {state}", source=LogSource.RUNTIME,
@@ -174,9 +172,6 @@ class ComposeController:
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
         """Stopped for good (not replaced by a newer update): remove the container; the last
         service of the project takes the project (and its network) down."""
-        if name in self._handover:
-            self._handover.discard(name)
-            return
         current = self._sup.get(name)
         if current is not None and current[1] is not me:
             return  # a newer update's supervisor took over the same container

@@ -175,6 +175,10 @@ class ImageTarget:
     location: SourceLocation | None = None
     # docker_build: build-time options, and what only matters once deployed.
     dockerignore: tuple[str, ...] = ()  # the context's .dockerignore, read at load time
+    # sha256 of the Dockerfile as read at load time: the Dockerfile is a Tiltfile input (its
+    # FROM lines are read), so an edit re-evaluates the Tiltfile, and this makes the image's
+    # definition change with it, which rebuilds the image.
+    dockerfile_digest: str = ""
     extra_tags: tuple[str, ...] = ()
     network: str = ""
     ssh: tuple[str, ...] = ()

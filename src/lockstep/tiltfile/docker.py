@@ -6,6 +6,7 @@ Argument checks follow Tilt's: a ref that does not parse, the same ref built twi
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from lockstep.model.resource import ImageTarget
@@ -88,6 +89,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
         # Tilt: `only` and `ignore` are relative to the context, not to the Tiltfile.
         only=tuple(os.path.normpath(os.path.join(context, p)) for p in only),
         ignore=common.patterns(a, "ignore"), dockerignore=_dockerignore(st, context),
+        dockerfile_digest=hashlib.sha256(text.encode()).hexdigest() if dockerfile else "",
         live_update=steps(st, a), entrypoint=_entrypoint(a), platform=a.string("platform"),
         extra_tags=a.str_list("extra_tag"), network=a.string("network"), ssh=a.str_list("ssh"),
         secrets=a.str_list("secret"), cache_from=a.str_list("cache_from"), pull=a.boolean("pull"),
