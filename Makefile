@@ -20,10 +20,10 @@ $(TSTAMP): $(STAMP)
 	touch $@
 
 demo: $(STAMP)
-	# The example's build steps run `python3`: the one with the project's packages.
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=$(TARGET)
+	$(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=$(TARGET)
 
 test: $(TSTAMP)
+	.ci/ensure-chromium
 	.ci/install-docker
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src

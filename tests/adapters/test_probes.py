@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lockstep.adapters.probes import ProbeLoop, probe_once
+from lockstep.adapters.probes import ProbeLoop, ProbeOutcome, probe_check, probe_once
 from lockstep.model.resource import Probe, ProbeKind
 
 
@@ -83,6 +83,41 @@ def test_exec() -> None:
     assert once(Probe(ProbeKind.EXEC, command=("no-such-command-xyz",))) is False
     assert once(Probe(ProbeKind.EXEC, command=())) is False
     assert once(Probe(ProbeKind.EXEC, command=("sleep", "100"), timeout_secs=0.2)) is False
+
+
+def detail(probe: Probe) -> ProbeOutcome:
+    return asyncio.run(probe_check(probe))
+
+
+def test_failures_say_what_the_check_saw(http_port: int) -> None:
+    assert detail(Probe(ProbeKind.HTTP, host="127.0.0.1", port=http_port, path="/boom")) == ProbeOutcome(
+        False, "HTTP 500 Internal Server Error")
+    assert detail(Probe(ProbeKind.HTTP, host="127.0.0.1", port=http_port, path="/ok")).detail == "HTTP 200 OK"
+    port = free_port()
+    assert detail(Probe(ProbeKind.TCP, host="127.0.0.1", port=port)) == ProbeOutcome(
+        False, f"connection refused (127.0.0.1:{port})")
+    assert detail(Probe(ProbeKind.EXEC, command=("false",))) == ProbeOutcome(False, "exit code 1")
+    assert detail(Probe(ProbeKind.EXEC, command=("sleep", "100"), timeout_secs=0.2)) == ProbeOutcome(
+        False, "timed out after 0.2s")
+
+
+def test_probe_loop_reports_every_result() -> None:
+    seen: list[ProbeOutcome] = []
+    results = iter([ProbeOutcome(False, "exit code 1"), ProbeOutcome(True, "exit code 0")])
+
+    async def check(_p: Probe) -> ProbeOutcome:
+        return next(results)
+
+    async def sleep(_s: float) -> None:
+        if len(seen) >= 2:
+            raise asyncio.CancelledError
+
+    loop = ProbeLoop(Probe(ProbeKind.EXEC, command=("x",)), lambda ok: None, sleep=sleep, check=check,
+                     on_result=seen.append)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(loop.run())
+    assert seen == [ProbeOutcome(False, "exit code 1"), ProbeOutcome(True, "exit code 0")]
+    assert loop.ready
 
 
 # --- ProbeLoop -------------------------------------------------------------------

@@ -26,7 +26,8 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         2, "image", (Reason(ReasonKind.FILES, ("/src/site/index.html",)), Reason(ReasonKind.UPSTREAM, upstream="ui")),
         101.6, 102.0, UpdateResult.FAILED, error="cmd exited with code 1", tainted=True, upstreams=("ui",),
     ))
-    files.save_inferred(frozenset({("ui", "image")}))
+    seen = "pid 42 `python3 ui/build.py` had site/a.js open for writing"
+    files.save_inferred(frozenset({("ui", "image")}), {("ui", "image"): seen})
     files.close()
     return tf
 
@@ -39,7 +40,7 @@ def test_why_explains_each_update(recorded: Path, capsys: pytest.CaptureFixture[
     assert "because upstream ui updated" in out
     assert "after ui" in out and "error: cmd exited with code 1" in out
     assert "hold history:" in out and "waiting on ui" in out and "released" in out
-    assert "ui → image (inferred)" in out
+    assert "ui → image (inferred) learnt: pid 42 `python3 ui/build.py` had site/a.js open for writing" in out
     assert "#1 ui" not in out
 
 
@@ -48,6 +49,7 @@ def test_why_json_and_forget(recorded: Path, capsys: pytest.CaptureFixture[str])
     data = json.loads(capsys.readouterr().out)
     assert [u["id"] for u in data["updates"]] == [1, 2]
     assert data["inferred_edges"] == [["ui", "image"]]
+    assert data["inferred_evidence"][0][2].startswith("pid 42 ")
     assert main(["why", "-f", str(recorded), "--forget-inferred", "image:ui"]) == 1
     assert "no inferred edge 'image:ui' (known: ui:image)" in capsys.readouterr().err
     assert main(["why", "-f", str(recorded), "--forget-inferred", "ui:image"]) == 0

@@ -3,10 +3,10 @@ Chromium), served by the pipeline under `lockstep up`."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from browser import chromium_or_skip
 from petstore_harness import copy_example
 from petstore_support import (
     ARTIFACTS,
@@ -18,7 +18,6 @@ from petstore_support import (
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,9 +31,7 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    return CHROMIUM
+    return chromium_or_skip()
 
 
 def test_ui_and_docs_in_a_browser(tmp_path: Path, chromium_path: str) -> None:

@@ -145,14 +145,80 @@ def test_c4_writer_exclusion_and_inference() -> None:
     s = finish(start(s, "gen", 1), "gen", 1)
     s = finish(start(s, "image", 2), "image", 2)
     s = start(s, "gen", 3, at=3.0)
-    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/site/index.html"}), 3.5))
+    changed = f"{ROOT}/site/index.html"
+    s = reduce(s, A.FilesChanged(frozenset({changed}), 3.5))
+    # A coincidence alone: a short hold, no edge.
+    assert s.inferred == frozenset()
+    assert HoldKind.CHECKING_WRITERS in holds(s, "image")
+    s = reduce(s, A.WriterEvidence("gen", "image", (changed,), "pid 7 `gen` had site/index.html open", 3.6))
     assert ("gen", "image") in s.inferred
+    assert s.evidence[("gen", "image")] == "pid 7 `gen` had site/index.html open"
     assert {HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_ON_UPSTREAM} <= holds(s, "image")
     s = finish(s, "gen", 3, at=4.0)
     # writer done: the files must be quiet again
     assert HoldKind.QUIET_WINDOW in holds(s, "image")
     s = reduce(s, A.Tick(4.2))
     assert next_updates(s).starts == ("image",)
+
+
+def test_c4_change_without_evidence_holds_at_most_a_second_beyond_quiet() -> None:
+    s = loaded(local("long", deps=("a",)), local("b", deps=("b",)))
+    s = finish(start(s, "b", 1), "b", 1)
+    s = start(s, "long", 2, at=1.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/b/f"}), 10.0))
+    d = next_updates(s)
+    hold = next(h for h in d.holds["b"] if h.kind is HoldKind.CHECKING_WRITERS)
+    assert hold.subjects == ("long",) and hold.until == 10.0 + 0.2 + 1.0
+    assert d.wake_at == 10.2
+    s = reduce(s, A.Tick(11.1))
+    assert next_updates(s).starts == ()
+    s = reduce(s, A.Tick(11.2))
+    assert next_updates(s).starts == ("b",)
+    assert s.inferred == frozenset() and s.evidence == {}
+
+
+def test_c4_repeated_coincidence_over_separate_runs_is_evidence() -> None:
+    s = loaded(local("w", deps=("w",)), local("r", deps=("out",)))
+    for run in range(3):
+        uid = 10 + run
+        s = start(s, "w", uid, at=run * 10.0)
+        assert s.inferred == frozenset()
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 1))
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/y"}), run * 10.0 + 2))
+        s = finish(s, "w", uid, at=run * 10.0 + 3)
+    assert s.inferred == frozenset({("w", "r")})
+    assert s.evidence[("w", "r")] == "r's files changed during 3 separate runs of w (#10, #11, #12)"
+
+
+def test_c4_coincidences_do_not_count_when_the_files_also_change_while_w_is_idle() -> None:
+    s = loaded(local("w", deps=("w",)), local("r", deps=("out",)))
+    for run in range(4):
+        uid = 10 + run
+        s = start(s, "w", uid, at=run * 10.0)
+        s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 1))
+        s = finish(s, "w", uid, at=run * 10.0 + 3)
+        if run == 1:  # the user edits r's files between two runs of w
+            s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/x"}), run * 10.0 + 5))
+    assert s.inferred == frozenset()
+
+
+def test_c4_disabled_inferred_upstream_holds_nothing() -> None:
+    s = loaded(local("long", deps=("a",)), local("b", deps=("b",)))
+    s = reduce(s, A.RestoreInferred(frozenset({("long", "b")}), 0.0, ((("long", "b"), "pid 1 `x` wrote"),)))
+    assert s.evidence[("long", "b")] == "pid 1 `x` wrote"
+    s = reduce(s, A.SetEnabled("long", False, 0.0))
+    assert next_updates(s).starts == ("b",)
+    # Not in force, so not recorded as one (the checker would see b start before long ever ran).
+    s = finish(start(s, "b", 1), "b", 1)
+    assert s.history[-1].upstreams == ()
+    assert check_history(list(s.history)) == []
+
+
+def test_c1_disabled_declared_upstream_is_named_with_the_fix() -> None:
+    s = loaded(local("next-app"), local("api", ups=("next-app",)))
+    s = reduce(s, A.SetEnabled("next-app", False, 0.0))
+    texts = [h.describe() for h in next_updates(s).holds["api"]]
+    assert texts == ["waiting on next-app (disabled: `lockstep enable next-app`)"]
 
 
 def test_c4_no_inference_from_paths_the_writer_itself_watches() -> None:
@@ -291,9 +357,10 @@ def test_c4_inferred_edges_order_but_do_not_propagate() -> None:
     s = loaded(local("slow", deps=("a",)), local("b", deps=("b",)))
     s = finish(start(s, "slow", 1), "slow", 1)
     s = finish(start(s, "b", 2), "b", 2)
-    # A user edit to b's files while slow runs: blamed on slow (an inferred edge) ...
+    # slow seen writing b's files (an inferred edge) ...
     s = start(s, "slow", 3, at=2.0)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/b/x"}), 2.5))
+    s = reduce(s, A.WriterEvidence("slow", "b", (f"{ROOT}/b/x",), "seen", 2.6))
     assert ("slow", "b") in s.inferred
     s = finish(s, "slow", 3, at=3.0)
     s = reduce(s, A.Tick(3.2))
@@ -308,3 +375,17 @@ def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
     s = start(s, "image", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/image-dir/manifest.json"}), 0.5))
     assert s.inferred == frozenset()
+
+
+def test_probe_results_count_consecutive_failures() -> None:
+    s = loaded(local("web", serve=True))
+    s = reduce(s, A.ProbeResult("web", False, "connection refused (localhost:1)", 1.0))
+    s = reduce(s, A.ProbeResult("web", False, "HTTP 503 Service Unavailable", 2.0))
+    p = s.rs["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since, p.at) == (False, 2, 1.0, 2.0)
+    assert p.detail == "HTTP 503 Service Unavailable"
+    s = reduce(s, A.ProbeResult("web", True, "HTTP 200 OK", 3.0))
+    p = s.rs["web"].probe
+    assert p is not None and (p.ok, p.failures, p.since) == (True, 0, 3.0)
+    # A new process starts with no probe result.
+    assert reduce(s, A.RuntimeStarted("web", 4.0)).rs["web"].probe is None

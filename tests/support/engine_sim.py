@@ -61,6 +61,9 @@ class Sim:
     crashes: list[tuple[str, float]] = field(default_factory=list)
     # Starts that found a transitive upstream's server not ready (must stay empty: C1).
     unready_starts: list[str] = field(default_factory=list)
+    # Writers' writes come with evidence (as /proc shows for real processes).
+    evidence: bool = True
+    _writer_of: dict[int, str] = field(default_factory=dict)
 
     def at(self, t: float, action: A.Action) -> None:
         heapq.heappush(self._q, (t, next(self._seq), action))
@@ -80,6 +83,13 @@ class Sim:
                 if us.runtime not in (RuntimeStatus.NONE, RuntimeStatus.READY):
                     self.unready_starts.append(f"{action.resource} started at {action.at} while {up} was {us.runtime}")
         self.state = reduce(self.state, action)
+        writer = self._writer_of.pop(id(action), None)
+        if writer is not None and self.evidence:
+            # What the evidence controller reports for a real writer's process group.
+            for reader, s in self.state.rs.items():
+                if writer in s.suspects:
+                    paths = tuple(sorted(action.paths))  # type: ignore[union-attr]
+                    self.apply(A.WriterEvidence(writer, reader, paths, "simulated write", action.at))
         r = self.state.resources.get(getattr(action, "resource", ""))
         if r is not None and r.has_runtime and r.local is not None:
             if isinstance(action, A.UpdateFinished) and action.ok:
@@ -103,7 +113,9 @@ class Sim:
                 paths = self.writes.get(name, ())
                 if paths:
                     t = self.now + d * frac
-                    self.at(t, A.FilesChanged(frozenset(f"{ROOT}/{p}" for p in paths), t))
+                    change = A.FilesChanged(frozenset(f"{ROOT}/{p}" for p in paths), t)
+                    self._writer_of[id(change)] = name
+                    self.at(t, change)
             self.at(self.now + d, A.UpdateFinished(uid, name, not self.fails(name, n, self.now), self.now + d))
         if decision.wake_at is not None:
             self.at(decision.wake_at, A.Tick(decision.wake_at))

@@ -168,7 +168,7 @@ def test_trigger(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         await r.until(all_ok)
         res = await r.client.post("/api/trigger", json={"resources": ["m"]}, headers=r.auth())
-        assert res.status == 200 and (await res.json()) == {"triggered": ["m"]}
+        assert res.status == 200 and (await res.json()) == {"triggered": ["m"], "waiting": {}}
         await r.until(lambda s: s.rs["m"].succeeded)
         assert r.engine.state.rs["m"].last.reasons[0].kind.value == "manual"  # type: ignore[union-attr]
         bad = [

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, chromium_or_skip
 from upproc import Up
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -18,7 +19,6 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 OUT = Path(__file__).resolve().parents[2] / "test-output"
@@ -34,8 +34,7 @@ TILTFILE = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    chromium_or_skip()
     u = Up.write(tmp_path_factory.mktemp("dash"), TILTFILE)
     try:
         yield u

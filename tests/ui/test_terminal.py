@@ -9,6 +9,7 @@ from rich.console import Console
 
 from lockstep.engine.scheduler import next_updates
 from lockstep.logs.store import LogLevel, LogSource, LogStore
+from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
@@ -40,3 +41,33 @@ def test_stream_printer_prefixes_resource_and_marks_errors() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].endswith("api          | listening")
     assert lines[1].endswith("api         !| crashed")
+
+
+def test_every_line_of_a_multi_line_message_carries_the_prefix_at_a_fixed_width() -> None:
+    out = io.StringIO()
+    logs = LogStore(None)
+    logs.subscribe(StreamPrinter(out, names=lambda: ["a-rather-long-name", "b"]))
+    logs.append("(Tiltfile)", LogSource.SYSTEM, "a\nb", 0.0)
+    logs.append("b", LogSource.BUILD, "one\ntwo", 0.0, LogLevel.ERROR)
+    logs.append("a-much-much-longer-name-added-later", LogSource.BUILD, "x", 0.0)
+    lines = out.getvalue().splitlines()
+    assert [line[9:] for line in lines[:4]] == [
+        "(Tiltfile)         | a", "(Tiltfile)         | b", "b                 !| one", "b                 !| two",
+    ]
+    # The column does not move for a name added later.
+    assert lines[4][9:].startswith("a-much-much-longer-name-added-later | x")
+
+
+def test_live_view_prefixes_every_line_and_shows_disabled_and_manual() -> None:
+    res = (local("web", serve=True), local("m", trigger_mode=TriggerMode.MANUAL, auto_init=False))
+    s = reduce(EngineState(), A.ConfigLoaded(config(*res), 0.0))
+    s = reduce(s, A.SetEnabled("web", False, 0.0))
+    logs = LogStore(None)
+    logs.append("web", LogSource.BUILD, "first\nsecond", 1.0)
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(live_view(s, next_updates(s), logs.tail(None, 50), height=20))
+    text = console.export_text()
+    assert "web              first" in text and "web              second" in text
+    row = next(line for line in text.splitlines() if line.strip().startswith("web "))
+    assert "disabled" in row and "pending" not in row
+    assert "not started (manual)" in text

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind
+from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, Reason, ReasonKind, UpdateRecord, UpdateResult
-from lockstep.store.state import ResourceState, RuntimeStatus
+from lockstep.store.state import ProbeStatus, ResourceState, RuntimeStatus
 from lockstep.ui.viewmodel import critical_path, is_ready, resource_view, update_status
 
 R = Resource("api", ResourceKind.LOCAL, local=LocalSpec(cmd=Cmd(("true",))), labels=("back",))
@@ -38,6 +38,20 @@ def test_resource_view_words() -> None:
     assert v["hold_text"] == "blocked: upstream gen failed"
     assert v["pending"] == ["upstream gen updated"]
     assert v["last_duration"] == 2.5 and v["labels"] == ["back"]
+
+
+def test_disabled_server_manual_resource_and_probe_words() -> None:
+    server = Resource("web", ResourceKind.LOCAL, local=LocalSpec(serve_cmd=Cmd(("serve",))))
+    v = resource_view(server, ResourceState("web", enabled=False, runtime=RuntimeStatus.PENDING), ())
+    assert v["runtime_status"] == "disabled"
+    manual = ResourceState("api", trigger_mode=TriggerMode.MANUAL)
+    assert resource_view(R, manual, ())["note"] == "not started (manual)"
+    assert resource_view(R, ResourceState("api"), ())["note"] == ""
+    probing = ResourceState("web", runtime=RuntimeStatus.STARTING,
+                            probe=ProbeStatus(False, "HTTP 503 Service Unavailable", 9.0, 5.0, 4))
+    v = resource_view(server, probing, ())
+    assert v["probe"] == {"ok": False, "detail": "HTTP 503 Service Unavailable", "since": 5.0, "failures": 4}
+    assert v["probe_text"] == "failing (4 in a row): HTTP 503 Service Unavailable"
 
 
 def test_critical_path_follows_the_gating_upstream() -> None:

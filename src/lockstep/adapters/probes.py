@@ -15,27 +15,47 @@ import os
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from lockstep.model.resource import Probe, ProbeKind
 
 log = logging.getLogger(__name__)
 
 
-async def probe_once(probe: Probe) -> bool:
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """One check's result, with what it saw (shown to the user when it fails)."""
+
+    ok: bool
+    detail: str
+
+
+async def probe_check(probe: Probe) -> ProbeOutcome:
     """One check, bounded by `probe.timeout_secs`. Never raises (but for cancellation)."""
+    timeout = max(probe.timeout_secs, 0.001)
     try:
-        return await asyncio.wait_for(_check(probe), timeout=max(probe.timeout_secs, 0.001))
-    except (TimeoutError, OSError, ValueError, asyncio.IncompleteReadError):
-        return False
+        return await asyncio.wait_for(_check(probe), timeout=timeout)
+    except TimeoutError:
+        return ProbeOutcome(False, f"timed out after {timeout:g}s")
+    except ConnectionRefusedError:
+        return ProbeOutcome(False, f"connection refused ({probe.host or 'localhost'}:{probe.port})")
+    except OSError as exc:
+        return ProbeOutcome(False, exc.strerror or str(exc) or type(exc).__name__)
+    except (ValueError, asyncio.IncompleteReadError) as exc:
+        return ProbeOutcome(False, f"bad response: {exc}")
 
 
-async def _check(probe: Probe) -> bool:
+async def probe_once(probe: Probe) -> bool:
+    return (await probe_check(probe)).ok
+
+
+async def _check(probe: Probe) -> ProbeOutcome:
     if probe.kind is ProbeKind.HTTP:
         return await _http_get(probe)
     if probe.kind is ProbeKind.TCP:
         _reader, writer = await asyncio.open_connection(probe.host or "localhost", probe.port)
         await _close(writer)
-        return True
+        return ProbeOutcome(True, f"connected to {probe.host or 'localhost'}:{probe.port}")
     return await _exec(probe.command)
 
 
@@ -48,7 +68,7 @@ def _insecure_tls() -> ssl.SSLContext:
     return ctx
 
 
-async def _http_get(probe: Probe) -> bool:
+async def _http_get(probe: Probe) -> ProbeOutcome:
     host = probe.host or "localhost"
     tls = _insecure_tls() if probe.scheme.lower() == "https" else None
     reader, writer = await asyncio.open_connection(host, probe.port, ssl=tls)
@@ -67,8 +87,9 @@ async def _http_get(probe: Probe) -> bool:
     # "HTTP/1.1 200 OK": success is 200 <= code < 400, as the kubelet decides.
     parts = status_line.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-        return False
-    return 200 <= int(parts[1]) < 400
+        return ProbeOutcome(False, "not an HTTP response" if status_line else "connection closed without a response")
+    status = status_line.decode("latin-1").strip().split(None, 1)[1][:80]
+    return ProbeOutcome(200 <= int(parts[1]) < 400, f"HTTP {status}")
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
@@ -77,9 +98,9 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def _exec(command: tuple[str, ...]) -> bool:
+async def _exec(command: tuple[str, ...]) -> ProbeOutcome:
     if not command:
-        return False
+        return ProbeOutcome(False, "empty command")
     try:
         proc = await asyncio.create_subprocess_exec(
             *command,
@@ -88,10 +109,11 @@ async def _exec(command: tuple[str, ...]) -> bool:
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
-    except OSError:
-        return False
+    except OSError as exc:
+        return ProbeOutcome(False, f"cannot run {command[0]}: {exc.strerror or exc}")
     try:
-        return await proc.wait() == 0
+        code = await proc.wait()
+        return ProbeOutcome(code == 0, f"exit code {code}")
     finally:
         # Timed out (cancelled) or not: leave nothing of the probe behind.
         if proc.returncode is None:
@@ -109,10 +131,12 @@ class ProbeLoop:
         on_change: Callable[[bool], None],
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        check: Callable[[Probe], Awaitable[bool]] = probe_once,
+        check: Callable[[Probe], Awaitable[bool | ProbeOutcome]] = probe_check,
+        on_result: Callable[[ProbeOutcome], None] | None = None,
     ) -> None:
         self.probe = probe
         self._on_change = on_change
+        self._on_result = on_result
         self._sleep = sleep
         self._check = check
         self.ready = False
@@ -125,13 +149,16 @@ class ProbeLoop:
             await self._sleep(p.initial_delay_secs)
         while True:
             try:
-                ok = await self._check(p)
+                got = await self._check(p)
+                outcome = got if isinstance(got, ProbeOutcome) else ProbeOutcome(got, "ok" if got else "failed")
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 log.exception("probe check raised; counted as a failure")
-                ok = False
-            self.observe(ok)
+                outcome = ProbeOutcome(False, f"internal error: {exc!r}")
+            self.observe(outcome.ok)
+            if self._on_result is not None:
+                self._on_result(outcome)
             await self._sleep(p.period_secs)
 
     def observe(self, ok: bool) -> None:

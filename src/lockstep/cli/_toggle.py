@@ -18,6 +18,8 @@ def register_toggle(
     p.add_argument("--all", action="store_true", help=f"{name} every resource")
     if enabled:
         p.add_argument("--only", action="store_true", help="enable these and disable every other resource")
+        p.add_argument("--with-deps", action="store_true",
+                       help="also enable their resource_deps (transitively)")
 
     def run(args: argparse.Namespace) -> int:
         if bool(args.names) == bool(args.all):
@@ -30,6 +32,8 @@ def register_toggle(
             body["resources"] = args.names
         if getattr(args, "only", False):
             body["only"] = True
+        if getattr(args, "with_deps", False):
+            body["with_deps"] = True
         try:
             result = call(discover(tiltfile_path(args)), "POST", "/api/enable", body)
         except ApiError as exc:
@@ -38,6 +42,10 @@ def register_toggle(
         word = "enabled" if enabled else "disabled"
         for n in result.get("resources", []):
             print(f"{n}: {word}")
+        blocked = result.get("disabled_upstreams") or {}
+        for n, ups in sorted(blocked.items()):
+            print(f"{n}: waits on disabled {', '.join(ups)}; enable them too with "
+                  f"`lockstep enable --with-deps {n}`")
         return 0
 
     p.set_defaults(func=run)

@@ -9,13 +9,15 @@ import sys
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
+    add_selection_arg,
     already_running,
     apply_engine_args,
     missing_tiltfile,
     parse_duration,
+    tiltfile_args,
     tiltfile_path,
 )
-from lockstep.cli.up_cmd import start_views
+from lockstep.cli.up_cmd import loaded_names, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
@@ -26,6 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ci", help="run until every resource is up to date (0) or one fails (1)")
     add_file_arg(p)
     add_engine_args(p)
+    add_selection_arg(p)
     p.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="e.g. 30m, 90s")
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--host", default="127.0.0.1")
@@ -63,9 +66,9 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 def run(args: argparse.Namespace) -> int:
     if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
         return 1
-    engine, reaper = build_engine(tiltfile_path(args), args.tiltfile_args, subcommand="ci")
+    engine, reaper = build_engine(tiltfile_path(args), tiltfile_args(args), subcommand="ci")
     apply_engine_args(engine.options, args)
-    engine.logs.subscribe(StreamPrinter())
+    engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
     return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout),

@@ -20,6 +20,17 @@ def tiltfile_path(args: argparse.Namespace) -> str:
     return os.path.abspath(str(args.file))
 
 
+def add_selection_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="*", metavar="ARG",
+                   help="as `tilt up NAME...`: resources to run (with their resource_deps) when the Tiltfile does "
+                        "not call config.parse(); otherwise arguments for config.parse(), like those after `--`")
+
+
+def tiltfile_args(args: argparse.Namespace) -> list[str]:
+    """Positional arguments, then those after `--`: both go to the Tiltfile, as in Tilt."""
+    return [*getattr(args, "names", []), *getattr(args, "tiltfile_args", [])]
+
+
 def parse_duration(text: str) -> float:
     """Go-style durations as Tilt takes them: 30m, 90s, 1h30m, 200ms, or plain seconds."""
     text = text.strip()

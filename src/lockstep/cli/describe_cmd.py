@@ -34,7 +34,12 @@ def render(d: dict[str, Any], history: int) -> str:
     add(f"Update status:    {d['update_status']}")
     add(f"Runtime status:   {d['runtime_status']}" + (f" ({d['restarts']} restarts)" if d["restarts"] else ""))
     add(f"Ready:            {'yes' if d['ready'] else 'no'}")
-    add(f"Waiting:          {d['hold_text'] or '-'}")
+    probe = d.get("probe")
+    if probe:
+        state = "ok" if probe["ok"] else f"failing ({probe['failures']} failures in a row)"
+        add(f"Readiness probe:  {state} since {_when(probe['since'])}, last check {_when(probe.get('at'))}: "
+            f"{probe['detail']}")
+    add(f"Waiting:          {d['hold_text'] or d.get('note') or '-'}")
     add(f"Pending changes:  {'; '.join(d['pending']) or '-'}")
     add(f"Next update:      {_when(d['next_update'])}")
     last = d.get("last")
@@ -43,13 +48,15 @@ def render(d: dict[str, Any], history: int) -> str:
             + (f": {last['error']}" if last["error"] else ""))
     add(f"Upstreams:        {', '.join(d['upstreams']) or '-'}")
     add(f"Inferred ups:     {', '.join(d['inferred_upstreams']) or '-'}")
+    for up, seen in sorted((d.get("inferred_evidence") or {}).items()):
+        add(f"  learnt from {up}: {seen or 'an earlier run'}")
     add(f"Downstreams:      {', '.join(d['downstreams']) or '-'}")
     for e in d["endpoints"]:
         add(f"Endpoint:         {e['url']}")
     defn = d["definition"]
     add("Definition:")
-    for key in ("cmd", "serve_cmd", "dir", "deps", "ignore", "resource_deps", "allow_parallel",
-                "readiness_probe", "objects", "images", "location"):
+    for key in ("cmd", "dir", "env", "serve_cmd", "serve_dir", "serve_env", "deps", "ignore", "resource_deps",
+                "allow_parallel", "readiness_probe", "objects", "images", "location"):
         if key in defn and defn[key] not in (None, "", [], ()):
             value = defn[key]
             add(f"  {key + ':':<17} {', '.join(value) if isinstance(value, list) else value}")

@@ -34,6 +34,15 @@ def _ago(t: float | None) -> str:
     return f"{secs / 3600:.1f}h"
 
 
+def _probe(v: dict[str, Any]) -> str:
+    probe = v.get("probe")
+    if not probe:
+        return "-"
+    if probe["ok"]:
+        return "ok"
+    return f"failing ({probe['failures']} in a row): {probe['detail']}"
+
+
 def _row(v: dict[str, Any], wide: bool) -> list[str]:
     last = v.get("last") or {}
     cols = [
@@ -42,7 +51,8 @@ def _row(v: dict[str, Any], wide: bool) -> list[str]:
         v["runtime_status"],
         "yes" if v["ready"] else "no",
         _ago(last.get("end") or last.get("start")),
-        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else ""),
+        _probe(v),
+        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else v.get("note", "")),
     ]
     if wide:
         cols += [
@@ -68,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     except ApiError as exc:
         print(f"lockstep get: {exc}", file=sys.stderr)
         return 1
-    resources = view["resources"]
+    # By name, as `kubectl get`: the engine's order moves as edges are learnt.
+    resources = sorted(view["resources"], key=lambda v: str(v["name"]))
     if names:
         known = {v["name"] for v in resources}
         missing = [n for n in names if n not in known]
@@ -83,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             print(v["name"])
     else:
         wide = args.output == "wide"
-        header = ["NAME", "UPDATE", "RUNTIME", "READY", "LAST", "WHY"]
+        header = ["NAME", "UPDATE", "RUNTIME", "READY", "LAST", "PROBE", "WHY"]
         if wide:
             header += ["LABELS", "TRIGGER", "ENABLED", "ENDPOINTS"]
         print(table([header, *(_row(v, wide) for v in resources)]))

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from lockstep.cli.check_cmd import add_tiltfile_args, evaluate, render_diagnostic
-from lockstep.engine.persist import load_inferred
+from lockstep.engine.persist import load_inferred_evidence
 from lockstep.model import graph
 from lockstep.statedir import state_dir
 
@@ -33,7 +33,11 @@ def run(args: argparse.Namespace) -> int:
     def ordered(u: str, d: str) -> bool:
         return u in graph.transitive_upstreams(d, ups) or d in graph.transitive_upstreams(u, ups)
 
-    learnt = sorted(load_inferred(state_dir(result.tiltfile, create=False)))
-    inferred = [(u, d) for u, d in learnt if {u, d} <= known and not ordered(u, d)]
+    evidence = load_inferred_evidence(state_dir(result.tiltfile, create=False))
+    inferred = [(u, d) for u, d in sorted(evidence) if {u, d} <= known and not ordered(u, d)]
     sys.stdout.write(RENDERERS[args.format](names, declared, inferred=inferred))
+    if args.format == "text" and inferred:
+        sys.stdout.write("learnt edges:\n")
+        for up, down in inferred:
+            sys.stdout.write(f"  {up} → {down}: " + (evidence[(up, down)] or "learnt in an earlier run") + "\n")
     return 0 if result.ok else 1

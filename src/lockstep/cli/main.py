@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -55,6 +56,9 @@ def split_tiltfile_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The interpreter running lockstep, for Tiltfiles whose steps need its packages
+    # (`os.getenv("LOCKSTEP_PYTHON", "python3")` still runs under Tilt); also seen by commands.
+    os.environ.setdefault("LOCKSTEP_PYTHON", sys.executable)
     own, tilt_args = split_tiltfile_args(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(own)

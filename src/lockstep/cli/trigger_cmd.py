@@ -22,6 +22,10 @@ def run(args: argparse.Namespace) -> int:
     except ApiError as exc:
         print(f"lockstep trigger: {exc}", file=sys.stderr)
         return 1
+    waiting = result.get("waiting") or {}
     for name in result.get("triggered", []):
-        print(f"Successfully triggered update for resource: {name}")
+        if name in waiting:
+            print(f"Triggered update for resource: {name}, but it cannot start yet: {'; '.join(waiting[name])}")
+        else:
+            print(f"Successfully triggered update for resource: {name}")
     return 0

@@ -12,13 +12,17 @@ from rich.console import Group
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
+    add_selection_arg,
     already_running,
     apply_engine_args,
     missing_tiltfile,
+    tiltfile_args,
     tiltfile_path,
 )
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
+from lockstep.engine.persist import load_inferred
+from lockstep.model.selection import with_upstreams
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
 
@@ -26,6 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("up", help="start the resources and keep them up to date")
     add_file_arg(p)
     add_engine_args(p)
+    add_selection_arg(p)
     p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
     p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
@@ -57,21 +62,42 @@ async def _live_table(engine: Engine) -> int:
             live.update(view())
 
 
+def loaded_names(engine: Engine) -> list[str]:
+    return [r.name for r in engine.first_load.resources] if engine.first_load else []
+
+
+def restored_edges(engine: Engine) -> int:
+    """Learnt edges from earlier runs that apply to this configuration."""
+    if engine.first_load is None or engine.options.state_dir is None:
+        return 0
+    names = {r.name for r in engine.first_load.resources}
+    return sum(1 for u, d in load_inferred(engine.options.state_dir) if u in names and d in names)
+
+
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     if missing_tiltfile(path, "up") or already_running(path, "up"):
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
-    engine, reaper = build_engine(path, args.tiltfile_args)
+    engine, reaper = build_engine(path, tiltfile_args(args))
     apply_engine_args(engine.options, args)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
-        engine.logs.subscribe(StreamPrinter())
+        engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
 
     def started(e: Engine) -> None:
         start_views(e, args)
-        for r in e.first_load.resources if e.first_load else ():
+        restored = restored_edges(e)
+        if restored:
+            plural = "s" if restored > 1 else ""
+            print(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`", flush=True)
+        load = e.first_load
+        selected = set(with_upstreams(load.enabled_resources, load.resources)) if (
+            load is not None and load.enabled_resources is not None) else None
+        for r in load.resources if load else ():
+            if selected is not None and r.name not in selected:
+                continue  # disabled: nothing serves there
             for link in r.links:
                 print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
 

@@ -83,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         v = views.get(n)
         if v is not None and not v["ready"]:
             runtime = f", runtime {v['runtime_status']}" if v["has_runtime"] else ""
+            if v.get("probe_text"):
+                runtime += f", readiness probe {v['probe_text']}"
             why = v["hold_text"] or v["update_status"] + runtime
             print(f"  {n}: not ready ({why})", file=sys.stderr)
     return 1

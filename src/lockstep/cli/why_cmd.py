@@ -7,9 +7,11 @@ import json
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
-from lockstep.engine.persist import StateFiles, load_inferred, read_history, read_holds
+from lockstep.engine.persist import StateFiles, load_inferred, load_inferred_evidence, read_history, read_holds
+from lockstep.model.update import UpdateRecord
 from lockstep.statedir import state_dir
 from lockstep.ui.client import ApiError, call, discover
 
@@ -60,6 +62,17 @@ def _forget(sdir: Path, which: str, tiltfile: str) -> int:
     return 0
 
 
+def _running(tiltfile: str, resource: str | None) -> list[UpdateRecord]:
+    try:
+        api = discover(tiltfile)
+        query = "?limit=0" + (f"&resource={quote(resource, safe='')}" if resource else "")
+        data = call(api, "GET", "/api/history" + query)
+    except ApiError:
+        return []
+    updates = data.get("updates", [])
+    return [UpdateRecord.from_json(u) for u in updates if isinstance(u, dict) and u.get("end") is None]
+
+
 def _clock(t: float | None) -> str:
     if t is None:
         return "…"
@@ -71,14 +84,18 @@ def run(args: argparse.Namespace) -> int:
     if args.forget_inferred:
         return _forget(sdir, args.forget_inferred, tiltfile_path(args))
     records = [r for r in read_history(sdir) if not args.resource or r.resource == args.resource]
+    # The history file holds finished updates; a running `up` knows the ones in progress.
+    records += [r for r in _running(tiltfile_path(args), args.resource) if r.id not in {x.id for x in records}]
     records = records[-args.last :] if args.last > 0 else records
     holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]
-    inferred = sorted(load_inferred(sdir))
+    evidence = load_inferred_evidence(sdir)
+    inferred = sorted(evidence)
     if args.json:
         print(json.dumps({
             "updates": [r.to_json() for r in records],
             "holds": holds[-200:],
             "inferred_edges": [list(e) for e in inferred],
+            "inferred_evidence": [[u, d, evidence[(u, d)]] for u, d in inferred],
         }, indent=1))
         return 0
     if not records:
@@ -86,7 +103,10 @@ def run(args: argparse.Namespace) -> int:
     for r in records:
         dur = f"{(r.end - r.start):.2f}s" if r.end is not None else "running"
         taint = " (tainted: inputs changed while it ran)" if r.tainted else ""
-        print(f"#{r.id} {r.resource}: {r.result.value} in {dur}, {_clock(r.start)} → {_clock(r.end)}{taint}")
+        if r.end is None:
+            print(f"#{r.id} {r.resource}: running since {_clock(r.start)}{taint}")
+        else:
+            print(f"#{r.id} {r.resource}: {r.result.value} in {dur}, {_clock(r.start)} → {_clock(r.end)}{taint}")
         for reason in r.reasons:
             print(f"    because {reason.describe()}")
         if r.upstreams:
@@ -105,5 +125,6 @@ def run(args: argparse.Namespace) -> int:
     if relevant:
         print("inferred edges (learnt from writes; `lockstep graph` shows them):")
         for u, d in relevant:
-            print(f"  {u} → {d} (inferred)")
+            seen = evidence[(u, d)]
+            print(f"  {u} → {d} (inferred)" + (f" learnt: {seen}" if seen else ""))
     return 0

@@ -10,14 +10,17 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.image_runner import ImageBuilder, ImageRunner, KindRouter
 from lockstep.engine.runners import LocalRunner
 from lockstep.engine.serve import ServeController
@@ -48,18 +51,20 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     reaper.start()
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
+    groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
     compose = Compose(docker)
     engine = Engine(
         EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=KindRouter(LocalRunner(processes), ImageRunner(ImageBuilder(docker), compose)),
+        runner=KindRouter(LocalRunner(processes, groups), ImageRunner(ImageBuilder(docker), compose)),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     ServeController(engine, processes)
     ComposeController(engine, compose)
     WatchController(engine, make_backend())
+    EvidenceController(engine, groups)
     return engine, reaper
 
 

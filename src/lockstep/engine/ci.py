@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.model.update import HoldKind
-from lockstep.store.state import EngineState, RuntimeStatus
+from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 
 # Holds that mean "will start by itself soon".
 _MOVING = frozenset({
-    HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
+    HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.CHECKING_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
     HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL,
 })
 
@@ -56,11 +56,27 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
         elif s.runtime is RuntimeStatus.CRASHED:
             failures.append(f"{name}: serve process exited")
         elif not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
-            waiting.append(name)
+            why = [h.describe() for h in decision.holds.get(name, ())]
+            if not why and s.runtime is not RuntimeStatus.NONE and not s.runtime_ok:
+                why = [runtime_text(s)]
+            waiting.append(f"{name} ({'; '.join(why)})" if why else name)
     if failures:
         if moving(state, decision):
             return CiVerdict(False, False, "; ".join(failures) + " (other updates still running)")
         return CiVerdict(True, False, "; ".join(failures))
     if waiting:
         return CiVerdict(False, False, "waiting on " + ", ".join(waiting))
-    return CiVerdict(True, True, f"all {len(state.resources)} resources up to date")
+    enabled = [n for n in state.resources if state.rs[n].enabled]
+    disabled = [n for n in state.resources if not state.rs[n].enabled]
+    summary = f"all {len(enabled)} enabled resources up to date"
+    if disabled:
+        summary += f"; {len(disabled)} disabled, not run: {', '.join(disabled)}"
+    return CiVerdict(True, True, summary)
+
+
+def runtime_text(s: ResourceState) -> str:
+    """Why a runtime is not ready, for summaries: its probe's last failure when it has one."""
+    text = f"runtime {s.runtime.value}"
+    if s.probe is not None and not s.probe.ok:
+        text += f", readiness probe failing ({s.probe.failures} in a row): {s.probe.detail}"
+    return text

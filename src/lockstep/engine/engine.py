@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lockstep.engine.clock import Clock, RealClock
-from lockstep.engine.persist import StateFiles, load_inferred, read_history
+from lockstep.engine.persist import StateFiles, load_inferred_evidence, read_history
 from lockstep.engine.runners import Outcome, UpdateRunner
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.logs.store import LogLevel, LogSource, LogStore
@@ -70,6 +70,7 @@ class Engine:
         self._wake = asyncio.Event()
         self._wake_at: float | None = None
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._stopping: set[int] = set()
         self._files = StateFiles(options.state_dir, logs.health) if options.state_dir else None
         self._next_id = 1 + max((r.id for r in read_history(options.state_dir)), default=0) if (
             options.state_dir
@@ -107,7 +108,8 @@ class Engine:
         self.first_load = result
         self._apply_load(result)
         if self.options.state_dir and result.ok:
-            self.dispatch(A.RestoreInferred(load_inferred(self.options.state_dir), self.clock.now()))
+            known = load_inferred_evidence(self.options.state_dir)
+            self.dispatch(A.RestoreInferred(frozenset(known), self.clock.now(), tuple(known.items())))
         return result
 
     async def _evaluate(self) -> LoadResult:
@@ -159,9 +161,13 @@ class Engine:
             assert record is not None
             self.log(name, f"Update #{update_id} starting: " + "; ".join(r.describe() for r in record.reasons))
             self._tasks[update_id] = (name, self.spawn(self._run_update(name, update_id), f"update-{name}"))
-        for name, task in list(self._tasks.values()):
-            if name not in state.resources:
-                # Removed from the Tiltfile while updating: stop its command.
+        for update_id, (name, task) in list(self._tasks.items()):
+            gone = name not in state.resources
+            if (gone or not state.rs[name].enabled) and update_id not in self._stopping:
+                # Removed from the Tiltfile or disabled while updating: stop its
+                # command's process group (as on shutdown), which frees its slot.
+                self._stopping.add(update_id)
+                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
                 task.cancel()
         # No second pass: the scheduler already accounted for these starts
         # (capacity, running set) while deciding, in topological order.
@@ -212,12 +218,13 @@ class Engine:
         try:
             outcome = await self.runner.run(resource, update_id, log)
         except asyncio.CancelledError:
-            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled"))
+            self.store.dispatch(A.UpdateFinished(update_id, name, False, self.clock.now(), "cancelled", cancelled=True))
             raise
         except Exception as exc:  # a runner bug must not take the engine down
             outcome = Outcome(False, f"internal error: {exc!r}")
         finally:
             self._tasks.pop(update_id, None)
+            self._stopping.discard(update_id)
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
         self.store.dispatch(A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error,
@@ -282,7 +289,7 @@ class Engine:
             self._written = state.finished_total
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
-            self._files.save_inferred(state.inferred)
+            self._files.save_inferred(state.inferred, state.evidence)
         changed = False
         for name in set(self._holds) | set(decision.holds):
             held = decision.holds.get(name, ())

@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -57,16 +57,21 @@ class StateFiles:
         for name in list(self._open):
             self._write(name, "")
 
-    def save_inferred(self, edges: frozenset[tuple[str, str]]) -> None:
+    def save_inferred(self, edges: frozenset[tuple[str, str]], evidence: Mapping[tuple[str, str], str]) -> None:
         try:
-            self.write_inferred(self.dir, edges)
+            self.write_inferred(self.dir, edges, evidence)
         except OSError as exc:
             self.health.failed("history", exc)
 
     @staticmethod
-    def write_inferred(directory: Path, edges: frozenset[tuple[str, str]]) -> None:
+    def write_inferred(
+        directory: Path, edges: frozenset[tuple[str, str]], evidence: Mapping[tuple[str, str], str] | None = None
+    ) -> None:
+        # Each edge is [writer, reader, what it was learnt from].
+        known = evidence if evidence is not None else load_inferred_evidence(directory)
+        rows = sorted([u, d, known.get((u, d), "")] for u, d in edges)
         tmp = directory / (INFERRED + ".tmp")
-        tmp.write_text(json.dumps(sorted([list(e) for e in edges]), indent=1))
+        tmp.write_text(json.dumps(rows, indent=1))
         os.replace(tmp, directory / INFERRED)
 
     def close(self) -> None:
@@ -77,18 +82,25 @@ class StateFiles:
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
-    """The learnt edges; a corrupt file is moved aside (with one warning), never a crash."""
+    return frozenset(load_inferred_evidence(directory))
+
+
+def load_inferred_evidence(directory: Path) -> dict[tuple[str, str], str]:
+    """(writer, reader) -> evidence text ("" for edges saved without one).
+
+    A corrupt file is moved aside (with one warning), never a crash.
+    """
     path = directory / INFERRED
     try:
         raw = path.read_bytes()
     except OSError:
-        return frozenset()
+        return {}
     try:
         data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, list) or not all(
-            isinstance(e, list) and len(e) == 2 and all(isinstance(x, str) for x in e) for e in data
+            isinstance(e, list) and len(e) in (2, 3) and all(isinstance(x, str) for x in e) for e in data
         ):
-            raise ValueError("expected a list of [upstream, downstream] name pairs")
+            raise ValueError("expected a list of [upstream, downstream, evidence] entries")
     except (ValueError, RecursionError) as exc:
         aside = path.with_name(f"{INFERRED}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
         try:
@@ -97,8 +109,8 @@ def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:
         except OSError as err:
             where = f"could not move it aside: {err.strerror}"
         log.warning("%s is corrupt (%s); starting without learnt edges; %s", path, exc, where)
-        return frozenset()
-    return frozenset((e[0], e[1]) for e in data)
+        return {}
+    return {(e[0], e[1]): e[2] if len(e) == 3 else "" for e in data}
 
 
 def _read_jsonl(path: Path) -> Iterator[object]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.model.resource import Resource, ResourceKind
 
 LogFn = Callable[[str, bool], None]  # (text, is_error)
@@ -42,8 +43,10 @@ class FunctionRunner:
 class LocalRunner:
     """Runs a local_resource's `cmd` as a real process (own process group)."""
 
-    def __init__(self, processes: ProcessRunner) -> None:
+    def __init__(self, processes: ProcessRunner, groups: ProcessGroups | None = None) -> None:
         self._processes = processes
+        # Where the writer-evidence check finds each running update's process group.
+        self._groups = groups
 
     async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
         if resource.kind is not ResourceKind.LOCAL or resource.local is None:
@@ -61,9 +64,13 @@ class LocalRunner:
         except ProcessStartError as exc:
             log(str(exc), True)
             return Outcome(False, str(exc))
+        if self._groups is not None:
+            self._groups.started(update_id, handle.pid)
         try:
             code = await handle.wait()
         finally:
+            if self._groups is not None:
+                self._groups.finished(update_id)
             # Cancelled (shutdown, resource removed) or exited: either way, stop
             # the whole group, so that a background child it left holds nothing.
             await handle.stop()

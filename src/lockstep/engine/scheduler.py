@@ -14,6 +14,10 @@ from lockstep.model.resource import Resource, ResourceKind, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, ReasonKind
 from lockstep.store.state import EngineState, ResourceState
 
+# How long past the quiet window a change may be held while the updates running
+# during it are checked for evidence of writing it (C4).
+WRITER_GRACE_SECS = 1.0
+
 # Reasons that start a manual-trigger-mode resource without a trigger.
 _SELF_STARTING = frozenset({ReasonKind.INITIAL, ReasonKind.MANUAL})
 
@@ -47,6 +51,8 @@ def _upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, froze
         roots = none
         ok = True
         for u in ups_of.get(n, none):
+            if _ignored_edge(state, u, n):
+                continue
             fu = failed[u]
             if fu:
                 roots = roots | fu
@@ -59,6 +65,11 @@ def _upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, froze
     return clear, failed
 
 
+def _ignored_edge(state: EngineState, up: str, down: str) -> bool:
+    """A disabled upstream known only from inference holds nothing (C4)."""
+    return (up, down) in state.inferred and not state.rs[up].enabled
+
+
 def _upstream_holds(
     state: EngineState, name: str, clear: dict[str, bool], failed: dict[str, frozenset[str]]
 ) -> list[HoldReason]:
@@ -67,11 +78,15 @@ def _upstream_holds(
         holds.append(HoldReason(HoldKind.UPSTREAM_FAILED, tuple(sorted(failed[name]))))
     # Name the nearest upstreams that are not yet clear; the chain behind them
     # is visible on those resources' own hold reasons.
-    waiting = sorted(
-        u for u in state.topology.ups.get(name, frozenset()) if not clear[u] and u not in failed[name]
-    )
+    ups = [u for u in state.topology.ups.get(name, frozenset()) if not _ignored_edge(state, u, name)]
+    waiting = sorted(u for u in ups if not clear[u] and u not in failed[name] and state.rs[u].enabled)
     if waiting:
         holds.append(HoldReason(HoldKind.WAITING_ON_UPSTREAM, tuple(waiting)))
+    # Say so when what it waits for is disabled: it will not finish by itself.
+    behind = set(ups).union(*(state.topology.all_ups.get(u, frozenset()) for u in ups))
+    disabled = sorted(u for u in behind if not state.rs[u].enabled)
+    if disabled:
+        holds.append(HoldReason(HoldKind.UPSTREAM_DISABLED, tuple(disabled)))
     return holds
 
 
@@ -111,6 +126,14 @@ def next_updates(state: EngineState) -> Decision:
         busy_writers = tuple(sorted(w for w in s.writers if w in running))
         if busy_writers:
             reasons.append(HoldReason(HoldKind.WAITING_FOR_WRITERS, busy_writers))
+        suspects = tuple(sorted(w for w in s.suspects - s.writers if w in running))
+        if suspects and s.last_change is not None:
+            # No evidence (yet) that they write these files: a bounded hold while
+            # it is looked for, counted from the last change (C4).
+            until = s.last_change + quiet + WRITER_GRACE_SECS
+            if now < until:
+                reasons.append(HoldReason(HoldKind.CHECKING_WRITERS, suspects, until=until))
+                wake_at = until if wake_at is None else min(wake_at, until)
         # An upstream must not rewrite what a running dependent is reading.
         readers = tuple(sorted(state.topology.all_downs.get(name, frozenset()) & running))
         if readers:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from lockstep.adapters.probes import ProbeLoop
+from lockstep.adapters.probes import ProbeLoop, ProbeOutcome
 from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
 from lockstep.engine.engine import Engine
 from lockstep.logs.store import LogSource
@@ -37,6 +37,23 @@ class _Supervisor:
     update_id: int
     spec: Resource
     task: asyncio.Task[None]
+
+
+class ProbeReporter:
+    """Records every probe result in the state; logs one line per change of result."""
+
+    def __init__(self, engine: Engine, name: str) -> None:
+        self.engine = engine
+        self.name = name
+        self._last: ProbeOutcome | None = None
+
+    def __call__(self, outcome: ProbeOutcome) -> None:
+        self.engine.dispatch(A.ProbeResult(self.name, outcome.ok, outcome.detail, self.engine.now()))
+        if outcome != self._last:
+            word = "succeeded" if outcome.ok else "failing"
+            self.engine.log(self.name, f"readiness probe {word}: {outcome.detail}", source=LogSource.RUNTIME,
+                            error=not outcome.ok)
+        self._last = outcome
 
 
 class ServeController:
@@ -120,6 +137,7 @@ class ServeController:
                 r.local.readiness_probe,
                 lambda ok: self.engine.dispatch(A.RuntimeReady(name, ok, self.engine.now())),
                 sleep=self._sleep,
+                on_result=ProbeReporter(self.engine, name),
             )
             probe_task = asyncio.ensure_future(loop.run())
         else:

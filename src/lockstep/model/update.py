@@ -115,6 +115,8 @@ class HoldKind(enum.Enum):
     WAITING_ON_UPSTREAM = "waiting-on-upstream"
     UPSTREAM_FAILED = "upstream-failed"
     WAITING_FOR_WRITERS = "waiting-for-writers"
+    CHECKING_WRITERS = "checking-writers"
+    UPSTREAM_DISABLED = "upstream-disabled"
     WAITING_FOR_DEPENDENT = "waiting-for-dependent"
     QUIET_WINDOW = "quiet-window"
     PARALLEL_LIMIT = "parallel-limit"
@@ -138,6 +140,10 @@ class HoldReason:
                 return f"blocked: upstream {names} failed"
             case HoldKind.WAITING_FOR_WRITERS:
                 return f"waiting for writers: {names}"
+            case HoldKind.CHECKING_WRITERS:
+                return f"checking whether {names} wrote these files (at most 1s)"
+            case HoldKind.UPSTREAM_DISABLED:
+                return "; ".join(f"waiting on {n} (disabled: `lockstep enable {n}`)" for n in self.subjects)
             case HoldKind.WAITING_FOR_DEPENDENT:
                 return f"waiting for dependent {names} to finish reading"
             case HoldKind.QUIET_WINDOW:

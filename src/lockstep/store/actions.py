@@ -56,6 +56,8 @@ class UpdateFinished:
     error: str = ""
     # What the update produced (image ref -> built ref), kept for dependents and deploys.
     outputs: tuple[tuple[str, str], ...] = ()
+    # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
+    cancelled: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,14 @@ class RuntimeStarted:
 class RuntimeReady:
     resource: str
     ready: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    resource: str
+    ok: bool
+    detail: str
     at: float
 
 
@@ -108,6 +118,19 @@ class SetTriggerMode:
 class RestoreInferred:
     edges: frozenset[tuple[str, str]]
     at: float
+    # (writer, reader) -> what the edge was learnt from.
+    evidence: tuple[tuple[tuple[str, str], str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WriterEvidence:
+    """A running update was seen writing a resource's files (C4)."""
+
+    writer: str
+    reader: str
+    paths: tuple[str, ...]
+    evidence: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -133,11 +156,13 @@ Action = (
     | RuntimeStarted
     | RuntimeReady
     | RuntimeExited
+    | ProbeResult
     | RuntimeStopped
     | Trigger
     | SetEnabled
     | SetTriggerMode
     | RestoreInferred
+    | WriterEvidence
     | ForgetInferred
     | Tick
 )

@@ -14,9 +14,11 @@ from typing import Any
 from lockstep.engine.paths import PathIndex
 from lockstep.engine.topology import build_topology
 from lockstep.model.resource import Resource
+from lockstep.model.selection import with_upstreams
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
-from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ResourceState, RuntimeStatus
+from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
+from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
 
 def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...]:
@@ -48,13 +50,18 @@ def _initial_patch(r: Resource) -> RuntimeStatus:
 
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
     edges = state.declared_edges() | inferred
-    return replace(state, inferred=inferred, topology=build_topology(state.resources, edges))
+    evidence = {e: t for e, t in state.evidence.items() if e in inferred}
+    return replace(state, inferred=inferred, evidence=evidence, topology=build_topology(state.resources, edges))
 
 
 def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     result = a.result
     new = {r.name: r for r in result.resources}
-    wanted = set(result.enabled_resources) if result.enabled_resources is not None else None
+    # Selecting a resource (args, config.set_enabled_resources) also selects its resource_deps, as in Tilt.
+    wanted = (
+        set(with_upstreams(result.enabled_resources, result.resources))
+        if result.enabled_resources is not None else None
+    )
     rs: dict[str, ResourceState] = {}
     for name, r in new.items():
         prev = state.rs.get(name)
@@ -96,8 +103,8 @@ def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> Res
         return s
     if not enabled:
         return replace(
-            s, enabled=False, pending=(), pending_since=None, writers=frozenset(), triggered=False,
-            runtime=_initial_patch(r),
+            s, enabled=False, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(),
+            triggered=False, runtime=_initial_patch(r),
         )
     return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
@@ -109,10 +116,8 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
     if not groups:
         return state
     running = {s.running.resource for s in state.rs.values() if s.running is not None}
-    declared = state.declared_edges()
-    inferred = set(state.inferred)
-    topology = state.topology
     rs = dict(state.rs)
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
     for name, paths in groups.items():
         s = rs[name]
         if not s.enabled:
@@ -120,27 +125,45 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         s = replace(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
         if s.running is not None:
             s = replace(s, running=replace(s.running, tainted=True))
-        writers = {w for w in running if w != name}
-        s = replace(s, writers=s.writers | writers)
+        # Running updates are only suspects (C4): a hold of at most a second,
+        # no edge, until the evidence controller sees one of them writing.
+        others = {w for w in running if w != name}
+        s = replace(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
-        for w in sorted(writers):
-            edge = (w, name)
-            # Already ordered (directly or through a chain): nothing to learn.
-            if edge in declared or edge in inferred or topology.reaches(w, name):
-                continue
-            # A path the writer itself watches is more likely a user edit to a
-            # shared source than the writer's output: no inference from it.
-            if all(state.paths.watched_by(w, p) for p in paths):
-                continue
-            # Inference only adds ordering; never where it would close a cycle.
-            if topology.reaches(name, w):
-                continue
-            inferred.add(edge)
-            topology = build_topology(state.resources, declared | inferred)
+        seen.extend((w, name, paths) for w in sorted(others))
     state = replace(state, rs=rs)
-    if len(inferred) != len(state.inferred):
-        state = replace(state, inferred=frozenset(inferred), topology=topology)
+    for name in groups:
+        state = note_quiet_writers(state, name, running)
+    for w, name, paths in seen:
+        state = note_coincidence(state, w, name, paths)
     return state
+
+
+def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
+    s = state.rs.get(a.reader)
+    ws = state.rs.get(a.writer)
+    if s is None or ws is None or ws.running is None or not s.enabled:
+        return state
+    # Seen writing: the reader waits for the writer to finish, then for quiet files.
+    s = replace(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
+    state = replace(state, rs={**state.rs, a.reader: s})
+    return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
+
+
+def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
+    """Transitive upstreams, minus those reached only through a disabled inferred upstream (which holds nothing)."""
+    if not any(not state.rs[u].enabled for u, _ in state.inferred if u in state.rs):
+        return set(state.topology.all_ups.get(name, frozenset()))
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        n = stack.pop()
+        for u in state.topology.ups.get(n, frozenset()):
+            if u in seen or ((u, n) in state.inferred and not state.rs[u].enabled):
+                continue
+            seen.add(u)
+            stack.append(u)
+    return seen
 
 
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
@@ -152,9 +175,11 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         resource=a.resource,
         reasons=s.pending or (Reason(ReasonKind.MANUAL),),
         start=a.at,
-        upstreams=tuple(sorted(state.topology.all_ups.get(a.resource, frozenset()))),
+        upstreams=tuple(sorted(_upstreams_in_force(state, a.resource))),
     )
-    s = replace(s, pending=(), pending_since=None, writers=frozenset(), triggered=False, running=record)
+    s = replace(
+        s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
+    )
     return replace(state, rs={**state.rs, a.resource: s})
 
 
@@ -162,9 +187,8 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     s = state.rs.get(a.resource)
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
-    record = replace(
-        s.running, end=a.at, result=UpdateResult.SUCCEEDED if a.ok else UpdateResult.FAILED, error=a.error
-    )
+    result = UpdateResult.SUCCEEDED if a.ok else UpdateResult.CANCELLED if a.cancelled else UpdateResult.FAILED
+    record = replace(s.running, end=a.at, result=result, error=a.error)
     s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
@@ -180,6 +204,9 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             # The writer is done: the reader's files must be quiet again (C4).
             last = max(other.last_change or a.at, a.at)
             rs[name] = replace(other, writers=other.writers - {a.resource}, last_change=last)
+        elif a.resource in other.suspects:
+            # Never seen writing: the change was an ordinary one, no longer held.
+            rs[name] = replace(other, suspects=other.suspects - {a.resource})
     if a.ok and state.settings.propagate:
         for d in sorted(state.topology.downs.get(a.resource, frozenset())):
             # Inferred edges only add ordering: a real writer's writes already
@@ -202,6 +229,16 @@ def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
     return replace(state, rs={**state.rs, name: replace(s, **changes)})
 
 
+def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
+    s = state.rs.get(a.resource)
+    if s is None:
+        return state
+    prev = s.probe
+    since = prev.since if prev is not None and prev.ok == a.ok else a.at
+    failures = 0 if a.ok else (prev.failures if prev is not None else 0) + 1
+    return _patch(state, a.resource, probe=ProbeStatus(a.ok, a.detail, a.at, since, failures))
+
+
 def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     s = state.rs.get(a.resource)
     if s is None or not s.enabled:
@@ -210,7 +247,8 @@ def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     return replace(state, rs={**state.rs, a.resource: s})
 
 
-def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> EngineState:
+def _restore_inferred(state: EngineState, a: A.RestoreInferred) -> EngineState:
+    edges = a.edges
     declared = state.declared_edges()
     inferred = set(state.inferred)
     topology = state.topology
@@ -223,7 +261,9 @@ def _restore_inferred(state: EngineState, edges: frozenset[tuple[str, str]]) -> 
             continue
         inferred.add((u, d))
         topology = build_topology(state.resources, declared | inferred)
-    return replace(state, inferred=frozenset(inferred), topology=topology)
+    known = dict(a.evidence)
+    evidence = {**state.evidence, **{e: known.get(e) or "learnt in an earlier run" for e in inferred - state.inferred}}
+    return replace(state, inferred=frozenset(inferred), evidence=evidence, topology=topology)
 
 
 def reduce(state: EngineState, action: A.Action) -> EngineState:
@@ -245,7 +285,9 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.UpdateFinished():
             return _update_finished(state, action)
         case A.RuntimeStarted(resource=name, at=at):
-            return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at)
+            return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at, probe=None)
+        case A.ProbeResult():
+            return _probe_result(state, action)
         case A.RuntimeReady(resource=name, ready=ready, at=at):
             status = RuntimeStatus.READY if ready else RuntimeStatus.NOT_READY
             return _patch(state, name, runtime=status, runtime_since=at)
@@ -267,8 +309,10 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
-        case A.RestoreInferred(edges=edges):
-            return _restore_inferred(state, edges)
+        case A.RestoreInferred():
+            return _restore_inferred(state, action)
+        case A.WriterEvidence():
+            return _writer_evidence(state, action)
         case A.ForgetInferred(edges=edges):
             kept = frozenset() if not edges else state.inferred - edges
             return _retopologize(state, kept)

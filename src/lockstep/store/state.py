@@ -25,6 +25,17 @@ class RuntimeStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProbeStatus:
+    """The readiness probe's latest result, so that a runtime that is not ready can say why."""
+
+    ok: bool
+    detail: str  # what the check saw: "HTTP 503 Service Unavailable", "connection refused (...)"
+    at: float  # the latest check
+    since: float  # this result (ok or failing) since
+    failures: int = 0  # consecutive failed checks
+
+
+@dataclass(frozen=True)
 class ResourceState:
     name: str
     enabled: bool = True
@@ -34,8 +45,11 @@ class ResourceState:
     pending_since: float | None = None
     # Last file change among its watched paths (quiet window, C3/C4).
     last_change: float | None = None
-    # Updates seen running when its files changed (C4): it waits for them.
+    # Updates seen writing its files (C4, on evidence): it waits for them to finish.
     writers: frozenset[str] = frozenset()
+    # Updates that were running when its files changed, with no evidence yet that
+    # they wrote them: a short hold while the evidence is looked for.
+    suspects: frozenset[str] = frozenset()
     triggered: bool = False
     running: UpdateRecord | None = None
     last: UpdateRecord | None = None
@@ -44,6 +58,7 @@ class ResourceState:
     restarts: int = 0
     # The last successful update's outputs (image ref -> built, immutable ref).
     outputs: tuple[tuple[str, str], ...] = ()
+    probe: ProbeStatus | None = None
 
     @property
     def failed(self) -> bool:
@@ -78,6 +93,11 @@ class EngineState:
     settings: Settings = field(default_factory=Settings)
     # (writer, reader) pairs learnt from observation (C4).
     inferred: frozenset[tuple[str, str]] = frozenset()
+    # What each inferred edge was learnt from (shown by `why` and `graph`, persisted).
+    evidence: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # (writer, reader) -> ids of the writer's runs during which the reader's
+    # files changed without other evidence; enough separate runs is evidence too.
+    coincidences: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     topology: Topology = field(default_factory=Topology)
     paths: PathIndex | None = None
     history: tuple[UpdateRecord, ...] = ()

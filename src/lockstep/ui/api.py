@@ -18,6 +18,7 @@ from aiohttp import web
 
 from lockstep.engine.engine import Engine
 from lockstep.model.resource import TriggerMode
+from lockstep.model.selection import upstreams_of, with_upstreams
 from lockstep.store import actions as A
 from lockstep.ui.hub import Hub
 from lockstep.ui.viewmodel import JSON, full_view, graph_view, history_view, resource_detail
@@ -183,7 +184,16 @@ async def post_trigger(request: web.Request) -> web.Response:
     for name in names:
         engine.dispatch(A.Trigger(name, at=engine.now()))
     await _settled(engine)
-    return web.json_response({"triggered": names})
+    # A trigger is a request: say what keeps it from starting now, if anything does.
+    state, decision = engine.state, engine.decision
+    waiting: dict[str, list[str]] = {}
+    for name in names:
+        s = state.rs[name]
+        if s.running is not None and s.pending:
+            waiting[name] = [f"update #{s.running.id} is running; it updates again when that one ends"]
+        elif s.pending:
+            waiting[name] = [h.describe() for h in decision.holds.get(name, ())] or ["queued"]
+    return web.json_response({"triggered": names, "waiting": waiting})
 
 
 async def post_enable(request: web.Request) -> web.Response:
@@ -194,6 +204,8 @@ async def post_enable(request: web.Request) -> web.Response:
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false")
     names = _names(engine, data, allow_all=True)
+    if enabled and data.get("with_deps") is True:
+        names = with_upstreams(names, engine.state.resources.values())
     changed = [n for n in names if engine.state.rs[n].enabled != enabled]
     for name in names:
         engine.dispatch(A.SetEnabled(name, enabled, at=engine.now()))
@@ -202,7 +214,14 @@ async def post_enable(request: web.Request) -> web.Response:
             if name not in names:
                 engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
     await _settled(engine)
-    return web.json_response({"resources": names, "enabled": enabled, "changed": changed})
+    state = engine.state
+    # What the newly enabled resources will wait on for ever unless it is enabled too.
+    disabled_ups = {
+        n: [u for u in upstreams_of([n], state.resources.values()) if not state.rs[u].enabled]
+        for n in names
+    } if enabled else {}
+    return web.json_response({"resources": names, "enabled": enabled, "changed": changed,
+                              "disabled_upstreams": {n: u for n, u in disabled_ups.items() if u}})
 
 
 async def post_trigger_mode(request: web.Request) -> web.Response:

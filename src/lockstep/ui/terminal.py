@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -14,7 +14,9 @@ from rich.text import Text
 
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.store import LogLevel, LogLine
+from lockstep.model.resource import TriggerMode
 from lockstep.store.state import EngineState, ResourceState
+from lockstep.ui.viewmodel import runtime_status
 
 
 def status_word(s: ResourceState, decision: Decision) -> str:
@@ -27,7 +29,7 @@ def status_word(s: ResourceState, decision: Decision) -> str:
     if s.pending:
         return "pending"
     if s.last is None:
-        return "idle"
+        return "not started (manual)" if s.trigger_mode is TriggerMode.MANUAL else "idle"
     if s.failed:
         return f"error: {s.last.error}"
     return "ok"
@@ -39,11 +41,12 @@ def status_table(state: EngineState, decision: Decision) -> Table:
     table.add_column("UPDATE")
     table.add_column("RUNTIME")
     table.add_column("LAST", justify="right")
-    for name in state.topology.order:
+    # Tiltfile order: stable while edges are learnt (the scheduler's order moves).
+    for name in state.resources:
         s = state.rs[name]
         last = s.last
         dur = f"{(last.end or last.start) - last.start:.1f}s" if last else ""
-        table.add_row(name, status_word(s, decision), s.runtime.value, dur)
+        table.add_row(name, status_word(s, decision), runtime_status(s), dur)
     if state.config_errors:
         table.caption = "Tiltfile error: " + state.config_errors[0].render()
     return table
@@ -54,28 +57,45 @@ def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], h
     table = status_table(state, decision)
     room = max(3, height - len(state.resources) - 6)
     tail = Text(no_wrap=True, overflow="ellipsis")  # one screen line per log line
-    for line in logs[-room:]:
+    rows = [(line, part) for line in logs for part in line.text.split("\n")]
+    for line, part in rows[-room:]:
         stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
         style = "red" if line.level is LogLevel.ERROR else ""
+        # Every screen line carries its resource, the second line of a message too.
         tail.append(f"{stamp} ", style="dim")
         tail.append(f"{line.resource:<16.16} ", style="cyan")
-        tail.append(line.text[:400] + "\n", style=style)
+        tail.append(part[:400] + "\n", style=style)
     return Group(table, Rule("logs (lockstep logs -f for all)", style="dim"), tail)
 
 
 class StreamPrinter:
-    """Prefixed, timestamped log lines (Tilt's `up --stream`)."""
+    """Prefixed, timestamped log lines (Tilt's `up --stream`).
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    The prefix column is as wide as the longest resource name of the first
+    loaded Tiltfile (`names`), fixed for the whole run so columns never shift.
+    """
+
+    def __init__(self, out: TextIO | None = None, names: Callable[[], Iterable[str]] | None = None) -> None:
         self.out = out or sys.stdout
         self.width = 12
+        self._names = names
+        self._fixed = names is None
+
+    def _fit(self) -> None:
+        assert self._names is not None
+        known = [len(n) for n in self._names()]
+        if known:
+            self.width = min(32, max(self.width, len("(Tiltfile)"), *known))
+            self._fixed = True
 
     def __call__(self, line: LogLine) -> None:
-        self.width = min(32, max(self.width, len(line.resource)))
+        if not self._fixed:
+            self._fit()
         stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
         mark = "!" if line.level is LogLevel.ERROR else " "
+        prefix = f"{stamp} {line.resource:<{self.width}}{mark}| "
         try:
-            self.out.write(f"{stamp} {line.resource:<{self.width}}{mark}| {line.text}\n")
+            self.out.write("".join(f"{prefix}{part}\n" for part in line.text.split("\n")))
             self.out.flush()
         except (BrokenPipeError, ValueError):
             pass

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lockstep.engine.scheduler import Decision
-from lockstep.model.resource import Resource
+from lockstep.model.resource import Resource, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, UpdateRecord, UpdateResult
-from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
+from lockstep.store.state import EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
 JSON = dict[str, Any]
 
@@ -57,6 +57,20 @@ def is_ready(r: Resource, s: ResourceState) -> bool:
     return s.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
 
 
+def runtime_status(s: ResourceState) -> str:
+    # A disabled server is not about to start: "pending" would say it is.
+    if not s.enabled and s.runtime is not RuntimeStatus.NONE:
+        return "disabled"
+    return s.runtime.value
+
+
+def note(s: ResourceState) -> str:
+    """What a resource with nothing pending and no hold is doing, when that is not obvious."""
+    if s.enabled and s.last is None and s.running is None and not s.pending and s.trigger_mode is TriggerMode.MANUAL:
+        return "not started (manual)"
+    return ""
+
+
 def _duration(rec: UpdateRecord | None) -> float | None:
     if rec is None or rec.end is None:
         return None
@@ -83,6 +97,22 @@ def _next_update(s: ResourceState, holds: tuple[HoldReason, ...]) -> float | Non
     return None if holds else s.pending_since
 
 
+def probe_text(probe: ProbeStatus | None) -> str:
+    """The readiness probe in a few words: "", "ok: HTTP 200 OK", "failing (3 in a row): connection refused"."""
+    if probe is None:
+        return ""
+    if probe.ok:
+        return f"ok: {probe.detail}"
+    return f"failing ({probe.failures} in a row): {probe.detail}"
+
+
+def _probe_json(probe: ProbeStatus | None) -> JSON | None:
+    # No time of the latest check here: a healthy probe then leaves the view unchanged.
+    if probe is None:
+        return None
+    return {"ok": probe.ok, "detail": probe.detail, "since": probe.since, "failures": probe.failures}
+
+
 def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) -> JSON:
     """The summary row of one resource: everything the list, `get` and `wait` need."""
     last = s.last
@@ -91,8 +121,9 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "kind": r.kind.value,
         "labels": list(r.labels),
         "update_status": update_status(r, s, holds).value,
-        "runtime_status": s.runtime.value,
+        "runtime_status": runtime_status(s),
         "ready": is_ready(r, s),
+        "note": note(s),
         "holds": [h.to_json() for h in holds],
         "hold_text": "; ".join(h.describe() for h in holds),
         "pending": [p.describe() for p in s.pending],
@@ -103,6 +134,8 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "next_update": _next_update(s, holds),
         "runtime_since": s.runtime_since,
         "restarts": s.restarts,
+        "probe": _probe_json(s.probe),
+        "probe_text": probe_text(s.probe),
         "endpoints": _endpoints(r),
         "trigger_mode": s.trigger_mode.value,
         "enabled": s.enabled,
@@ -154,6 +187,9 @@ def _definition(r: Resource) -> JSON:
         d["cmd"] = r.local.cmd.display()
         d["serve_cmd"] = r.local.serve_cmd.display()
         d["dir"] = r.local.dir
+        d["env"] = [f"{k}={v}" for k, v in r.local.env]
+        d["serve_dir"] = r.local.serve_dir
+        d["serve_env"] = [f"{k}={v}" for k, v in r.local.serve_env]
         d["allow_parallel"] = r.local.allow_parallel
         probe = r.local.readiness_probe
         d["readiness_probe"] = probe.kind.value if probe else None
@@ -174,8 +210,12 @@ def resource_detail(state: EngineState, decision: Decision, name: str, history_l
     view["definition"] = _definition(r)
     view["inferred_upstreams"] = sorted(u for u, d in state.inferred if d == name)
     view["inferred_downstreams"] = sorted(d for u, d in state.inferred if u == name)
+    # What each learnt edge into this resource was learnt from (C4).
+    view["inferred_evidence"] = {u: state.evidence.get((u, d), "") for u, d in state.inferred if d == name}
     view["downstreams"] = sorted(state.topology.downs.get(name, frozenset()))
     view["writers"] = sorted(s.writers)
+    if s.probe is not None:
+        view["probe"] = {**(view["probe"] or {}), "at": s.probe.at}
     view["history"] = history_view(state, resource=name, limit=history_limit)["updates"]
     return view
 
@@ -252,7 +292,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
             "name": name,
             "layer": layer.get(name, 0),
             "update_status": update_status(r, s, holds).value,
-            "runtime_status": s.runtime.value,
+            "runtime_status": runtime_status(s),
             "labels": list(r.labels),
         })
     return {

@@ -160,6 +160,7 @@ function subText(v) {
   if (v.hold_text) return v.hold_text;
   const parts = [v.update_status.replace("_", " ")];
   if (v.runtime_status !== "none") parts.push(`runtime ${v.runtime_status}`);
+  if (v.probe && !v.probe.ok) parts.push(`probe ${v.probe_text}`);
   if (v.last_duration != null) parts.push(`${v.last_duration.toFixed(2)} s`);
   if (v.last && v.last.error) parts.push(v.last.error);
   return parts.join(" · ");
@@ -235,7 +236,7 @@ function renderDetail() {
     ${v.hold_text ? `<div class="holdtext" id="detail-hold">${esc(v.hold_text)}</div>` : ""}
     <dl class="kv">
       <dt>kind</dt><dd>${esc(v.kind)}${v.labels.length ? " · labels: " + esc(v.labels.join(", ")) : ""}</dd>
-      <dt>runtime</dt><dd>${esc(v.runtime_status)}${v.restarts ? ` (${v.restarts} restarts)` : ""}</dd>
+      <dt>runtime</dt><dd>${esc(v.runtime_status)}${v.restarts ? ` (${v.restarts} restarts)` : ""}${v.probe_text ? ` · readiness probe <span id="detail-probe">${esc(v.probe_text)}</span>` : ""}</dd>
       <dt>pending changes</dt><dd>${v.pending.length ? esc(v.pending.join("; ")) : "none"}</dd>
       <dt>last update</dt><dd>${last ? `#${last.id} ${esc(last.result)} at ${fmtTime(last.start)}, ${v.last_duration ?? "…"} s — ${esc(last.reasons.map((r) => r.kind).join(", "))}${last.error ? " — " + esc(last.error) : ""}` : "never"}</dd>
       <dt>running</dt><dd>${v.running ? `#${v.running.id} since ${fmtTime(v.running.start)}` : "no"}</dd>
