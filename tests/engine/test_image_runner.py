@@ -35,3 +35,19 @@ def test_deploys_this_build_cannot_do_fail_clearly() -> None:
     runner = ImageRunner(None)  # type: ignore[arg-type]  # no image to build: the builder is not used
     outcome = asyncio.run(runner.run(Resource("k", ResourceKind.K8S, k8s=K8sSpec()), 1, lambda _t, _e: None))
     assert not outcome.ok and outcome.error == "deploying to Kubernetes is not supported by this build yet"
+
+
+def test_no_docker_client_is_a_clear_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.adapters.docker import DockerCli
+    from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
+    from lockstep.engine.image_runner import ImageBuilder
+    from lockstep.model.resource import ImageTarget
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    img = ImageTarget(ref="app", context=str(tmp_path), dockerfile=str(tmp_path / "Dockerfile"))
+    runner = ImageRunner(ImageBuilder(DockerCli(FakeProcessRunner(
+        lambda spec: FakeRun(start_error="command not found: docker")))))
+    logs: list[str] = []
+    resource = Resource("app", ResourceKind.K8S, images=(img,), k8s=K8sSpec())
+    outcome = asyncio.run(runner.run(resource, 1, lambda text, _err: logs.append(text)))
+    assert not outcome.ok and outcome.error == "cannot run docker: command not found: docker"
