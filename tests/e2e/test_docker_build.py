@@ -100,6 +100,11 @@ def test_content_derived_tags_are_immutable_and_reused(
     assert first == "myorg/tagged:tilt-" + image_id.split(":", 1)[1][:16]
     assert runner.built(runner.update(result), "myorg/tagged") == first  # same inputs, same tag
     assert any("inputs unchanged" in line for line in runner.logs)
+    # An extra tag added later is applied even though the image itself is reused.
+    retagged = evaluate(tmp_path, "docker_build('myorg/tagged', 'ctx', extra_tag='myorg/tagged:latest')\n"
+                        + DEPLOY.format(ref="myorg/tagged"))
+    assert runner.built(runner.update(retagged), "myorg/tagged") == first
+    assert docker_engine.cat("myorg/tagged:latest", "/v.txt") == "one"
     (tmp_path / "ctx" / "v.txt").write_text("two")
     second = runner.built(runner.update(result), "myorg/tagged")
     assert second != first and second.startswith("myorg/tagged:tilt-")

@@ -87,10 +87,13 @@ class ImageBuilder:
             # Read the files once (off the event loop): what is hashed is what is sent.
             flt = ContextFilter(img)
             tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
-            key = hashlib.sha256("\0".join([tar.digest, *argv[:-1]]).replace(iidfile, "").encode()).hexdigest()
+            options = [a for a in argv if a != iidfile]
+            key = hashlib.sha256("\0".join([tar.digest, *options]).encode()).hexdigest()
             cached = self._cache.get(key)
             if cached and await self.cli.image_id(cached):
                 log(f"Image {img.ref}: inputs unchanged, reusing {cached}", False)
+                for extra in img.extra_tags:
+                    await self.cli.tag(cached, extra, log)
                 return cached
             log(f"Building image {img.ref} ({tar.files} files, {tar.size} bytes of context"
                 f"{', BuildKit' if buildkit else ', classic builder'})", False)
