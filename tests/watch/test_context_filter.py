@@ -72,3 +72,14 @@ def test_the_stamp_tells_whether_the_context_moved_since_it_was_read(tmp_path: P
     assert fingerprint(flt) == sent.stamp
     (ctx / "b.txt").write_text("a file written after the read")
     assert fingerprint(flt) != sent.stamp
+
+
+def test_a_file_that_shrinks_while_read_is_padded_and_reported() -> None:
+    import io
+
+    from lockstep.adapters.build_context import _HashingReader
+
+    reader = _HashingReader(io.BytesIO(b"abc"), 5)
+    assert reader.read(4) + reader.read(4) == b"abc\0\0" and reader.short
+    whole = _HashingReader(io.BytesIO(b"abcdef"), 6)
+    assert whole.read() == b"abcdef" and not whole.short

@@ -14,7 +14,7 @@ import os
 import stat
 import tarfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from lockstep.watch.context_filter import ContextFilter
 
@@ -32,6 +32,28 @@ class ContextTar:
     # The files' identities (name, inode, size, mtime) as read: compared with `fingerprint()`
     # after the build, it tells whether the context moved while the image was being made.
     stamp: str = ""
+    # A file changed while it was being read: what was sent may mix two versions of it.
+    moved: bool = False
+
+
+class _HashingReader:
+    """Feeds exactly `size` bytes of a file to tarfile in chunks, hashing them on the way (files
+    are never read whole into memory). A file that shrank meanwhile is padded and reported."""
+
+    def __init__(self, f: BinaryIO, size: int) -> None:
+        self._f, self._left = f, size
+        self.hash = hashlib.sha256()
+        self.short = False
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._left if n < 0 else min(n, self._left)
+        data = self._f.read(n)
+        if len(data) < n:
+            self.short = True
+            data += b"\0" * (n - len(data))
+        self._left -= len(data)
+        self.hash.update(data)
+        return data
 
 
 def _walk(flt: ContextFilter) -> list[str]:
@@ -78,6 +100,7 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
     h = hashlib.sha256()
     stamp = hashlib.sha256()
     count = size = 0
+    moved = False
     with tarfile.open(out_path, "w", format=tarfile.PAX_FORMAT) as tar:
         for full in _walk(flt):
             rel = os.path.relpath(full, flt.context)
@@ -96,18 +119,20 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
                 if not stat.S_ISREG(st.st_mode):
                     continue
                 with open(full, "rb") as f:
-                    data = f.read()
-                    # Stat after reading: a write during the read shows in the stamp.
-                    st = os.fstat(f.fileno())
+                    before = os.fstat(f.fileno())
+                    mode = stat.S_IMODE(before.st_mode)
+                    reader = _HashingReader(f, before.st_size)
+                    tar.addfile(_info(rel, mode, before.st_size), reader)
+                    after = os.fstat(f.fileno())
             except (FileNotFoundError, NotADirectoryError):
                 continue  # deleted while walking: it is not part of this context
-            _stamp_of(stamp, rel, st)
-            mode = stat.S_IMODE(st.st_mode)
-            tar.addfile(_info(rel, mode, len(data)), io.BytesIO(data))
+            if reader.short or (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+                moved = True
+            _stamp_of(stamp, rel, after)
             h.update(b"F" + rel.encode() + b"\0" + oct(mode).encode() + b"\0")
-            h.update(hashlib.sha256(data).digest())
+            h.update(reader.hash.digest())
             count += 1
-            size += len(data)
+            size += before.st_size
         body = dockerfile.encode()
         tar.addfile(_info(DOCKERFILE_MEMBER, 0o644, len(body)), io.BytesIO(body))
         # As the docker client does for a Dockerfile from outside the context: the builder
@@ -115,7 +140,7 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
         ignore = f"{DOCKERFILE_MEMBER}\n.dockerignore\n".encode()
         tar.addfile(_info(".dockerignore", 0o644, len(ignore)), io.BytesIO(ignore))
         h.update(b"D" + hashlib.sha256(body).digest())
-    return ContextTar(out_path, h.hexdigest(), count, size, stamp.hexdigest())
+    return ContextTar(out_path, h.hexdigest(), count, size, stamp.hexdigest(), moved)
 
 
 def context_files(flt: ContextFilter) -> list[str]:

@@ -103,7 +103,7 @@ class ImageBuilder:
                 raise DockerError(f"docker build of {img.ref} failed (exit {code}): {tail}")
             with open(iidfile, encoding="utf-8") as f:
                 image_id = f.read().strip()
-            if await asyncio.to_thread(fingerprint, flt) != tar.stamp:
+            if tar.moved or await asyncio.to_thread(fingerprint, flt) != tar.stamp:
                 # Something was writing the context while it was read and built: the image
                 # may hold half of those writes. It gets no tag, so nothing can use it; the
                 # writes make the resource stale, and it is rebuilt once they settle.
