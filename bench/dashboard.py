@@ -27,9 +27,8 @@ from typing import Any
 import aiohttp
 
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome, UpdateJob
 from lockstep.logs.store import LogSource, LogStore
-from lockstep.model.resource import Resource
 from lockstep.store import actions as A
 from lockstep.tiltfile import load
 from lockstep.ui.security import TOKEN_HEADER
@@ -70,7 +69,7 @@ class Rig:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def _start(self) -> Engine:
-        async def ok(r: Resource, update_id: int, log: LogFn) -> Outcome:
+        async def ok(job: UpdateJob, log: LogFn) -> Outcome:
             return Outcome(True)
 
         engine = Engine(EngineOptions(tiltfile=self.tiltfile), loader=lambda p, a: load(p, a),
@@ -87,7 +86,8 @@ class Rig:
 
     async def settled(self) -> None:
         await self.engine.store.wait_for(
-            lambda s: bool(s.rs) and all(x.succeeded and not x.pending and x.running is None for x in s.rs.values()),
+            lambda s: bool(s.statuses)
+            and all(x.succeeded and not x.pending and x.running is None for x in s.statuses.values()),
             600,
         )
 
@@ -129,7 +129,7 @@ async def stream_latency(rig: Rig, names: list[str], rounds: int) -> list[float]
                 if msg["type"] == "delta" and any(v["name"] == name and v["running"] for v in msg["changed"]):
                     break
             out.append(time.perf_counter() - t0)
-            while rig.engine.state.rs[name].running is not None or rig.engine.state.rs[name].pending:
+            while rig.engine.state.statuses[name].running is not None or rig.engine.state.statuses[name].pending:
                 await ws.receive()
     return out
 

@@ -20,23 +20,17 @@ import os
 import sys
 from pathlib import Path
 
+from lockstep.adapters.procstat import read_stat
+from lockstep.privatefile import write_private_json
+
 LOCK_FILE = "lock"
 PIDFILE = "up.json"
 
 
 def start_time(pid: int) -> int | None:
     """The process's start time in clock ticks since boot, or None if it is gone (or not Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    # Fields after the command name, which may itself hold spaces and parentheses.
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    try:
-        return int(fields[19])  # field 22 overall; fields[0] is field 3 (state)
-    except (IndexError, ValueError):
-        return None
+    stat = read_stat(pid)
+    return stat.start if stat is not None else None
 
 
 def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
@@ -44,12 +38,7 @@ def write_pidfile(sdir: Path, info: dict[str, object]) -> None:
     pid = info.get("pid")
     if isinstance(pid, int):
         info["start"] = start_time(pid)
-    path = sdir / PIDFILE
-    tmp = sdir / (PIDFILE + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
+    write_private_json(sdir / PIDFILE, info)
 
 
 def read_pidfile(sdir: Path) -> dict[str, object] | None:

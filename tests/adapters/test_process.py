@@ -25,6 +25,17 @@ from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper, group_alive
 HELPER = os.path.join(os.path.dirname(__file__), "orphan_helper.py")
 
 
+def _wait_exec(pid: int, name: str) -> None:
+    """start() returns once the child exists; under load it may not have exec'd yet, and until then
+    /proc shows lockstep's own environment and descriptors. Wait for the exec, not a fixed time."""
+
+    def comm() -> str:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+
+    wait_until(lambda: comm() == name, timeout=10, what=f"pid {pid} to exec {name}")
+
+
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(asyncio.wait_for(coro, 30))
 
@@ -235,6 +246,7 @@ def test_reaper_pipe_is_not_inherited_by_children() -> None:
             assert reaper._proc is not None and reaper._proc.stdin is not None
             pipe = f"pipe:[{os.fstat(reaper._proc.stdin.fileno()).st_ino}]"
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            _wait_exec(h.pid, "sleep")
             fds = os.listdir(f"/proc/{h.pid}/fd")
             targets = {os.readlink(f"/proc/{h.pid}/fd/{fd}") for fd in fds}
             assert pipe not in targets
@@ -250,15 +262,10 @@ def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
         reaper = Reaper()
         try:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+            # The command itself runs (setpriv exec's into it), not a wrapper left behind.
+            _wait_exec(h.pid, "sleep")
             with open(f"/proc/{h.pid}/environ", "rb") as f:
                 assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in f.read().split(b"\0")
-            def status() -> str:
-                with open(f"/proc/{h.pid}/status") as f:
-                    return f.read()
-
-            # The command itself runs (setpriv exec's into it, not a wrapper left behind). Under load the
-            # exec may not have happened yet when start() returns, so wait for it rather than read once.
-            wait_until(lambda: "Name:\tsleep" in status(), timeout=10, what="setpriv to exec into sleep")
             await h.stop()
         finally:
             reaper.close()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+from pathlib import Path
 
 import pytest
 
-from lockstep.cli.common import add_engine_args, apply_engine_args, parse_duration
-from lockstep.engine.engine import EngineOptions
+from lockstep.cli.common import add_engine_args, add_file_arg, engine_options, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -24,15 +25,22 @@ def test_bad_durations_say_what_is_expected(text: str) -> None:
         parse_duration(text)
 
 
-def test_engine_flags_reach_the_options() -> None:
+def test_engine_flags_reach_the_options_built_whole_and_frozen(tmp_path: Path) -> None:
     p = argparse.ArgumentParser()
+    add_file_arg(p)
     add_engine_args(p)
-    options = EngineOptions(tiltfile="Tiltfile")
-    apply_engine_args(options, p.parse_args(["--quiet-window", "50ms", "--max-wait", "2s", "--no-propagate-to", "b"]))
+    args = p.parse_args(["-f", f"{tmp_path}/Tiltfile", "--quiet-window", "50ms", "--max-wait", "2s",
+                         "--no-propagate-to", "b"])
+    args.tiltfile_args = ["--target=x"]
+    options = engine_options(args)
+    assert options.tiltfile == f"{tmp_path}/Tiltfile" and tuple(options.args) == ("--target=x",)
     assert (options.quiet_secs, options.max_wait_secs) == (0.05, 2.0)
     assert options.no_propagate_to == frozenset({"b"}) and options.propagate is None
-    apply_engine_args(options, p.parse_args(["--no-propagate"]))
-    assert options.propagate is False
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.quiet_secs = 1.0  # type: ignore[misc]
+    args = p.parse_args(["--no-propagate"])
+    args.tiltfile_args = []
+    assert engine_options(args).propagate is False
 
 
 @pytest.mark.parametrize("command", ["up", "ci"])

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from dockerd import DockerEngine
 
-from lockstep.adapters.docker import DockerCli
+from lockstep.adapters.docker import DockerCli, repo_of
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.engine.image_runner import ImageBuilder, ImageRunner
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.runners import Outcome
+from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.model.paths import PathIndex
 from lockstep.model.resource import LoadResult
 from lockstep.tiltfile.loader import load
 
@@ -54,12 +54,12 @@ class Runner:
         self.logs.clear()
 
         async def go() -> Outcome:
-            return await self.runner.run(resource, 1, lambda text, _err: self.logs.append(text))
+            return await self.runner.run(UpdateJob(resource, 1), lambda text, _stream: self.logs.append(text))
         return asyncio.run(go())
 
     def built(self, outcome: Outcome, ref: str) -> str:
         assert outcome.ok, f"{outcome.error}\n" + "\n".join(self.logs[-30:])
-        return dict(outcome.outputs)[ref]
+        return next(out for out in outcome.outputs.images if repo_of(out) == repo_of(ref))
 
 
 def test_context_filtering_applies_to_triggers_and_to_the_context_sent(
@@ -163,7 +163,7 @@ def test_an_image_built_from_another_rebuilds_after_it(
     runner = Runner()
     outcome = runner.update(result)
     first_base, first_app = runner.built(outcome, "lockstep/base"), runner.built(outcome, "lockstep/app")
-    assert [k for k, _ in outcome.outputs] == ["lockstep/base", "lockstep/app"]
+    assert [repo_of(out) for out in outcome.outputs.images] == ["lockstep/base", "lockstep/app"]
     assert docker_engine.cat(first_app, "/base.txt", "/app.txt") == "base-1app-1"
     (tmp_path / "base" / "base.txt").write_text("base-2")
     outcome = runner.update(result)

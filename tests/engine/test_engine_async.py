@@ -7,43 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine_sim import ROOT, config, local
+from enginerig import Gate, running
 
 from lockstep.engine.clock import FakeClock
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.resource import LoadResult
 from lockstep.model.update import HoldKind, ReasonKind
 from lockstep.store import actions as A
-
-
-class Gate:
-    """Updates block until the test releases them, one event per update."""
-
-    def __init__(self) -> None:
-        self.events: dict[int, asyncio.Event] = {}
-        self.ran: list[str] = []
-
-    async def __call__(self, resource: Resource, uid: int, log: LogFn) -> Outcome:
-        self.ran.append(resource.name)
-        log(f"building {resource.name}", False)
-        event = self.events.setdefault(uid, asyncio.Event())
-        await event.wait()
-        return Outcome(True)
-
-    def release(self, uid: int) -> None:
-        self.events.setdefault(uid, asyncio.Event()).set()
-
-
-async def running(result: LoadResult, gate: Gate, clock: FakeClock, tmp: Path) -> tuple[Engine, asyncio.Task[None]]:
-    def loader(path: str, args: Sequence[str]) -> LoadResult:
-        return result
-
-    engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp), loader=loader,
-                    runner=FunctionRunner(gate), logs=LogStore(None), clock=clock)
-    task = asyncio.ensure_future(engine.run())
-    engine.initial_load()
-    return engine, task
 
 
 def test_engine_runs_chain_in_order_with_fake_clock(tmp_path: Path) -> None:
@@ -54,30 +26,30 @@ async def _chain(tmp_path: Path) -> None:
     clock = FakeClock()
     gate = Gate()
     engine, task = await running(config(local("a", deps=("src",)), local("b", ups=("a",))), gate, clock, tmp_path)
-    st = await engine.store.wait_for(lambda s: s.rs.get("a") is not None and s.rs["a"].running is not None, 5)
-    assert st.rs["b"].running is None
+    st = await engine.store.wait_for(lambda s: "a" in s.statuses and s.statuses["a"].running is not None, 5)
+    assert st.statuses["b"].running is None
     assert {h.kind for h in engine.decision.holds["b"]} == {HoldKind.WAITING_ON_UPSTREAM}
     gate.release(1)
-    await engine.store.wait_for(lambda s: s.rs["b"].running is not None, 5)
+    await engine.store.wait_for(lambda s: s.statuses["b"].running is not None, 5)
     gate.release(2)
-    await engine.store.wait_for(lambda s: s.rs["b"].succeeded, 5)
+    await engine.store.wait_for(lambda s: s.statuses["b"].succeeded, 5)
 
     # A file change waits for the quiet window on the fake clock, then runs a, then b.
     engine.dispatch(A.FilesChanged(frozenset({f"{ROOT}/src/x.txt"}), clock.now()))
-    await engine.store.wait_for(lambda s: bool(s.rs["a"].pending), 5)
-    assert engine.state.rs["a"].running is None
+    await engine.store.wait_for(lambda s: bool(s.statuses["a"].pending), 5)
+    assert engine.state.statuses["a"].running is None
     clock.advance(0.1)
     await asyncio.sleep(0)
-    assert engine.state.rs["a"].running is None  # still inside the 200 ms window
+    assert engine.state.statuses["a"].running is None  # still inside the 200 ms window
     clock.advance(0.15)
-    st = await engine.store.wait_for(lambda s: s.rs["a"].running is not None, 5)
-    assert st.rs["a"].running is not None and st.rs["a"].running.reasons[0].kind is ReasonKind.FILES
+    st = await engine.store.wait_for(lambda s: s.statuses["a"].running is not None, 5)
+    assert st.statuses["a"].running is not None and st.statuses["a"].running.reasons[0].kind is ReasonKind.FILES
     gate.release(3)
-    st = await engine.store.wait_for(lambda s: s.rs["b"].running is not None, 5)
-    assert st.rs["b"].running is not None
-    assert [r.kind for r in st.rs["b"].running.reasons] == [ReasonKind.UPSTREAM]
+    st = await engine.store.wait_for(lambda s: s.statuses["b"].running is not None, 5)
+    assert st.statuses["b"].running is not None
+    assert [r.kind for r in st.statuses["b"].running.reasons] == [ReasonKind.UPSTREAM]
     gate.release(4)
-    await engine.store.wait_for(lambda s: s.rs["b"].running is None and s.rs["b"].succeeded, 5)
+    await engine.store.wait_for(lambda s: s.statuses["b"].running is None and s.statuses["b"].succeeded, 5)
     assert gate.ran == ["a", "b", "a", "b"]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -120,13 +92,18 @@ def test_removed_resource_update_is_cancelled(tmp_path: Path) -> None:
                         logs=LogStore(None), clock=clock)
         task = asyncio.ensure_future(engine.run())
         engine.initial_load()
-        await engine.store.wait_for(lambda s: all(n in s.rs and s.rs[n].running is not None for n in ("a", "b")), 5)
+        await engine.store.wait_for(
+            lambda s: all(n in s.statuses and s.statuses[n].running is not None for n in ("a", "b")), 5)
         engine.reload()  # the Tiltfile now defines only b
         st = await engine.store.wait_for(lambda s: "a" not in s.resources, 5)
-        assert st.rs["b"].running is not None  # unchanged: keeps running
-        for _ in range(10):
+        assert st.statuses["b"].running is not None  # unchanged: keeps running
+        for _ in range(100):  # the cancellation reaches the update on a later loop iteration
+            if gate.cancelled:
+                break
             await asyncio.sleep(0)
-        assert [n for n, _ in engine._tasks.values()] == ["b"]
+        assert gate.cancelled == ["a"]
+        snap = await engine.wait_for(lambda s: "a" not in s.state.statuses, 5)
+        assert snap.state.statuses["b"].running is not None
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -151,6 +128,36 @@ def test_a_failing_subscriber_does_not_stop_the_store() -> None:
         store.dispatch(A.Tick(6.0))
         await store.wait_for(lambda s: s.now == 6.0, 5)
         assert seen == [5.0, 6.0]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())
+
+
+def test_a_requested_reload_starts_at_once_and_holds_starts_until_loaded(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        gate = Gate()
+        loads: list[int] = []
+
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            loads.append(len(loads))
+            return config(local("a"))
+
+        engine, task = await running(config(local("a")), gate, clock, tmp_path)
+        engine.config.loader = loader
+        await engine.wait_for(lambda s: "a" in s.state.statuses and s.state.statuses["a"].running is not None, 5)
+        gate.release(1)
+        await engine.wait_for(lambda s: s.state.statuses["a"].succeeded, 5)
+        engine.dispatch(A.Trigger("a", clock.now()))
+        engine.reload()
+        # No quiet window on the fake clock needs to pass: the reload starts in the same step,
+        # and the trigger waits for it.
+        snap = await engine.wait_for(lambda s: s.state.config_reloading or s.state.config_generation > 1, 5)
+        assert snap.state.statuses["a"].running is None
+        snap = await engine.wait_for(lambda s: s.state.config_generation == 2, 5)
+        await engine.wait_for(lambda s: s.state.statuses["a"].running is not None, 5)
+        assert loads == [0]
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from lockstep.engine.image_runner import ImageRunner, KindRouter, rewrite_bases
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
-from lockstep.model.resource import K8sSpec, LocalSpec, Resource, ResourceKind
+from lockstep.engine.image_runner import ImageRunner, rewrite_bases
+from lockstep.engine.runners import UpdateJob
+from lockstep.model.resource import K8sSpec, Resource, ResourceKind
 
 
 def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
@@ -15,25 +15,9 @@ def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
     assert out == "FROM base:tilt-1 AS b\nCOPY --from=tools:tilt-2 /t /t\nFROM other\nFROM base:$V\n"
 
 
-def test_updates_are_routed_by_kind() -> None:
-    seen: list[str] = []
-
-    def runner(label: str) -> FunctionRunner:
-        async def run(resource: Resource, update_id: int, log: LogFn) -> Outcome:
-            seen.append(f"{label}:{resource.name}")
-            return Outcome(True)
-        return FunctionRunner(run)
-
-    router = KindRouter(runner("local"), runner("images"))
-    for r in (Resource("l", ResourceKind.LOCAL, local=LocalSpec()), Resource("k", ResourceKind.K8S),
-              Resource("c", ResourceKind.COMPOSE)):
-        asyncio.run(router.run(r, 1, lambda _t, _e: None))
-    assert seen == ["local:l", "images:k", "images:c"]
-
-
 def test_deploys_this_build_cannot_do_fail_clearly() -> None:
     runner = ImageRunner(None)  # type: ignore[arg-type]  # no image to build: the builder is not used
-    outcome = asyncio.run(runner.run(Resource("k", ResourceKind.K8S, k8s=K8sSpec()), 1, lambda _t, _e: None))
+    outcome = asyncio.run(runner.run(UpdateJob(Resource("k", ResourceKind.K8S, k8s=K8sSpec()), 1), lambda _t, _s: None))
     assert not outcome.ok and outcome.error == "deploying to Kubernetes is not supported by this build yet"
 
 
@@ -49,5 +33,5 @@ def test_no_docker_client_is_a_clear_failure(tmp_path) -> None:  # type: ignore[
         lambda spec: FakeRun(start_error="command not found: docker")))))
     logs: list[str] = []
     resource = Resource("app", ResourceKind.K8S, images=(img,), k8s=K8sSpec())
-    outcome = asyncio.run(runner.run(resource, 1, lambda text, _err: logs.append(text)))
+    outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda text, _stream: logs.append(text)))
     assert not outcome.ok and outcome.error == "cannot run docker: command not found: docker"

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lockstep.engine.checker import check_history
-from lockstep.engine.topology import build_topology
+from lockstep.engine.serve import ServeController
+from lockstep.model.topology import build_topology
 from lockstep.model.update import UpdateResult
 
 
@@ -43,7 +44,7 @@ def scenarios(draw: st.DrawFn) -> Sim:
     )
     ready = draw(st.lists(st.floats(0.0, 2.0), min_size=n, max_size=n))
     sim.ready_after = lambda name: ready[int(name[1:])]
-    servers = [i for i, r in enumerate(resources) if r.has_runtime]
+    servers = [i for i, r in enumerate(resources) if ServeController.serves(r)]
     if servers:
         sim.crashes = draw(st.lists(st.tuples(st.sampled_from(servers).map(lambda i: f"r{i}"),
                                               st.floats(0.0, 150.0)), max_size=3))
@@ -62,9 +63,9 @@ def scenarios(draw: st.DrawFn) -> Sim:
 def test_random_histories_obey_the_contract(sim: Sim) -> None:
     state = sim.run(until=5_000)
     records = sim.records()
-    assert all(s.running is None and not s.pending for s in state.rs.values()), "did not quiesce"
+    assert all(s.running is None and not s.pending for s in state.statuses.values()), "did not quiesce"
     assert sim.unready_starts == [], sim.unready_starts
-    assert all(s.runtime_ok for s in state.rs.values()), "a server did not come back"
+    assert all(s.runtime_ok for s in state.statuses.values()), "a server did not come back"
     violations = check_history(records, quiescent=True)
     assert violations == [], "\n".join(map(str, violations))
     topo = build_topology(sim.state.resources, sim.state.declared_edges())

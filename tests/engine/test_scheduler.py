@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine_sim import ROOT, Sim, config, local
+from engine_sim import ROOT, Sim, config, loaded_action, local
 
 from lockstep.engine.checker import check_history
 from lockstep.engine.scheduler import next_updates
@@ -16,7 +16,7 @@ from lockstep.store.state import EngineState, RuntimeStatus
 
 
 def loaded(*resources, **settings) -> EngineState:  # type: ignore[no-untyped-def]
-    return reduce(EngineState(), A.ConfigLoaded(config(*resources, **settings), 0.0))
+    return reduce(EngineState(), loaded_action(config(*resources, **settings), 0.0))
 
 
 def holds(state: EngineState, name: str) -> set[HoldKind]:
@@ -62,7 +62,7 @@ def test_c1_upstream_runtime_must_be_ready() -> None:
     api = replace(local("api"), local=replace(local("api").local, serve_cmd=local("x").local.cmd))  # type: ignore[arg-type]
     s = loaded(api, local("e2e", ups=("api",)))
     s = finish(start(s, "api", 1), "api", 1)
-    assert s.rs["api"].runtime is RuntimeStatus.STARTING
+    assert s.statuses["api"].runtime is RuntimeStatus.STARTING
     assert HoldKind.WAITING_ON_UPSTREAM in holds(s, "e2e")
     s = reduce(s, A.RuntimeReady("api", True, 2.0))
     assert next_updates(s).starts == ("e2e",)
@@ -75,11 +75,11 @@ def test_c2_success_propagates_once_to_dependents() -> None:
     s = loaded(local("a"), local("b"), local("c", ups=("a", "b")))
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
-    reasons = s.rs["c"].pending
+    reasons = s.statuses["c"].pending
     assert {r.kind for r in reasons} == {ReasonKind.INITIAL, ReasonKind.UPSTREAM}
     assert next_updates(s).starts == ("c",)
     s = finish(start(s, "c", 3), "c", 3)
-    assert not s.rs["c"].pending
+    assert not s.statuses["c"].pending
 
 
 def test_c2_crash_restart_does_not_propagate() -> None:
@@ -88,7 +88,7 @@ def test_c2_crash_restart_does_not_propagate() -> None:
     s = finish(start(s, "b", 2), "b", 2)
     s = reduce(s, A.RuntimeExited("a", 1, 3.0))
     s = reduce(s, A.RuntimeStarted("a", 4.0))
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
 
 
 def test_c2_propagation_can_be_turned_off() -> None:
@@ -96,13 +96,13 @@ def test_c2_propagation_can_be_turned_off() -> None:
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
     s = finish(start(s, "a", 3), "a", 3)
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
     # ... or per resource: b stays put when a is updated again.
     s2 = loaded(local("a"), local("b", ups=("a",), propagate=False))
     s2 = finish(start(s2, "a", 1), "a", 1)
     s2 = finish(start(s2, "b", 2), "b", 2)
     s2 = finish(start(s2, "a", 3), "a", 3)
-    assert not s2.rs["b"].pending
+    assert not s2.statuses["b"].pending
 
 
 # C3 ----------------------------------------------------------------------
@@ -120,8 +120,8 @@ def test_c3_quiet_window_delays_file_triggered_start() -> None:
     s = reduce(s, A.Tick(5.3))
     assert next_updates(s).starts == ("a",)
     s = start(s, "a", 2, at=5.3)
-    assert s.rs["a"].running is not None
-    assert s.rs["a"].running.reasons[0].paths == (f"{ROOT}/src/x", f"{ROOT}/src/y")
+    assert s.statuses["a"].running is not None
+    assert s.statuses["a"].running.reasons[0].paths == (f"{ROOT}/src/x", f"{ROOT}/src/y")
 
 
 def test_c3_max_wait_caps_a_never_quiet_stream() -> None:
@@ -241,8 +241,8 @@ def test_c4_tainted_run_is_rerun() -> None:
     s = start(s, "a", 1)
     s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/src/x"}), 0.5))
     s = finish(s, "a", 1)
-    assert s.rs["a"].last is not None and s.rs["a"].last.tainted
-    assert ReasonKind.TAINTED in {r.kind for r in s.rs["a"].pending}
+    assert s.statuses["a"].last is not None and s.statuses["a"].last.tainted
+    assert ReasonKind.TAINTED in {r.kind for r in s.statuses["a"].pending}
 
 
 def test_c4_broken_setup_converges_without_resource_deps() -> None:
@@ -342,9 +342,9 @@ def test_config_change_reruns_only_changed_resources() -> None:
     s = finish(start(s, "a", 1), "a", 1)
     s = finish(start(s, "b", 2), "b", 2)
     changed = replace(local("b"), labels=("x",))
-    s = reduce(s, A.ConfigLoaded(config(local("a"), changed), 3.0))
-    assert not s.rs["a"].pending
-    assert [r.kind for r in s.rs["b"].pending] == [ReasonKind.CONFIG]
+    s = reduce(s, loaded_action(config(local("a"), changed), 3.0))
+    assert not s.statuses["a"].pending
+    assert [r.kind for r in s.statuses["b"].pending] == [ReasonKind.CONFIG]
 
 
 def test_failed_update_record() -> None:
@@ -367,7 +367,7 @@ def test_c4_inferred_edges_order_but_do_not_propagate() -> None:
     s = finish(start(s, "b", 4, at=3.2), "b", 4, at=3.5)
     # ... which orders b after slow but never rebuilds b because slow rebuilt.
     s = finish(start(s, "slow", 5, at=4.0), "slow", 5, at=5.0)
-    assert not s.rs["b"].pending
+    assert not s.statuses["b"].pending
 
 
 def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
@@ -377,15 +377,25 @@ def test_c4_no_inference_for_an_already_transitive_upstream() -> None:
     assert s.inferred == frozenset()
 
 
+def test_forgetting_no_edges_forgets_nothing_and_forgetting_all_is_its_own_action() -> None:
+    s = loaded(local("a"), local("b"), local("c"))
+    s = reduce(s, A.RestoreInferred(frozenset({("a", "b"), ("b", "c")}), 0.0))
+    assert s.inferred == {("a", "b"), ("b", "c")}
+    assert reduce(s, A.ForgetInferred(frozenset(), 1.0)).inferred == s.inferred
+    assert reduce(s, A.ForgetInferred(frozenset({("a", "b")}), 1.0)).inferred == {("b", "c")}
+    gone = reduce(s, A.ForgetAllInferred(1.0))
+    assert gone.inferred == frozenset() and gone.topology.ups["b"] == frozenset()
+
+
 def test_probe_results_count_consecutive_failures() -> None:
     s = loaded(local("web", serve=True))
     s = reduce(s, A.ProbeResult("web", False, "connection refused (localhost:1)", 1.0))
     s = reduce(s, A.ProbeResult("web", False, "HTTP 503 Service Unavailable", 2.0))
-    p = s.rs["web"].probe
+    p = s.statuses["web"].probe
     assert p is not None and (p.ok, p.failures, p.since, p.at) == (False, 2, 1.0, 2.0)
     assert p.detail == "HTTP 503 Service Unavailable"
     s = reduce(s, A.ProbeResult("web", True, "HTTP 200 OK", 3.0))
-    p = s.rs["web"].probe
+    p = s.statuses["web"].probe
     assert p is not None and (p.ok, p.failures, p.since) == (True, 0, 3.0)
     # A new process starts with no probe result.
-    assert reduce(s, A.RuntimeStarted("web", 4.0)).rs["web"].probe is None
+    assert reduce(s, A.RuntimeStarted("web", 4.0)).statuses["web"].probe is None

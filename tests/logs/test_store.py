@@ -102,3 +102,13 @@ def test_subscribe_and_unsubscribe() -> None:
 def test_path_for_needs_a_directory() -> None:
     with pytest.raises(ValueError):
         LogStore(None).path_for("r")
+
+
+def test_last_lines_of_several_resources_together() -> None:
+    store = LogStore(None)
+    for i in range(6):
+        store.append("ab"[i % 2] if i < 4 else "c", LogSource.BUILD, f"line {i}", float(i))
+    assert [x.text for x in store.last(3, ["a", "b"])] == ["line 1", "line 2", "line 3"]
+    assert [x.text for x in store.last(2)] == ["line 4", "line 5"]
+    assert store.last(0, ["a"]) == [] and store.last(0) == []
+    assert [x.text for x in store.tail("c", 5)] == ["line 4", "line 5"]

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from lockstep.adapters.process import Stream
 from lockstep.engine.engine import Engine, EngineOptions
-from lockstep.engine.runners import FunctionRunner, LogFn, Outcome
+from lockstep.engine.runners import FunctionRunner, LogFn, Outcome, UpdateJob
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import Resource
 from lockstep.tiltfile import load
 from lockstep.ui.server import build_app
 
@@ -60,10 +60,10 @@ async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] =
     tf.write_text(tiltfile)
     gates = {name: asyncio.Event() for name in gated}
 
-    async def work(r: Resource, update_id: int, log: LogFn) -> Outcome:
-        log(f"working on {r.name} #{update_id}", False)
-        if r.name in gates:
-            await gates[r.name].wait()
+    async def work(job: UpdateJob, log: LogFn) -> Outcome:
+        log(f"working on {job.resource.name} #{job.update_id}", Stream.STDOUT)
+        if job.resource.name in gates:
+            await gates[job.resource.name].wait()
         return Outcome(True)
 
     engine = Engine(

@@ -113,3 +113,20 @@ def test_workload_to_resource_function(tiltfile):
     """, files={"k8s.yaml": DEPLOY})
     assert r.ok, r.errors
     assert r.resource("web-deployment") is not None
+
+
+
+def test_pod_readiness_and_discovery_strategy_are_typed_and_checked(tiltfile):
+    from lockstep.model.resource import DiscoveryStrategy, PodReadiness
+
+    r = tiltfile("k8s_yaml('k8s.yaml')\nk8s_resource('web', pod_readiness='ignore', "
+                 "discovery_strategy='selectors-only')\n", files={"k8s.yaml": DEPLOY})
+    assert r.ok, r.errors
+    spec = r.resource("web").k8s
+    assert spec.pod_readiness is PodReadiness.IGNORE and spec.discovery_strategy is DiscoveryStrategy.SELECTORS_ONLY
+    assert r.resource("uncategorized").k8s.pod_readiness is PodReadiness.AUTO
+    bad = tiltfile("k8s_yaml('k8s.yaml')\nk8s_resource('web', pod_readiness='sometimes')\n",
+                   files={"k8s.yaml": DEPLOY})
+    assert not bad.ok
+    text = bad.errors[0].render()
+    assert "`pod_readiness` must be one of 'wait', 'ignore', 'succeeded'" in text and "Tiltfile:2" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from lockstep.model.resource import PodReadiness
 from lockstep.tiltfile.images import dockerfile_refs
 from lockstep.tiltfile.jsonpath import JsonPathError, evaluate
 from lockstep.tiltfile.refs import RefError, RefSelector, parse_ref
@@ -291,4 +292,4 @@ def test_pod_readiness_inferred_as_tilt(tiltfile, source, expected):
     r = tiltfile(f"k8s_yaml('k.yaml')\n{source}\n", files={"k.yaml": yaml})
     assert r.ok, r.errors
     name = "web" if "'web'" in source else "conf"
-    assert r.resource(name).k8s.pod_readiness == expected
+    assert r.resource(name).k8s.pod_readiness is PodReadiness(expected)

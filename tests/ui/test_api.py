@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from apirig import TILTFILE, Rig, rig
 
+from lockstep.model.update import ReasonKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 
@@ -30,7 +31,7 @@ def run(tmp_path: Path, body: Callable[[Rig], Awaitable[None]], **kw: Any) -> No
 
 
 def all_ok(s: EngineState) -> bool:
-    return all(s.rs[n].succeeded for n in ("a", "b", "c")) and not s.running()
+    return all(s.statuses[n].succeeded for n in ("a", "b", "c")) and not s.running()
 
 
 async def view(r: Rig) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def test_view_lists_resources_with_statuses(tmp_path: Path) -> None:
 
 def test_hold_reason_of_resource_waiting_on_slow_upstream(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
-        await r.until(lambda s: s.rs["a"].running is not None)
+        await r.until(lambda s: s.statuses["a"].running is not None)
         await r.until(lambda s: "b" in r.engine.decision.holds)
         v = await view(r)
         assert v["b"]["update_status"] == "held"
@@ -169,8 +170,8 @@ def test_trigger(tmp_path: Path) -> None:
         await r.until(all_ok)
         res = await r.client.post("/api/trigger", json={"resources": ["m"]}, headers=r.auth())
         assert res.status == 200 and (await res.json()) == {"triggered": ["m"], "waiting": {}}
-        await r.until(lambda s: s.rs["m"].succeeded)
-        assert r.engine.state.rs["m"].last.reasons[0].kind.value == "manual"  # type: ignore[union-attr]
+        await r.until(lambda s: s.statuses["m"].succeeded)
+        assert r.engine.state.statuses["m"].last.reasons[0].kind is ReasonKind.MANUAL  # type: ignore[union-attr]
         bad = [
             ({"resources": ["zz"]}, 404), ({"resources": []}, 400), ({"resources": "a"}, 400),
             ({}, 400), ([1], 400),
@@ -192,14 +193,14 @@ def test_enable_disable_and_trigger_disabled(tmp_path: Path) -> None:
         await r.until(all_ok)
         res = await r.client.post("/api/enable", json={"resources": ["c"], "enabled": False}, headers=r.auth())
         assert (await res.json())["changed"] == ["c"]
-        assert r.engine.state.rs["c"].enabled is False  # the handler waits for the store
+        assert r.engine.state.statuses["c"].enabled is False  # the handler waits for the store
         assert (await view(r))["c"]["update_status"] == "disabled"
         res = await r.client.post("/api/trigger", json={"resources": ["c"]}, headers=r.auth())
         assert res.status == 409
         await r.client.post("/api/enable", json={"all": True, "enabled": True}, headers=r.auth())
-        assert r.engine.state.rs["c"].enabled
+        assert r.engine.state.statuses["c"].enabled
         await r.client.post("/api/enable", json={"resources": ["a"], "enabled": True, "only": True}, headers=r.auth())
-        assert [n for n, s in r.engine.state.rs.items() if s.enabled] == ["a"]
+        assert [n for n, s in r.engine.state.statuses.items() if s.enabled] == ["a"]
         for payload in ({"resources": ["a"]}, {"resources": ["a"], "enabled": "yes"}, {"enabled": True}):
             assert (await r.client.post("/api/enable", json=payload, headers=r.auth())).status == 400
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from engine_sim import config, local
+from engine_sim import config, loaded_action, local
 from rich.console import Console
 
 from lockstep.engine.scheduler import next_updates
@@ -13,11 +13,11 @@ from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
-from lockstep.ui.terminal import StreamPrinter, live_view
+from lockstep.ui.terminal import StreamPrinter, live_view, status_table
 
 
 def test_live_view_shows_statuses_holds_and_recent_logs() -> None:
-    s = reduce(EngineState(), A.ConfigLoaded(config(local("gen"), local("build", ups=("gen",))), 0.0))
+    s = reduce(EngineState(), loaded_action(config(local("gen"), local("build", ups=("gen",))), 0.0))
     s = reduce(s, A.UpdateStarted(1, "gen", 0.0))
     logs = LogStore(None)
     for i in range(30):
@@ -26,8 +26,9 @@ def test_live_view_shows_statuses_holds_and_recent_logs() -> None:
     console = Console(file=io.StringIO(), width=120, record=True)
     console.print(live_view(s, next_updates(s), logs.tail(None, 50), height=20))
     text = console.export_text()
-    assert "gen" in text and "updating" in text
-    assert "waiting on gen" in text  # build's hold reason, in words
+    # The dashboard's statuses, with the hold reason in words.
+    assert "gen" in text and "in_progress" in text
+    assert "held: waiting on gen" in text
     assert "it broke" in text and "line 29" in text
     assert "line 0\n" not in text  # only what fits under the table
 
@@ -41,6 +42,19 @@ def test_stream_printer_prefixes_resource_and_marks_errors() -> None:
     lines = out.getvalue().splitlines()
     assert lines[0].endswith("api          | listening")
     assert lines[1].endswith("api         !| crashed")
+
+
+def test_the_table_uses_the_dashboard_statuses_and_shows_failures() -> None:
+    s = reduce(EngineState(), loaded_action(config(local("a"), local("b"), local("c", serve=True)), 0.0))
+    s = reduce(reduce(s, A.UpdateStarted(1, "a", 0.0)), A.UpdateFinished(1, "a", False, 1.5, "cmd exited with code 2"))
+    s = reduce(reduce(s, A.UpdateStarted(2, "c", 0.0)), A.UpdateFinished(2, "c", True, 0.5))
+    s = reduce(s, A.SetEnabled("b", False, 2.0))
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(status_table(s, next_updates(s)))
+    rows = {line.split()[0]: line for line in console.export_text().splitlines()[1:] if line.strip()}
+    assert "error: cmd exited with code 2" in rows["a"] and "1.5s" in rows["a"]
+    assert "disabled" in rows["b"]
+    assert "ok" in rows["c"] and "starting" in rows["c"]
 
 
 def test_every_line_of_a_multi_line_message_carries_the_prefix_at_a_fixed_width() -> None:
@@ -60,7 +74,7 @@ def test_every_line_of_a_multi_line_message_carries_the_prefix_at_a_fixed_width(
 
 def test_live_view_prefixes_every_line_and_shows_disabled_and_manual() -> None:
     res = (local("web", serve=True), local("m", trigger_mode=TriggerMode.MANUAL, auto_init=False))
-    s = reduce(EngineState(), A.ConfigLoaded(config(*res), 0.0))
+    s = reduce(EngineState(), loaded_action(config(*res), 0.0))
     s = reduce(s, A.SetEnabled("web", False, 0.0))
     logs = LogStore(None)
     logs.append("web", LogSource.BUILD, "first\nsecond", 1.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lockstep.model.resource import Cmd, LocalSpec, Resource, ResourceKind, TriggerMode
 from lockstep.model.update import HoldKind, HoldReason, Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store.state import ProbeStatus, ResourceState, RuntimeStatus
-from lockstep.ui.viewmodel import critical_path, is_ready, resource_view, update_status
+from lockstep.ui.viewmodel import UpdateStatus, critical_path, is_ready, resource_view, update_status
 
 R = Resource("api", ResourceKind.LOCAL, local=LocalSpec(cmd=Cmd(("true",))), labels=("back",))
 OK = UpdateRecord(1, "api", (Reason(ReasonKind.INITIAL),), 10.0, 12.5, UpdateResult.SUCCEEDED)
@@ -17,18 +17,18 @@ def test_update_status_and_ready() -> None:
     manual = (HoldReason(HoldKind.MANUAL),)
     pend = (Reason(ReasonKind.FILES, ("a.py",)),)
     cases = [
-        (ResourceState("api"), (), "pending", False),
-        (ResourceState("api", last=OK), (), "ok", True),
-        (ResourceState("api", last=FAILED), (), "error", False),
-        (ResourceState("api", last=OK, pending=pend), held, "held", False),
-        (ResourceState("api", last=OK, pending=pend), manual, "pending", False),
-        (ResourceState("api", running=OK), (), "in_progress", False),
-        (ResourceState("api", enabled=False, last=OK), (), "disabled", False),
-        (ResourceState("api", last=OK, runtime=RuntimeStatus.STARTING), (), "ok", False),
-        (ResourceState("api", last=OK, runtime=RuntimeStatus.READY), (), "ok", True),
+        (ResourceState("api"), (), UpdateStatus.PENDING, False),
+        (ResourceState("api", last=OK), (), UpdateStatus.OK, True),
+        (ResourceState("api", last=FAILED), (), UpdateStatus.ERROR, False),
+        (ResourceState("api", last=OK, pending=pend), held, UpdateStatus.HELD, False),
+        (ResourceState("api", last=OK, pending=pend), manual, UpdateStatus.PENDING, False),
+        (ResourceState("api", running=OK), (), UpdateStatus.IN_PROGRESS, False),
+        (ResourceState("api", enabled=False, last=OK), (), UpdateStatus.DISABLED, False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.STARTING), (), UpdateStatus.OK, False),
+        (ResourceState("api", last=OK, runtime=RuntimeStatus.READY), (), UpdateStatus.OK, True),
     ]
     for s, holds, status, ready in cases:
-        assert update_status(R, s, holds).value == status, s
+        assert update_status(R, s, holds) is status, s
         assert is_ready(R, s) is ready, s
 
 

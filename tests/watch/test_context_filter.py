@@ -6,8 +6,8 @@ import tarfile
 from pathlib import Path
 
 from lockstep.adapters.build_context import DOCKERFILE_MEMBER, context_files, write_context
+from lockstep.model.context_filter import ContextFilter
 from lockstep.model.resource import ImageTarget
-from lockstep.watch.context_filter import ContextFilter
 
 
 def make(root: Path, files: list[str]) -> None:

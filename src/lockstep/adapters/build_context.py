@@ -16,7 +16,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from lockstep.watch.context_filter import ContextFilter
+from lockstep.model.context_filter import ContextFilter
 
 # The Dockerfile travels inside the tar under this name: it may live outside the context,
 # come from `dockerfile_contents`, or have its FROM lines pointed at freshly built bases.

@@ -23,8 +23,9 @@ before lockstep died could be missed. Every child therefore also carries this
 instance's tag in its environment (`RUN_TAG_VAR`); at EOF the watchdog also
 takes every process group that has a member carrying the tag.
 
-This module imports only the standard library: it is also the watchdog's
-`__main__`, started with `python -m lockstep.adapters.reaper`.
+This module imports only the standard library and `adapters/procstat.py` (itself
+standard library only): it is also the watchdog's `__main__`, started with
+`python -m lockstep.adapters.reaper`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+
+from lockstep.adapters.procstat import read_stat
 
 GRACE_SECS = 2.0
 _POLL = 0.05
@@ -62,14 +65,8 @@ def _live_members(pgid: int) -> Iterable[int]:
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # Fields after the command (which may contain spaces and parentheses).
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+        stat = read_stat(entry.name)
+        if stat is not None and stat.pgid == pgid and not stat.zombie:
             yield int(entry.name)
 
 
@@ -144,6 +141,8 @@ class Reaper:
         self._closed = False
         # Put into every child's environment (RUN_TAG_VAR) by the process runner.
         self.tag = uuid.uuid4().hex
+        # The groups registered and not yet released, for kill_now().
+        self._groups: set[int] = set()
 
     @property
     def pid(self) -> int | None:
@@ -174,10 +173,18 @@ class Reaper:
 
     def register(self, pgid: int) -> None:
         self.start()
+        self._groups.add(pgid)
         self._send(f"+{pgid}\n")
 
     def unregister(self, pgid: int) -> None:
+        self._groups.discard(pgid)
         self._send(f"-{pgid}\n")
+
+    def kill_now(self) -> None:
+        """SIGKILL every registered group at once (a second Ctrl-C: no more graceful waits)."""
+        for pgid in list(self._groups):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
 
     def close(self, sweep: bool = True) -> None:
         """Clean shutdown: kill what still carries this run's tag, then let the watchdog exit.

@@ -11,10 +11,9 @@ from lockstep.cli.common import (
     add_file_arg,
     add_selection_arg,
     already_running,
-    apply_engine_args,
+    engine_options,
     missing_tiltfile,
     parse_duration,
-    tiltfile_args,
     tiltfile_path,
 )
 from lockstep.cli.up_cmd import loaded_names, start_views
@@ -40,21 +39,20 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     deadline = loop.time() + timeout
     while True:
         try:
-            # engine.decision is the scheduler's answer for this very state (computed
-            # by the engine's step before waiters are woken): no second pass.
-            state = await engine.store.wait_for(lambda s: ci_verdict(s, engine.decision).done, deadline - loop.time())
+            # Each snapshot carries the scheduler's decision for its own state: no second pass.
+            snap = await engine.wait_for(lambda s: ci_verdict(s.state, s.decision).done, deadline - loop.time())
         except TimeoutError:
-            verdict = ci_verdict(engine.state, engine.decision)
+            last = engine.snapshot
+            verdict = ci_verdict(last.state, last.decision)
             print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
             return 1
-        verdict = ci_verdict(state, engine.decision)
+        verdict = ci_verdict(snap.state, snap.decision)
         if verdict.ok:
             break
         # A failure looks final: give file events from the last writes one
         # quiet window to arrive (they would re-trigger it) before believing it.
-        version = engine.store.version
-        await asyncio.sleep(state.settings.quiet_secs * 2)
-        if engine.store.version == version:
+        await asyncio.sleep(snap.state.settings.quiet_secs * 2)
+        if engine.snapshot.version == snap.version:
             break
     if verdict.ok:
         print(f"lockstep ci: success: {verdict.summary}")
@@ -66,8 +64,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 def run(args: argparse.Namespace) -> int:
     if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
         return 1
-    engine, reaper = build_engine(tiltfile_path(args), tiltfile_args(args), subcommand="ci")
-    apply_engine_args(engine.options, args)
+    engine, reaper = build_engine(engine_options(args), subcommand="ci")
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 
+from lockstep.adapters.procstat import process_alive as process_alive
 from lockstep.engine.engine import EngineOptions
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -59,14 +60,16 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
                    help="this resource is not made stale by its upstreams' updates (repeatable)")
 
 
-def apply_engine_args(options: EngineOptions, args: argparse.Namespace) -> None:
-    if args.quiet_window is not None:
-        options.quiet_secs = float(args.quiet_window)
-    if args.max_wait is not None:
-        options.max_wait_secs = float(args.max_wait)
-    if args.no_propagate:
-        options.propagate = False
-    options.no_propagate_to = frozenset(args.no_propagate_to)
+def engine_options(args: argparse.Namespace) -> EngineOptions:
+    """Everything the engine is configured with, built whole before it exists (and frozen)."""
+    return EngineOptions(
+        tiltfile=tiltfile_path(args),
+        args=tuple(tiltfile_args(args)),
+        quiet_secs=None if args.quiet_window is None else float(args.quiet_window),
+        max_wait_secs=None if args.max_wait is None else float(args.max_wait),
+        propagate=False if args.no_propagate else None,
+        no_propagate_to=frozenset(args.no_propagate_to),
+    )
 
 
 def missing_tiltfile(path: str, command: str) -> bool:
@@ -76,21 +79,6 @@ def missing_tiltfile(path: str, command: str) -> bool:
     print(f"lockstep {command}: no Tiltfile at {path} (run it where your Tiltfile is, or point at one with -f PATH)",
           file=sys.stderr)
     return True
-
-
-def process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # An exited process that its parent has not reaped yet (a zombie) is gone for us.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def already_running(path: str, command: str) -> bool:

@@ -14,9 +14,8 @@ from lockstep.cli.common import (
     add_file_arg,
     add_selection_arg,
     already_running,
-    apply_engine_args,
+    engine_options,
     missing_tiltfile,
-    tiltfile_args,
     tiltfile_path,
 )
 from lockstep.engine.app import build_engine, run_app
@@ -54,7 +53,8 @@ async def _live_table(engine: Engine) -> int:
     console = make_console()
 
     def view() -> Group:
-        return live_view(engine.state, engine.decision, engine.logs.tail(None, 50), console.size.height)
+        snap = engine.snapshot
+        return live_view(snap.state, snap.decision, engine.logs.tail(None, 50), console.size.height)
 
     with Live(view(), console=console, refresh_per_second=4, screen=False) as live:
         while True:
@@ -80,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
-    engine, reaper = build_engine(path, tiltfile_args(args))
-    apply_engine_args(engine.options, args)
+    engine, reaper = build_engine(engine_options(args))
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))

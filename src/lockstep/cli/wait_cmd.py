@@ -29,18 +29,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _wait(info: ApiInfo, names: list[str], wait_all: bool, views: dict[str, dict[str, Any]]) -> bool:
+    reloading = False
     async for msg in stream(info, logs="none"):
         if msg["type"] == "snapshot":
             views.clear()
             views.update((v["name"], v) for v in msg["view"]["resources"])
-            missing = [n for n in names if n not in views]
-            if missing:
-                raise ApiError(f"no such resource: {', '.join(missing)}")
+            reloading = bool(msg["view"].get("config", {}).get("reloading"))
         elif msg["type"] == "delta":
             for v in msg["changed"]:
                 views[v["name"]] = v
             for n in msg["removed"]:
                 views.pop(n, None)
+            if "config" in msg:
+                reloading = bool(msg["config"].get("reloading"))
+        # A name the running Tiltfile lacks is an error, unless the Tiltfile is being re-read
+        # (e.g. right after `lockstep args`): the new evaluation may add it.
+        missing = [n for n in names if n not in views]
+        if missing and not reloading:
+            raise ApiError(f"no such resource: {', '.join(missing)}")
         wanted = list(views) if wait_all else names
         if all(n in views and views[n]["ready"] for n in wanted):
             return True

@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
@@ -21,14 +22,14 @@ from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
-from lockstep.engine.image_runner import ImageBuilder, ImageRunner, KindRouter
-from lockstep.engine.runners import LocalRunner
+from lockstep.engine.image_runner import ImageBuilder, ImageRunner
+from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult
+from lockstep.model.resource import LoadResult, ResourceKind
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
 
@@ -45,8 +46,8 @@ def cancel_load_commands() -> None:
     commands.cancel_all()
 
 
-def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") -> tuple[Engine, Reaper]:
-    sdir = state_dir(tiltfile)
+def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+    sdir = options.state_dir or state_dir(options.tiltfile)
     reaper = Reaper()
     reaper.start()
     processes = SubprocessRunner(reaper)
@@ -54,18 +55,119 @@ def build_engine(tiltfile: str, args: Sequence[str], *, subcommand: str = "up") 
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
     compose = Compose(docker)
+    images = ImageRunner(ImageBuilder(docker), compose)
     engine = Engine(
-        EngineOptions(tiltfile=tiltfile, args=args, state_dir=sdir),
+        replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=KindRouter(LocalRunner(processes, groups), ImageRunner(ImageBuilder(docker), compose)),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups), ResourceKind.K8S: images,
+                        ResourceKind.COMPOSE: images}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
-    ServeController(engine, processes)
-    ComposeController(engine, compose)
-    WatchController(engine, make_backend())
+    engine.add_runtime(ServeController(engine, processes))
+    engine.add_runtime(ComposeController(engine, compose))
+    WatchController(engine, make_backend(), engine.tiltfile)
     EvidenceController(engine, groups)
     return engine, reaper
+
+
+class _Signals:
+    """SIGINT/SIGTERM for the lifetime of one run: the first asks for a graceful stop,
+    a second one skips the graceful waits (every process group is killed at once)."""
+
+    def __init__(self, hurry: Callable[[], None]) -> None:
+        self.stop = asyncio.Event()
+        self.count = 0
+        self._hurry = hurry
+        self._loop = asyncio.get_running_loop()
+
+    def _on_signal(self) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.stop.set()
+        else:
+            print("lockstep: stopping now (second signal): killing what is still running", file=sys.stderr)
+            self._hurry()
+
+    def __enter__(self) -> _Signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.add_signal_handler(sig, self._on_signal)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._loop.remove_signal_handler(sig)
+
+
+class _Run:
+    """One run of the engine, in three phases: startup, run, shutdown."""
+
+    def __init__(self, engine: Engine, reaper: Reaper, signals: _Signals) -> None:
+        self.engine = engine
+        self.reaper = reaper
+        self.signals = signals
+        self.sdir = state_dir(engine.tiltfile)
+        started = asyncio.Event()
+        self.started = started
+        self.runner = asyncio.ensure_future(engine.run(started))
+
+    async def startup(self, on_started: Callable[[Engine], None] | None) -> bool:
+        """The first evaluation; False when a stop came first."""
+        # on_started may spawn into the engine's TaskGroup, which exists only once run() has entered it.
+        await self.started.wait()
+        # The first evaluation may run slow `local()` commands: a stop must not wait for them.
+        loading = asyncio.ensure_future(self.engine.initial_load_async())
+        stopping = asyncio.ensure_future(self.signals.stop.wait())
+        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not loading.done():
+            loading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loading
+            return False
+        stopping.cancel()
+        loading.result()
+        write_pidfile(self.sdir, {"pid": os.getpid(), "tiltfile": self.engine.tiltfile})
+        self.engine.spawn(self.engine.logs.flush_periodically(), "log-flush")
+        if on_started:
+            on_started(self.engine)
+        return True
+
+    async def run(self, until: Callable[[Engine], Awaitable[int]] | None) -> int:
+        """Until `until` returns an exit code, a stop signal (0), or an engine crash (1)."""
+        code = 0
+        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(self.signals.stop.wait()), self.runner}
+        finisher: asyncio.Future[int] | None = None
+        if until is not None:
+            finisher = asyncio.ensure_future(until(self.engine))
+            waiters.add(finisher)
+        try:
+            done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            if finisher is not None and finisher in done:
+                code = finisher.result()
+            elif self.runner in done:
+                try:
+                    self.runner.result()  # re-raise an engine crash
+                except* FatalError as group:
+                    for exc in group.exceptions:
+                        print(f"lockstep: {exc}", file=sys.stderr)
+                    code = 1
+        finally:
+            for w in waiters:
+                if w is not self.runner and not w.done():
+                    w.cancel()
+        return code
+
+    async def shutdown(self) -> None:
+        # Cancellation is the stop signal: every controller's finally stops its processes.
+        self.runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError, BaseException):
+            await self.runner
+        self.engine.logs.close()
+        self.reaper.close()
+        with contextlib.suppress(OSError):
+            if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
+                (self.sdir / PIDFILE).unlink()
+        release(self.sdir)
 
 
 async def run_app(
@@ -75,62 +177,15 @@ async def run_app(
     *,
     on_started: Callable[[Engine], None] | None = None,
 ) -> int:
-    """Run until `until` returns an exit code, or until SIGINT/SIGTERM (exit 0)."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    sdir = state_dir(engine.tiltfile)
-    code = 0
-    running = asyncio.Event()
-    runner = asyncio.ensure_future(engine.run(running))
-    try:
-        # on_started may spawn into the engine's TaskGroup, which exists only once run() has entered it.
-        await running.wait()
-        # The first evaluation may run slow `local()` commands: a stop must not wait for them.
-        loading = asyncio.ensure_future(engine.initial_load_async())
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not loading.done():
-            loading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loading
-            return 0
-        stopping.cancel()
-        loading.result()
-        write_pidfile(sdir, {"pid": os.getpid(), "tiltfile": engine.tiltfile})
-        engine.spawn(engine.logs.flush_periodically(), "log-flush")
-        if on_started:
-            on_started(engine)
-        waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait()), runner}
-        finisher: asyncio.Future[int] | None = None
-        if until is not None:
-            finisher = asyncio.ensure_future(until(engine))
-            waiters.add(finisher)
-        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        if finisher is not None and finisher in done:
-            code = finisher.result()
-        elif runner in done:
-            try:
-                runner.result()  # re-raise an engine crash
-            except* FatalError as group:
-                for exc in group.exceptions:
-                    print(f"lockstep: {exc}", file=sys.stderr)
-                code = 1
-        for w in waiters:
-            if w is not runner and not w.done():
-                w.cancel()
-    finally:
-        # Cancellation is the stop signal: every controller's finally stops its processes.
-        runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError, BaseException):
-            await runner
-        engine.logs.close()
-        reaper.close()
-        with contextlib.suppress(OSError):
-            if (read_pidfile(sdir) or {}).get("pid") == os.getpid():
-                (sdir / PIDFILE).unlink()
-        release(sdir)
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-    return code
+    """Run until `until` returns an exit code, or until SIGINT/SIGTERM (exit 0).
+
+    A second SIGINT/SIGTERM during the shutdown skips the graceful waits.
+    """
+    with _Signals(reaper.kill_now) as signals:
+        run = _Run(engine, reaper, signals)
+        try:
+            if not await run.startup(on_started):
+                return 0
+            return await run.run(until)
+        finally:
+            await run.shutdown()

@@ -19,7 +19,7 @@ from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 # Holds that mean "will start by itself soon".
 _MOVING = frozenset({
     HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.CHECKING_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
-    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL,
+    HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL, HoldKind.TILTFILE_RELOAD,
 })
 
 
@@ -31,9 +31,9 @@ class CiVerdict:
 
 
 def moving(state: EngineState, decision: Decision) -> bool:
-    if decision.starts or any(s.running is not None for s in state.rs.values()):
+    if decision.starts or any(s.running is not None for s in state.statuses.values()):
         return True
-    if any(s.runtime is RuntimeStatus.STARTING for s in state.rs.values() if s.enabled):
+    if any(s.runtime is RuntimeStatus.STARTING for s in state.statuses.values() if s.enabled):
         return True
     return any(h.kind in _MOVING for hs in decision.holds.values() for h in hs)
 
@@ -48,14 +48,14 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
     waiting: list[str] = []
     failures: list[str] = []
     for name, r in state.resources.items():
-        s = state.rs[name]
+        s = state.statuses[name]
         if not s.enabled or (not r.auto_init and s.last is None and s.running is None):
             continue
         if s.failed and s.running is None and not s.pending:
             failures.append(f"{name} failed: {s.last.error if s.last else ''}")
         elif s.runtime is RuntimeStatus.CRASHED:
             failures.append(f"{name}: serve process exited")
-        elif not (s.succeeded and s.running is None and not s.pending and s.runtime_ok):
+        elif not s.settled:
             why = [h.describe() for h in decision.holds.get(name, ())]
             if not why and s.runtime is not RuntimeStatus.NONE and not s.runtime_ok:
                 why = [runtime_text(s)]
@@ -66,8 +66,8 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
         return CiVerdict(True, False, "; ".join(failures))
     if waiting:
         return CiVerdict(False, False, "waiting on " + ", ".join(waiting))
-    enabled = [n for n in state.resources if state.rs[n].enabled]
-    disabled = [n for n in state.resources if not state.rs[n].enabled]
+    enabled = [n for n in state.resources if state.statuses[n].enabled]
+    disabled = [n for n in state.resources if not state.statuses[n].enabled]
     summary = f"all {len(enabled)} enabled resources up to date"
     if disabled:
         summary += f"; {len(disabled)} disabled, not run: {', '.join(disabled)}"

@@ -14,18 +14,19 @@ import asyncio
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
 from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
-from lockstep.engine.engine import Engine
+from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
+from lockstep.engine.runtime import RuntimeController
 from lockstep.logs.store import LogSource
 from lockstep.model.resource import ComposeSpec, Resource
+from lockstep.model.update import Outputs
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState, RuntimeStatus
 
 POLL_SECS = 0.5
 
@@ -55,7 +56,7 @@ class Compose:
                       spec.service)
 
     async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
-                     outputs: tuple[tuple[str, str], ...]) -> Outcome:
+                     outputs: Outputs) -> Outcome:
         assert resource.compose is not None
         try:
             t = await self.target(resource.compose)
@@ -97,36 +98,23 @@ def ready(state: str, health: str) -> bool:
     return state == "running" and health in ("", "healthy")
 
 
-class ComposeController:
-    def __init__(self, engine: Engine, compose: Compose) -> None:
-        self.engine = engine
+class ComposeController(RuntimeController):
+    """The runtime of a Compose service (the supervision bookkeeping is `RuntimeController`'s)."""
+
+    def __init__(self, engine: EnginePort, compose: Compose, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
-        self._sup: dict[str, tuple[int, asyncio.Task[None]]] = {}
+        self._sleep = sleep
         self._projects: dict[str, set[str]] = {}
-        engine.store.subscribe(self._on_state)
+        super().__init__(engine)
 
-    def _on_state(self, state: EngineState) -> None:
-        for name in list(self._sup):
-            s, r = state.rs.get(name), state.resources.get(name)
-            if s is None or r is None or not s.enabled or r.compose is None:
-                self._sup.pop(name)[1].cancel()
-        for name, r in state.resources.items():
-            s = state.rs[name]
-            if r.compose is None or not s.enabled or s.runtime is not RuntimeStatus.STARTING:
-                continue
-            if s.running is not None:
-                continue  # an update is under way: it will start its own supervisor
-            if not s.succeeded or s.last is None:
-                continue
-            sup = self._sup.get(name)
-            if sup is not None and sup[0] == s.last.id:
-                continue
-            if sup is not None:
-                sup[1].cancel()
-            self._sup[name] = (s.last.id, self.engine.spawn(self._supervise(name, r.compose), f"compose-{name}"))
+    def handles(self, r: Resource) -> bool:
+        return r.compose is not None
 
-    async def _supervise(self, name: str, spec: ComposeSpec) -> None:
-        t = await self.compose.target(spec)
+    async def keep_running(self, name: str, r: Resource) -> None:
+        assert r.compose is not None
+        me = asyncio.current_task()
+        t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
         logs: ProcessHandle | None = None
         try:
@@ -135,11 +123,11 @@ class ComposeController:
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
-                s = self.engine.state.rs.get(name)
+                s = self.engine.snapshot.state.statuses.get(name)
                 if s is not None and s.running is not None:
                     # An update is under way; its `up` may replace the container. The old one
                     # is still ours (the update may fail), but its replacement is no crash.
-                    await self.engine.clock.sleep_until(self.engine.now() + POLL_SECS)
+                    await self._sleep(POLL_SECS)
                     continue
                 state, health = await self.compose.status(container) if container else ("missing", "")
                 if state in ("exited", "dead", "missing"):
@@ -151,11 +139,11 @@ class ComposeController:
                 if now_ready != was_ready:
                     was_ready = now_ready
                     self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
-                await self.engine.clock.sleep_until(self.engine.now() + POLL_SECS)
+                await self._sleep(POLL_SECS)
         finally:
             if logs is not None:
                 await asyncio.shield(logs.stop(1.0))
-            await asyncio.shield(self._remove(name, t, asyncio.current_task()))
+            await asyncio.shield(self._remove(name, t, me))
 
     async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
         def on_line(text: str, stream: Stream) -> None:
@@ -170,12 +158,11 @@ class ComposeController:
             return None
 
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
-        """Stopped for good (not replaced by a newer update): remove the container; the last
-        service of the project takes the project (and its network) down."""
+        """Stopped for good (not replaced by a newer update's supervisor): remove the container;
+        the last service of the project takes the project (and its network) down."""
         current = self._sup.get(name)
-        if current is not None and current[1] is not me:
+        if current is not None and current.task is not me:
             return  # a newer update's supervisor took over the same container
-        self._sup.pop(name, None)
         members = self._projects.get(t.project, set())
         members.discard(name)
         if members:

@@ -31,12 +31,12 @@ class EvidenceController:
         # (writer's update id, reader) already reported: one log line per writer run.
         self._reported: set[tuple[int, str]] = set()
         self._known_edges: frozenset[tuple[str, str]] = frozenset()
-        engine.store.subscribe(self._on_state)
+        engine.subscribe(lambda snap: self._on_state(snap.state))
 
     def _on_state(self, state: EngineState) -> None:
         self._log_new_edges(state)
         due = []
-        for name, s in state.rs.items():
+        for name, s in state.statuses.items():
             if not (s.suspects - s.writers) or s.last_change is None:
                 continue
             if self._checked.get(name) == s.last_change:
@@ -45,7 +45,7 @@ class EvidenceController:
             due.append(name)
         if due:
             self._check(state, due)
-            change = {n: state.rs[n].last_change for n in due}
+            change = {n: state.statuses[n].last_change for n in due}
             self.engine.spawn(self._recheck(change), "write-evidence")
 
     def _log_new_edges(self, state: EngineState) -> None:
@@ -64,9 +64,9 @@ class EvidenceController:
         start = self.engine.now()
         for delay in RECHECKS:
             await self.engine.clock.sleep_until(start + delay)
-            state = self.engine.state
+            state = self.engine.snapshot.state
             # Only while that same change is still the reader's latest (a newer one has its own checks).
-            due = [n for n, at in change.items() if (s := state.rs.get(n)) is not None and s.last_change == at
+            due = [n for n, at in change.items() if (s := state.statuses.get(n)) is not None and s.last_change == at
                    and s.suspects - s.writers]
             if not due:
                 return
@@ -78,9 +78,9 @@ class EvidenceController:
         index = state.paths
         pairs = []
         for reader in readers:
-            s = state.rs[reader]
+            s = state.statuses[reader]
             for writer in sorted(s.suspects - s.writers):
-                ws = state.rs.get(writer)
+                ws = state.statuses.get(writer)
                 if ws is not None and ws.running is not None:
                     pairs.append((reader, writer, ws.running.id))
         seen = self.groups.observe({uid for _, _, uid in pairs})
@@ -91,11 +91,11 @@ class EvidenceController:
             found = observed.evidence(functools.partial(index.watched_by, reader), index.base_dir)
             if found is None:
                 continue
-            paths = next((r.paths for r in state.rs[reader].pending if r.kind is ReasonKind.FILES), ())
+            paths = next((r.paths for r in state.statuses[reader].pending if r.kind is ReasonKind.FILES), ())
             self.engine.dispatch(A.WriterEvidence(writer, reader, paths, found, self.engine.now()))
             if (uid, reader) not in self._reported:
                 if len(self._reported) > 1000:
-                    running = {s.running.id for s in state.rs.values() if s.running is not None}
+                    running = {s.running.id for s in state.statuses.values() if s.running is not None}
                     self._reported = {k for k in self._reported if k[0] in running}
                 self._reported.add((uid, reader))
                 self.engine.log(reader, f"{writer} (update #{uid}) seen writing these files: {found}")

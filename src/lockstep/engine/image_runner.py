@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING
 
 from lockstep.adapters.build_context import fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
-from lockstep.engine.runners import Outcome, UpdateRunner
+from lockstep.adapters.process import LineSink, Stream
+from lockstep.engine.runners import Outcome, UpdateJob
 
 if TYPE_CHECKING:
     from lockstep.engine.compose_runtime import Compose
+from lockstep.model.context_filter import ContextFilter
 from lockstep.model.resource import ImageTarget, Resource, ResourceKind
-from lockstep.watch.context_filter import ContextFilter
+from lockstep.model.update import Outputs
 
 _BASE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)|^(\s*COPY\s+(?:--\S+\s+)*?--from=)(\S+)", re.IGNORECASE)
 
@@ -160,26 +162,29 @@ class ImageBuilder:
 
 
 class ImageRunner:
-    """Builds a resource's images, then runs its deploy step."""
+    """The runner of resources that deploy images: builds them, then runs the deploy step."""
 
     def __init__(self, builder: ImageBuilder, compose: Compose | None = None) -> None:
         self.builder = builder
         self.compose = compose
 
-    async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
+    async def run(self, job: UpdateJob, sink: LineSink) -> Outcome:
+        def log(text: str, is_error: bool) -> None:
+            sink(text, Stream.STDERR if is_error else Stream.STDOUT)
+
+        resource = job.resource
         built: dict[str, str] = {}
         try:
             for img in resource.images:
                 built[img.ref] = await self.builder.build(img, built, log)
                 log(f"Built {img.ref} as {built[img.ref]}", False)
-            outputs = tuple(built.items())
-            return await self._deploy(resource, built, log, outputs)
+            return await self._deploy(resource, built, log)
         except DockerError as exc:
             log(str(exc), True)
-            return Outcome(False, str(exc), tuple(built.items()))
+            return Outcome(False, str(exc), _outputs(built))
 
-    async def _deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
-                      outputs: tuple[tuple[str, str], ...]) -> Outcome:
+    async def _deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn) -> Outcome:
+        outputs = _outputs(built)
         k8s = resource.k8s
         if k8s is not None and k8s.apply_cmd is not None and not k8s.objects:
             # k8s_custom_deploy: a local command receives the built refs, as in Tilt.
@@ -199,13 +204,6 @@ class ImageRunner:
         return Outcome(False, f"{done}deploying to {what} is not supported by this build yet", outputs)
 
 
-class KindRouter:
-    """Routes each update to the runner for its resource's kind."""
-
-    def __init__(self, local: UpdateRunner, images: UpdateRunner) -> None:
-        self.local = local
-        self.images = images
-
-    async def run(self, resource: Resource, update_id: int, log: LogFn) -> Outcome:
-        runner = self.local if resource.kind is ResourceKind.LOCAL else self.images
-        return await runner.run(resource, update_id, log)
+def _outputs(built: Mapping[str, str]) -> Outputs:
+    """The refs built, in build order (bases first)."""
+    return Outputs(images=tuple(built.values()))

@@ -1,11 +1,12 @@
 """Serve controller: keeps each local resource's `serve_cmd` process running.
 
-One supervisor task per resource. A successful update moves the runtime to
-STARTING (reducer); the controller then replaces the process — the previous
-one is stopped only now, after the new `cmd` succeeded — and reports
-RuntimeStarted / RuntimeReady. Any exit it did not ask for is an error,
-restarted with capped exponential backoff; such a restart does not propagate
-to dependents (C2), because it is not an update.
+The supervision bookkeeping (one supervisor per update, stop on removal or
+disable, "stopped" on every exit) is `RuntimeController`'s. A successful
+update moves the runtime to STARTING (reducer); the controller then replaces
+the process — the previous one is stopped only now, after the new `cmd`
+succeeded — and reports RuntimeStarted / RuntimeReady. Any exit it did not
+ask for is an error, restarted with capped exponential backoff; such a
+restart does not propagate to dependents (C2), because it is not an update.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from lockstep.adapters.probes import ProbeLoop, ProbeOutcome
 from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartError, Stream
-from lockstep.engine.engine import Engine
+from lockstep.engine.port import EnginePort
+from lockstep.engine.runtime import RuntimeController
 from lockstep.logs.store import LogSource
 from lockstep.model.resource import Resource
 from lockstep.store import actions as A
-from lockstep.store.state import EngineState, RuntimeStatus
 
 BACKOFF_START = 1.0
 BACKOFF_CAP = 30.0
@@ -32,17 +32,10 @@ def backoff_delay(restarts: int, start: float = BACKOFF_START, cap: float = BACK
     return float(min(cap, start * 2.0 ** max(0, restarts - 1)))
 
 
-@dataclass
-class _Supervisor:
-    update_id: int
-    spec: Resource
-    task: asyncio.Task[None]
-
-
 class ProbeReporter:
     """Records every probe result in the state; logs one line per change of result."""
 
-    def __init__(self, engine: Engine, name: str) -> None:
+    def __init__(self, engine: EnginePort, name: str) -> None:
         self.engine = engine
         self.name = name
         self._last: ProbeOutcome | None = None
@@ -56,66 +49,40 @@ class ProbeReporter:
         self._last = outcome
 
 
-class ServeController:
+class ServeController(RuntimeController):
+    """The runtime of a local resource with a `serve_cmd`."""
+
     def __init__(
         self,
-        engine: Engine,
+        engine: EnginePort,
         processes: ProcessRunner,
         *,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         grace: float = 5.0,
     ) -> None:
-        self.engine = engine
         self.processes = processes
-        self._sleep = sleep or (lambda s: engine.clock.sleep_until(engine.clock.now() + s))
+        self._sleep = sleep
         self.grace = grace
-        self._sup: dict[str, _Supervisor] = {}
-        engine.store.subscribe(self._on_state)
+        super().__init__(engine)
 
-    def _on_state(self, state: EngineState) -> None:
-        for name in list(self._sup):
-            s = state.rs.get(name)
-            r = state.resources.get(name)
-            if s is None or r is None or not s.enabled or r.local is None or r.local.serve_cmd.empty:
-                self._stop(name)
-        for name, r in state.resources.items():
-            if r.local is None or r.local.serve_cmd.empty:
-                continue
-            s = state.rs[name]
-            if not s.enabled or s.runtime is not RuntimeStatus.STARTING or not s.succeeded or s.last is None:
-                continue
-            sup = self._sup.get(name)
-            if sup is not None and sup.update_id == s.last.id:
-                continue
-            previous = sup.task if sup else None
-            if sup:
-                sup.task.cancel()
-            task = self.engine.spawn(self._supervise(name, r, previous), f"serve-{name}")
-            self._sup[name] = _Supervisor(s.last.id, r, task)
+    @staticmethod
+    def serves(r: Resource) -> bool:
+        return r.local is not None and not r.local.serve_cmd.empty
 
-    def _stop(self, name: str) -> None:
-        sup = self._sup.pop(name, None)
-        if sup is not None:
-            sup.task.cancel()
+    def handles(self, r: Resource) -> bool:
+        return self.serves(r)
 
-    async def _supervise(self, name: str, r: Resource, previous: asyncio.Task[None] | None) -> None:
-        if previous is not None:
-            with contextlib.suppress(BaseException):
-                await previous  # its finally stops the old process first
+    async def keep_running(self, name: str, r: Resource) -> None:
         assert r.local is not None
         spec = ProcessSpec(r.local.serve_cmd.argv, r.local.serve_dir or os.getcwd(), r.local.serve_env)
         restarts = 0
-        try:
-            while True:
-                await self._run_once(name, r, spec)
-                restarts += 1
-                delay = backoff_delay(restarts)
-                self.engine.log(name, f"serve_cmd exited; restarting in {delay:.0f}s", source=LogSource.RUNTIME,
-                                error=True)
-                await self._sleep(delay)
-        finally:
-            if self.engine.store.state.rs.get(name) is not None:
-                self.engine.dispatch(A.RuntimeStopped(name, self.engine.now()))
+        while True:
+            await self._run_once(name, r, spec)
+            restarts += 1
+            delay = backoff_delay(restarts)
+            self.engine.log(name, f"serve_cmd exited; restarting in {delay:.0f}s", source=LogSource.RUNTIME,
+                            error=True)
+            await self._sleep(delay)
 
     async def _run_once(self, name: str, r: Resource, spec: ProcessSpec) -> None:
         assert r.local is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from lockstep.engine.engine import Engine
+from lockstep.engine.port import EnginePort
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.watch.backend import WatchBackend
@@ -18,21 +18,22 @@ from lockstep.watch.ignore import IgnoreMatcher
 
 
 class WatchController:
-    def __init__(self, engine: Engine, backend: WatchBackend) -> None:
+    def __init__(self, engine: EnginePort, backend: WatchBackend, tiltfile: str) -> None:
         self.engine = engine
         self.backend = backend
+        self.tiltfile = tiltfile
         self._roots: tuple[str, ...] = ()
         self._config_files: frozenset[str] = frozenset()
         self._task: asyncio.Task[None] | None = None
         self._generation = -1
-        engine.store.subscribe(self._on_state)
+        engine.subscribe(lambda snap: self._on_state(snap.state))
 
     def _on_state(self, state: EngineState) -> None:
         if state.config_generation == self._generation:
             return
         self._generation = state.config_generation
         config_files = frozenset(state.config.config_files) if state.config else frozenset()
-        config_files |= {self.engine.tiltfile}
+        config_files |= {self.tiltfile}
         roots = tuple(sorted(set(state.paths.roots() if state.paths else ()) | config_files))
         self._config_files = config_files
         if roots == self._roots and self._task is not None:
@@ -40,7 +41,7 @@ class WatchController:
         self._roots = roots
         if self._task is not None:
             self._task.cancel()
-        base = os.path.dirname(self.engine.tiltfile)
+        base = os.path.dirname(self.tiltfile)
         ignore = IgnoreMatcher(base, list(state.settings.watch_ignore))
         self._task = self.engine.spawn(self.backend.run(roots, ignore.matches_dir, self._on_paths), "watch")
 

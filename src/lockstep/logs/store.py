@@ -220,10 +220,17 @@ class LogStore:
 
     def tail(self, resource: str | None, n: int) -> list[LogLine]:
         """The last `n` lines of one resource, or overall."""
-        if resource is None:
+        return self.last(n, None if resource is None else (resource,))
+
+    def last(self, n: int, resources: Collection[str] | None = None) -> list[LogLine]:
+        """The last `n` lines overall, or of the given resources together, oldest first."""
+        if n <= 0:
+            return []
+        if resources is None:
             return self._global.last(n)
-        ring = self._by_resource.get(resource)
-        return ring.last(n) if ring else []
+        # The last n of the union lie within each ring's own last n.
+        rings = [self._by_resource[r] for r in dict.fromkeys(resources) if r in self._by_resource]
+        return list(merge(*(ring.last(n) for ring in rings), key=lambda line: line.seq))[-n:]
 
     def resources(self) -> list[str]:
         return list(self._by_resource)

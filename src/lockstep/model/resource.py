@@ -216,14 +216,30 @@ class K8sObject:
         return ":".join(parts)
 
 
+class PodReadiness(enum.Enum):
+    """k8s_resource(pod_readiness=) and k8s_kind(pod_readiness=), as Tilt spells them."""
+
+    AUTO = ""  # not given: decided by the workload
+    WAIT = "wait"
+    IGNORE = "ignore"
+    SUCCEEDED = "succeeded"
+
+
+class DiscoveryStrategy(enum.Enum):
+    """k8s_resource(discovery_strategy=): how the deployed pods are found."""
+
+    DEFAULT = "default"
+    SELECTORS_ONLY = "selectors-only"
+
+
 @dataclass(frozen=True)
 class K8sSpec:
     objects: tuple[K8sObject, ...] = ()
     image_refs: tuple[str, ...] = ()
     port_forwards: tuple[PortForward, ...] = ()
     extra_pod_selectors: tuple[tuple[tuple[str, str], ...], ...] = ()
-    pod_readiness: str = ""
-    discovery_strategy: str = ""
+    pod_readiness: PodReadiness = PodReadiness.AUTO
+    discovery_strategy: DiscoveryStrategy = DiscoveryStrategy.DEFAULT
     # k8s_custom_deploy
     apply_cmd: Cmd | None = None
     delete_cmd: Cmd | None = None
@@ -264,12 +280,6 @@ class Resource:
     def has_update(self) -> bool:
         if self.local is not None:
             return not self.local.cmd.empty
-        return True
-
-    @property
-    def has_runtime(self) -> bool:
-        if self.local is not None:
-            return not self.local.serve_cmd.empty
         return True
 
 

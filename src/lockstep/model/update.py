@@ -52,6 +52,16 @@ class Reason:
         )
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a successful update produced, kept in the resource's state for the next one."""
+
+    # Image references built (name:tag or digest), for deploys that use them.
+    images: tuple[str, ...] = ()
+    # Objects applied (kind/namespace/name), for deploys that must find them again.
+    applied: tuple[str, ...] = ()
+
+
 class UpdateResult(enum.Enum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
@@ -123,6 +133,7 @@ class HoldKind(enum.Enum):
     LOCAL_SERIAL = "local-serial"
     MANUAL = "manual-trigger"
     DISABLED = "disabled"
+    TILTFILE_RELOAD = "tiltfile-reload"
 
 
 @dataclass(frozen=True)
@@ -156,6 +167,8 @@ class HoldReason:
                 return "pending changes: trigger to update"
             case HoldKind.DISABLED:
                 return "disabled"
+            case HoldKind.TILTFILE_RELOAD:
+                return "waiting for the Tiltfile to be re-read"
         return self.kind.value
 
     def to_json(self) -> dict[str, object]:

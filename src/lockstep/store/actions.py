@@ -1,20 +1,27 @@
 """Actions: every change to the engine state is one of these, with its time.
 
 Timestamps travel inside actions so that reducers never read a clock (and a
-fake clock drives the tests).
+fake clock drives the tests). Facts about the machine travel the same way:
+reducers never touch the filesystem either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lockstep.model.resource import Diagnostic, LoadResult, TriggerMode
+from lockstep.model.update import Outputs
 
 
 @dataclass(frozen=True)
 class ConfigLoaded:
     result: LoadResult
     at: float
+    # The directories at the filesystem root, observed by whoever loaded the
+    # config: they decide whether an ignore pattern `/tmp/x` is absolute.
+    root_dirs: frozenset[str] = frozenset()
+    # The resources whose runtime a registered runtime controller supervises.
+    runtimes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,9 @@ class UpdateFinished:
     ok: bool
     at: float
     error: str = ""
-    # What the update produced (image ref -> built ref), kept for dependents and deploys.
-    outputs: tuple[tuple[str, str], ...] = ()
     # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
     cancelled: bool = False
+    outputs: Outputs = field(default_factory=Outputs)
 
 
 @dataclass(frozen=True)
@@ -135,8 +141,19 @@ class WriterEvidence:
 
 @dataclass(frozen=True)
 class ForgetInferred:
-    # Empty means: forget all.
     edges: frozenset[tuple[str, str]]
+    at: float
+
+
+@dataclass(frozen=True)
+class ForgetAllInferred:
+    at: float
+
+
+@dataclass(frozen=True)
+class ReloadRequested:
+    """Re-read the Tiltfile now (the `args` command), without waiting for a quiet window."""
+
     at: float
 
 
@@ -151,6 +168,7 @@ Action = (
     | FilesChanged
     | ConfigFilesChanged
     | ConfigReloadStarted
+    | ReloadRequested
     | UpdateStarted
     | UpdateFinished
     | RuntimeStarted
@@ -164,5 +182,6 @@ Action = (
     | RestoreInferred
     | WriterEvidence
     | ForgetInferred
+    | ForgetAllInferred
     | Tick
 )

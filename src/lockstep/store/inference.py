@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lockstep.engine.topology import build_topology
+from lockstep.model.topology import build_topology
 from lockstep.store.state import EngineState
 
 # Separate runs of W during which R's files changed, with no other evidence and
@@ -54,7 +54,7 @@ def note_quiet_writers(state: EngineState, reader: str, running: set[str]) -> En
 
 def note_coincidence(state: EngineState, writer: str, reader: str, paths: tuple[str, ...]) -> EngineState:
     """R's files changed while W's current run was going on: count the run; learn after enough."""
-    ws = state.rs.get(writer)
+    ws = state.statuses.get(writer)
     if ws is None or ws.running is None or (writer, reader) in state.inferred:
         return state
     if state.paths is not None and all(state.paths.watched_by(writer, p) for p in paths):

@@ -7,14 +7,13 @@ stays valid forever.
 
 from __future__ import annotations
 
-import os
+import posixpath
 from dataclasses import replace
 from typing import Any
 
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.topology import build_topology
-from lockstep.model.resource import Resource
+from lockstep.model.paths import PathIndex
 from lockstep.model.selection import with_upstreams
+from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
@@ -44,8 +43,8 @@ def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
     )
 
 
-def _initial_patch(r: Resource) -> RuntimeStatus:
-    return RuntimeStatus.PENDING if r.has_runtime else RuntimeStatus.NONE
+def _initial_runtime(s: ResourceState) -> RuntimeStatus:
+    return RuntimeStatus.PENDING if s.has_runtime else RuntimeStatus.NONE
 
 
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
@@ -64,47 +63,51 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     )
     rs: dict[str, ResourceState] = {}
     for name, r in new.items():
-        prev = state.rs.get(name)
+        prev = state.statuses.get(name)
         enabled = wanted is None or name in wanted
+        has_runtime = name in a.runtimes
         if prev is None:
-            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, runtime=_initial_patch(r))
+            s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+            s = replace(s, runtime=_initial_runtime(s))
             if enabled and r.auto_init:
                 s = _pend(s, Reason(ReasonKind.INITIAL), a.at)
         else:
             s = prev
-            if state.resources.get(name) != r:
-                s = replace(s, trigger_mode=r.trigger_mode)
-                if not r.has_runtime:
+            if state.resources.get(name) != r or s.has_runtime != has_runtime:
+                s = replace(s, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+                if not has_runtime:
                     s = replace(s, runtime=RuntimeStatus.NONE)
                 elif s.runtime is RuntimeStatus.NONE:
                     s = replace(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
             if wanted is not None and s.enabled != enabled:
-                s = _set_enabled(s, r, enabled, a.at)
+                s = _set_enabled(s, enabled, a.at)
         rs[name] = s
-    base_dir = os.path.dirname(os.path.abspath(result.tiltfile))
+    # The loader reports the Tiltfile's absolute path: no working directory is consulted here.
+    base_dir = posixpath.dirname(result.tiltfile)
     state = replace(
         state,
         config=result,
         resources=new,
-        rs=rs,
+        statuses=rs,
         settings=result.settings,
-        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore),
+        paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
+        config_reloading=False,
         config_generation=state.config_generation + 1,
     )
     kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
     return _retopologize(state, kept)
 
 
-def _set_enabled(s: ResourceState, r: Resource, enabled: bool, at: float) -> ResourceState:
+def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:
     if enabled == s.enabled:
         return s
     if not enabled:
         return replace(
             s, enabled=False, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(),
-            triggered=False, runtime=_initial_patch(r),
+            triggered=False, runtime=_initial_runtime(s),
         )
     return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
@@ -115,8 +118,8 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
     groups = state.paths.group(a.paths)
     if not groups:
         return state
-    running = {s.running.resource for s in state.rs.values() if s.running is not None}
-    rs = dict(state.rs)
+    running = {s.running.resource for s in state.statuses.values() if s.running is not None}
+    rs = dict(state.statuses)
     seen: list[tuple[str, str, tuple[str, ...]]] = []
     for name, paths in groups.items():
         s = rs[name]
@@ -131,7 +134,7 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         s = replace(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
         seen.extend((w, name, paths) for w in sorted(others))
-    state = replace(state, rs=rs)
+    state = replace(state, statuses=rs)
     for name in groups:
         state = note_quiet_writers(state, name, running)
     for w, name, paths in seen:
@@ -140,26 +143,26 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
 
 
 def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
-    s = state.rs.get(a.reader)
-    ws = state.rs.get(a.writer)
+    s = state.statuses.get(a.reader)
+    ws = state.statuses.get(a.writer)
     if s is None or ws is None or ws.running is None or not s.enabled:
         return state
     # Seen writing: the reader waits for the writer to finish, then for quiet files.
     s = replace(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
-    state = replace(state, rs={**state.rs, a.reader: s})
+    state = replace(state, statuses={**state.statuses, a.reader: s})
     return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
 
 def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
     """Transitive upstreams, minus those reached only through a disabled inferred upstream (which holds nothing)."""
-    if not any(not state.rs[u].enabled for u, _ in state.inferred if u in state.rs):
+    if not any(not state.statuses[u].enabled for u, _ in state.inferred if u in state.statuses):
         return set(state.topology.all_ups.get(name, frozenset()))
     seen: set[str] = set()
     stack = [name]
     while stack:
         n = stack.pop()
         for u in state.topology.ups.get(n, frozenset()):
-            if u in seen or ((u, n) in state.inferred and not state.rs[u].enabled):
+            if u in seen or ((u, n) in state.inferred and not state.statuses[u].enabled):
                 continue
             seen.add(u)
             stack.append(u)
@@ -167,7 +170,7 @@ def _upstreams_in_force(state: EngineState, name: str) -> set[str]:
 
 
 def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or s.running is not None:
         return state
     record = UpdateRecord(
@@ -180,11 +183,11 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
     s = replace(
         s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
     )
-    return replace(state, rs={**state.rs, a.resource: s})
+    return replace(state, statuses={**state.statuses, a.resource: s})
 
 
 def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
     result = UpdateResult.SUCCEEDED if a.ok else UpdateResult.CANCELLED if a.cancelled else UpdateResult.FAILED
@@ -192,14 +195,13 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
-    r = state.resources.get(a.resource)
-    if a.ok and r is not None and r.has_runtime and s.enabled:
+    if a.ok and s.has_runtime and s.enabled:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
         s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
-    rs = dict(state.rs)
+    rs = dict(state.statuses)
     rs[a.resource] = s
-    for name, other in state.rs.items():
+    for name, other in state.statuses.items():
         if a.resource in other.writers:
             # The writer is done: the reader's files must be quiet again (C4).
             last = max(other.last_change or a.at, a.at)
@@ -219,18 +221,18 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             if ds.enabled and dr.propagate:
                 rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
     history = (*state.history, record)[-HISTORY_IN_MEMORY:]
-    return replace(state, rs=rs, history=history, finished_total=state.finished_total + 1)
+    return replace(state, statuses=rs, history=history, finished_total=state.finished_total + 1)
 
 
 def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
-    s = state.rs.get(name)
+    s = state.statuses.get(name)
     if s is None:
         return state
-    return replace(state, rs={**state.rs, name: replace(s, **changes)})
+    return replace(state, statuses={**state.statuses, name: replace(s, **changes)})
 
 
 def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None:
         return state
     prev = s.probe
@@ -240,11 +242,11 @@ def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
 
 
 def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
-    s = state.rs.get(a.resource)
+    s = state.statuses.get(a.resource)
     if s is None or not s.enabled:
         return state
     s = replace(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
-    return replace(state, rs={**state.rs, a.resource: s})
+    return replace(state, statuses={**state.statuses, a.resource: s})
 
 
 def _restore_inferred(state: EngineState, a: A.RestoreInferred) -> EngineState:
@@ -272,14 +274,19 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.ConfigLoaded():
             return _config_loaded(state, action)
         case A.ConfigFailed(errors=errors):
-            return replace(state, config_errors=errors)
+            return replace(state, config_errors=errors, config_reloading=False)
         case A.FilesChanged():
             return _files_changed(state, action)
         case A.ConfigFilesChanged(at=at):
             since = state.config_dirty_since if state.config_dirty_since is not None else at
             return replace(state, config_dirty_since=since, config_last_change=at)
         case A.ConfigReloadStarted():
-            return replace(state, config_dirty_since=None, config_last_change=None)
+            return replace(
+                state, config_dirty_since=None, config_last_change=None, config_reloading=True,
+                config_reload_requested=False,
+            )
+        case A.ReloadRequested():
+            return replace(state, config_reload_requested=True)
         case A.UpdateStarted():
             return _update_started(state, action)
         case A.UpdateFinished():
@@ -292,21 +299,20 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             status = RuntimeStatus.READY if ready else RuntimeStatus.NOT_READY
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.RuntimeExited(resource=name, at=at):
-            s = state.rs.get(name)
+            s = state.statuses.get(name)
             restarts = s.restarts + 1 if s else 0
             return _patch(state, name, runtime=RuntimeStatus.CRASHED, runtime_since=at, restarts=restarts)
         case A.RuntimeStopped(resource=name, at=at):
-            r = state.resources.get(name)
-            status = _initial_patch(r) if r else RuntimeStatus.NONE
+            stopped = state.statuses.get(name)
+            status = _initial_runtime(stopped) if stopped else RuntimeStatus.NONE
             return _patch(state, name, runtime=status, runtime_since=at)
         case A.Trigger():
             return _trigger(state, action)
         case A.SetEnabled(resource=name, enabled=enabled, at=at):
-            s = state.rs.get(name)
-            r = state.resources.get(name)
-            if s is None or r is None:
+            s = state.statuses.get(name)
+            if s is None:
                 return state
-            return replace(state, rs={**state.rs, name: _set_enabled(s, r, enabled, at)})
+            return replace(state, statuses={**state.statuses, name: _set_enabled(s, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
         case A.RestoreInferred():
@@ -314,8 +320,9 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
         case A.WriterEvidence():
             return _writer_evidence(state, action)
         case A.ForgetInferred(edges=edges):
-            kept = frozenset() if not edges else state.inferred - edges
-            return _retopologize(state, kept)
+            return _retopologize(state, state.inferred - edges)
+        case A.ForgetAllInferred():
+            return _retopologize(state, frozenset())
         case A.Tick():
             return state
     return state

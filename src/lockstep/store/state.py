@@ -6,10 +6,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from lockstep.engine.paths import PathIndex
-from lockstep.engine.topology import Topology
+from lockstep.model.paths import PathIndex
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, TriggerMode
-from lockstep.model.update import Reason, UpdateRecord, UpdateResult
+from lockstep.model.topology import Topology
+from lockstep.model.update import Outputs, Reason, UpdateRecord, UpdateResult
 
 # In-memory history is bounded; the complete history is on disk (history file).
 HISTORY_IN_MEMORY = 5000
@@ -39,6 +39,8 @@ class ProbeStatus:
 class ResourceState:
     name: str
     enabled: bool = True
+    # Some runtime controller supervises its runtime (a serve_cmd, a workload).
+    has_runtime: bool = False
     trigger_mode: TriggerMode = TriggerMode.AUTO
     # Reasons accumulated for the next update (C5: coalesced into one update).
     pending: tuple[Reason, ...] = ()
@@ -56,9 +58,9 @@ class ResourceState:
     runtime: RuntimeStatus = RuntimeStatus.NONE
     runtime_since: float | None = None
     restarts: int = 0
-    # The last successful update's outputs (image ref -> built, immutable ref).
-    outputs: tuple[tuple[str, str], ...] = ()
     probe: ProbeStatus | None = None
+    # What the last successful update produced (handed to the next one).
+    outputs: Outputs = field(default_factory=Outputs)
 
     @property
     def failed(self) -> bool:
@@ -73,15 +75,22 @@ class ResourceState:
         return self.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
 
     @property
+    def idle(self) -> bool:
+        """Nothing pending and nothing running."""
+        return not self.pending and self.running is None
+
+    @property
     def settled(self) -> bool:
-        """The definition of *settled* from the contract (§1)."""
-        return (
-            self.enabled
-            and self.succeeded
-            and not self.pending
-            and self.running is None
-            and self.runtime_ok
-        )
+        """*Settled* as the README defines it under C1 ("The lockstep contract"): the one definition.
+
+        `ci`'s verdict and `wait --for=condition=Ready` use it too.
+        """
+        return self.enabled and self.succeeded and self.idle and self.runtime_ok
+
+
+def quiet_until(first_change: float, last_change: float, settings: Settings) -> float:
+    """When a burst of changes counts as over (C3): quiet for the window, or waited the maximum."""
+    return min(last_change + settings.quiet_secs, first_change + settings.max_wait_secs)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,8 @@ class EngineState:
     now: float = 0.0
     config: LoadResult | None = None
     resources: Mapping[str, Resource] = field(default_factory=dict)
-    rs: Mapping[str, ResourceState] = field(default_factory=dict)
+    # Each resource's state (its status in the loop), by name.
+    statuses: Mapping[str, ResourceState] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     # (writer, reader) pairs learnt from observation (C4).
     inferred: frozenset[tuple[str, str]] = frozenset()
@@ -107,10 +117,19 @@ class EngineState:
     # A Tiltfile (or a file it read) changed and is waiting for its quiet window.
     config_dirty_since: float | None = None
     config_last_change: float | None = None
+    # The Tiltfile is being evaluated again (from ConfigReloadStarted to ConfigLoaded/ConfigFailed).
+    config_reloading: bool = False
+    # A reload was asked for explicitly: it starts at once.
+    config_reload_requested: bool = False
     config_generation: int = 0
 
+    @property
+    def rs(self) -> Mapping[str, ResourceState]:
+        """The older name of `statuses`, still read by some callers."""
+        return self.statuses
+
     def running(self) -> tuple[UpdateRecord, ...]:
-        return tuple(s.running for s in self.rs.values() if s.running is not None)
+        return tuple(s.running for s in self.statuses.values() if s.running is not None)
 
     def declared_edges(self) -> frozenset[tuple[str, str]]:
         return frozenset(

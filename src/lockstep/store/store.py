@@ -74,8 +74,11 @@ class Store:
 
         return await asyncio.wait_for(_wait(), timeout)
 
-    async def settle(self) -> None:
-        """Return once every queued action has been reduced (for tests)."""
+    async def drained(self) -> None:
+        """Return once every queued action has been reduced (the queue is drained).
+
+        Not the contract's *settled* (ResourceState.settled): this says nothing about resources.
+        """
         while not self._queue.empty():
             async with self._changed:
                 await self._changed.wait()

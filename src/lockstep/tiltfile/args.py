@@ -9,9 +9,13 @@ a value has the wrong type, instead of surfacing a Python TypeError.
 from __future__ import annotations
 
 import difflib
+import enum
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from lockstep.model.resource import Cmd, SourceLocation
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class TiltfileError(Exception):
@@ -68,6 +72,20 @@ class Args:
         if isinstance(value, str):
             return value
         raise self.bad(name, "a string", value, '"..."')
+
+    def choice(self, name: str, kind: type[E]) -> E | None:
+        """One of an enum's values, given as its string; None when not given (or empty)."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        for member in kind:
+            if value == member.value:
+                return member
+        allowed = [str(m.value) for m in kind if m.value]
+        raise TiltfileError(
+            f"{self.fname}: `{name}` must be one of {', '.join(repr(v) for v in allowed)}, got {_short(value)}",
+            hint=f"pass {name}={allowed[0]!r}",
+        )
 
     def opt_str(self, name: str) -> str | None:
         return self.string(name) if self.has(name) else None

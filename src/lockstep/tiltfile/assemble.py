@@ -5,7 +5,6 @@ resources, attach images (with the images they are built from), then validate th
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from dataclasses import replace
 
 from lockstep.model import graph
@@ -17,41 +16,15 @@ from lockstep.model.resource import (
     Resource,
     ResourceKind,
     Settings,
-    SourceLocation,
 )
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.images import ImageIndex, build_index, unused_images
 from lockstep.tiltfile.k8s_assign import UNCATEGORIZED, k8s_resources
 from lockstep.tiltfile.live_update import check_unused_steps
+from lockstep.tiltfile.opts import merge_opts, not_found
 from lockstep.tiltfile.state import EvalState
 
 _SETTING_FIELDS = set(Settings.__dataclass_fields__)
-
-
-def not_found(st: EvalState, message: str, location: SourceLocation | None, hint: str) -> None:
-    """An unknown name is an error, or a warning when a dry run could not read some input
-    (the name may well be defined by the YAML or file it could not see)."""
-    if st.dry_run and st.missing_inputs:
-        st.warn(message + " (dry run: some inputs were missing)", location, hint)
-    else:
-        st.error(message, location, hint)
-
-
-def resource_deps_warnings(st: EvalState, deps: Sequence[str], location: SourceLocation | None,
-                           k8s_names: Sequence[str] = ()) -> None:
-    """resource_deps of a k8s_resource() whose workload a dry run could not see: still check
-    the names against every resource known, as warnings with the closest name."""
-    if not (st.dry_run and st.missing_inputs):
-        return
-    known = [r.name for r in st.local_resources] + [r.name for r in st.custom_deploys] + \
-        [s.name for s in st.compose_services] + [o.new_name or o.workload for o in st.k8s_opts] + \
-        list(k8s_names)
-    for dep in deps:
-        if dep not in known:
-            match = closest(dep, known)
-            st.warn(f"k8s_resource(): resource_deps names unknown resource `{dep}` (dry run: unless a "
-                    "skipped statement defines it)", location,
-                    f"did you mean `{match}`?" if match else f"define a resource named `{dep}` or remove it")
 
 
 def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
@@ -71,11 +44,7 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
             not_found(st, f"dc_resource(): no Compose service named `{opts.name}`", opts.location,
                       f"did you mean `{match}`?" if match else "check the service names in the compose file")
             continue
-        r = replace(
-            r, trigger_mode=opts.trigger_mode or r.trigger_mode,
-            auto_init=r.auto_init if opts.auto_init is None else opts.auto_init,
-            resource_deps=r.resource_deps + tuple(d for d in opts.resource_deps if d not in r.resource_deps),
-            links=r.links + opts.links, labels=r.labels + opts.labels, location=opts.location or r.location)
+        r = replace(merge_opts(r, opts), location=opts.location or r.location)
         if opts.new_name:
             del out[opts.name]
             renamed[opts.name] = opts.new_name
@@ -104,10 +73,7 @@ def _custom_opts(st: EvalState, r: Resource) -> Resource:
     st.k8s_opts = [o for o in st.k8s_opts if o.workload != r.name]
     for o in mine:
         r = replace(
-            r, name=o.new_name or r.name, trigger_mode=o.trigger_mode or r.trigger_mode,
-            auto_init=r.auto_init if o.auto_init is None else o.auto_init,
-            resource_deps=r.resource_deps + o.resource_deps, links=r.links + o.links,
-            labels=r.labels + o.labels,
+            merge_opts(r, o), name=o.new_name or r.name,
             k8s=replace(r.k8s, port_forwards=r.k8s.port_forwards + o.port_forwards) if r.k8s else r.k8s)
     return r
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from lockstep.tiltfile.args import Args, TiltfileError, did_you_mean
 from lockstep.tiltfile.registry import builtin
-from lockstep.tiltfile.state import ConfigDef, EvalState
+from lockstep.tiltfile.state import ConfigDef, ConfigKind, EvalState
 
 
-def _define(st: EvalState, a: Args, kind: str) -> None:
+def _define(st: EvalState, a: Args, kind: ConfigKind) -> None:
     name = a.string("name")
     if not name:
         raise TiltfileError(f"config.define_{kind}: `name` is required", hint='pass name="env"')
@@ -24,43 +24,43 @@ def _define(st: EvalState, a: Args, kind: str) -> None:
         raise TiltfileError(f"config.define_{kind}(): cannot be called after config.parse()",
                             hint="move every config.define_*() call above config.parse()")
     if name in st.config_defs:
-        raise TiltfileError(f"config.define_{kind}: `{name}` is already defined",
+        raise TiltfileError(f"config.define_{kind.value}: `{name}` is already defined",
                             hint="define each setting once")
     if a.boolean("args") and any(d.args for d in st.config_defs.values()):
-        raise TiltfileError(f"config.define_{kind}: only one setting can take positional args",
+        raise TiltfileError(f"config.define_{kind.value}: only one setting can take positional args",
                             hint="remove args=True from one of the definitions")
     st.config_defs[name] = ConfigDef(name, kind, a.boolean("args"), a.string("usage"))
 
 
 @builtin("config.define_string", "name args usage", 1)
 def _define_string(st: EvalState, a: Args) -> None:
-    _define(st, a, "string")
+    _define(st, a, ConfigKind.STRING)
 
 
 @builtin("config.define_string_list", "name args usage", 1)
 def _define_string_list(st: EvalState, a: Args) -> None:
-    _define(st, a, "string_list")
+    _define(st, a, ConfigKind.STRING_LIST)
 
 
 @builtin("config.define_bool", "name args usage", 1)
 def _define_bool(st: EvalState, a: Args) -> None:
-    _define(st, a, "bool")
+    _define(st, a, ConfigKind.BOOL)
 
 
 @builtin("config.define_object", "name args usage", 1)
 def _define_object(st: EvalState, a: Args) -> None:
-    _define(st, a, "object")
+    _define(st, a, ConfigKind.OBJECT)
 
 
 def _convert(d: ConfigDef, raw: str) -> Any:
-    if d.kind == "bool":
+    if d.kind is ConfigKind.BOOL:
         if raw.lower() in ("", "true", "1"):
             return True
         if raw.lower() in ("false", "0"):
             return False
         raise TiltfileError(f"config: --{d.name} expects true or false, got {raw!r}",
                             hint=f"pass --{d.name}=true or --{d.name}=false")
-    if d.kind == "object":
+    if d.kind is ConfigKind.OBJECT:
         try:
             return json.loads(raw)
         except json.JSONDecodeError:
@@ -82,13 +82,13 @@ def parse_args(st: EvalState, argv: tuple[str, ...]) -> dict[str, Any]:
                 hint = did_you_mean(name, st.config_defs) or \
                     f"known settings: {', '.join(st.config_defs) or '(none defined)'}"
                 raise TiltfileError(f"config.parse: unknown flag --{name}", hint=hint)
-            if not eq and d.kind != "bool":
+            if not eq and d.kind is not ConfigKind.BOOL:
                 if i >= len(argv):
                     raise TiltfileError(f"config.parse: --{name} needs a value", hint=f"pass --{name}=VALUE")
                 value = argv[i]
                 i += 1
             converted = _convert(d, value)
-            if d.kind == "string_list":
+            if d.kind is ConfigKind.STRING_LIST:
                 out.setdefault(name, []).append(converted)
             else:
                 out[name] = converted
@@ -96,7 +96,7 @@ def parse_args(st: EvalState, argv: tuple[str, ...]) -> dict[str, Any]:
         if positional is None:
             raise TiltfileError(f"config.parse: unexpected positional argument {arg!r}",
                                 hint="define a setting with args=True to accept positional arguments")
-        if positional.kind == "string_list":
+        if positional.kind is ConfigKind.STRING_LIST:
             out.setdefault(positional.name, []).append(arg)
         else:
             out[positional.name] = _convert(positional, arg)

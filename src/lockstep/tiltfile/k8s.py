@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from lockstep.model.resource import K8sSpec, PortForward, Resource, ResourceKind
+from lockstep.model.resource import DiscoveryStrategy, K8sSpec, PodReadiness, PortForward, Resource, ResourceKind
 from lockstep.tiltfile import common
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import yaml_docs
@@ -161,18 +161,6 @@ def _selectors(a: Args) -> tuple[tuple[tuple[str, str], ...], ...]:
     return tuple(out)
 
 
-_POD_READINESS = ("ignore", "wait", "succeeded")
-_DISCOVERY = ("default", "selectors-only")
-
-
-def _choice(a: Args, name: str, allowed: tuple[str, ...]) -> str:
-    value = a.string(name)
-    if value and value not in allowed:
-        raise TiltfileError(f"{a.fname}(): `{name}` must be one of {', '.join(map(repr, allowed))}, "
-                            f"got {value!r}", hint=f"pass {name}={allowed[0]!r}")
-    return value
-
-
 @builtin("k8s_resource", "workload new_name port_forwards extra_pod_selectors trigger_mode resource_deps "
          "objects auto_init links labels discovery_strategy pod_readiness", located=True)
 def _k8s_resource(st: EvalState, a: Args) -> None:
@@ -192,8 +180,8 @@ def _k8s_resource(st: EvalState, a: Args) -> None:
         auto_init=a.boolean("auto_init") if a.has("auto_init") else None,
         resource_deps=a.str_seq("resource_deps"), objects=objects,
         links=common.links(a), labels=common.labels(a),
-        discovery_strategy=_choice(a, "discovery_strategy", _DISCOVERY),
-        pod_readiness=_choice(a, "pod_readiness", _POD_READINESS),
+        discovery_strategy=a.choice("discovery_strategy", DiscoveryStrategy),
+        pod_readiness=a.choice("pod_readiness", PodReadiness),
     ))
 
 
@@ -239,8 +227,8 @@ def _k8s_kind(st: EvalState, a: Args) -> None:
         info.image_json_paths, info.image_objects = paths, ()
     elif objects:
         info.image_json_paths, info.image_objects = (), objects
-    readiness = _choice(a, "pod_readiness", _POD_READINESS)
-    if readiness:
+    readiness = a.choice("pod_readiness", PodReadiness)
+    if readiness is not None:
         info.pod_readiness = readiness
 
 

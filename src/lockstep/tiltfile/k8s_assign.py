@@ -14,11 +14,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import starlark as sl
 
-from lockstep.model.resource import K8sSpec, Link, PortForward, Resource, ResourceKind, SourceLocation
+from lockstep.model.resource import (
+    DiscoveryStrategy,
+    K8sSpec,
+    PodReadiness,
+    PortForward,
+    Resource,
+    ResourceKind,
+    SourceLocation,
+)
 from lockstep.tiltfile.args import closest
 from lockstep.tiltfile.images import ImageIndex
 from lockstep.tiltfile.jsonpath import JsonPathError, evaluate
@@ -33,6 +41,7 @@ from lockstep.tiltfile.k8s_objects import (
     split_selector,
     template_labels,
 )
+from lockstep.tiltfile.opts import merge_opts, not_found, resource_deps_warnings
 from lockstep.tiltfile.refs import ImageRef, RefSelector, try_ref
 from lockstep.tiltfile.state import EvalState, K8sObjectEntry, K8sResourceOpts, KindInfo
 
@@ -200,8 +209,6 @@ class _Assembler:
             self.take_services(e, group)
 
     def apply(self, opts: K8sResourceOpts) -> None:
-        from lockstep.tiltfile.assemble import not_found, resource_deps_warnings
-
         st = self.st
         if not opts.workload:
             group = self.new_group(opts.new_name, opts.location)
@@ -234,8 +241,6 @@ class _Assembler:
             self.attach(group, selector, opts.location)
 
     def attach(self, group: _Group, selector: str, location: SourceLocation | None) -> None:
-        from lockstep.tiltfile.assemble import not_found
-
         st = self.st
         parts = split_selector(selector)
         if not selector or len(parts) > 3:
@@ -268,8 +273,6 @@ class _Assembler:
 
 
 def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Resource]:
-    from lockstep.tiltfile.assemble import not_found
-
     asm = _Assembler(st, index, taken)
     asm.by_workload()
     asm.by_pod_template()
@@ -291,48 +294,39 @@ def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Res
 
 
 def _inferred_readiness(st: EvalState, g: _Group, images: tuple[object, ...],
-                        selectors: list[tuple[tuple[str, str], ...]]) -> str:
+                        selectors: list[tuple[tuple[str, str], ...]]) -> PodReadiness:
     """Tilt's inference when k8s_resource() does not say: a k8s_kind()'s pod_readiness; else
     "ignore" for a resource grouped by hand from objects that run no image and select no pods
     (a ConfigMap, CRDs: no pods will come); else "wait"."""
     modes = {info.pod_readiness for info in st.k8s_kinds.values() for e in g.entries
-             if info.pod_readiness and kind_matches(info, e)}
-    for mode in ("wait", "ignore", "succeeded"):
+             if info.pod_readiness is not PodReadiness.AUTO and kind_matches(info, e)}
+    for mode in (PodReadiness.WAIT, PodReadiness.IGNORE, PodReadiness.SUCCEEDED):
         if mode in modes:
             return mode
     if g.manual and not selectors and not images:
-        return "ignore"
-    return "wait"
+        return PodReadiness.IGNORE
+    return PodReadiness.WAIT
 
 
 def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
     used = [r for e in g.entries for r in asm.refs[id(e)]]
     images = asm.index.targets(used) if g.name != UNCATEGORIZED else ()
-    trigger, auto_init = st.default_trigger_mode, True
-    deps: list[str] = []
-    labels: list[str] = []
-    links: list[Link] = []
+    r = Resource(name=g.name, kind=ResourceKind.K8S, trigger_mode=st.default_trigger_mode, images=images,
+                 location=g.entries[0].location if g.entries else None)
     pfs: list[PortForward] = []
     selectors: list[tuple[tuple[str, str], ...]] = []
-    pod_readiness = discovery = ""
-    location: SourceLocation | None = g.entries[0].location if g.entries else None
+    pod_readiness: PodReadiness | None = None
+    discovery = DiscoveryStrategy.DEFAULT
     for o in g.opts:
-        trigger = o.trigger_mode or trigger
-        auto_init = auto_init if o.auto_init is None else o.auto_init
-        deps += [d for d in o.resource_deps if d not in deps]
-        labels += [x for x in o.labels if x not in labels]
-        links += o.links
+        r = replace(merge_opts(r, o), location=o.location or r.location)
         pfs += o.port_forwards
         selectors += o.extra_pod_selectors
-        pod_readiness = o.pod_readiness or pod_readiness
-        discovery = o.discovery_strategy or discovery
-        location = o.location or location
-    if g.name != UNCATEGORIZED:
-        pod_readiness = pod_readiness or _inferred_readiness(st, g, images, selectors)
-    return Resource(
-        name=g.name, kind=ResourceKind.K8S, resource_deps=tuple(deps), trigger_mode=trigger,
-        auto_init=auto_init, labels=tuple(labels), links=tuple(links), images=images, location=location,
-        k8s=K8sSpec(objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
-                    port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
-                    pod_readiness=pod_readiness, discovery_strategy=discovery),
-    )
+        pod_readiness = pod_readiness if o.pod_readiness is None else o.pod_readiness
+        discovery = discovery if o.discovery_strategy is None else o.discovery_strategy
+    if pod_readiness is None:
+        pod_readiness = (_inferred_readiness(st, g, images, selectors) if g.name != UNCATEGORIZED
+                         else PodReadiness.AUTO)
+    return replace(r, k8s=K8sSpec(
+        objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
+        port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
+        pod_readiness=pod_readiness, discovery_strategy=discovery))

@@ -6,6 +6,7 @@ It lives only for one `load()` call, so it is the one place mutation is allowed.
 
 from __future__ import annotations
 
+import enum
 import os
 import time
 from dataclasses import dataclass, field
@@ -13,9 +14,11 @@ from typing import Any
 
 from lockstep.model.resource import (
     Diagnostic,
+    DiscoveryStrategy,
     ImageTarget,
     K8sObject,
     Link,
+    PodReadiness,
     PortForward,
     Resource,
     Severity,
@@ -58,8 +61,8 @@ class K8sResourceOpts:
     objects: tuple[str, ...] = ()
     links: tuple[Link, ...] = ()
     labels: tuple[str, ...] = ()
-    discovery_strategy: str = ""
-    pod_readiness: str = ""
+    discovery_strategy: DiscoveryStrategy | None = None
+    pod_readiness: PodReadiness | None = None
 
 
 @dataclass
@@ -99,17 +102,26 @@ class KindInfo:
     image_json_paths: tuple[str, ...] = ()
     # image_object locators: (json_path, repo_field, tag_field)
     image_objects: tuple[tuple[str, str, str], ...] = ()
-    pod_readiness: str = ""
+    pod_readiness: PodReadiness = PodReadiness.AUTO
 
     @property
     def key(self) -> tuple[str, str, str, str]:
         return (self.api_version, self.kind, self.name, self.namespace)
 
 
+class ConfigKind(enum.Enum):
+    """What a config.define_*() setting holds (the suffix of its builtin's name)."""
+
+    STRING = "string"
+    STRING_LIST = "string_list"
+    BOOL = "bool"
+    OBJECT = "object"
+
+
 @dataclass
 class ConfigDef:
     name: str
-    kind: str  # "string", "string_list", "bool", "object"
+    kind: ConfigKind
     args: bool
     usage: str
 

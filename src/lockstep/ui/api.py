@@ -1,6 +1,6 @@
 """HTTP API handlers: read view models, validate requests, dispatch actions.
 
-Handlers never call runners or touch processes (DESIGN §2 step 6): a mutation
+Handlers never call runners or touch processes (docs/engine.md, "One loop, one writer"): a mutation
 is an action for the store, and its effect shows up in the next view. Every
 malformed request gets a 4xx with a message; `_errors` turns anything that
 slips through into a 400 rather than a 500.
@@ -35,11 +35,11 @@ class BadRequest(Exception):
         self.status = status
 
 
-async def _settled(engine: Engine) -> None:
+async def _drained(engine: Engine) -> None:
     """Let the store reduce what a handler dispatched, so the reply (and the next
     read, e.g. `trigger` then `wait`) already reflects it."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(engine.store.settle(), 2.0)
+        await asyncio.wait_for(engine.store.drained(), 2.0)
 
 
 def _fail(message: str, status: int = 400) -> web.Response:
@@ -104,7 +104,7 @@ def _names(engine: Engine, data: dict[str, Any], key: str = "resources", allow_a
 
 async def get_view(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    view = full_view(engine.state, engine.decision, engine.args)
+    view = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
     view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
@@ -114,7 +114,7 @@ async def get_view(request: web.Request) -> web.Response:
 async def get_resource(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     name = request.match_info["name"]
-    detail = resource_detail(engine.state, engine.decision, name)
+    detail = resource_detail(engine.snapshot.state, engine.snapshot.decision, name)
     if detail is None:
         raise BadRequest(f"no such resource: {name}", 404)
     return web.json_response(detail)
@@ -131,7 +131,7 @@ async def get_history(request: web.Request) -> web.Response:
 
 async def get_graph(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    return web.json_response(graph_view(engine.state, engine.decision))
+    return web.json_response(graph_view(engine.snapshot.state, engine.snapshot.decision))
 
 
 def line_json(line: Any) -> JSON:
@@ -178,17 +178,17 @@ async def get_args(request: web.Request) -> web.Response:
 async def post_trigger(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     names = _names(engine, await _body(request))
-    disabled = [n for n in names if not engine.state.rs[n].enabled]
+    disabled = [n for n in names if not engine.state.statuses[n].enabled]
     if disabled:
         raise BadRequest(f"cannot trigger disabled resource: {', '.join(disabled)}", 409)
     for name in names:
         engine.dispatch(A.Trigger(name, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     # A trigger is a request: say what keeps it from starting now, if anything does.
-    state, decision = engine.state, engine.decision
+    state, decision = engine.snapshot.state, engine.snapshot.decision
     waiting: dict[str, list[str]] = {}
     for name in names:
-        s = state.rs[name]
+        s = state.statuses[name]
         if s.running is not None and s.pending:
             waiting[name] = [f"update #{s.running.id} is running; it updates again when that one ends"]
         elif s.pending:
@@ -206,18 +206,18 @@ async def post_enable(request: web.Request) -> web.Response:
     names = _names(engine, data, allow_all=True)
     if enabled and data.get("with_deps") is True:
         names = with_upstreams(names, engine.state.resources.values())
-    changed = [n for n in names if engine.state.rs[n].enabled != enabled]
+    changed = [n for n in names if engine.state.statuses[n].enabled != enabled]
     for name in names:
         engine.dispatch(A.SetEnabled(name, enabled, at=engine.now()))
     if data.get("only") is True:
         for name in engine.state.resources:
             if name not in names:
                 engine.dispatch(A.SetEnabled(name, not enabled, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     state = engine.state
     # What the newly enabled resources will wait on for ever unless it is enabled too.
     disabled_ups = {
-        n: [u for u in upstreams_of([n], state.resources.values()) if not state.rs[u].enabled]
+        n: [u for u in upstreams_of([n], state.resources.values()) if not state.statuses[u].enabled]
         for n in names
     } if enabled else {}
     return web.json_response({"resources": names, "enabled": enabled, "changed": changed,
@@ -234,7 +234,7 @@ async def post_trigger_mode(request: web.Request) -> web.Response:
         raise BadRequest("'mode' must be 'auto' or 'manual'") from None
     for name in names:
         engine.dispatch(A.SetTriggerMode(name, mode, at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"resources": names, "mode": mode.value})
 
 
@@ -246,6 +246,8 @@ async def post_args(request: web.Request) -> web.Response:
         raise BadRequest("'args' must be a list of strings")
     engine.args = list(args)
     engine.reload()
+    # Once this answers, the view says "reloading": a `wait` for a resource the new args create waits for it.
+    await _drained(engine)
     return web.json_response({"args": engine.args})
 
 
@@ -266,9 +268,11 @@ async def post_forget_inferred(request: web.Request) -> web.Response:
         unknown = sorted(f"{u}:{d}" for u, d in edges - known)
         if unknown:
             raise BadRequest(f"not an inferred edge: {', '.join(unknown)}", 404)
-    if edges:
+    if data.get("all") is True:
+        engine.dispatch(A.ForgetAllInferred(engine.now()))
+    elif edges:
         engine.dispatch(A.ForgetInferred(frozenset(edges), at=engine.now()))
-    await _settled(engine)
+    await _drained(engine)
     return web.json_response({"forgotten": sorted([list(e) for e in edges])})
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 
 from lockstep.statedir import state_dir
+from lockstep.ui.apifile import API_FILE
 from lockstep.ui.security import TOKEN_HEADER
-from lockstep.ui.server import API_FILE
 
 
 class ApiError(Exception):

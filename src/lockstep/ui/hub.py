@@ -6,25 +6,25 @@ everything newer. So a slow client never makes the engine buffer anything: it
 just receives a bigger, coalesced delta when it catches up. Log lines work the
 same way, with the log store's own seq as the checkpoint.
 
-The hub runs inside the store's subscriber (synchronously, after the engine's
-own step, so `engine.decision` is already current). Views are recomputed only
-for resources whose state objects were replaced: states are frozen, so
-identity tells us what cannot have changed.
+The hub subscribes to the engine's snapshots: each carries the state, the
+decision taken on it and the names of the resources that changed, so views are
+recomputed only for those, and the order only when the topology changed.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from lockstep.model.resource import Resource
 from lockstep.model.update import HoldReason
-from lockstep.store.state import EngineState, ResourceState
+from lockstep.store.state import ResourceState
 from lockstep.ui.viewmodel import JSON, config_view, record_json, resource_view
 
 if TYPE_CHECKING:
     from lockstep.engine.engine import Engine
+    from lockstep.engine.snapshot import Snapshot
 
 
 @dataclass
@@ -61,28 +61,36 @@ class Hub:
         self._config_seq = 0
         self._finished = 0
         self._listeners: set[asyncio.Event] = set()
-        self._unsubscribe = [engine.store.subscribe(self._on_state), engine.logs.subscribe(self._on_log)]
-        self._on_state(engine.state)
+        self._unsubscribe = [engine.subscribe(self._on_snapshot), engine.logs.subscribe(self._on_log)]
+        self._rebuild(engine.snapshot)
 
     def close(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
 
-    # -- producers (synchronous, called by the store and the log store) ----
+    # -- producers (synchronous, called by the engine and the log store) ----
 
-    def _on_state(self, _: EngineState) -> None:
-        state = self.engine.state  # the engine's step may have applied more since
-        holds_map = self.engine.decision.holds
+    def _rebuild(self, snap: Snapshot) -> None:
+        """Everything from scratch (once, when the hub is created)."""
+        state = snap.state
+        self._on_snapshot(replace(snap, changed=frozenset(state.resources) | frozenset(self._entries),
+                                  topology_changed=True))
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        state = snap.state
+        holds_map = snap.decision.holds
         seq = self.seq + 1
         changed = False
-        for name, r in state.resources.items():
-            s = state.rs.get(name)
-            if s is None:
+        for name in snap.changed:
+            r = state.resources.get(name)
+            s = state.statuses.get(name)
+            if r is None or s is None:
+                if self._entries.pop(name, None) is not None:
+                    self._removed[name] = seq
+                    changed = True
                 continue
             holds = tuple(holds_map.get(name, ()))
             old = self._entries.get(name)
-            if old is not None and old.resource is r and old.state is s and old.holds == holds:
-                continue
             view = resource_view(r, s, holds)
             if old is not None and old.view == view:
                 old.resource, old.state, old.holds = r, s, holds
@@ -90,11 +98,9 @@ class Hub:
             self._entries[name] = _Entry(r, s, holds, view, seq)
             self._removed.pop(name, None)
             changed = True
-        for name in [n for n in self._entries if n not in state.resources]:
-            del self._entries[name]
-            self._removed[name] = seq
-            changed = True
-        self._order = state.topology.order or tuple(state.resources)
+        if snap.topology_changed or snap.changed:
+            self._order = state.topology.order or tuple(state.resources)
+        # The args are the engine's (the `args` command sets them before the reload).
         config = config_view(state, self.engine.args)
         if config != self._config:
             self._config, self._config_seq = config, seq
@@ -129,7 +135,7 @@ class Hub:
         return self._config
 
     def delta_since(self, seq: int, finished_seen: int) -> Delta:
-        state = self.engine.state
+        state = self.engine.snapshot.state
         delta = Delta(self.seq, finished_total=state.finished_total)
         entries = self._entries
         delta.changed = [entries[n].view for n in self._order if n in entries and entries[n].seq > seq]

@@ -24,14 +24,15 @@ from aiohttp import web
 
 from lockstep.engine.engine import Engine
 from lockstep.errors import FatalError
+from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.ui.api import ENGINE, HUB, add_routes, errors
+from lockstep.ui.apifile import API_FILE
 from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
 from lockstep.ui.stream import stream
 
-API_FILE = "api.json"
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
 
 
@@ -124,13 +125,7 @@ def url_for(host: str, port: int) -> str:
 
 
 def write_api_file(directory: Path, info: dict[str, object]) -> Path:
-    path = directory / API_FILE
-    tmp = directory / (API_FILE + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f)
-    os.replace(tmp, path)
-    return path
+    return write_private_json(directory / API_FILE, info)
 
 
 def remove_api_file(directory: Path) -> None:

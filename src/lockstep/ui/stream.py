@@ -36,7 +36,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if want_logs and request.query.get("logs") not in (None, ""):
         log_cp = _int(request, "logs", 0)
     else:
-        tail_lines = engine.logs.tail(None, tail) if resources is None else engine.logs.since(0, resources)[-tail:]
+        tail_lines = engine.logs.last(tail, resources)
         log_cp = tail_lines[0].seq - 1 if tail_lines else engine.logs.checkpoint
 
     ws = web.WebSocketResponse(heartbeat=15.0, max_msg_size=1 << 16)
@@ -45,8 +45,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     event = hub.listen()
     view_seq = hub.seq
-    finished = engine.state.finished_total
-    snapshot = full_view(engine.state, engine.decision, engine.args)
+    current = engine.snapshot
+    finished = current.state.finished_total
+    snapshot = full_view(current.state, current.decision, engine.args)
     snapshot["resources"] = hub.views()
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,

@@ -14,39 +14,38 @@ from rich.text import Text
 
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.store import LogLevel, LogLine
-from lockstep.model.resource import TriggerMode
-from lockstep.store.state import EngineState, ResourceState
-from lockstep.ui.viewmodel import runtime_status
+from lockstep.store.state import EngineState
+from lockstep.ui.viewmodel import JSON, UpdateStatus, resource_view
 
 
-def status_word(s: ResourceState, decision: Decision) -> str:
-    if not s.enabled:
-        return "disabled"
-    if s.running is not None:
-        return "updating"
-    if s.name in decision.holds:
-        return "; ".join(h.describe() for h in decision.holds[s.name])
-    if s.pending:
-        return "pending"
-    if s.last is None:
-        return "not started (manual)" if s.trigger_mode is TriggerMode.MANUAL else "idle"
-    if s.failed:
-        return f"error: {s.last.error}"
-    return "ok"
+def update_cell(view: JSON) -> str:
+    """The UPDATE column: the dashboard's update status, with its reason when it waits or failed."""
+    status = UpdateStatus(view["update_status"])
+    if view["hold_text"] and status in (UpdateStatus.HELD, UpdateStatus.PENDING):
+        return f"{status.value}: {view['hold_text']}"
+    if status is UpdateStatus.ERROR and view["last"]:
+        return f"{status.value}: {view['last']['error']}"
+    if view["note"]:
+        return f"{status.value}: {view['note']}"
+    return status.value
 
 
 def status_table(state: EngineState, decision: Decision) -> Table:
+    """One row per resource, from the same resource views as the dashboard and `get`."""
     table = Table(expand=True, box=None, header_style="bold")
     table.add_column("RESOURCE")
     table.add_column("UPDATE")
     table.add_column("RUNTIME")
     table.add_column("LAST", justify="right")
     # Tiltfile order: stable while edges are learnt (the scheduler's order moves).
-    for name in state.resources:
-        s = state.rs[name]
-        last = s.last
-        dur = f"{(last.end or last.start) - last.start:.1f}s" if last else ""
-        table.add_row(name, status_word(s, decision), runtime_status(s), dur)
+    for name, r in state.resources.items():
+        s = state.statuses.get(name)
+        if s is None:
+            continue
+        view = resource_view(r, s, tuple(decision.holds.get(name, ())))
+        dur = view["last_duration"]
+        runtime = view["runtime_status"] if view["has_runtime"] else ""
+        table.add_row(name, update_cell(view), runtime, "" if dur is None else f"{dur:.1f}s")
     if state.config_errors:
         table.caption = "Tiltfile error: " + state.config_errors[0].render()
     return table

@@ -49,12 +49,14 @@ def update_status(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
 
 
 def is_ready(r: Resource, s: ResourceState) -> bool:
-    """`lockstep wait --for=condition=Ready`: updated successfully and runtime ready."""
-    if not s.enabled or s.running is not None or s.pending:
-        return False
-    if r.has_update and not s.succeeded:
-        return False
-    return s.runtime in (RuntimeStatus.NONE, RuntimeStatus.READY)
+    """`lockstep wait --for=condition=Ready`: settled.
+
+    One exception: a resource with nothing to build that has never been asked
+    to update (auto_init=False) is ready once its runtime is.
+    """
+    if not r.has_update and s.last is None:
+        return s.enabled and s.idle and s.runtime_ok
+    return s.settled
 
 
 def runtime_status(s: ResourceState) -> str:
@@ -141,16 +143,16 @@ def resource_view(r: Resource, s: ResourceState, holds: tuple[HoldReason, ...]) 
         "enabled": s.enabled,
         "upstreams": list(r.resource_deps),
         "has_update": r.has_update,
-        "has_runtime": r.has_runtime,
+        "has_runtime": s.has_runtime,
     }
 
 
 def resource_views(state: EngineState, decision: Decision) -> list[JSON]:
     order = state.topology.order or tuple(state.resources)
     return [
-        resource_view(state.resources[n], state.rs[n], tuple(decision.holds.get(n, ())))
+        resource_view(state.resources[n], state.statuses[n], tuple(decision.holds.get(n, ())))
         for n in order
-        if n in state.resources and n in state.rs
+        if n in state.resources and n in state.statuses
     ]
 
 
@@ -158,7 +160,7 @@ def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
     return {
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None,
+        "reloading": state.config_dirty_since is not None or state.config_reload_requested,
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,
@@ -203,7 +205,7 @@ def _definition(r: Resource) -> JSON:
 def resource_detail(state: EngineState, decision: Decision, name: str, history_limit: int = 50) -> JSON | None:
     """One resource in full: its view, its definition, its graph neighbours and recent updates."""
     r = state.resources.get(name)
-    s = state.rs.get(name)
+    s = state.statuses.get(name)
     if r is None or s is None:
         return None
     view = resource_view(r, s, tuple(decision.holds.get(name, ())))
@@ -284,7 +286,7 @@ def graph_view(state: EngineState, decision: Decision) -> JSON:
         layer[name] = 1 + max((layer.get(u, 0) for u in ups.get(name, frozenset())), default=-1)
     nodes = []
     for name in state.topology.order:
-        r, s = state.resources.get(name), state.rs.get(name)
+        r, s = state.resources.get(name), state.statuses.get(name)
         if r is None or s is None:
             continue
         holds = tuple(decision.holds.get(name, ()))

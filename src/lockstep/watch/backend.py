@@ -14,6 +14,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
+# One definition of path containment, shared with the engine's PathIndex.
+from lockstep.model.paths import is_under as is_under
+
 PathsSink = Callable[[set[str]], None]
 DirFilter = Callable[[str], bool]
 
@@ -46,13 +49,6 @@ def normalize_roots(roots: Sequence[str]) -> tuple[str, ...]:
         if not any(is_under(r, kept) for kept in out):
             out.append(r)
     return tuple(out)
-
-
-def is_under(path: str, root: str) -> bool:
-    """`path` is `root` or lies beneath it."""
-    if path == root:
-        return True
-    return path.startswith(root if root.endswith("/") else root + "/")
 
 
 def nearest_existing(path: str) -> str:

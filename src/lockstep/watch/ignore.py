@@ -1,43 +1,29 @@
-"""Ignore patterns with .dockerignore / .tiltignore semantics, plus built-ins.
+"""The edge of ignore matching: `.tiltignore` files and the filesystem facts.
 
-Pattern rules (moby/patternmatcher, which Tilt uses for `ignore=` and
-.tiltignore):
-
-- patterns are relative to `base_dir`; a leading `/` means the same thing
-  (the base), and a trailing `/` is dropped (`foo/` == `foo`);
-- `*` matches within one path component, `?` one character, `[...]` a class,
-  `**` any number of components (including none), `\\` escapes;
-- a pattern that matches a directory matches everything beneath it;
-- `!pattern` re-includes; the last matching pattern wins;
-- unlike .gitignore there is no implicit `**/`: `*.pyc` only matches at the
-  base. Write `**/*.pyc` for every level.
-
-Absolute patterns: Tilt lets `ignore=` name absolute paths. A pattern is
-taken as absolute when it lies under `base_dir` or its first component exists
-at the filesystem root (`/tmp/...`, `/home/...`); otherwise the leading `/` is
-the dockerignore "root of the context" form.
-
-Built-ins (always on, not negatable): `.git` directories anywhere, and the
-temporary files editors write next to the file being saved.
+The pattern rules and the matching itself are pure and live in
+`lockstep.model.ignore`. This module reads `.tiltignore` files and observes
+which directories exist at the filesystem root, which decides whether a
+pattern such as `/tmp/x` names an absolute path or the base-relative `tmp/x`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 
-# Editor droppings, matched on the file name: vim swap files and its `4913`
-# write test, emacs lock/autosave/backup files, JetBrains safe-write files,
-# kate swap files, and `*.tmp` that several editors write then rename.
-_BUILTIN_NAMES = re.compile(
-    r"""(?x)^(?:
-        \..*\.sw[a-p] | .*\.sw[px] | .*~ | \.\#.* | \#.*\# | 4913 | .*\.tmp
-        | .*___jb_(?:tmp|old|bak)___ | .*\.kate-swp
-    )$"""
-)
-_BUILTIN_DIRS = frozenset({".git"})
+from lockstep.model.ignore import AnyMatcher
+from lockstep.model.ignore import IgnoreMatcher as PureIgnoreMatcher
+
+__all__ = ["AnyMatcher", "IgnoreMatcher", "filesystem_roots", "load_tiltignore"]
+
+
+def filesystem_roots() -> frozenset[str]:
+    """The directories at the filesystem root: what makes `/name/...` an absolute pattern."""
+    try:
+        with os.scandir("/") as entries:
+            return frozenset(e.name for e in entries if e.is_dir())
+    except OSError:
+        return frozenset()
 
 
 def load_tiltignore(directory: str) -> list[str]:
@@ -51,169 +37,8 @@ def load_tiltignore(directory: str) -> list[str]:
     return [s for s in (line.strip() for line in lines) if s and not s.startswith("#")]
 
 
-def _translate(pattern: str) -> str:
-    """A dockerignore pattern (already cleaned, relative) as a regex body."""
-    out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "*":
-            if pattern.startswith("**", i):
-                i += 2
-                if i < n and pattern[i] == "/":
-                    out.append("(?:.*/)?")  # `**/` : zero or more whole components
-                    i += 1
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif c == "?":
-            out.append("[^/]")
-        elif c == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif c == "[":
-            negated_class = pattern.startswith(("[!", "[^"), i)
-            end = pattern.find("]", i + 2 if negated_class else i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    # A match on a directory covers everything beneath it.
-    return "".join(out) + "(?:/.*)?"
+class IgnoreMatcher(PureIgnoreMatcher):
+    """A matcher whose absolute patterns are classified against this machine's filesystem."""
 
-
-@dataclass(frozen=True)
-class _Rule:
-    negate: bool
-    absolute: bool
-    regex: re.Pattern[str]
-    # Components, for the conservative "could this match under dir D?" test.
-    parts: tuple[str, ...]
-
-
-class IgnoreMatcher:
     def __init__(self, base_dir: str, patterns: Iterable[str] = (), *, builtins: bool = True) -> None:
-        self.base_dir = os.path.abspath(base_dir)
-        self._builtins = builtins
-        self._rules: list[_Rule] = []
-        for raw in patterns:
-            rule = self._compile(raw)
-            if rule is not None:
-                self._rules.append(rule)
-        self._has_negation = any(r.negate for r in self._rules)
-
-    def _compile(self, raw: str) -> _Rule | None:
-        pat = raw.strip()
-        negate = pat.startswith("!")
-        if negate:
-            pat = pat[1:].strip()
-        if not pat:
-            return None
-        absolute = self._is_absolute(pat)
-        if absolute:
-            pat = os.path.normpath(pat)
-        else:
-            pat = os.path.normpath(pat.lstrip("/"))
-            if pat in (".", ""):
-                return None
-            if pat.startswith("../"):
-                # Outside the base: resolve to an absolute pattern.
-                pat = os.path.normpath(os.path.join(self.base_dir, pat))
-                absolute = True
-        return _Rule(negate, absolute, re.compile(_translate(pat)), tuple(pat.strip("/").split("/")))
-
-    def _is_absolute(self, pat: str) -> bool:
-        if not pat.startswith("/"):
-            return False
-        if pat == self.base_dir or pat.startswith(self.base_dir.rstrip("/") + "/"):
-            return True
-        first = pat.lstrip("/").split("/", 1)[0]
-        return bool(first) and not any(ch in first for ch in "*?[\\") and os.path.isdir("/" + first)
-
-    def _rel(self, abs_path: str) -> str | None:
-        base = self.base_dir
-        if abs_path == base:
-            return "."
-        if base == "/":
-            return abs_path[1:]
-        if abs_path.startswith(base + "/"):
-            return abs_path[len(base) + 1 :]
-        return None
-
-    def _builtin(self, abs_path: str) -> bool:
-        if not self._builtins:
-            return False
-        parts = abs_path.split("/")
-        if _BUILTIN_DIRS.intersection(parts):
-            return True
-        return bool(_BUILTIN_NAMES.match(parts[-1]))
-
-    def matches(self, abs_path: str) -> bool:
-        """Whether `abs_path` (a file or directory) is ignored."""
-        abs_path = os.path.normpath(abs_path)
-        if self._builtin(abs_path):
-            return True
-        rel = self._rel(abs_path)
-        for rule in reversed(self._rules):
-            subject = abs_path if rule.absolute else rel
-            if subject is not None and rule.regex.fullmatch(subject):
-                return not rule.negate
-        return False
-
-    def matches_dir(self, abs_dir: str) -> bool:
-        """Whether the whole tree at `abs_dir` is ignored, so a watcher may skip it.
-
-        Conservative: False whenever some `!` pattern might re-include a path
-        beneath it.
-        """
-        abs_dir = os.path.normpath(abs_dir)
-        if self._builtins and _BUILTIN_DIRS.intersection(abs_dir.split("/")):
-            return True
-        if not self.matches(abs_dir):
-            return False
-        if not self._has_negation:
-            return True
-        rel = self._rel(abs_dir)
-        for rule in self._rules:
-            if not rule.negate:
-                continue
-            subject = abs_dir if rule.absolute else rel
-            if subject is None:
-                continue
-            if _could_match_below(rule.parts, tuple(subject.strip("/").split("/"))):
-                return False
-        return True
-
-
-def _could_match_below(pattern: Sequence[str], dir_parts: Sequence[str]) -> bool:
-    """Could `pattern` match some path strictly inside the directory `dir_parts`?"""
-    for i, d in enumerate(dir_parts):
-        if i >= len(pattern):
-            return True  # matched a parent: conservatively yes
-        p = pattern[i]
-        if "**" in p:
-            return True
-        if not re.fullmatch(_translate(p)[: -len("(?:/.*)?")], d):
-            return False
-    return len(pattern) > len(dir_parts)
-
-
-class AnyMatcher:
-    """The union of several matchers (a path is ignored if any ignores it)."""
-
-    def __init__(self, matchers: Sequence[IgnoreMatcher]) -> None:
-        self._matchers = tuple(matchers)
-
-    def matches(self, abs_path: str) -> bool:
-        return any(m.matches(abs_path) for m in self._matchers)
-
-    def matches_dir(self, abs_dir: str) -> bool:
-        return any(m.matches_dir(abs_dir) for m in self._matchers)
+        super().__init__(os.path.abspath(base_dir), patterns, builtins=builtins, root_dirs=filesystem_roots())

@@ -1,21 +1,25 @@
 """Which resources does a changed path concern? (deps minus ignores)
 
 Built once per configuration; the reducer asks it for every FilesChanged.
+Pure: the one fact about the machine that ignore patterns need (which
+directories exist at the filesystem root) is observed at the edge and passed in.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
+from lockstep.model.context_filter import ContextFilter
+from lockstep.model.ignore import IgnoreMatcher
 from lockstep.model.resource import Resource
-from lockstep.watch.context_filter import ContextFilter
-from lockstep.watch.ignore import IgnoreMatcher
 
 
-def _under(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+def is_under(path: str, root: str) -> bool:
+    """`path` is `root` or lies beneath it (absolute POSIX paths, compared as strings)."""
+    if path == root:
+        return True
+    return path.startswith(root if root.endswith("/") else root + "/")
 
 
 def watched_roots(resource: Resource) -> tuple[str, ...]:
@@ -35,15 +39,21 @@ def _plain_roots(resource: Resource) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*resource.deps, *(d for i in resource.images for d in i.deps))))
 
 
+def _ignores(resource: Resource) -> list[str]:
+    # custom_build's ignore= applies to its deps, as the resource's own ignores do.
+    return [*resource.ignore, *(p for i in resource.images if i.custom_command is not None for p in i.ignore)]
+
+
 @dataclass(frozen=True)
 class _Entry:
     name: str
     roots: tuple[str, ...]
     ignore: IgnoreMatcher
-    contexts: tuple[ContextFilter, ...]
+    # docker_build contexts: .dockerignore, ignore= and only= decide (see context_filter).
+    contexts: tuple[ContextFilter, ...] = ()
 
     def concerns(self, path: str) -> bool:
-        if any(_under(path, root) for root in self.roots) and not self.ignore.matches(path):
+        if any(is_under(path, root) for root in self.roots) and not self.ignore.matches(path):
             return True
         return any(c.triggers(path) for c in self.contexts)
 
@@ -51,11 +61,18 @@ class _Entry:
 class PathIndex:
     """Maps a changed absolute path to the names of the resources watching it."""
 
-    def __init__(self, base_dir: str, resources: Iterable[Resource], global_ignore: Iterable[str] = ()):
+    def __init__(
+        self,
+        base_dir: str,
+        resources: Iterable[Resource],
+        global_ignore: Iterable[str] = (),
+        *,
+        root_dirs: Collection[str] = (),
+    ):
         self.base_dir = base_dir
-        self.global_ignore = IgnoreMatcher(base_dir, list(global_ignore))
+        self.global_ignore = IgnoreMatcher(base_dir, list(global_ignore), root_dirs=root_dirs)
         self._entries = tuple(
-            _Entry(r.name, _plain_roots(r), IgnoreMatcher(base_dir, _ignores(r)),
+            _Entry(r.name, _plain_roots(r), IgnoreMatcher(base_dir, _ignores(r), root_dirs=root_dirs),
                    tuple(ContextFilter(i) for i in r.images if i.custom_command is None))
             for r in resources
         )
@@ -82,8 +99,3 @@ class PathIndex:
             if e.name == name:
                 return e.concerns(path)
         return False
-
-
-def _ignores(resource: Resource) -> list[str]:
-    # custom_build's ignore= applies to its deps, as the resource's own ignores do.
-    return [*resource.ignore, *(p for i in resource.images if i.custom_command is not None for p in i.ignore)]

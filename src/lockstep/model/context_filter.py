@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import posixpath
 
+from lockstep.model.ignore import IgnoreMatcher
 from lockstep.model.resource import ImageTarget
-from lockstep.watch.ignore import IgnoreMatcher
 
 
 def _under(path: str, root: str) -> bool:

@@ -1,0 +1,54 @@
+"""What the engine writes down after each step: history, hold changes, inferred edges.
+
+A snapshot subscriber in all but name (the engine calls it from its step, so
+the files never lag the snapshot anyone sees). The file formats are
+`engine/persist.py`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from lockstep.engine.persist import StateFiles, read_history
+from lockstep.engine.scheduler import Decision
+from lockstep.logs.disk import DiskHealth
+from lockstep.model.update import HoldReason, UpdateResult
+from lockstep.store.state import EngineState
+
+
+class Recorder:
+    def __init__(self, directory: Path, health: DiskHealth | None = None) -> None:
+        # Update ids continue the recorded history (C8: ids are unique across runs).
+        self.first_update_id = 1 + max((r.id for r in read_history(directory)), default=0)
+        self._files = StateFiles(directory, health)
+        self._written = 0
+        self._holds: dict[str, tuple[HoldReason, ...]] = {}
+        self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
+
+    def record(self, state: EngineState, decision: Decision) -> None:
+        new = state.finished_total - self._written
+        if new > 0:
+            for record in state.history[-new:]:
+                self._files.append_update(record)
+            self._written = state.finished_total
+        if state.inferred != self._inferred_saved:
+            self._inferred_saved = state.inferred
+            self._files.save_inferred(state.inferred, state.evidence)
+        changed = False
+        for name in set(self._holds) | set(decision.holds):
+            held = decision.holds.get(name, ())
+            if self._holds.get(name, ()) != held:
+                self._files.append_holds(state.now, name, held)
+                changed = True
+        if changed:
+            self._holds = dict(decision.holds)
+
+    def close(self, state: EngineState, now: float) -> None:
+        # Updates cut short by the shutdown are history too (C8).
+        for s in state.statuses.values():
+            if s.running is not None:
+                self._files.append_update(
+                    replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown")
+                )
+        self._files.close()
