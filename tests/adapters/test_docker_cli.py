@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -54,7 +55,10 @@ def test_buildkit_is_detected_once_from_buildx() -> None:
         assert [s.argv for s in runner.started] == [("docker", "buildx", "version")]
 
 
-def test_the_context_tar_is_fed_on_stdin() -> None:
+def test_the_context_tar_is_fed_on_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "docker").write_text("#!/bin/sh\n")
+    (tmp_path / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))  # a docker client exists (the fake runs nothing)
     runner = FakeProcessRunner(lambda spec: FakeRun(lines=["Successfully built"]))
     code, lines = asyncio.run(DockerCli(runner).run(["docker", "build", "-"], None, stdin_path="/t/ctx.tar",
                                                     cwd="/w"))

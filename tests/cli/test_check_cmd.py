@@ -55,3 +55,33 @@ def test_check_groups_identical_warnings(tmp_path, capsys):
     assert out.count("warning: same") == 1 and "warning: same (\u00d713)" in out
     assert out.count("is ignored: it has no serve_cmd") == 3  # different messages stay apart
     assert "image `img` is built but no resource uses it\n" in out
+
+
+K8S_TILTFILE = """
+k8s_yaml(blob('''
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+'''))
+local_resource('load', cmd='kind load docker-image web')
+"""
+
+
+def test_check_names_missing_kubectl_and_kind(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, K8S_TILTFILE)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    monkeypatch.setenv("PATH", str(bindir))
+    assert main(["check", "-f", path]) == 1
+    out = capsys.readouterr().out
+    assert "error: `kubectl` is not installed (or not on PATH); it is needed to deploy `web`" in out
+    assert "error: `kind` is not installed (or not on PATH); it is needed to run `load`" in out
+    for tool in ("kubectl", "kind"):
+        exe = bindir / tool
+        exe.write_text("#!/bin/sh\nexit 0\n")
+        exe.chmod(0o755)
+    assert main(["check", "-f", path]) == 0

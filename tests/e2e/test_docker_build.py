@@ -1,30 +1,30 @@
 """docker_build and custom_build on a real (private) Docker engine.
 
-Each test writes a Tiltfile, evaluates it with the real loader, and runs the resource's
-update through the real image runner; the images are then inspected with `docker run`.
+Each test writes a Tiltfile, evaluates it with the real loader, and runs the image step of the
+resource's update as the engine does; the images are then inspected with `docker run`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import textwrap
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from dockerd import DockerEngine
 
-from lockstep.adapters.docker import DockerCli, repo_of
+from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.process import SubprocessRunner
-from lockstep.engine.image_runner import ImageBuilder, ImageRunner
-from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.engine.image_runner import DockerImages, ImageBuilder
+from lockstep.engine.k8s_runner import ImagesInOrder, K8sError
 from lockstep.model.paths import PathIndex
 from lockstep.model.resource import LoadResult
 from lockstep.tiltfile.loader import load
 
 pytestmark = pytest.mark.e2e
 
-DEPLOY = ("k8s_custom_deploy('app', apply_cmd='echo deployed $TILT_IMAGE_0', delete_cmd='true', deps=[], "
-          "image_deps=['{ref}'])\n")
+DEPLOY = "k8s_custom_deploy('app', apply_cmd='true', delete_cmd='true', deps=[], image_deps=['{ref}'])\n"
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -41,25 +41,37 @@ def evaluate(root: Path, tiltfile: str) -> LoadResult:
     return result
 
 
+@dataclass
+class Built:
+    ok: bool
+    error: str = ""
+    images: dict[str, str] = field(default_factory=dict)  # ref -> built ref, in build order
+
+
 class Runner:
-    """The production image runner, driven one update at a time."""
+    """The image step of a resource's update, as the engine runs it (the Kubernetes runner's
+    `ImagesInOrder` over the docker builder; Compose services use the same builder)."""
 
     def __init__(self) -> None:
-        self.runner = ImageRunner(ImageBuilder(DockerCli(SubprocessRunner())))
+        self.builder = ImageBuilder(DockerCli(SubprocessRunner()))
+        self.step = ImagesInOrder(DockerImages(self.builder))
         self.logs: list[str] = []
 
-    def update(self, result: LoadResult, name: str = "app") -> Outcome:
+    def update(self, result: LoadResult, name: str = "app") -> Built:
         resource = result.resource(name)
         assert resource is not None
         self.logs.clear()
 
-        async def go() -> Outcome:
-            return await self.runner.run(UpdateJob(resource, 1), lambda text, _stream: self.logs.append(text))
+        async def go() -> Built:
+            try:
+                return Built(True, images=await self.step.build(resource, lambda text, _s: self.logs.append(text)))
+            except K8sError as exc:
+                return Built(False, str(exc))
         return asyncio.run(go())
 
-    def built(self, outcome: Outcome, ref: str) -> str:
+    def built(self, outcome: Built, ref: str) -> str:
         assert outcome.ok, f"{outcome.error}\n" + "\n".join(self.logs[-30:])
-        return next(out for out in outcome.outputs.images if repo_of(out) == repo_of(ref))
+        return outcome.images[ref]
 
 
 def test_context_filtering_applies_to_triggers_and_to_the_context_sent(
@@ -110,7 +122,6 @@ def test_content_derived_tags_are_immutable_and_reused(
     assert second != first and second.startswith("myorg/tagged:tilt-")
     # The old tag still names the old content: tags are never moved.
     assert docker_engine.cat(first, "/v.txt") == "one" and docker_engine.cat(second, "/v.txt") == "two"
-    assert any("deployed " + second in line for line in runner.logs)  # the deploy got the built ref
 
 
 def test_build_options_reach_docker(tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
@@ -140,7 +151,7 @@ def test_ssh_and_secret_need_buildkit(tmp_path: Path, docker_engine: DockerEngin
     result = evaluate(tmp_path, "docker_build('sec', 'ctx', secret=['id=tok,src=tok.txt'])\n"
                       + DEPLOY.format(ref="sec"))
     runner = Runner()
-    if asyncio.run(runner.runner.builder.cli.buildkit()):
+    if asyncio.run(runner.builder.cli.buildkit()):
         pytest.skip("this docker client has buildx: the classic-builder refusal does not apply")
     outcome = runner.update(result)
     assert not outcome.ok and "needs BuildKit" in outcome.error and "secret=" in outcome.error
@@ -163,7 +174,7 @@ def test_an_image_built_from_another_rebuilds_after_it(
     runner = Runner()
     outcome = runner.update(result)
     first_base, first_app = runner.built(outcome, "lockstep/base"), runner.built(outcome, "lockstep/app")
-    assert [repo_of(out) for out in outcome.outputs.images] == ["lockstep/base", "lockstep/app"]
+    assert list(outcome.images) == ["lockstep/base", "lockstep/app"]
     assert docker_engine.cat(first_app, "/base.txt", "/app.txt") == "base-1app-1"
     (tmp_path / "base" / "base.txt").write_text("base-2")
     outcome = runner.update(result)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import summary
-from dockerd import DockerEngine
+from dockerd import DockerEngine, compose_available
 from upproc import Up, wait_until
 
 from lockstep.engine.checker import check_history
@@ -49,8 +49,16 @@ write("manifest.json", json.dumps({"version": version, "files": sorted([js, css,
 TILTFILE = """
 local_resource('build-ui', cmd='python3 write_site.py', deps=['ui_src'], allow_parallel=True)
 docker_build('site-image', 'static_site', dockerfile='Dockerfile')
-k8s_custom_deploy('site', apply_cmd='echo "$TILT_IMAGE_0" >> deployed.txt', delete_cmd='true', deps=[],
-                  image_deps=['site-image'])
+docker_compose('docker-compose.yml', project_name='ls-storm')
+"""
+
+# The image's consumer: a Compose service (any deploy would do; this one needs no cluster).
+COMPOSE = """
+services:
+  site:
+    image: site-image
+    command: ["sleep", "3600"]
+    init: true
 """
 
 DUMP = 'cd /site && for f in $(find . -type f | sort); do echo "== $f"; cat "$f"; echo; done'
@@ -90,12 +98,13 @@ def problems(files: dict[str, str]) -> list[str]:
 
 def test_images_built_from_a_context_another_build_writes_are_never_partial(
         tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+    compose_available(docker_engine)
     (tmp_path / "ui_src").mkdir()
     (tmp_path / "static_site").mkdir()
     (tmp_path / "write_site.py").write_text(WRITE_SITE)
     (tmp_path / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY . /site/\n")
     (tmp_path / "ui_src" / "version.txt").write_text("0")
-    deployed = tmp_path / "deployed.txt"
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE)
     verdicts: dict[str, list[str]] = {}
     versions: dict[str, str] = {}
 
@@ -107,13 +116,13 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
                 versions[image] = json.loads(files["manifest.json"])["version"]
 
     def deployed_at(version: str) -> bool:
-        if not deployed.exists():
+        """The service's running container holds the site at `version`."""
+        running = docker_engine.docker("ps", "--filter", "label=com.docker.compose.project=ls-storm",
+                                       "--format", "{{.Image}}").stdout.split()
+        if len(running) != 1:
             return False
-        lines = deployed.read_text().split()
-        if not lines:
-            return False
-        inspect(lines[-1])
-        return versions.get(lines[-1]) == version
+        inspect(running[0])
+        return versions.get(running[0]) == version
 
     (tmp_path / "Tiltfile").write_text(TILTFILE)
     started = time.monotonic()

@@ -1,12 +1,19 @@
-"""The image runner's pure parts and its routing (the real builds are in tests/e2e)."""
+"""The image runner's pure parts and its failures (the real builds are in tests/e2e)."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from lockstep.engine.image_runner import ImageRunner, rewrite_bases
+import pytest
+
+from lockstep.adapters.docker import DockerCli
+from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
+from lockstep.engine.compose_runtime import Compose
+from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner, rewrite_bases
+from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import UpdateJob
-from lockstep.model.resource import K8sSpec, Resource, ResourceKind
+from lockstep.model.resource import ComposeSpec, ImageTarget, Resource, ResourceKind
 
 
 def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
@@ -15,23 +22,37 @@ def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
     assert out == "FROM base:tilt-1 AS b\nCOPY --from=tools:tilt-2 /t /t\nFROM other\nFROM base:$V\n"
 
 
-def test_deploys_this_build_cannot_do_fail_clearly() -> None:
-    runner = ImageRunner(None)  # type: ignore[arg-type]  # no image to build: the builder is not used
-    outcome = asyncio.run(runner.run(UpdateJob(Resource("k", ResourceKind.K8S, k8s=K8sSpec()), 1), lambda _t, _s: None))
-    assert not outcome.ok and outcome.error == "deploying to Kubernetes is not supported by this build yet"
+def no_docker() -> DockerCli:
+    return DockerCli(FakeProcessRunner(lambda spec: FakeRun(start_error=f"command not found: {spec.argv[0]}")))
 
 
-def test_no_docker_client_is_a_clear_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from lockstep.adapters.docker import DockerCli
-    from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
-    from lockstep.engine.image_runner import ImageBuilder
-    from lockstep.model.resource import ImageTarget
-
+def image(tmp_path: Path) -> ImageTarget:
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
-    img = ImageTarget(ref="app", context=str(tmp_path), dockerfile=str(tmp_path / "Dockerfile"))
-    runner = ImageRunner(ImageBuilder(DockerCli(FakeProcessRunner(
-        lambda spec: FakeRun(start_error="command not found: docker")))))
+    return ImageTarget(ref="app", context=str(tmp_path), dockerfile=str(tmp_path / "Dockerfile"))
+
+
+def test_no_docker_client_fails_a_compose_update_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker client anywhere
+    cli = no_docker()
+    runner = ImageRunner(ImageBuilder(cli), Compose(cli))
+    resource = Resource("app", ResourceKind.COMPOSE, images=(image(tmp_path),),
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "app", ("app",)))
     logs: list[str] = []
-    resource = Resource("app", ResourceKind.K8S, images=(img,), k8s=K8sSpec())
     outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda text, _stream: logs.append(text)))
     assert not outcome.ok and outcome.error == "cannot run docker: command not found: docker"
+    assert logs[-1] == outcome.error
+
+
+def test_build_failures_reach_the_kubernetes_runner_as_its_own_errors(tmp_path: Path) -> None:
+    images = DockerImages(ImageBuilder(no_docker()))
+    with pytest.raises(K8sError, match="cannot run docker"):
+        asyncio.run(images.build(image(tmp_path), {}, lambda _t, _s: None))
+
+
+def test_no_compose_fails_clearly(tmp_path: Path) -> None:
+    cli = DockerCli(FakeProcessRunner(lambda spec: FakeRun(exit_code=1)))
+    runner = ImageRunner(ImageBuilder(cli), Compose(cli))
+    resource = Resource("db", ResourceKind.COMPOSE,
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "db"))
+    outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda _t, _s: None))
+    assert not outcome.ok and "Docker Compose not found" in outcome.error

@@ -10,6 +10,7 @@ buildx; otherwise the classic builder, which cannot do `ssh=` or `secret=`.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -96,6 +97,8 @@ class DockerCli:
                 log(line, stream is Stream.STDERR)
 
         if stdin_path:
+            if shutil.which(argv[0]) is None:
+                raise DockerError(f"cannot run docker: command not found: {argv[0]}")
             # The process adapter gives children no stdin; a tiny shell redirects it.
             argv = ["sh", "-c", 'exec "$@" < "$0"', stdin_path, *argv]
         try:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 from dataclasses import replace
 from typing import Any
 
+from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model import graph
 from lockstep.model.resource import Diagnostic, LoadResult, Resource
 from lockstep.tiltfile import load
@@ -117,6 +119,8 @@ def as_text(result: LoadResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate(args, "check")
+    # Tools the Tiltfile's Kubernetes resources and commands need, named when absent.
+    result = replace(result, errors=result.errors + tool_diagnostics(result, shutil.which))
     if args.json:
         sys.stdout.write(json.dumps(as_json(result), indent=2) + "\n")
     else:

@@ -13,6 +13,7 @@ import time
 
 from lockstep.cli.common import add_file_arg, process_alive, tiltfile_path
 from lockstep.instance import remove_pidfile, running_pid, start_time
+from lockstep.model.resource import ResourceKind
 from lockstep.statedir import state_dir
 
 
@@ -20,11 +21,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("down", help="stop the running `up` for this Tiltfile and everything it started")
     add_file_arg(p)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop")
+    p.add_argument("--delete-namespaces", action="store_true",
+                   help="also delete the Namespaces the Tiltfile's YAML declares (kept by default)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
+    code = _stop(path, args)
+    return _delete_deployed(path, args) or code
+
+
+def _delete_deployed(path: str, args: argparse.Namespace) -> int:
+    """As Tilt's down: delete what the Tiltfile deploys to Kubernetes."""
+    from lockstep.cli.k8s_down import delete_k8s
+    from lockstep.engine.k8s_runner import RECORD
+    from lockstep.tiltfile import load
+
+    # Evaluating the Tiltfile runs its local() commands: only when `up` deployed something.
+    record = state_dir(path, create=False) / RECORD
+    if not record.exists():
+        return 0
+    result = load(path, list(getattr(args, "tiltfile_args", []) or []), subcommand="down")
+    if not result.ok or not any(r.kind is ResourceKind.K8S for r in result.resources):
+        return 0
+    code = delete_k8s(result, print, delete_namespaces=bool(getattr(args, "delete_namespaces", False)))
+    if code == 0:
+        record.unlink(missing_ok=True)
+    return code
+
+
+def _stop(path: str, args: argparse.Namespace) -> int:
     sdir = state_dir(path, create=False)
     pid, stale = running_pid(sdir)
     if stale:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import warnings
 
@@ -21,6 +22,7 @@ from lockstep.cli.common import (
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.engine import Engine
 from lockstep.engine.persist import load_inferred
+from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model.selection import with_upstreams
 from lockstep.ui.terminal import StreamPrinter, live_view, make_console
 
@@ -87,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
 
     def started(e: Engine) -> None:
         start_views(e, args)
+        if e.first_load is not None:
+            # Their updates fail with the same words; say it once up front too.
+            for d in tool_diagnostics(e.first_load, shutil.which):
+                print(f"lockstep: error: {d.message}\n  fix: {d.hint}", file=sys.stderr, flush=True)
         restored = restored_edges(e)
         if restored:
             plural = "s" if restored > 1 else ""

@@ -16,20 +16,25 @@ from dataclasses import replace
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
+from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
-from lockstep.engine.image_runner import ImageBuilder, ImageRunner
+from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
+from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
+from lockstep.engine.k8s_runner import Deployments, ImagesInOrder, K8sRunner
+from lockstep.engine.k8s_runtime import K8sRuntime
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, ResourceKind
+from lockstep.model.resource import LoadResult, ResourceKind, Settings
+from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
 from lockstep.watch.backend import make_backend
 
@@ -54,18 +59,29 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
+    builder = ImageBuilder(docker)
     compose = Compose(docker)
-    images = ImageRunner(ImageBuilder(docker), compose)
+    kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
+    deployments = Deployments(record=lambda by: write_private_json(
+        sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
+    engine: Engine | None = None
+
+    def settings() -> Settings:
+        return engine.snapshot.state.settings if engine is not None else Settings()
+
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: load_tiltfile(p, a, subcommand),
-        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups), ResourceKind.K8S: images,
-                        ResourceKind.COMPOSE: images}),
+        runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
+                        ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
+                                                    deployments=deployments),
+                        ResourceKind.COMPOSE: ImageRunner(builder, compose)}),
         logs=logs,
         cancel_load=cancel_load_commands,
     )
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))
+    engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
     WatchController(engine, make_backend(), engine.tiltfile)
     EvidenceController(engine, groups)
     return engine, reaper

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING
 from lockstep.adapters.build_context import fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
 from lockstep.adapters.process import LineSink, Stream
+from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import Outcome, UpdateJob
 
 if TYPE_CHECKING:
     from lockstep.engine.compose_runtime import Compose
 from lockstep.model.context_filter import ContextFilter
-from lockstep.model.resource import ImageTarget, Resource, ResourceKind
+from lockstep.model.resource import ImageTarget
 from lockstep.model.update import Outputs
 
 _BASE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)|^(\s*COPY\s+(?:--\S+\s+)*?--from=)(\S+)", re.IGNORECASE)
@@ -161,47 +162,45 @@ class ImageBuilder:
         return ref
 
 
-class ImageRunner:
-    """The runner of resources that deploy images: builds them, then runs the deploy step."""
+class DockerImages:
+    """The Kubernetes runner's image builder (`k8s_runner.BuildsOneImage`): one image at a
+    time on the docker CLI, with its failures in the runner's own error type."""
 
-    def __init__(self, builder: ImageBuilder, compose: Compose | None = None) -> None:
+    def __init__(self, builder: ImageBuilder) -> None:
+        self.builder = builder
+
+    async def build(self, img: ImageTarget, built: Mapping[str, str], log: LineSink) -> str:
+        try:
+            return await self.builder.build(img, built, _by_level(log))
+        except DockerError as exc:
+            raise K8sError(str(exc)) from exc
+
+
+class ImageRunner:
+    """The runner of Compose services: builds the images a service uses, then runs it."""
+
+    def __init__(self, builder: ImageBuilder, compose: Compose) -> None:
         self.builder = builder
         self.compose = compose
 
     async def run(self, job: UpdateJob, sink: LineSink) -> Outcome:
-        def log(text: str, is_error: bool) -> None:
-            sink(text, Stream.STDERR if is_error else Stream.STDOUT)
-
+        log = _by_level(sink)
         resource = job.resource
         built: dict[str, str] = {}
         try:
             for img in resource.images:
                 built[img.ref] = await self.builder.build(img, built, log)
                 log(f"Built {img.ref} as {built[img.ref]}", False)
-            return await self._deploy(resource, built, log)
         except DockerError as exc:
             log(str(exc), True)
             return Outcome(False, str(exc), _outputs(built))
+        if resource.compose is None:
+            return Outcome(False, f"`{resource.name}` is not a Compose service", _outputs(built))
+        return await self.compose.deploy(resource, built, log, _outputs(built))
 
-    async def _deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn) -> Outcome:
-        outputs = _outputs(built)
-        k8s = resource.k8s
-        if k8s is not None and k8s.apply_cmd is not None and not k8s.objects:
-            # k8s_custom_deploy: a local command receives the built refs, as in Tilt.
-            env: list[tuple[str, str]] = list(k8s.apply_env)
-            for i, ref in enumerate(k8s.image_refs):
-                out = next((o for r, o in built.items() if _norm(r) == _norm(ref)), ref)
-                env += [(f"TILT_IMAGE_{i}", out), (f"TILT_IMAGE_MAP_{i}", ref)]
-            log(f"Running apply_cmd: {k8s.apply_cmd.display()}", False)
-            code, _ = await self.builder.cli.run(list(k8s.apply_cmd.argv), log, cwd=k8s.apply_dir, env=tuple(env))
-            if code != 0:
-                return Outcome(False, f"apply_cmd exited with code {code}", outputs)
-            return Outcome(True, "", outputs)
-        if resource.compose is not None and self.compose is not None:
-            return await self.compose.deploy(resource, built, log, outputs)
-        what = "Kubernetes" if resource.kind is ResourceKind.K8S else "Docker Compose"
-        done = "images built; " if built else ""
-        return Outcome(False, f"{done}deploying to {what} is not supported by this build yet", outputs)
+
+def _by_level(sink: LineSink) -> LogFn:
+    return lambda text, is_error: sink(text, Stream.STDERR if is_error else Stream.STDOUT)
 
 
 def _outputs(built: Mapping[str, str]) -> Outputs:

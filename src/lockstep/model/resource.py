@@ -206,6 +206,9 @@ class K8sObject:
     namespace: str = ""
     api_version: str = ""
     yaml: str = ""  # the document, re-encoded
+    # Where a custom resource keeps images (k8s_kind/k8s_image_json_path): (json_path,
+    # repo_field, tag_field), the last two empty for a plain string field.
+    image_locators: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ref(self) -> str:
@@ -245,6 +248,8 @@ class K8sSpec:
     delete_cmd: Cmd | None = None
     apply_dir: str = ""
     apply_env: tuple[tuple[str, str], ...] = ()
+    delete_dir: str = ""
+    delete_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,8 @@ class Resource:
 class Settings:
     max_parallel_updates: int = 3
     k8s_upsert_timeout_secs: int = 30
+    # update_settings(k8s_server_side_apply=): "true", "false", "auto" ("" = not set).
+    k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
     default_registry: str = ""

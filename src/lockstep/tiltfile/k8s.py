@@ -275,6 +275,7 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
         trigger_mode=st.default_trigger_mode,
         k8s=K8sSpec(apply_cmd=apply_cmd, delete_cmd=delete_cmd,
                     apply_dir=st.resolve(a.string("apply_dir") or "."),
-                    apply_env=a.str_dict("apply_env"), image_refs=images),
+                    apply_env=a.str_dict("apply_env"), image_refs=images,
+                    delete_dir=st.resolve(a.string("delete_dir") or "."), delete_env=a.str_dict("delete_env")),
         location=st.call_location,
     ))

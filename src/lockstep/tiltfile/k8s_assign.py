@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import starlark as sl
 
+from lockstep.k8s.forwards import links as forward_links
+from lockstep.k8s.ordering import needs, provided
 from lockstep.model.resource import (
     DiscoveryStrategy,
     K8sSpec,
@@ -289,6 +291,13 @@ def k8s_resources(st: EvalState, index: ImageIndex, taken: set[str]) -> list[Res
             # other resources' resource_deps may name it.
         out.append(_resource(st, asm, g))
     if asm.unresourced:
+        # Tilt applies `uncategorized` first. Where that matters (it creates the Namespace a
+        # resource deploys into, or the CRD of one of its objects), lockstep makes it an upstream,
+        # so it is applied first on every update, not only the first one.
+        namespaces, kinds = provided([e.doc for e in asm.unresourced])
+        out = [replace(r, resource_deps=(*r.resource_deps, UNCATEGORIZED))
+               if r.k8s is not None and UNCATEGORIZED not in r.resource_deps
+               and needs([(o.kind, o.namespace) for o in r.k8s.objects], namespaces, kinds) else r for r in out]
         out.append(_resource(st, asm, _Group(UNCATEGORIZED, asm.unresourced)))
     return out
 
@@ -306,6 +315,15 @@ def _inferred_readiness(st: EvalState, g: _Group, images: tuple[object, ...],
     if g.manual and not selectors and not images:
         return PodReadiness.IGNORE
     return PodReadiness.WAIT
+
+
+def _locators(st: EvalState, entry: K8sObjectEntry) -> tuple[tuple[str, str, str], ...]:
+    out: list[tuple[str, str, str]] = []
+    for info in st.k8s_kinds.values():
+        if kind_matches(info, entry):
+            out += [(path, "", "") for path in info.image_json_paths]
+            out += list(info.image_objects)
+    return tuple(dict.fromkeys(out))
 
 
 def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
@@ -326,7 +344,11 @@ def _resource(st: EvalState, asm: _Assembler, g: _Group) -> Resource:
     if pod_readiness is None:
         pod_readiness = (_inferred_readiness(st, g, images, selectors) if g.name != UNCATEGORIZED
                          else PodReadiness.AUTO)
+    # Each forward is also a link (its URL does not depend on the pod), as Tilt shows them.
+    known = {x.url for x in r.links}
+    r = replace(r, links=r.links + tuple(x for x in forward_links(tuple(pfs)) if x.url not in known))
     return replace(r, k8s=K8sSpec(
-        objects=tuple(e.obj for e in g.entries), image_refs=tuple(i.ref for i in images),
+        objects=tuple(replace(e.obj, image_locators=_locators(st, e)) for e in g.entries),
+        image_refs=tuple(i.ref for i in images),
         port_forwards=tuple(pfs), extra_pod_selectors=tuple(selectors),
         pod_readiness=pod_readiness, discovery_strategy=discovery))

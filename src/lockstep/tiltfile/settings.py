@@ -35,6 +35,8 @@ def _update_settings(st: EvalState, a: Args) -> None:
     if ssa not in ("", "true", "false", "auto"):
         raise TiltfileError(f"update_settings(): k8s_server_side_apply must be \"true\", \"false\" or "
                             f"\"auto\", got {ssa!r}", hint='pass k8s_server_side_apply="auto"')
+    if ssa:
+        st.settings["k8s_server_side_apply"] = ssa
 
 
 def _strict_int(a: Args, name: str) -> int:

@@ -1,0 +1,68 @@
+"""Which external tools a loaded Tiltfile needs for Kubernetes, and which are missing.
+
+kubectl for any Kubernetes resource; helm and kustomize for the helm()/kustomize() calls the
+evaluation ran or recorded; kind (and kubectl, helm, kustomize) when a command of the Tiltfile
+starts with it, as the pet-store's `kind load` does. Pure: `which` is passed in.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lockstep.model.resource import Cmd, Diagnostic, LoadResult, ResourceKind, Severity
+
+TOOLS = ("kubectl", "kind", "helm", "kustomize")
+
+
+@dataclass(frozen=True)
+class Missing:
+    tool: str
+    why: str
+
+    def message(self) -> str:
+        return f"`{self.tool}` is not installed (or not on PATH); it is needed to {self.why}"
+
+    def hint(self) -> str:
+        return f"install {self.tool} (and make sure it is on PATH), then run lockstep again"
+
+
+def _first_word(cmd: Cmd) -> str:
+    text = cmd.display()
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    return words[0] if words else ""
+
+
+def needed(result: LoadResult) -> dict[str, str]:
+    """tool -> why it is needed (the first reason found)."""
+    out: dict[str, str] = {}
+    k8s = [r.name for r in result.resources if r.kind is ResourceKind.K8S and r.k8s is not None and r.k8s.objects]
+    if k8s:
+        out["kubectl"] = "deploy " + ", ".join(f"`{n}`" for n in k8s[:5]) + (" ..." if len(k8s) > 5 else "")
+    for line in result.local_commands:
+        first = line.split(" ", 1)[0]
+        if first in ("helm", "kustomize"):
+            out.setdefault(first, f"run `{line[:80]}` (helm()/kustomize() in the Tiltfile)")
+        elif line.startswith("kubectl kustomize"):
+            out.setdefault("kubectl", "run `kubectl kustomize` (kustomize() in the Tiltfile)")
+    for r in result.resources:
+        cmds = [r.local.cmd, r.local.serve_cmd] if r.local else []
+        if r.k8s is not None:
+            cmds += [c for c in (r.k8s.apply_cmd, r.k8s.delete_cmd) if c is not None]
+        for cmd in cmds:
+            word = _first_word(cmd)
+            if word in TOOLS:
+                out.setdefault(word, f"run `{r.name}` (`{cmd.display()[:80]}`)")
+    return out
+
+
+def missing(result: LoadResult, which: Callable[[str], str | None]) -> list[Missing]:
+    return [Missing(tool, why) for tool, why in needed(result).items() if which(tool) is None]
+
+
+def diagnostics(result: LoadResult, which: Callable[[str], str | None]) -> tuple[Diagnostic, ...]:
+    return tuple(Diagnostic(Severity.ERROR, m.message(), None, m.hint()) for m in missing(result, which))

@@ -1,0 +1,50 @@
+"""Missing tools are named with what needs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lockstep.k8s.tools import missing, needed
+from lockstep.tiltfile import load
+
+TILTFILE = """
+k8s_yaml('app.yaml')
+k8s_yaml(helm('chart', name='db'))
+k8s_yaml(kustomize('overlay'))
+local_resource('load', cmd='kind load docker-image web --name dev')
+local_resource('hello', cmd='echo hi')
+"""
+APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: nginx}]}
+"""
+
+
+def _result(tmp_path: Path):  # type: ignore[no-untyped-def]
+    (tmp_path / "Tiltfile").write_text(TILTFILE)
+    (tmp_path / "app.yaml").write_text(APP)
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "overlay").mkdir()
+    return load(str(tmp_path / "Tiltfile"), [], dry_run=True)
+
+
+def test_needed_tools_and_why(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    need = needed(result)
+    assert need["kubectl"] == "deploy `web`"
+    assert need["helm"].startswith("run `helm template db")
+    assert "kind load docker-image" in need["kind"]
+    assert "kustomize" in need or "kubectl" in need
+
+
+def test_missing_names_each_absent_tool(tmp_path: Path) -> None:
+    result = _result(tmp_path)
+    gone = missing(result, lambda tool: None if tool in ("kubectl", "kind") else f"/usr/bin/{tool}")
+    assert [m.tool for m in gone] == ["kubectl", "kind"]
+    assert gone[0].message() == "`kubectl` is not installed (or not on PATH); it is needed to deploy `web`"
+    assert missing(result, lambda tool: f"/usr/bin/{tool}") == []
