@@ -1,15 +1,16 @@
-"""Updates of resources that deploy images: build every image, then deploy.
+"""Image builds on the docker CLI, for the resources that deploy images.
 
-The images of a resource arrive in build order (bases first, see
-`tiltfile/image_order.py`). Each build yields an immutable, content-derived ref
-(`<ref>:tilt-<hash>`), and a Dockerfile that starts `FROM` another image of the Tiltfile
-is built on that image's fresh ref. The built refs are the update's outputs.
+`ImageBuilder` builds one image. A resource's images arrive in build order (bases first, as
+the loader's image index orders them). Each build yields an immutable, content-derived ref
+(`<ref>:tilt-<hash>`), and a Dockerfile that starts `FROM` another image of the Tiltfile is
+built on that image's fresh ref. Kubernetes resources use it through `DockerImages` (the
+k8s runner's image step); `ImageRunner` is the runner of Compose services: their images,
+then the service.
 
 An image whose inputs (the filtered context, the Dockerfile after FROM rewriting, the build
 options) are unchanged since its last build here is not rebuilt: a base shared by two
 resources is built once per change.
 """
-
 from __future__ import annotations
 
 import asyncio
