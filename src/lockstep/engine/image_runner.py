@@ -11,6 +11,7 @@ An image whose inputs (the filtered context, the Dockerfile after FROM rewriting
 options) are unchanged since its last build here is not rebuilt: a base shared by two
 resources is built once per change.
 """
+
 from __future__ import annotations
 
 import asyncio
