@@ -264,8 +264,14 @@ def test_children_carry_the_run_tag_and_a_parent_death_signal() -> None:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
             # The command itself runs (setpriv exec's into it), not a wrapper left behind.
             _wait_exec(h.pid, "sleep")
-            with open(f"/proc/{h.pid}/environ", "rb") as f:
-                assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in f.read().split(b"\0")
+
+            def environ() -> list[bytes]:
+                with open(f"/proc/{h.pid}/environ", "rb") as f:
+                    return f.read().split(b"\0")
+
+            # The name changes before exec has laid out the new environment (it reads empty until then).
+            wait_until(lambda: environ() != [b""], timeout=10, what="the exec'd environment")
+            assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in environ()
             await h.stop()
         finally:
             reaper.close()

@@ -130,3 +130,37 @@ def test_appending_to_its_own_log_file_is_not_evidence(tmp_path: Path, procs: li
     assert seen.growth is not None and seen.appended == (str(tmp_path / "server.log"),)
     # The reader's files are elsewhere: the server's own log explains what it wrote.
     assert seen.evidence(lambda p: p.startswith(str(tmp_path / "site")), str(tmp_path)) is None
+
+
+def test_a_log_write_landing_between_two_reads_is_still_explained_by_the_log(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server appending to its own log: its write may land after the counters are read and before
+    the sizes are, and show in the counters only at the next sample. That growth is the log's, so
+    it must not count as writing someone else's files."""
+    from lockstep.adapters import write_evidence
+
+    log, ready, release = tmp_path / "server.log", tmp_path / "ready", tmp_path / "release"
+    pid = _start(procs, sys.executable, "-c", HOLD_OPEN, str(log), str(ready), str(release))
+    wait_until(ready.exists, timeout=10, what="the server to open its log")
+    groups = ProcessGroups(clock=lambda: 0.0)
+    groups.started(1, pid)
+    counter = {"bytes": 0, "write_now": False}
+
+    def counters(p: int) -> int:
+        seen = counter["bytes"]
+        if counter["write_now"]:
+            # The write lands just after this read: the counters show it next time only.
+            with open(log, "a") as f:
+                f.write("r" * 4096)
+            counter["bytes"] += 4096
+            counter["write_now"] = False
+        return seen
+
+    monkeypatch.setattr(write_evidence, "write_bytes", counters)
+    groups.observe({1})  # first sample: the log is new and not empty, which explains it
+    counter["write_now"] = True
+    groups.observe({1})  # the write lands between this sample's reads
+    third = groups.observe({1})[1]  # the counters show it now; the log's size already did
+    assert third.growth is not None
+    assert third.evidence(lambda path: path.startswith(str(tmp_path / "other")), str(tmp_path)) is None

@@ -24,6 +24,18 @@ def _kill(marker: str) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def _session_leaders(pids: set[int]) -> set[int]:
+    """The pids that lead their own session; a pid may exit between the scan and the look-up."""
+    leaders = set()
+    for p in pids:
+        try:
+            if os.getsid(p) == p:
+                leaders.add(p)
+        except ProcessLookupError:
+            continue
+    return leaders
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("how", ["down", "ctrl-c"])
 def test_up_stops_setsid_daemons_on_a_clean_exit(tmp_path: Path, how: str) -> None:
@@ -32,7 +44,7 @@ def test_up_stops_setsid_daemons_on_a_clean_exit(tmp_path: Path, how: str) -> No
     up = Up(tmp_path / "Tiltfile", tmp_path / "state", env={"LOCKSTEP_TEST_MARKER": marker})
     try:
         # Two daemons (one per resource) in sessions of their own, plus the serve_cmd's sleep.
-        wait_until(lambda: sum(os.getsid(p) == p for p in marked_pids(marker)) == 2, 30, "two daemons")
+        wait_until(lambda: len(_session_leaders(marked_pids(marker))) == 2, 30, "two daemons")
         if how == "down":
             res = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(up.tiltfile)], env=up.env,
                                  capture_output=True, text=True, timeout=60)

@@ -55,7 +55,9 @@ class Rig:
 
 
 @asynccontextmanager
-async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] = ()) -> AsyncIterator[Rig]:
+async def rig(
+    tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] = (), failing: tuple[str, ...] = ()
+) -> AsyncIterator[Rig]:
     tf = tmp_path / "Tiltfile"
     tf.write_text(tiltfile)
     gates = {name: asyncio.Event() for name in gated}
@@ -64,6 +66,10 @@ async def rig(tmp_path: Path, tiltfile: str = TILTFILE, gated: tuple[str, ...] =
         log(f"working on {job.resource.name} #{job.update_id}", Stream.STDOUT)
         if job.resource.name in gates:
             await gates[job.resource.name].wait()
+        if job.resource.name in failing:
+            log(f"ERROR: {job.resource.name} is broken", Stream.STDERR)
+            log("cleaning up", Stream.STDOUT)
+            return Outcome(False, "cmd exited with code 2")
         return Outcome(True)
 
     engine = Engine(

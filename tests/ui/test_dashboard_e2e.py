@@ -139,7 +139,7 @@ def test_trigger_mode_toggle_and_keyboard(page: Page) -> None:
 
 
 def test_graph_view(page: Page) -> None:
-    page.keyboard.press("3")
+    page.keyboard.press("5")
     expect(page.locator('#graph .gnode[data-resource="after-slow"]')).to_be_visible()
     expect(page.locator('#graph path.edge[data-from="slow"][data-to="after-slow"]')).to_have_count(1)
     page.screenshot(path=str(OUT / "dashboard-graph.png"))

@@ -68,3 +68,14 @@ def test_critical_path_follows_the_gating_upstream() -> None:
     ]
     assert critical_path(records) == [1, 3, 5]
     assert critical_path([]) == []
+
+
+def test_config_is_reloading_from_the_change_until_the_evaluation_ends() -> None:
+    from lockstep.store.state import EngineState
+    from lockstep.ui.viewmodel import config_view
+
+    assert config_view(EngineState())["reloading"] is False
+    assert config_view(EngineState(config_dirty_since=1.0))["reloading"] is True
+    assert config_view(EngineState(config_reload_requested=True))["reloading"] is True
+    # The evaluation itself is running: a `wait` for a name it may add must keep waiting.
+    assert config_view(EngineState(config_reloading=True))["reloading"] is True

@@ -123,6 +123,10 @@ def _file_size(path: str) -> int | None:
         return None
 
 
+def _sizes(open_files: tuple[tuple[int, str], ...]) -> dict[str, int]:
+    return {path: size for _, path in open_files if (size := _file_size(path)) is not None}
+
+
 @dataclass
 class ProcessGroups:
     """The process group of each running update, registered by the runner that started it.
@@ -159,14 +163,19 @@ class ProcessGroups:
         for uid, g in groups.items():
             pids = members.get(g.pgid, [])
             open_files = tuple((pid, path) for pid in pids for path in _open_for_writing(pid))
+            # Sizes are read on both sides of the counters, and growth is judged from the earlier
+            # reading of the previous sample to the later one of this: a write landing between two
+            # reads then shows in the sizes whenever it shows in the counters, so a busy server's
+            # own log never passes for unexplained writing.
+            before = _sizes(open_files)
             per_pid = {pid: write_bytes(pid) or 0 for pid in pids}
             total = sum(per_pid.values())
             previous, g.sample = g.sample, (now, total)
-            sizes = {path: size for _, path in open_files if (size := _file_size(path)) is not None}
+            after = _sizes(open_files)
             # Files it keeps open and appends to (a server's log file) explain its writes: those
             # that grew since the last sample, or that are not empty and new since then.
-            appended = tuple(sorted(p for p, size in sizes.items() if size > g.sizes.get(p, 0)))
-            g.sizes = sizes
+            appended = tuple(sorted(p for p, size in after.items() if size > g.sizes.get(p, 0)))
+            g.sizes = before
             growth: tuple[int, int] | None = None
             if previous is not None and now - previous[0] <= RECENT_SECS and total > previous[1] and pids:
                 top = max(per_pid, key=lambda p: per_pid[p])

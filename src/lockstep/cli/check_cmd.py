@@ -13,7 +13,7 @@ from typing import Any
 from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model import graph
 from lockstep.model.resource import Diagnostic, LoadResult, Resource
-from lockstep.tiltfile import load
+from lockstep.tiltfile.isolate import Evaluator
 
 
 def add_tiltfile_args(p: argparse.ArgumentParser) -> None:
@@ -62,8 +62,9 @@ def grouped(diagnostics: tuple[Diagnostic, ...]) -> list[str]:
 
 
 def evaluate(args: argparse.Namespace, subcommand: str) -> LoadResult:
-    return load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
-                subcommand=subcommand)
+    # In a child bounded in memory and time, as `up` evaluates (see tiltfile/isolate.py).
+    return Evaluator().load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
+                              subcommand=subcommand)
 
 
 def start_order(result: LoadResult) -> list[str]:

@@ -20,7 +20,9 @@ from lockstep.cli.up_cmd import loaded_names, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
+from lockstep.ui.excerpt import failure_report
 from lockstep.ui.terminal import StreamPrinter
+from lockstep.ui.viewmodel import resource_views
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,6 +60,8 @@ async def _until_done(engine: Engine, timeout: float) -> int:
         print(f"lockstep ci: success: {verdict.summary}")
         return 0
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
+    for line in failure_report(engine.logs, resource_views(engine.state, engine.decision)):
+        print(f"lockstep ci:   {line}", file=sys.stderr)
     return 1
 
 

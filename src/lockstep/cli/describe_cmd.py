@@ -46,6 +46,8 @@ def render(d: dict[str, Any], history: int) -> str:
     if last:
         add(f"Last update:      #{last['id']} {last['result']} at {_when(last['start'])}, {d['last_duration']} s"
             + (f": {last['error']}" if last["error"] else ""))
+    for i, line in enumerate(d.get("excerpt") or []):
+        add(("Failure:          " if i == 0 else " " * 18) + line)
     add(f"Upstreams:        {', '.join(d['upstreams']) or '-'}")
     add(f"Inferred ups:     {', '.join(d['inferred_upstreams']) or '-'}")
     for up, seen in sorted((d.get("inferred_evidence") or {}).items()):

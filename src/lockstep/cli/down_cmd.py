@@ -36,13 +36,14 @@ def _delete_deployed(path: str, args: argparse.Namespace) -> int:
     """As Tilt's down: delete what the Tiltfile deploys to Kubernetes."""
     from lockstep.cli.k8s_down import delete_k8s
     from lockstep.engine.k8s_runner import RECORD
-    from lockstep.tiltfile import load
+    from lockstep.tiltfile.isolate import Evaluator
 
     # Evaluating the Tiltfile runs its local() commands: only when `up` deployed something.
     record = state_dir(path, create=False) / RECORD
     if not record.exists():
         return 0
-    result = load(path, list(getattr(args, "tiltfile_args", []) or []), subcommand="down")
+    # In a bounded child, as every evaluation (see tiltfile/isolate.py).
+    result = Evaluator().load(path, list(getattr(args, "tiltfile_args", []) or []), subcommand="down")
     if not result.ok or not any(r.kind is ResourceKind.K8S for r in result.resources):
         return 0
     code = delete_k8s(result, print, delete_namespaces=bool(getattr(args, "delete_namespaces", False)))

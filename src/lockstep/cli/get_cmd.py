@@ -52,7 +52,8 @@ def _row(v: dict[str, Any], wide: bool) -> list[str]:
         "yes" if v["ready"] else "no",
         _ago(last.get("end") or last.get("start")),
         _probe(v),
-        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else v.get("note", "")),
+        v["hold_text"] or ("; ".join(v["pending"]) if v["pending"] else v.get("note", ""))
+        or v.get("failure", ""),
     ]
     if wide:
         cols += [

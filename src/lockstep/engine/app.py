@@ -11,14 +11,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner
-from lockstep.adapters.reaper import Reaper
+from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
@@ -33,22 +33,11 @@ from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
 from lockstep.logs.store import LogStore
-from lockstep.model.resource import LoadResult, ResourceKind, Settings
+from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
+from lockstep.tiltfile.isolate import Evaluator
 from lockstep.watch.backend import make_backend
-
-
-def load_tiltfile(path: str, args: Sequence[str], subcommand: str = "up") -> LoadResult:
-    from lockstep.tiltfile import load
-
-    return load(path, args, subcommand=subcommand)
-
-
-def cancel_load_commands() -> None:
-    from lockstep.tiltfile import commands
-
-    commands.cancel_all()
 
 
 def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
@@ -69,15 +58,18 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     def settings() -> Settings:
         return engine.snapshot.state.settings if engine is not None else Settings()
 
+    # Each evaluation runs in a child bounded in memory and time; the run tag lets the
+    # reaper find what its local() commands left behind if lockstep is killed.
+    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag}, warm=True)
     engine = Engine(
         replace(options, state_dir=sdir),
-        loader=lambda p, a: load_tiltfile(p, a, subcommand),
+        loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
                         ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
                                                     deployments=deployments),
                         ResourceKind.COMPOSE: ImageRunner(builder, compose)}),
         logs=logs,
-        cancel_load=cancel_load_commands,
+        cancel_load=evaluator.cancel_all,
     )
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))

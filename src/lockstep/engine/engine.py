@@ -27,7 +27,8 @@ from lockstep.engine.runners import Outcome, UpdateJob, UpdateRunner
 from lockstep.engine.scheduler import Decision
 from lockstep.engine.snapshot import Publisher, Snapshot, SnapshotSubscriber, next_snapshot
 from lockstep.engine.ticker import Ticker
-from lockstep.logs.store import LogLevel, LogSource, LogStore
+from lockstep.logs.levels import level_of
+from lockstep.logs.store import LogLevel, LogSource, LogStore, LogStream
 from lockstep.model.resource import LoadResult
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -127,6 +128,11 @@ class Engine:
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
 
+    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool) -> None:
+        """A line a process printed: its level comes from its content, the stream is kept apart."""
+        stream = LogStream.STDERR if stderr else LogStream.STDOUT
+        self.logs.append(resource, source, text, self.clock.now(), level_of(text), stream)
+
     # -- the Tiltfile (engine/configload.py) ----------------------------------
 
     def initial_load(self) -> LoadResult:
@@ -193,7 +199,7 @@ class Engine:
         name, update_id = job.resource.name, job.update_id
 
         def log(text: str, stream: Stream) -> None:
-            self.log(name, text, source=LogSource.BUILD, error=stream is Stream.STDERR)
+            self.log_output(name, text, LogSource.BUILD, stream is Stream.STDERR)
 
         try:
             outcome = await self.runner.run(job, log)

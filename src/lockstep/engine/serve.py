@@ -88,7 +88,7 @@ class ServeController(RuntimeController):
         assert r.local is not None
 
         def on_line(text: str, stream: Stream) -> None:
-            self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
+            self.engine.log_output(name, text, LogSource.RUNTIME, stream is Stream.STDERR)
 
         self.engine.log(name, f"Starting serve_cmd: {r.local.serve_cmd.display()}", source=LogSource.RUNTIME)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from lockstep.engine.configload import SystemLog
 from lockstep.engine.port import EnginePort
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -43,7 +44,12 @@ class WatchController:
             self._task.cancel()
         base = os.path.dirname(self.tiltfile)
         ignore = IgnoreMatcher(base, list(state.settings.watch_ignore))
-        self._task = self.engine.spawn(self.backend.run(roots, ignore.matches_dir, self._on_paths), "watch")
+        self._task = self.engine.spawn(self.backend.run(roots, ignore.matches_dir, self._on_paths, self._warn),
+                                       "watch")
+
+    def _warn(self, text: str) -> None:
+        # Watched paths come from the Tiltfile: its log is where the user looks for why.
+        self.engine.log(SystemLog.TILTFILE, text)
 
     def _on_paths(self, paths: set[str]) -> None:
         now = self.engine.now()

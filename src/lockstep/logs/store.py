@@ -43,6 +43,14 @@ class LogSource(enum.Enum):
     SYSTEM = "system"
 
 
+class LogStream(enum.Enum):
+    """Which pipe a process line came from; NONE for lockstep's own lines. Not a level."""
+
+    NONE = "none"
+    STDOUT = "out"
+    STDERR = "err"
+
+
 class LogLevel(enum.Enum):
     INFO = "info"
     WARN = "warn"
@@ -57,6 +65,7 @@ class LogLine:
     level: LogLevel
     at: float
     text: str
+    stream: LogStream = LogStream.NONE
 
 
 LogCallback = Callable[[LogLine], None]
@@ -74,7 +83,7 @@ def _size(text: str) -> int:
 class _Ring:
     """A FIFO of lines bounded by count and by bytes, sorted by seq, with O(log n) lookup by seq."""
 
-    __slots__ = ("_buf", "_bytes", "_cap", "_len", "_max_bytes", "_start")
+    __slots__ = ("_buf", "_bytes", "_cap", "_len", "_max_bytes", "_start", "dropped")
 
     def __init__(self, cap: int, max_bytes: int) -> None:
         self._cap = max(1, cap)
@@ -83,6 +92,7 @@ class _Ring:
         self._len = 0
         self._bytes = 0
         self._max_bytes = max_bytes
+        self.dropped = 0  # lines let go so far: none means it still holds everything ever appended
 
     @property
     def size(self) -> int:
@@ -113,6 +123,7 @@ class _Ring:
         self._buf[self._start] = None
         self._start = (self._start + 1) % self._cap
         self._len -= 1
+        self.dropped += 1
 
     def after(self, seq: int) -> Iterator[LogLine]:
         """Lines with a seq greater than `seq`, oldest first."""
@@ -168,21 +179,27 @@ class LogStore:
         if directory is not None:
             os.makedirs(directory, exist_ok=True)
 
+    def holds_all(self, resource: str) -> bool:
+        """True while memory still holds every line of `resource` (nothing older is only on disk)."""
+        ring = self._by_resource.get(resource)
+        return ring is None or ring.dropped == 0
+
     @property
     def checkpoint(self) -> int:
         """The seq of the newest line (0 before any)."""
         return self._seq
 
     def append(
-        self, resource: str, source: LogSource, text: str, at: float, level: LogLevel = LogLevel.INFO
+        self, resource: str, source: LogSource, text: str, at: float, level: LogLevel = LogLevel.INFO,
+        stream: LogStream = LogStream.NONE,
     ) -> LogLine:
         self._seq += 1
-        full = LogLine(self._seq, resource, source, level, at, text)
+        full = LogLine(self._seq, resource, source, level, at, text, stream)
         line = full
         if len(text) > self._max_line:
             cut = len(text) - self._max_line
             line = LogLine(self._seq, resource, source, level, at,
-                           f"{text[: self._max_line]}... [{cut:,} more characters in the log file]")
+                           f"{text[: self._max_line]}... [{cut:,} more characters in the log file]", stream)
         self._global.append(line)
         ring = self._by_resource.get(resource)
         if ring is None:
@@ -257,7 +274,7 @@ class LogStore:
         # runs for every line of every process.
         record = (
             f'{{"seq":{line.seq},"src":"{line.source.value}","lvl":"{line.level.value}",'
-            f'"at":{line.at!r},"text":{_json_str(line.text)}}}'
+            f'"at":{line.at!r},"str":"{line.stream.value}","text":{_json_str(line.text)}}}'
         )
         pending = self._pending.get(line.resource)
         if pending is None:
@@ -335,7 +352,8 @@ class LogStore:
             for raw in f:
                 try:
                     d = json.loads(raw)
-                    line = LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"])
+                    line = LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"],
+                                   LogStream(d.get("str", "none")))
                 except (ValueError, KeyError, TypeError):
                     continue  # a line torn by a crash or a full disk
                 yield line

@@ -15,6 +15,7 @@ from lockstep.tiltfile import common
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import yaml_doc
 from lockstep.tiltfile.k8s import is_yaml_text
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import ComposeService, DcResourceOpts, EvalState
 
@@ -39,8 +40,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
         st.watch(path)
         files.append(path)
         try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                texts.append((path, fh.read()))
+            texts.append((path, read_text_file(path, "docker_compose()")))
         except OSError:
             if not st.dry_run:
                 raise TiltfileError(f"docker_compose(): file not found: {path}",

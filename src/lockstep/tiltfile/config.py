@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from lockstep.tiltfile.args import Args, TiltfileError, did_you_mean
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import ConfigDef, ConfigKind, EvalState
 
@@ -110,8 +111,7 @@ def _parse(st: EvalState, a: Args) -> dict[str, Any]:
     st.watch(path)
     if os.path.exists(path):
         try:
-            with open(path, encoding="utf-8") as fh:
-                stored = json.load(fh)
+            stored = json.loads(read_text_file(path, "config.parse"))
         except (OSError, json.JSONDecodeError) as exc:
             raise TiltfileError(f"config.parse: cannot read {path}: {exc}", hint="fix the JSON") from None
         if isinstance(stored, dict):

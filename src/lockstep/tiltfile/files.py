@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
@@ -48,8 +49,7 @@ def read_text(st: EvalState, a: Args, name: str, *, what: str) -> str | None:
     path = st.resolve(a.string(name))
     st.watch(path)
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+        return read_text_file(path, what)
     except IsADirectoryError:
         raise TiltfileError(f"{what}: {path} is a directory", hint="pass the path of a file") from None
     except OSError:

@@ -14,6 +14,7 @@ from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import yaml_docs
 from lockstep.tiltfile.jsonpath import JsonPathError, compile_path
 from lockstep.tiltfile.k8s_objects import flatten, to_object
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.live_update import steps
 from lockstep.tiltfile.refs import try_ref
 from lockstep.tiltfile.registry import builtin
@@ -57,8 +58,7 @@ def yaml_inputs(st: EvalState, a: Args, name: str) -> list[tuple[str, str]]:
 def _read(st: EvalState, a: Args, path: str) -> tuple[str, str]:
     st.watch(path)
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return path, fh.read()
+        return path, read_text_file(path, f"{a.fname}()")
     except OSError:
         if st.dry_run:
             st.missing_inputs.append(path)

@@ -25,36 +25,63 @@ from lockstep.tiltfile import (  # noqa: F401  (importing registers each module'
     settings,
     v1alpha1,
 )
+from lockstep.tiltfile.args import TiltfileError
 from lockstep.tiltfile.assemble import assemble
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.loads import load_module
 from lockstep.tiltfile.runtime import LoadFailed, eval_file
 from lockstep.tiltfile.state import EvalState
 
 # Interpreter time allowed for one evaluation (time in local()/helm is not counted).
 DEFAULT_TIMEOUT = 120.0
+# Environment variable overriding the evaluation memory limit (MiB), see `isolate`.
+MEMORY_ENV = "LOCKSTEP_TILTFILE_MEMORY_MB"
 
 
 def load(path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
-         timeout: float | None = DEFAULT_TIMEOUT) -> LoadResult:
-    """Evaluate the Tiltfile at `path`. Errors come back as `LoadResult.errors`, never raised."""
+         timeout: float | None = DEFAULT_TIMEOUT, memory_mb: int | None = None) -> LoadResult:
+    """Evaluate the Tiltfile at `path`. Errors come back as `LoadResult.errors`, never raised.
+
+    `memory_mb` only words the error when memory runs out: the bound itself is set by
+    the evaluation child (see `isolate`)."""
     commands.reset()
     main = os.path.abspath(path)
     if os.path.isdir(main):
         main = os.path.join(main, "Tiltfile")
     try:
         return _load(main, tuple(args), dry_run, subcommand, timeout)
-    except Exception as exc:  # a lockstep bug must still not reach the user as a traceback
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # the interpreter's Rust panics are BaseExceptions
+        if isinstance(exc, MemoryError) or "out of memory" in str(exc) or "capacity overflow" in str(exc):
+            return out_of_memory(main, args, memory_mb)
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        # A lockstep bug must still not reach the user as a traceback.
         return LoadResult(tiltfile=main, args=tuple(args), errors=(Diagnostic(
             Severity.ERROR, f"internal error while loading the Tiltfile: {type(exc).__name__}: {exc}",
             SourceLocation(main, 1, 1), "this is a lockstep bug; please report it with the Tiltfile"),))
+
+
+def out_of_memory(main: str, args: Sequence[str], memory_mb: int | None) -> LoadResult:
+    limit = f" (limit {memory_mb} MiB)" if memory_mb else ""
+    raise_it = f"; if the Tiltfile really needs more, raise {MEMORY_ENV}" if memory_mb else ""
+    # A dead or failed allocation cannot say which line it was on; the file is watched so
+    # that an edit retries the evaluation.
+    return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,), errors=(Diagnostic(
+        Severity.ERROR, f"{main}: Tiltfile evaluation ran out of memory{limit} and was stopped", None,
+        "look for a loop or a string/list that grows without bound" + raise_it),))
 
 
 def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
           timeout: float | None) -> LoadResult:
     st = EvalState(main_path=main, dry_run=dry_run, subcommand=subcommand, args=args, timeout=timeout)
     try:
-        with open(main, encoding="utf-8", errors="replace") as fh:
-            source = fh.read()
+        source = read_text_file(main, "Tiltfile")
+    except TiltfileError as exc:
+        st.watch(main)
+        st.error(exc.message, None, exc.hint)
+        return _result(st, [], None)
     except OSError as exc:
         st.watch(main)
         st.error(f"cannot read Tiltfile {main}: {exc.strerror}", None,

@@ -18,6 +18,7 @@ import starlark as sl
 
 from lockstep.tiltfile import extensions
 from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.runtime import DYNAMIC_SLOTS, GLOBALS, eval_file
 from lockstep.tiltfile.state import EvalState, Frame
@@ -59,8 +60,7 @@ def _evaluate(st: EvalState, path: str) -> sl.Module:
         raise TiltfileError(f"load cycle: {chain}",
                             hint="break the cycle: move shared code into a third file")
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            source = fh.read()
+        source = read_text_file(path, f"load({path!r})")
     except OSError as exc:
         raise TiltfileError(f"cannot read {path}: {exc}", hint="check the file's permissions") from None
     st.loading.append(path)

@@ -11,20 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from lockstep.engine.engine import Engine
+from lockstep.logs.pager import lines_before
 from lockstep.model.resource import TriggerMode
 from lockstep.model.selection import upstreams_of, with_upstreams
 from lockstep.store import actions as A
+from lockstep.store.state import HISTORY_IN_MEMORY
+from lockstep.ui.buttons import ButtonRunner, buttons_of
+from lockstep.ui.excerpt import excerpts
 from lockstep.ui.hub import Hub
 from lockstep.ui.viewmodel import JSON, full_view, graph_view, history_view, resource_detail
 
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+BUTTONS: web.AppKey[ButtonRunner] = web.AppKey("buttons", ButtonRunner)
+# Open live streams: closed first thing on shutdown, so pages learn at once that the server is going away
+# instead of the server waiting for them (aiohttp waits for open handlers before it stops).
+STREAMS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("streams")
 
 MAX_LOG_LIMIT = 10_000
 
@@ -105,6 +114,9 @@ def _names(engine: Engine, data: dict[str, Any], key: str = "resources", allow_a
 async def get_view(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     view = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
+    ex = excerpts(engine.logs)
+    for v in view["resources"]:
+        ex.add_to(v)
     view["log_checkpoint"] = engine.logs.checkpoint
     view["seq"] = request.app[HUB].seq
     view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
@@ -117,7 +129,7 @@ async def get_resource(request: web.Request) -> web.Response:
     detail = resource_detail(engine.snapshot.state, engine.snapshot.decision, name)
     if detail is None:
         raise BadRequest(f"no such resource: {name}", 404)
-    return web.json_response(detail)
+    return web.json_response(excerpts(engine.logs).add_to(detail))
 
 
 async def get_history(request: web.Request) -> web.Response:
@@ -125,7 +137,7 @@ async def get_history(request: web.Request) -> web.Response:
     resource = request.query.get("resource") or None
     if resource is not None and resource not in engine.state.resources:
         raise BadRequest(f"no such resource: {resource}", 404)
-    limit = _int(request, "limit", 500, 0, 5000)
+    limit = _int(request, "limit", 500, 0, HISTORY_IN_MEMORY)
     return web.json_response(history_view(engine.state, resource, limit))
 
 
@@ -140,23 +152,37 @@ def line_json(line: Any) -> JSON:
         "resource": line.resource,
         "source": line.source.value,
         "level": line.level.value,
+        "stream": line.stream.value,
         "at": line.at,
         "text": line.text,
     }
 
 
 async def get_logs(request: web.Request) -> web.Response:
-    """Lines after `since` (a checkpoint), or the last `tail`; page with `next`."""
+    """Lines after `since` (a checkpoint), or the last `tail`, or the `limit` lines `before` a seq
+    (scroll-back: from memory, else from the log files); page forwards with `next`."""
     engine = request.app[ENGINE]
     raw = request.query.get("resources", "")
     resources = [r for r in raw.split(",") if r] or None
     limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
+    if "before" in request.query:
+        before = _int(request, "before", 0)
+        if resources is None:
+            lines = [x for x in engine.logs.tail(None, 1 << 30) if x.seq < before][-limit:]
+        else:
+            lines = lines_before(engine.logs, resources, before, limit)
+        return web.json_response({
+            "lines": [line_json(x) for x in lines],
+            # True when nothing older exists: the page reached the start of this run's log.
+            "complete": len(lines) < limit,
+            "checkpoint": engine.logs.checkpoint,
+        })
     if "tail" in request.query:
         tail = _int(request, "tail", 100, 0, MAX_LOG_LIMIT)
         if resources is None:
             lines = engine.logs.tail(None, tail)
         else:
-            lines = engine.logs.since(0, resources)[-tail:] if tail else []
+            lines = lines_before(engine.logs, resources, engine.logs.checkpoint + 1, tail) if tail else []
     else:
         since = _int(request, "since", 0)
         lines = engine.logs.since(since, resources, limit)
@@ -276,7 +302,45 @@ async def post_forget_inferred(request: web.Request) -> web.Response:
     return web.json_response({"forgotten": sorted([list(e) for e in edges])})
 
 
+async def post_button(request: web.Request) -> web.Response:
+    """Body: {"name": BUTTON}: run a `v1alpha1.ui_button`'s command once."""
+    engine = request.app[ENGINE]
+    runner = request.app[BUTTONS]
+    name = (await _body(request)).get("name")
+    if not isinstance(name, str):
+        raise BadRequest("'name' must be a button name")
+    button = next((b for b in buttons_of(engine.state.config) if b.name == name), None)
+    if button is None:
+        raise BadRequest(f"no such button: {name}", 404)
+    if button.disabled or not button.argv:
+        raise BadRequest(f"button {name} has no command to run (no v1alpha1.cmd starts on it)", 409)
+    if button.resource is not None and button.resource in engine.state.statuses and not engine.state.statuses[
+        button.resource
+    ].enabled:
+        raise BadRequest(f"button {name} belongs to disabled resource {button.resource}", 409)
+    if runner.running(name):
+        raise BadRequest(f"button {name} is still running", 409)
+    runner.start(button)
+    return web.json_response({"started": name})
+
+
 def add_routes(app: web.Application) -> None:
+    app[BUTTONS] = ButtonRunner(app[ENGINE].logs, time.time)
+
+    async def stop_buttons(app: web.Application) -> None:
+        await app[BUTTONS].close()
+
+    app.on_cleanup.append(stop_buttons)
+    app[STREAMS] = set()
+
+    async def close_streams(app: web.Application) -> None:
+        streams = app[STREAMS]
+        for ws in [*streams]:
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"lockstep is stopping")
+
+    app.on_shutdown.append(close_streams)
+    app.router.add_post("/api/button", post_button)
     app.router.add_get("/api/view", get_view)
     app.router.add_get("/api/resources/{name}", get_resource)
     app.router.add_get("/api/history", get_history)

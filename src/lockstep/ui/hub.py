@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from lockstep.model.resource import Resource
 from lockstep.model.update import HoldReason
 from lockstep.store.state import ResourceState
+from lockstep.ui.excerpt import excerpts
 from lockstep.ui.viewmodel import JSON, config_view, record_json, resource_view
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class Hub:
         self._config_seq = 0
         self._finished = 0
         self._listeners: set[asyncio.Event] = set()
+        self._excerpts = excerpts(engine.logs)
         self._unsubscribe = [engine.subscribe(self._on_snapshot), engine.logs.subscribe(self._on_log)]
         self._rebuild(engine.snapshot)
 
@@ -91,7 +93,7 @@ class Hub:
                 continue
             holds = tuple(holds_map.get(name, ()))
             old = self._entries.get(name)
-            view = resource_view(r, s, holds)
+            view = self._excerpts.add_to(resource_view(r, s, holds))
             if old is not None and old.view == view:
                 old.resource, old.state, old.holds = r, s, holds
                 continue

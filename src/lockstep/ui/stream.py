@@ -4,6 +4,8 @@ Protocol (server -> client, JSON text frames):
   {"type": "snapshot", "seq", "view": {...}, "log_checkpoint", "finished_total"}   first
   {"type": "delta", "seq", "changed": [view...], "removed": [name...], "config"?, "history": [record...]}
   {"type": "logs", "lines": [line...], "checkpoint", "skipped"}
+  {"type": "hb"}   every HEARTBEAT seconds of silence: a client that hears nothing for a few of them
+                   knows the server is gone even when no close frame arrives (a killed or stopped `up`)
 Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
 `tail=N` (default 1000), `resources=a,b` (log filter), `logs=none` (views only).
 
@@ -20,10 +22,10 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from lockstep.ui.api import ENGINE, HUB, BadRequest, _int, line_json
-from lockstep.ui.viewmodel import full_view
+from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json
 
 CHUNK = 2000
+HEARTBEAT = 0.5
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -43,12 +45,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise BadRequest("this endpoint needs a WebSocket upgrade")
     await ws.prepare(request)
+    request.app[STREAMS].add(ws)
     event = hub.listen()
     view_seq = hub.seq
     current = engine.snapshot
     finished = current.state.finished_total
-    snapshot = full_view(current.state, current.decision, engine.args)
-    snapshot["resources"] = hub.views()
+    # The hub's views are current (it runs in the engine's subscriber): no second computation of each.
+    snapshot = {"now": current.state.now, "config": hub.config(), "resources": hub.views()}
     await ws.send_str(json.dumps({
         "type": "snapshot", "seq": view_seq, "view": snapshot,
         "log_checkpoint": engine.logs.checkpoint, "finished_total": finished,
@@ -58,7 +61,14 @@ async def stream(request: web.Request) -> web.StreamResponse:
         nonlocal view_seq, finished, log_cp
         event.set()  # send the backlog of logs at once
         while True:
-            await event.wait()
+            try:
+                # asyncio.timeout, not wait_for: no extra task, so a woken sender runs at once and a
+                # short-lived state (an update that starts and ends within a few ms) is still sent.
+                async with asyncio.timeout(HEARTBEAT):
+                    await event.wait()
+            except TimeoutError:
+                await ws.send_str('{"type":"hb"}')
+                continue
             event.clear()
             delta = hub.delta_since(view_seq, finished)
             if not delta.empty:
@@ -88,6 +98,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if task.done():
                 break
     finally:
+        request.app[STREAMS].discard(ws)
         hub.unlisten(event)
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, Exception):

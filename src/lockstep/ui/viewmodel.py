@@ -156,11 +156,27 @@ def resource_views(state: EngineState, decision: Decision) -> list[JSON]:
     ]
 
 
+_buttons_cache: tuple[object, list[JSON]] = (None, [])
+
+
+def _buttons(state: EngineState) -> list[JSON]:
+    # Parsed once per loaded configuration (the hub asks on every store batch).
+    global _buttons_cache
+    if _buttons_cache[0] is not state.config:
+        from lockstep.ui.buttons import buttons_of
+
+        _buttons_cache = (state.config, [b.to_json() for b in buttons_of(state.config)])
+    return _buttons_cache[1]
+
+
 def config_view(state: EngineState, args: Iterable[str] = ()) -> JSON:
     return {
+        "buttons": _buttons(state),
         "generation": state.config_generation,
         "errors": [e.render() for e in state.config_errors],
-        "reloading": state.config_dirty_since is not None or state.config_reload_requested,
+        # Also while the evaluation runs (it takes a child process, so it is never instant).
+        "reloading": (state.config_dirty_since is not None or state.config_reload_requested
+                      or state.config_reloading),
         "args": list(args),
         "max_parallel_updates": state.settings.max_parallel_updates,
         "propagate": state.settings.propagate,

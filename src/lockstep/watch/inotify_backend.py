@@ -16,20 +16,38 @@ Races handled:
   stale); one moved in is watched and scanned like a new one;
 - IN_Q_OVERFLOW (the kernel dropped events) → re-walk the roots and report
   every path under them, so the engine sees a superset, never a gap.
+
+The first walk over the roots runs in a worker thread: `deps=['/']` takes
+seconds, and the event loop (API, signals, running updates) must not wait for
+it. Events that arrive meanwhile queue in the kernel and are read afterwards.
+Unreadable directories are skipped with one warning for the walk.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
 import os
+import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from asyncinotify import Event, Inotify, Mask, Watch
 
-from lockstep.watch.backend import DirFilter, PathsSink, is_under, nearest_existing, normalize_roots, walk
+from lockstep.watch.backend import (
+    DirFilter,
+    PathsSink,
+    WalkStats,
+    WarnSink,
+    is_under,
+    nearest_existing,
+    normalize_roots,
+    walk,
+    walk_warnings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +78,31 @@ class InotifyBackend:
         self._roots: tuple[str, ...] = ()
         self._ignored: DirFilter = lambda _p: False
         self._warned_limit = False
+        self._warn: WarnSink = _log_warning
         self.overflows = 0
 
     def watched_dirs(self) -> frozenset[str]:
         """The directories that currently hold an inotify watch (introspection)."""
         return frozenset(self._by_path)
 
-    async def run(self, roots: Sequence[str], ignored_dir: DirFilter, on_paths: PathsSink) -> None:
+    async def run(self, roots: Sequence[str], ignored_dir: DirFilter, on_paths: PathsSink,
+                  warn: WarnSink | None = None) -> None:
         self._roots = normalize_roots(roots)
         self._ignored = ignored_dir
+        # Warnings raised during the first walk (in its thread) are delivered from here.
+        pending: list[str] = []
+        self._warn = pending.append
         # sync_timeout=0: sync_get() returns None instead of blocking, which is
         # how we drain what is already queued into one batch.
         with Inotify(cache_size=self._cache_size, sync_timeout=0) as ino:
             self._ino = ino
+            first = _FirstWalk(ino)
             try:
-                for root in self._roots:
-                    self._ensure_root(root, None)
+                watches, stats, seconds = await asyncio.to_thread(self._first_walk, first)
+                self._by_path.update(watches)
+                self._warn = warn or _log_warning
+                for text in [*pending, *walk_warnings(stats, self._roots, seconds)]:
+                    self._warn(text)
                 while True:
                     event = await ino.get()
                     batch: set[str] = set()
@@ -88,8 +115,32 @@ class InotifyBackend:
                     if batch:
                         on_paths(batch)
             finally:
+                # A walk still running in its thread must not add watches to this
+                # inotify once it is closed (its descriptor may be reused at once).
+                first.stop()
                 self._ino = None
                 self._by_path.clear()
+
+    def _first_walk(self, first: _FirstWalk) -> tuple[dict[str, Watch], WalkStats, float]:
+        """Watches for every root (in a worker thread): into a dict of its own, which the
+        loop adopts only if this run is still current."""
+        started = time.monotonic()
+        stats = WalkStats()
+        for root in self._roots:
+            if not os.path.isdir(root):
+                self._add_first(first, nearest_existing(os.path.dirname(root)))
+                continue
+            self._add_first(first, root)
+            for path, is_dir in walk(root, self._ignored, stats, first.stopped):
+                if is_dir and not self._ignored(path):
+                    self._add_first(first, path)
+        return first.watches, stats, time.monotonic() - started
+
+    def _add_first(self, first: _FirstWalk, d: str) -> None:
+        try:
+            first.add(d)
+        except OSError as e:
+            self._watch_failed(d, e)
 
     # --- watches --------------------------------------------------------------
 
@@ -99,14 +150,15 @@ class InotifyBackend:
         try:
             self._by_path[d] = self._ino.add_watch(d, _MASK)
         except OSError as e:
-            if e.errno == errno.ENOSPC and not self._warned_limit:
-                self._warned_limit = True
-                log.warning(
-                    "inotify watch limit reached at %s: changes below it are not seen; "
-                    "raise fs.inotify.max_user_watches or ignore large directories",
-                    d,
-                )
-            # ENOENT/ENOTDIR: it went away meanwhile; its parent reports that.
+            self._watch_failed(d, e)
+
+    def _watch_failed(self, d: str, e: OSError) -> None:
+        if e.errno == errno.ENOSPC and not self._warned_limit:
+            self._warned_limit = True
+            self._warn(f"watch: inotify watch limit reached at {d}: changes below it are not seen; "
+                       "raise fs.inotify.max_user_watches or ignore large directories")
+        # ENOENT/ENOTDIR: it went away meanwhile; its parent reports that.
+        # EACCES: an unreadable directory; the walk reports those once.
 
     def _add_tree(self, top: str, batch: set[str] | None) -> None:
         """Watch `top` and every non-ignored directory beneath; report what is there."""
@@ -204,6 +256,33 @@ class InotifyBackend:
             # it: its watch paths are stale. Start over from what exists now.
             self._drop_tree(d)
             self._ensure_roots_below(d, batch)
+
+
+def _log_warning(text: str) -> None:
+    log.warning("%s", text)
+
+
+class _FirstWalk:
+    """The first walk's watches, and the switch that ends it (from the loop's side)."""
+
+    def __init__(self, ino: Inotify) -> None:
+        self._ino = ino
+        self._lock = threading.Lock()
+        self._stopped = False
+        self.watches: dict[str, Watch] = {}
+
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def stop(self) -> None:
+        # Waits at most for one add_watch() in progress.
+        with self._lock:
+            self._stopped = True
+
+    def add(self, d: str) -> None:
+        with self._lock:
+            if not self._stopped and d not in self.watches:
+                self.watches[d] = self._ino.add_watch(d, _MASK)
 
 
 if TYPE_CHECKING:

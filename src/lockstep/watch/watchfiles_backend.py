@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from watchfiles import Change, awatch
 
-from lockstep.watch.backend import DirFilter, PathsSink, is_under, nearest_existing, normalize_roots, walk
+from lockstep.watch.backend import DirFilter, PathsSink, WarnSink, is_under, nearest_existing, normalize_roots, walk
 
 
 class WatchfilesBackend:
@@ -33,7 +33,10 @@ class WatchfilesBackend:
         self._debounce = debounce_ms
         self._ignored_cache: dict[str, bool] = {}
 
-    async def run(self, roots: Sequence[str], ignored_dir: DirFilter, on_paths: PathsSink) -> None:
+    async def run(self, roots: Sequence[str], ignored_dir: DirFilter, on_paths: PathsSink,
+                  warn: WarnSink | None = None) -> None:
+        # notify walks the roots in its own thread and skips what it may not read
+        # (ignore_permission_denied), so there is nothing to warn about here.
         norm = normalize_roots(roots)
         self._ignored_cache.clear()
 

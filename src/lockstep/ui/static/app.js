@@ -1,177 +1,119 @@
-// The dashboard: one WebSocket for view deltas and log lines; keyed rows that
-// are touched only when their resource's view changed; actions via the API.
+// The dashboard: one WebSocket for view deltas, log lines and heartbeats;
+// keyed rows touched only when their resource's view changed; the page's
+// place kept in the URL; actions through the API, failures in a toast.
 "use strict";
 
-const TOKEN = document.querySelector('meta[name="lockstep-token"]').content;
-const $ = (id) => document.getElementById(id);
+
+const LOST_AFTER_MS = 1200;   // the server sends a heartbeat every 0.5 s of silence; detection stays within 2 s
 
 const S = {
-  views: new Map(),      // name -> view model (from the server)
-  order: [],             // the server's order (topological)
-  rows: new Map(),       // name -> row element
-  groups: new Map(),     // label -> {el, rowsEl, sumEl}
-  selected: null,        // resource name, or null for "all"
-  tab: "resources",
-  logSeq: null,          // last log seq received (resume point on reconnect)
-  ws: null, backoff: 250,
-  dirtyDetail: false, dirtyGroups: false, refreshTimer: null,
+  views: new Map(), order: [], index: new Map(), rows: new Map(), groups: new Map(),
+  selected: null, tab: "resources", config: { buttons: [] },
+  filter: Filter.parseFilter(""), pins: new Set(JSON.parse(localStorage.getItem("lockstep.pins") || "[]")),
+  picked: new Set(), sort: { key: "name", dir: 1 }, counts: null,
+  logSeq: null, ws: null, backoff: 250, lastHeard: 0, live: false,
+  dirtyDetail: false, dirtyGroups: false, dirtyTable: false, refreshTimer: null,
 };
 
-const logs = new LogPane($("log"), $("log-count"));
+const book = new LogBook();
+const logs = new LogPane($("log"), $("log-count"), $("log-more"));
 logs.onFollowChange = (on) => { $("log-follow").checked = on; };
+logs.onNeedOlder = async (src) => { if (await book.older(src) && logs.src === src) logs.prepended(); };
 
-// ---------------------------------------------------------------- API
-async function post(path, body) {
-  const res = await fetch(path, {
-    method: "POST", headers: { "Content-Type": "application/json", "X-Lockstep-Token": TOKEN },
-    body: JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) toast(data.error || `${res.status} ${res.statusText}`);
-  return data;
-}
-const trigger = (name) => post("/api/trigger", { resources: [name] });
-const setEnabled = (name, enabled) => post("/api/enable", { resources: [name], enabled });
-const setMode = (name, mode) => post("/api/trigger-mode", { resources: [name], mode });
-
-function toast(msg) {
-  const t = $("toast");
-  t.textContent = msg; t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, 4000);
+// ---------------------------------------------------------------- actions
+const trigger = (name) => Api.post("/api/trigger", { resources: [name] }, `trigger ${name}`);
+const setEnabled = (name, enabled) => Api.post("/api/enable", { resources: [name], enabled }, `${enabled ? "enable" : "disable"} ${name}`);
+const setMode = (name, mode) => Api.post("/api/trigger-mode", { resources: [name], mode }, `set ${name}'s trigger mode`);
+async function runButton(b) {
+  if (b.confirm && !confirm(`Run "${b.text}"?\n${b.command}`)) return;
+  if (await Api.post("/api/button", { name: b.name }, `button ${b.text}`)) Api.toast(`started: ${b.text}`, "info");
 }
 
-// ---------------------------------------------------------------- stream
+// ---------------------------------------------------------------- connection
+function setLive(live) {
+  S.live = live;
+  $("banner").hidden = live;
+  $("conn").textContent = live ? "live" : "disconnected";
+  $("conn").className = `conn ${live ? "up" : "down"}`;
+}
+
 function connect() {
-  const q = new URLSearchParams({ token: TOKEN });
-  if (S.logSeq !== null) q.set("logs", String(S.logSeq)); else q.set("tail", "5000");
-  const ws = new WebSocket(`ws://${location.host}/api/stream?${q}`);
+  // A short replay of the combined stream: older lines come on demand (scroll back, or select a resource).
+  const params = S.logSeq !== null ? { logs: String(S.logSeq) } : { tail: "1500" };
+  const ws = new WebSocket(Api.streamUrl(params));
   S.ws = ws;
-  ws.onopen = () => {
-    S.backoff = 250;
-    $("banner").hidden = true;
-    $("conn").textContent = "live"; $("conn").className = "conn up";
-  };
-  ws.onmessage = (ev) => handle(JSON.parse(ev.data));
+  S.lastHeard = Date.now();
+  ws.onopen = () => { S.backoff = 250; S.lastHeard = Date.now(); setLive(true); };
+  ws.onmessage = (ev) => { S.lastHeard = Date.now(); handle(JSON.parse(ev.data)); };
   ws.onclose = () => {
-    $("banner").hidden = false;
-    $("conn").textContent = "disconnected"; $("conn").className = "conn down";
+    if (S.ws !== ws) return;
+    S.ws = null;
+    setLive(false);
     // Capped exponential backoff; the stream resumes logs from the last seq.
     setTimeout(connect, S.backoff);
     S.backoff = Math.min(S.backoff * 2, 5000);
   };
 }
 
+// No close frame comes from a server that was killed or stopped hard: silence is the signal.
+setInterval(() => {
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && Date.now() - S.lastHeard > LOST_AFTER_MS) {
+    const ws = S.ws;
+    ws.onclose(); ws.close();
+  }
+}, 100);
+
 function handle(msg) {
+  if (msg.type === "hb") return;
   if (msg.type === "snapshot") {
+    if (S.logSeq !== null && msg.log_checkpoint < S.logSeq) {
+      // A new `up` (log seqs start again): what the page holds belongs to the old one.
+      S.logSeq = null; book.reset(); openLogs();
+    }
     const names = new Set(msg.view.resources.map((v) => v.name));
     for (const name of [...S.views.keys()]) if (!names.has(name)) removeResource(name);
+    setOrder(msg.view.resources.map((v) => v.name));
     applyViews(msg.view.resources);
-    S.order = msg.view.resources.map((v) => v.name);
     applyConfig(msg.view.config);
     refreshSide();
   } else if (msg.type === "delta") {
     for (const name of msg.removed) removeResource(name);
+    if (msg.changed.some((v) => !S.index.has(v.name))) setOrder([...S.order, ...msg.changed.map((v) => v.name).filter((n) => !S.index.has(n))]);
     applyViews(msg.changed);
-    if (msg.changed.length || msg.removed.length) S.order = orderFromViews();
     if (msg.config) applyConfig(msg.config);
-    if (msg.history.length || msg.changed.some((v) => v.running || v.last)) refreshSide();
+    if (msg.history.length || msg.changed.length) refreshSide();
   } else if (msg.type === "logs") {
     if (msg.skipped) {
-      // The engine's in-memory window moved past us (a flood): say so, the rest is on disk.
       const at = msg.lines.length ? msg.lines[0].at : Date.now() / 1000;
-      logs.add([{ seq: msg.lines.length ? msg.lines[0].seq - 0.5 : msg.checkpoint, resource: "(lockstep)",
-        source: "system", level: "warn", at, text: `… ${msg.skipped.toLocaleString()} lines skipped (full logs: lockstep logs, or the state dir)` }]);
+      book.addLive([{ seq: msg.lines.length ? msg.lines[0].seq - 0.5 : msg.checkpoint, resource: "(lockstep)", source: "system",
+        stream: "none", level: "warn", at, text: `… ${msg.skipped.toLocaleString()} lines skipped here (select a resource for its own history)` }]);
     }
-    logs.add(msg.lines);
+    book.addLive(msg.lines);
     S.logSeq = msg.checkpoint;
+    logs.appended();
   }
 }
 
-function orderFromViews() {
-  const known = S.order.filter((n) => S.views.has(n));
-  const seen = new Set(known);
-  for (const n of S.views.keys()) if (!seen.has(n)) known.push(n);
-  return known;
-}
+function setOrder(order) { S.order = order; S.index = new Map(order.map((n, i) => [n, i])); }
 
 function applyConfig(cfg) {
+  S.config = cfg;
   const el = $("config-errors");
   el.hidden = !cfg.errors.length;
   el.textContent = cfg.errors.join("\n");
+  const gb = $("global-buttons");
+  gb.textContent = "";
+  for (const b of (cfg.buttons || []).filter((x) => !x.resource)) gb.appendChild(buttonEl(b));
+  S.dirtyDetail = true; scheduleDom();
 }
 
-// ---------------------------------------------------------------- resource list
-function groupOf(v) { return v.labels.length ? v.labels[0] : "unlabeled"; }
-
-function ensureGroup(label) {
-  let g = S.groups.get(label);
-  if (g) return g;
-  const el = document.createElement("div");
-  el.className = "group";
-  el.dataset.group = label;
-  el.innerHTML = '<div class="ghead"><span class="gname"></span><span class="gsum"></span></div><div class="rows"></div>';
-  el.querySelector(".gname").textContent = label;
-  el.querySelector(".ghead").addEventListener("click", () => el.classList.toggle("collapsed"));
-  g = { el, rowsEl: el.querySelector(".rows"), sumEl: el.querySelector(".gsum") };
-  S.groups.set(label, g);
-  // Groups sorted by name, "unlabeled" last (as Tilt does).
-  const after = [...S.groups.keys()].filter((k) => k !== label).sort()
-    .find((k) => (label === "unlabeled" ? false : k === "unlabeled" || k > label));
-  $("groups").insertBefore(el, after ? S.groups.get(after).el : null);
-  return g;
-}
-
-function buildRow(name) {
-  const row = document.createElement("div");
-  row.className = "row";
-  row.dataset.resource = name;
-  row.innerHTML = '<span class="dot"></span><span class="name"></span><span class="pend"></span>' +
-    '<button class="trig" title="trigger update (r)">▶</button><div class="sub"></div>';
-  row.querySelector(".name").textContent = name;
-  row.addEventListener("click", () => select(name));
-  row.querySelector(".trig").addEventListener("click", (e) => { e.stopPropagation(); trigger(name); });
-  return row;
-}
-
-function applyViews(views) {
-  for (const v of views) {
-    const old = S.views.get(v.name);
-    S.views.set(v.name, v);
-    let row = S.rows.get(v.name);
-    if (!row) { row = buildRow(v.name); S.rows.set(v.name, row); }
-    const label = groupOf(v);
-    if (!old || groupOf(old) !== label || !row.parentNode) ensureGroup(label).rowsEl.appendChild(row);
-    row.className = `row s-${v.update_status}` + (S.selected === v.name ? " selected" : "");
-    row.dataset.status = v.update_status;
-    row.dataset.runtime = v.runtime_status;
-    row.querySelector(".pend").textContent = v.pending.length ? "● pending" : "";
-    row.querySelector(".pend").title = v.pending.join("\n");
-    const sub = row.querySelector(".sub");
-    sub.className = "sub" + (v.hold_text ? " hold" : "");
-    sub.textContent = subText(v);
-    if (v.name === S.selected) S.dirtyDetail = true;
-  }
-  S.dirtyGroups = true;
-  scheduleDom();
-}
-
-function subText(v) {
-  if (v.hold_text) return v.hold_text;
-  const parts = [v.update_status.replace("_", " ")];
-  if (v.runtime_status !== "none") parts.push(`runtime ${v.runtime_status}`);
-  if (v.probe && !v.probe.ok) parts.push(`probe ${v.probe_text}`);
-  if (v.last_duration != null) parts.push(`${v.last_duration.toFixed(2)} s`);
-  if (v.last && v.last.error) parts.push(v.last.error);
-  return parts.join(" · ");
-}
-
-function removeResource(name) {
-  const row = S.rows.get(name);
-  if (row) row.remove();
-  S.rows.delete(name); S.views.delete(name);
-  if (S.selected === name) select(null);
-  S.dirtyGroups = true; scheduleDom();
+function buttonEl(b) {
+  const el = document.createElement("button");
+  el.className = "ui-button"; el.dataset.button = b.name;
+  el.textContent = b.text; el.title = b.command || "no command";
+  el.disabled = b.disabled;
+  el.onclick = () => runButton(b);
+  return el;
 }
 
 let domPending = false;
@@ -180,60 +122,65 @@ function scheduleDom() {
   domPending = true;
   requestAnimationFrame(() => {
     domPending = false;
-    if (S.dirtyGroups) { S.dirtyGroups = false; summarise(); }
+    if (S.dirtyGroups) {
+      S.dirtyGroups = false; summarise();
+      if (S.tab === "errors") renderErrors();
+      if (S.tab === "table") S.dirtyTable = true;
+    }
+    if (S.dirtyTable && S.tab === "table") { S.dirtyTable = false; renderTable(); }
     if (S.dirtyDetail) { S.dirtyDetail = false; renderDetail(); }
   });
 }
 
-function summarise() {
-  const counts = new Map();
-  const total = { ok: 0, err: 0, busy: 0, held: 0, n: 0 };
-  for (const v of S.views.values()) {
-    const label = groupOf(v);
-    if (!counts.has(label)) counts.set(label, { ok: 0, err: 0, busy: 0, held: 0, n: 0 });
-    for (const c of [counts.get(label), total]) {
-      c.n++;
-      if (v.update_status === "ok") c.ok++;
-      else if (v.update_status === "error") c.err++;
-      else if (v.update_status === "in_progress") c.busy++;
-      else if (v.update_status === "held") c.held++;
-    }
-  }
-  for (const [label, g] of S.groups) {
-    const c = counts.get(label);
-    if (!c) { g.el.remove(); S.groups.delete(label); continue; }
-    g.sumEl.innerHTML = `<span class="ok">${c.ok} ok</span> <span class="err">${c.err} err</span> ` +
-      `<span class="busy">${c.busy} busy</span> <span class="held">${c.held} held</span> / ${c.n}`;
-  }
-  $("summary").textContent = `${total.n} resources · ${total.ok} ok · ${total.err} failed · ${total.busy} updating · ${total.held} held`;
+// ---------------------------------------------------------------- selection, logs, detail
+function openLogs() {
+  if (S.selected === null) { logs.show(book.all); return; }
+  const name = S.selected;
+  const e = book.open(name, (ready) => { if (logs.src === ready) logs.show(ready); });
+  logs.show(e);
 }
 
-// ---------------------------------------------------------------- detail
-function select(name) {
+const TILTFILE_LOG = "(Tiltfile)";  // the Tiltfile's own log (prints, warnings, errors): no resource, but a row
+
+function select(name, push = true) {
+  if (name !== null && name !== TILTFILE_LOG && !S.views.has(name) && S.views.size) name = null;
+  const changed = S.selected !== name;
   S.selected = name;
-  for (const r of document.querySelectorAll(".row.selected")) r.classList.remove("selected");
-  const row = name === null ? $("all-row") : S.rows.get(name);
-  if (row) { row.classList.add("selected"); row.scrollIntoView({ block: "nearest" }); }
-  logs.setFilter({ resource: name });
+  for (const r of document.querySelectorAll(".row.selected")) { r.classList.remove("selected"); r.setAttribute("aria-selected", "false"); }
+  const row = name === null ? $("all-row") : name === TILTFILE_LOG ? $("tiltfile-row") : S.rows.get(name);
+  if (row) { row.classList.add("selected"); row.setAttribute("aria-selected", "true"); row.scrollIntoView({ block: "nearest" }); }
+  if (changed || logs.src.resource !== name) openLogs();
   $("log-follow").checked = true;
+  if (S.tab !== "resources") showTab("resources", false);
+  writeUrl(push && changed);
   S.dirtyDetail = true; scheduleDom();
 }
-
-function esc(s) { const d = document.createElement("span"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
 
 function renderDetail() {
   const el = $("detail");
   const v = S.selected === null ? null : S.views.get(S.selected);
-  if (!v) { el.innerHTML = '<h2>All resources</h2><div class="dim">Combined log of every resource. Select one for its details.</div>'; return; }
+  if (S.selected === TILTFILE_LOG) {
+    el.innerHTML = `<h2>Tiltfile</h2><div class="dim">What evaluating the Tiltfile printed, warned about and failed on.</div>` +
+      (S.config.errors && S.config.errors.length ? `<pre class="excerpt">${S.config.errors.map(esc).join("\n")}</pre>` : "");
+    return;
+  }
+  if (!v) {
+    el.innerHTML = '<h2>All resources</h2><div class="dim">Combined log of every resource. Select one for its details and its whole log.</div>';
+    return;
+  }
   const last = v.last;
-  const links = v.endpoints.map((e) => `<a href="${esc(e.url)}" target="_blank" rel="noopener">${esc(e.name)}</a>`).join(" ");
+  const links = v.endpoints.map((e, i) => `<a href="${esc(e.url)}" target="_blank" rel="noopener" title="Shift+${i + 1}">${esc(e.name)}</a>`).join(" ");
+  const ex = v.excerpt || [];
   el.innerHTML = `
     <h2><span class="badge st-${v.update_status}" id="detail-status">${esc(v.update_status.replace("_", " "))}</span>
       <span>${esc(v.name)}</span>
+      <button id="pin-btn" title="pin to the top">${S.pins.has(v.name) ? "★ pinned" : "☆ pin"}</button>
       <button id="trigger-btn" ${v.enabled ? "" : "disabled"}>Trigger update (r)</button>
       <button id="mode-btn" data-mode="${v.trigger_mode}">trigger mode: ${v.trigger_mode}</button>
-      <button id="enable-btn" data-enabled="${v.enabled}">${v.enabled ? "Disable" : "Enable"}</button></h2>
+      <button id="enable-btn" data-enabled="${v.enabled}">${v.enabled ? "Disable" : "Enable"}</button>
+      <span id="res-buttons"></span></h2>
     ${v.hold_text ? `<div class="holdtext" id="detail-hold">${esc(v.hold_text)}</div>` : ""}
+    ${ex.length ? `<pre class="excerpt" id="detail-excerpt" title="the failed update's output, error lines first">${ex.map(esc).join("\n")}</pre>` : ""}
     <dl class="kv">
       <dt>kind</dt><dd>${esc(v.kind)}${v.labels.length ? " · labels: " + esc(v.labels.join(", ")) : ""}</dd>
       <dt>runtime</dt><dd>${esc(v.runtime_status)}${v.restarts ? ` (${v.restarts} restarts)` : ""}${v.probe_text ? ` · readiness probe <span id="detail-probe">${esc(v.probe_text)}</span>` : ""}</dd>
@@ -247,35 +194,81 @@ function renderDetail() {
   $("trigger-btn").onclick = () => trigger(v.name);
   $("mode-btn").onclick = () => setMode(v.name, v.trigger_mode === "auto" ? "manual" : "auto");
   $("enable-btn").onclick = () => setEnabled(v.name, !v.enabled);
+  $("pin-btn").onclick = () => togglePin(v.name);
+  for (const b of (S.config.buttons || []).filter((x) => x.resource === v.name)) $("res-buttons").appendChild(buttonEl(b));
 }
 
-// ---------------------------------------------------------------- timeline / graph
+// ---------------------------------------------------------------- tabs, timeline, graph
 function refreshSide() {
-  if (S.tab === "resources") return;
+  if (S.tab !== "timeline" && S.tab !== "graph") return;
   clearTimeout(S.refreshTimer);
   // Debounced: a burst of deltas costs one fetch.
   S.refreshTimer = setTimeout(async () => {
+    const names = S.filter.empty ? null : new Set(filteredNames());
     if (S.tab === "timeline") {
-      const h = await (await fetch("/api/history?limit=400")).json();
-      renderTimeline($("timeline"), h);
+      const h = await Api.get("/api/history?limit=5000", "loading the timeline");
+      if (h) Timeline.render(h, names);
     } else if (S.tab === "graph") {
-      const g = await (await fetch("/api/graph")).json();
-      renderGraph($("graph"), g, (n) => { showTab("resources"); select(n); });
+      const g = await Api.get("/api/graph", "loading the graph");
+      if (g) Graph.render($("graph"), g, names, (n) => select(n)).catch((e) => Api.toast(e.message));
     }
-  }, 150);
+  }, 120);
 }
 
-function showTab(tab) {
+function showTab(tab, push = true) {
+  if (!UrlState.TABS.includes(tab)) tab = "resources";
   S.tab = tab;
-  for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
-  for (const t of ["resources", "timeline", "graph"]) $(`pane-${t}`).hidden = t !== tab;
-  if (tab === "resources") logs.schedule();
+  for (const b of document.querySelectorAll("#tabs button")) {
+    b.classList.toggle("active", b.dataset.tab === tab);
+    b.setAttribute("aria-selected", b.dataset.tab === tab ? "true" : "false");
+  }
+  for (const t of UrlState.TABS) $(`pane-${t}`).hidden = t !== tab;
+  if (tab === "resources") logs.relayout();
+  if (tab === "errors") renderErrors();
+  if (tab === "table") renderTable();
   refreshSide();
+  writeUrl(push);
 }
 
-// ---------------------------------------------------------------- wiring
+// ---------------------------------------------------------------- URL
+function writeUrl(push) {
+  if (S.applyingUrl) return;
+  const f = logs.filter;
+  UrlState.write({ tab: S.tab, selected: S.selected, params: {
+    q: $("log-filter").value, rq: $("res-filter").value, level: f.level === "all" ? "" : f.level,
+    stream: f.stream === "all" ? "" : f.stream, src: f.source === "all" ? "" : f.source,
+    re: f.regex ? "1" : "", wrap: logs.wrap ? "" : "0",
+  } }, push);
+}
+
+function applyUrl() {
+  const st = UrlState.parse(location.hash);
+  S.applyingUrl = true;
+  const p = st.params;
+  $("log-filter").value = p.q || ""; $("log-regex").checked = p.re === "1";
+  $("log-level").value = p.level || "all"; $("log-stream").value = p.stream || "all"; $("log-source").value = p.src || "all";
+  $("log-wrap").checked = p.wrap !== "0";
+  logs.wrap = p.wrap !== "0";
+  logs.setFilter({ text: p.q || "", regex: p.re === "1", level: p.level || "all", stream: p.stream || "all", source: p.src || "all" });
+  setResourceFilter(p.rq || "", false);
+  if (st.tab === "resources") select(st.selected, false);
+  showTab(st.tab, false);
+  S.applyingUrl = false;
+}
+
+function setResourceFilter(q, write) {
+  $("res-filter").value = q;
+  S.filter = Filter.parseFilter(q);
+  applyFilter();
+  S.dirtyTable = true;
+  if (S.tab === "errors") renderErrors();
+  refreshSide();
+  if (write) writeUrl(false);
+}
+
+// ---------------------------------------------------------------- keyboard
 function visibleNames() {
-  return [...document.querySelectorAll("#groups .group:not(.collapsed) .row")]
+  return [...document.querySelectorAll("#groups .group:not(.collapsed):not([hidden]) .row")]
     .filter((r) => r.style.display !== "none").map((r) => r.dataset.resource);
 }
 
@@ -286,34 +279,61 @@ function move(delta) {
   select(names[Math.max(0, Math.min(names.length - 1, i + delta))]);
 }
 
+// Only fields that take text swallow shortcuts; a clicked checkbox, button or dropdown does not.
+const isTextField = (t) => t instanceof HTMLTextAreaElement ||
+  (t instanceof HTMLInputElement && !["checkbox", "radio", "button", "submit"].includes(t.type));
+
 document.addEventListener("keydown", (e) => {
-  const inField = e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
-  if (e.key === "Escape") { $("help").hidden = true; if (inField) e.target.blur(); return; }
-  if (inField || e.ctrlKey || e.metaKey || e.altKey) return;
+  const inField = isTextField(e.target);
+  if (e.key === "Escape") { $("help").hidden = true; if (inField || e.target instanceof HTMLSelectElement) e.target.blur(); return; }
+  if (inField || e.altKey) return;
+  if ((e.ctrlKey || e.metaKey) && e.key === "Backspace") { e.preventDefault(); logs.clear(); return; }
+  if (e.ctrlKey || e.metaKey) return;
+  if (e.shiftKey && /^Digit[1-9]$/.test(e.code)) {
+    const v = S.selected && S.views.get(S.selected);
+    const ep = v && v.endpoints[Number(e.code.slice(5)) - 1];
+    if (ep) { e.preventDefault(); window.open(ep.url, "_blank", "noopener"); }
+    return;
+  }
+  if (e.target instanceof HTMLSelectElement && !["?", "/"].includes(e.key)) e.target.blur();
   if (e.key === "j") move(1);
   else if (e.key === "k") move(-1);
   else if (e.key === "r" && S.selected) trigger(S.selected);
   else if (e.key === "/") { e.preventDefault(); showTab("resources"); $("log-filter").focus(); }
+  else if (e.key === "f") { e.preventDefault(); $("res-filter").focus(); }
   else if (e.key === "?") $("help").hidden = !$("help").hidden;
-  else if (e.key === "1") showTab("resources");
-  else if (e.key === "2") showTab("timeline");
-  else if (e.key === "3") showTab("graph");
+  else if (/^[1-5]$/.test(e.key)) showTab(UrlState.TABS[Number(e.key) - 1]);
 });
 
+// ---------------------------------------------------------------- wiring
 $("help-btn").onclick = () => { $("help").hidden = !$("help").hidden; };
 $("all-row").onclick = () => select(null);
+$("all-row").onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(null); } };
+$("tiltfile-row").onclick = () => select(TILTFILE_LOG);
+$("tiltfile-row").onkeydown = (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(TILTFILE_LOG); } };
 for (const b of document.querySelectorAll("#tabs button")) b.onclick = () => showTab(b.dataset.tab);
-$("log-filter").oninput = () => logs.setFilter({ text: $("log-filter").value });
-$("log-regex").onchange = () => logs.setFilter({ regex: $("log-regex").checked, text: $("log-filter").value });
-$("log-level").onchange = () => logs.setFilter({ level: $("log-level").value });
-$("log-source").onchange = () => logs.setFilter({ source: $("log-source").value });
+const logFilter = (patch) => { logs.setFilter(patch); writeUrl(false); };
+$("log-filter").oninput = () => logFilter({ text: $("log-filter").value });
+$("log-regex").onchange = () => logFilter({ regex: $("log-regex").checked, text: $("log-filter").value });
+$("log-level").onchange = () => logFilter({ level: $("log-level").value });
+$("log-stream").onchange = () => logFilter({ stream: $("log-stream").value });
+$("log-source").onchange = () => logFilter({ source: $("log-source").value });
+$("log-wrap").onchange = () => { logs.setWrap($("log-wrap").checked); writeUrl(false); };
 $("log-follow").onchange = () => { logs.follow = $("log-follow").checked; logs.schedule(); };
-$("log-copy").onclick = () => navigator.clipboard.writeText(logs.text()).then(() => toast("copied"), () => toast("copy failed"));
+$("log-copy").onclick = () => navigator.clipboard.writeText(logs.text()).then(() => Api.toast("copied", "info"), () => Api.toast("copy failed"));
 $("log-clear").onclick = () => logs.clear();
-$("res-filter").oninput = () => {
-  const q = $("res-filter").value.toLowerCase();
-  for (const [name, row] of S.rows) row.style.display = !q || name.toLowerCase().includes(q) ? "" : "none";
-};
+$("res-filter").oninput = () => setResourceFilter($("res-filter").value, true);
+$("graph-fit").onclick = () => Graph.fit();
+// Links to a resource (errors pane, table, timeline) select it and keep the filters, unlike a new URL would.
+document.addEventListener("click", (e) => {
+  const a = e.target.closest('a[href^="#/r/"]');
+  if (!a || e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+  e.preventDefault();
+  select(decodeURIComponent(a.getAttribute("href").slice(4)));
+});
+window.addEventListener("popstate", applyUrl);
+window.addEventListener("hashchange", applyUrl);
 
+applyUrl();
 renderDetail();
 connect();

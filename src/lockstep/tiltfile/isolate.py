@@ -1,0 +1,267 @@
+"""Evaluate a Tiltfile in a child process bounded in memory and CPU time.
+
+A Tiltfile is a program: a loop that allocates, or a string doubled forty times,
+would otherwise grow lockstep itself until the kernel kills it (and every server
+with it), and a Rust panic inside the interpreter would take `up` down. So each
+evaluation runs in a fresh Python child with `RLIMIT_AS` (memory) and
+`RLIMIT_CPU` (a backstop behind the interpreter's own time budget). Whatever way
+the child dies becomes a Tiltfile error; the caller (the engine) keeps its last
+good configuration and its servers.
+
+The child is in its own process group, and the commands its `local()` calls run
+stay in that group: killing the one group stops the evaluation and its commands
+together (`cancel_all`, used when lockstep stops). A parent-death signal takes
+the child down if lockstep is killed outright, and the run tag in its
+environment lets the reaper find what it started.
+
+The result crosses back pickled: `LoadResult` is frozen dataclasses, enums and
+tuples, which pickle exactly. The request goes over stdin as JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+
+from lockstep.model.resource import Diagnostic, LoadResult, Severity
+from lockstep.tiltfile.loader import DEFAULT_TIMEOUT, MEMORY_ENV, out_of_memory
+
+# Address space allowed to one evaluation. An interpreter with its builtins needs
+# about 30 MB; real Tiltfiles, even ones rendering large charts, stay far below this.
+DEFAULT_MEMORY_MB = 1024
+# CPU seconds beyond the evaluation's time budget before the kernel stops the child:
+# the interpreter's own check normally fires first, with the better message.
+CPU_SLACK_SECS = 30
+_MIB = 1024 * 1024
+_SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_CHILD_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); "
+               "from lockstep.tiltfile.isolate import child_main; sys.exit(child_main())")
+
+
+def memory_limit_mb() -> int:
+    """The evaluation memory limit: LOCKSTEP_TILTFILE_MEMORY_MB, or the default."""
+    raw = os.environ.get(MEMORY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MEMORY_MB
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 64:
+        raise ValueError(f"{MEMORY_ENV}={raw!r}: expected a whole number of MiB, at least 64")
+    return value
+
+
+def main_path(path: str) -> str:
+    main = os.path.abspath(path)
+    return os.path.join(main, "Tiltfile") if os.path.isdir(main) else main
+
+
+class Evaluator:
+    """Runs evaluations in children; `cancel_all()` stops them for good (lockstep is stopping).
+
+    With `warm=True` (for `up`, which evaluates again on every Tiltfile edit) a spare
+    child is started ahead of time and waits, its imports done, for the next request:
+    a reload then costs the evaluation, not an interpreter start (about 0.1 s)."""
+
+    def __init__(self, *, memory_mb: int | None = None, env: Mapping[str, str] | None = None,
+                 warm: bool = False) -> None:
+        # A bad setting is reported by every evaluation, like a Tiltfile error, not raised.
+        self._setting_error = ""
+        try:
+            self.memory_mb = memory_limit_mb() if memory_mb is None else memory_mb
+        except ValueError as exc:
+            self.memory_mb, self._setting_error = DEFAULT_MEMORY_MB, str(exc)
+        self._env = {**os.environ, **(env or {})}
+        self._lock = threading.Lock()
+        self._children: set[subprocess.Popen[bytes]] = set()
+        self._cancelled = False
+        self._warm = warm
+        self._spare: subprocess.Popen[bytes] | None = None
+        self._start_spare()
+
+    def load(self, path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
+             timeout: float | None = DEFAULT_TIMEOUT) -> LoadResult:
+        """Like `loader.load`, in a bounded child. Never raises (but for KeyboardInterrupt)."""
+        main = main_path(path)
+        request = {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
+                   "timeout": timeout, "memory_mb": self.memory_mb}
+        if self._setting_error:
+            return _failed(main, args, self._setting_error, f"fix or unset {MEMORY_ENV}")
+        with self._lock:
+            if self._cancelled:
+                return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
+            proc, self._spare = self._spare, None
+            try:
+                if proc is None or proc.poll() is not None:
+                    proc = self._spawn()
+            except OSError as exc:
+                return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
+                               "check that lockstep's Python interpreter can still be run")
+            self._children.add(proc)
+        try:
+            out, err = proc.communicate(json.dumps(request).encode())
+        except BaseException:
+            # Ctrl-C in `check`: the child is in its own process group, so it did not get the signal.
+            _kill_group(proc)
+            proc.wait()
+            raise
+        finally:
+            with self._lock:
+                self._children.discard(proc)
+        self._start_spare()
+        with self._lock:
+            cancelled = self._cancelled
+        if proc.returncode == 0:
+            try:
+                result = pickle.loads(out)
+            except Exception as exc:  # a torn result is a crash like any other
+                return _failed(main, args, f"Tiltfile evaluation returned an unreadable result ({exc})",
+                               "this is a lockstep bug; please report it with the Tiltfile")
+            if isinstance(result, LoadResult):
+                return result
+        # Dead before handing back a result: whatever it left running goes with it.
+        _kill_group(proc)
+        if cancelled:
+            return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
+        return _death(main, args, proc.returncode, err.decode("utf-8", "replace"), self.memory_mb, timeout)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            children = list(self._children)
+            if self._spare is not None:
+                children.append(self._spare)
+                self._spare = None
+        for proc in children:
+            _kill_group(proc)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)  # reaped here, or by the thread that runs it
+
+    def _start_spare(self) -> None:
+        # A spare left over when lockstep exits reads EOF on stdin and exits; the
+        # parent-death signal covers a lockstep that is killed.
+        with self._lock:
+            if self._warm and not self._cancelled and self._spare is None:
+                with contextlib.suppress(OSError):
+                    self._spare = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-c", _CHILD_CODE, _PACKAGE_ROOT]
+        if _SETPRIV is not None:
+            argv = [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
+        # A process group of its own (not a session: it stays in the terminal's session,
+        # but Ctrl-C there reaches lockstep's foreground group only; lockstep decides).
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self._env, process_group=0)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResult:
+    # Only the Tiltfile is known: a dead child cannot say which line it was on. Watching it
+    # means an edit retries the evaluation.
+    return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,),
+                      errors=(Diagnostic(Severity.ERROR, message, None, hint),))
+
+
+def _death(main: str, args: Sequence[str], code: int, stderr: str, memory_mb: int,
+           timeout: float | None) -> LoadResult:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    memory = ("memory allocation of" in stderr or "MemoryError" in stderr or "out of memory" in stderr
+              or code == -signal.SIGABRT)
+    if memory:
+        return out_of_memory(main, args, memory_mb)
+    if code == -signal.SIGXCPU and timeout is not None:
+        return _failed(main, args, f"{main}: Tiltfile evaluation used more than {timeout + CPU_SLACK_SECS:.0f} s "
+                       "of CPU and was stopped",
+                       "look for an unbounded loop; lockstep bounds evaluation time")
+    if code == -signal.SIGKILL:
+        # Not lockstep's doing (that is reported as cancelled): most likely the kernel's OOM killer.
+        return _failed(main, args, f"{main}: Tiltfile evaluation was killed (SIGKILL); the machine may be "
+                       "out of memory", "look for a loop or a string/list that grows without bound, "
+                       f"or lower {MEMORY_ENV}")
+    what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
+    return _failed(main, args, f"{main}: Tiltfile evaluation crashed ({what})" + (f": {last}" if last else ""),
+                   "this is a lockstep bug; please report it with the Tiltfile")
+
+
+# -- the child ---------------------------------------------------------------
+
+
+def child_main() -> int:
+    """Entry point of the evaluation child: JSON request on stdin, pickled LoadResult on stdout."""
+    # Only the result may reach the parent's pipe: anything else printed goes to stderr.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    # Import first: a spare child does this before it is needed.
+    from lockstep.tiltfile import commands
+    from lockstep.tiltfile.loader import load
+
+    raw = sys.stdin.buffer.read()
+    if not raw:
+        return 0  # a spare that was never used: lockstep is gone or done
+    request = json.loads(raw)
+    # With RUST_BACKTRACE set, the interpreter's out-of-memory panic allocates while
+    # printing its backtrace and can deadlock instead of failing. unsetenv() changes the
+    # process environment only, not os.environ: local() commands and os.getenv() in the
+    # Tiltfile still see the user's value.
+    for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
+        os.unsetenv(name)
+    lift = _bound(request["memory_mb"], request["timeout"])
+    commands.run_in_evaluation_child(lift)
+    result = load(request["path"], request["args"], dry_run=request["dry_run"],
+                  subcommand=request["subcommand"], timeout=request["timeout"], memory_mb=request["memory_mb"])
+    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(data)
+    out.close()
+    sys.stderr.flush()
+    # The parent waits for this process's pipes to close: skip the interpreter's
+    # clean-up (about 10 ms of module teardown), there is nothing left to save.
+    os._exit(0)
+
+
+def _bound(memory_mb: int, timeout: float | None) -> _Lift:
+    """Apply the limits to this process; the returned callable restores them (for commands)."""
+    saved = {r: resource.getrlimit(r) for r in (resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_CORE)}
+    # A child stopped by a limit (SIGABRT, SIGXCPU) must not leave a core file behind.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, saved[resource.RLIMIT_CORE][1]))
+    _, as_hard = saved[resource.RLIMIT_AS]
+    # Only the soft limit: the hard one stays, so that local() commands can be given back
+    # what lockstep had (a build tool or a JVM must not inherit the evaluation's bound).
+    resource.setrlimit(resource.RLIMIT_AS, (_within(memory_mb * _MIB, as_hard), as_hard))
+    if timeout is not None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = int(used.ru_utime + used.ru_stime + timeout + CPU_SLACK_SECS)
+        _, cpu_hard = saved[resource.RLIMIT_CPU]
+        resource.setrlimit(resource.RLIMIT_CPU, (_within(cpu, cpu_hard), cpu_hard))
+    return _Lift(saved)
+
+
+def _within(value: int, hard: int) -> int:
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
+class _Lift:
+    """preexec_fn for commands: runs in the forked command before exec."""
+
+    def __init__(self, saved: dict[int, tuple[int, int]]) -> None:
+        self._saved = saved
+
+    def __call__(self) -> None:
+        for which, limits in self._saved.items():
+            resource.setrlimit(which, limits)

@@ -1,0 +1,79 @@
+"""Input limits of a Tiltfile evaluation, and a file reader that honours them.
+
+Nothing an evaluation reads is trusted to be small or to end: `read_file('/dev/zero')`
+would grow without limit and a FIFO would block for ever (and a blocked `read()` cannot
+be interrupted). Tilt's Go `os.ReadFile` effectively reads regular files only, so
+refusing anything else costs no real Tiltfile anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+from lockstep.tiltfile.args import TiltfileError
+
+MIB = 1024 * 1024
+# Largest file read_file()/read_yaml()/load()/k8s_yaml() read, and largest stdout that
+# local()/helm() return. Real inputs (generated YAML, charts) are far below this.
+MAX_READ_BYTES = 64 * MIB
+# Of a command's stderr only the tail is kept: it is only shown when the command fails.
+STDERR_TAIL_BYTES = 64 * 1024
+
+
+def _size_text(n: int) -> str:
+    return f"{n // MIB} MiB" if n >= MIB else f"{n} bytes"
+
+
+def read_text_file(path: str, what: str, limit: int | None = None) -> str:
+    """The text of the regular file at `path`, at most `limit` bytes (default MAX_READ_BYTES).
+
+    Raises TiltfileError for a non-regular file (FIFO, device, socket) or an oversized
+    one, and OSError when the file cannot be opened (callers word that themselves)."""
+    limit = MAX_READ_BYTES if limit is None else limit
+    # O_NONBLOCK: opening a FIFO with no writer would otherwise block before fstat can
+    # tell us what it is. It does not change how a regular file reads.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(21, "Is a directory", path)
+        if not stat.S_ISREG(info.st_mode):
+            raise TiltfileError(f"{what}: {path} is not a regular file ({_kind(info.st_mode)})",
+                                hint="read a regular file; for a command's output use local()")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        total = 0
+        while total <= limit:
+            chunk = os.read(fd, min(limit + 1 - total, 1 * MIB))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise TiltfileError(f"{what}: {path} is larger than the {_size_text(limit)} limit",
+                                hint="read a smaller file, or split it into several files")
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    # Universal newlines, as the text-mode reads this replaces did.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
+
+
+def too_much_output(command: str, limit: int) -> TiltfileError:
+    return TiltfileError(f"command {command!r} wrote more than the {_size_text(limit)} limit to stdout",
+                         hint="write large output to a file and read_file() it, or filter it in the command")

@@ -1,0 +1,90 @@
+// The errors pane (every failed resource, its failure excerpt, a link to it)
+// and the overview table (sortable, pinned resources first).
+"use strict";
+
+function esc(s) { const d = document.createElement("span"); d.textContent = s == null ? "" : String(s); return d.innerHTML; }
+function resLink(name) { return `#/r/${encodeURIComponent(name)}`; }
+
+function renderErrors() {
+  const el = $("errors");
+  const failed = filteredNames().map((n) => S.views.get(n)).filter((v) => Filter.bucketOf(v) === "failed");
+  if (!failed.length) {
+    el.innerHTML = `<div class="empty">No failed resources${S.filter.empty ? "" : " match the filter"}.</div>`;
+    return;
+  }
+  el.innerHTML = failed.map((v) => {
+    const last = v.last;
+    const what = last ? `update #${last.id} ${esc(last.result)} at ${fmtTime(last.end || last.start)}${last.error ? " — " + esc(last.error) : ""}`
+      : `runtime ${esc(v.runtime_status)}`;
+    const ex = (v.excerpt || []).map((l) => esc(l)).join("\n");
+    return `<div class="err-item" data-resource="${esc(v.name)}">
+      <div class="err-head"><a class="err-link" href="${resLink(v.name)}">${esc(v.name)}</a>
+        <span class="dim">${what}</span></div>
+      ${ex ? `<pre class="excerpt">${ex}</pre>` : '<div class="dim">no output was recorded for this update</div>'}</div>`;
+  }).join("");
+}
+
+// ---------------------------------------------------------------- table
+const COLUMNS = [
+  { key: "pin", title: "★", sort: (v) => (S.pins.has(v.name) ? 0 : 1) },
+  { key: "name", title: "Name", sort: (v) => v.name },
+  { key: "kind", title: "Kind", sort: (v) => v.kind },
+  { key: "status", title: "Status", sort: (v) => Filter.BUCKETS.indexOf(Filter.bucketOf(v)) },
+  { key: "updated", title: "Last update", sort: (v) => -(v.last ? v.last.end || v.last.start : 0) },
+  { key: "trigger", title: "Trigger", sort: (v) => v.trigger_mode },
+  { key: "links", title: "Links", sort: (v) => v.endpoints.length },
+  { key: "labels", title: "Labels", sort: (v) => v.labels.join(",") },
+  { key: "hold", title: "Waiting / failure", sort: (v) => v.hold_text || headlineOf(v) },
+];
+
+function tableCells(v) {
+  const last = v.last;
+  const upd = last ? `${fmtTime(last.end || last.start)} · ${v.last_duration != null ? v.last_duration.toFixed(2) + " s" : "running"}` +
+    ` · ${esc(last.reasons.map((r) => r.kind).join(", "))}` : v.running ? "running" : "never";
+  return [
+    `<button class="pin" title="pin to the top" aria-label="pin ${esc(v.name)}">${S.pins.has(v.name) ? "★" : "☆"}</button>`,
+    `<a href="${resLink(v.name)}">${esc(v.name)}</a>`,
+    esc(v.kind),
+    `<span class="badge st-${esc(v.update_status)}">${esc(Filter.bucketOf(v))}</span>` +
+      (v.runtime_status !== "none" ? ` <span class="dim">runtime ${esc(v.runtime_status)}</span>` : ""),
+    upd,
+    esc(v.trigger_mode),
+    v.endpoints.map((e) => `<a href="${esc(e.url)}" target="_blank" rel="noopener">${esc(e.name)}</a>`).join(" "),
+    esc(v.labels.join(", ")),
+    `<span class="${v.hold_text ? "hold" : "fail"}">${esc(v.hold_text || headlineOf(v))}</span>`,
+  ];
+}
+
+function renderTable() {
+  const thead = $("overview").tHead, tbody = $("overview").tBodies[0];
+  if (!thead.rows.length) {
+    thead.innerHTML = "<tr>" + COLUMNS.map((c) => `<th data-key="${c.key}" tabindex="0" role="columnheader">${c.title}</th>`).join("") + "</tr>";
+    thead.addEventListener("click", (e) => { const th = e.target.closest("th"); if (th) sortTable(th.dataset.key); });
+    thead.addEventListener("keydown", (e) => { const th = e.target.closest("th"); if (th && e.key === "Enter") sortTable(th.dataset.key); });
+    tbody.addEventListener("click", (e) => {
+      const tr = e.target.closest("tr");
+      if (tr && e.target.closest(".pin")) togglePin(tr.dataset.resource);
+    });
+  }
+  for (const th of thead.rows[0].cells) {
+    th.className = th.dataset.key === S.sort.key ? (S.sort.dir > 0 ? "asc" : "desc") : "";
+    th.setAttribute("aria-sort", th.dataset.key === S.sort.key ? (S.sort.dir > 0 ? "ascending" : "descending") : "none");
+  }
+  const col = COLUMNS.find((c) => c.key === S.sort.key) || COLUMNS[1];
+  const views = filteredNames().map((n) => S.views.get(n));
+  const key = (v) => col.sort(v);
+  views.sort((a, b) => {
+    const pa = S.pins.has(a.name) ? 0 : 1, pb = S.pins.has(b.name) ? 0 : 1;
+    if (pa !== pb) return pa - pb;   // pinned resources always first
+    const ka = key(a), kb = key(b);
+    return (ka < kb ? -1 : ka > kb ? 1 : 0) * S.sort.dir;
+  });
+  const rows = views.map((v) => `<tr data-resource="${esc(v.name)}" data-bucket="${Filter.bucketOf(v)}" class="${S.pins.has(v.name) ? "pinned" : ""}">` +
+    tableCells(v).map((c) => `<td>${c}</td>`).join("") + "</tr>");
+  tbody.innerHTML = rows.join("");
+}
+
+function sortTable(key) {
+  S.sort = { key, dir: S.sort.key === key ? -S.sort.dir : 1 };
+  renderTable();
+}
