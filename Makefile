@@ -12,6 +12,10 @@ BSTAMP := $(VENV)/.installed-bench
 .PHONY: demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
+	@$(PY) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "lockstep needs Python 3.11 or newer with the venv module ($(PY) is not that)." >&2; \
+	  echo "  Debian/Ubuntu: sudo apt-get install -y python3-venv  (python3 --version must say 3.11+)" >&2; \
+	  echo "  or point at one: make PY=/path/to/python3.11 $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e .

@@ -205,3 +205,19 @@ def test_loop_against_a_real_server(http_port: int) -> None:
 
     asyncio.run(asyncio.wait_for(main(), 10))
     assert changes == [True]
+
+
+def test_an_exec_check_says_what_the_command_printed() -> None:
+    failing = detail(Probe(ProbeKind.EXEC, command=("sh", "-c", "echo starting; echo 'db not ready' >&2; exit 3")))
+    assert (failing.ok, failing.text) == (False, "exit code 3: db not ready")
+    ok = detail(Probe(ProbeKind.EXEC, command=("sh", "-c", "echo fake probe success message")))
+    assert (ok.ok, ok.text) == (True, "exit code 0: fake probe success message")
+    assert detail(Probe(ProbeKind.EXEC, command=("false",))).text == "exit code 1"
+    # The same result with different words is the same result (logged once per change).
+    assert ok == ProbeOutcome(True, "exit code 0", "something else")
+
+
+def test_an_exec_check_that_leaves_a_child_behind_still_answers_in_time() -> None:
+    # The background sleep keeps the output open; the answer must not wait for it.
+    got = detail(Probe(ProbeKind.EXEC, command=("sh", "-c", "sleep 3 & echo up"), timeout_secs=2))
+    assert (got.ok, got.text) == (True, "exit code 0: up")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from upproc import Up
+from upproc import Up, wait_until
 
 from lockstep.cli.main import main
 
@@ -151,6 +151,9 @@ def test_args_replace_reloads(up: Up, capsys: pytest.CaptureFixture[str]) -> Non
     assert out.strip() == "x1"
     code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "x1", "--timeout", "30s")
     assert code == 0
+    # The Tiltfile's log says why it was re-read: the arguments, not an edit.
+    code, out, _ = cli(up, capsys, "logs", "(Tiltfile)")
+    assert "re-evaluation requested (arguments): re-evaluating" in out and "Tiltfile changed" not in out
     code, out, _ = cli(up, capsys, "args", "--clear")
     assert code == 0
     assert cli(up, capsys, "args")[1].strip() == ""
@@ -165,3 +168,113 @@ def test_clients_without_a_running_instance(tmp_path: Path, capsys: pytest.Captu
         flag = "--file" if argv[0] == "logs" else "-f"
         assert main([*argv, flag, str(tmp_path / "Tiltfile")]) == 1, argv
         assert "no running `lockstep up`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["logs"], ["get", "-o", "json"], ["describe", "a"], ["why"]])
+def test_a_reader_that_goes_away_is_not_a_traceback(up: Up, capsys: pytest.CaptureFixture[str],
+                                                    argv: list[str]) -> None:
+    """`lockstep logs | head -1`: the pipe closes under the writer; it stops quietly."""
+    assert cli(up, capsys, "wait", "--for=condition=Ready", "a", "--timeout", "30s")[0] == 0
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # no reader at all: the very first write fails, deterministically
+    flag = "--file" if argv[0] == "logs" else "-f"
+    try:
+        proc = subprocess.run([sys.executable, "-m", "lockstep.cli.main", *argv, flag, str(up.tiltfile)],
+                              env=up.env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 128 + signal.SIGPIPE
+
+
+def test_why_names_an_unknown_resource(up: Up, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(up, capsys, "why", "nope")
+    assert code == 1 and "no such resource: nope" in err
+    assert cli(up, capsys, "wait", "--for=condition=Ready", "a", "--timeout", "30s")[0] == 0
+    code, out, _ = cli(up, capsys, "why", "a")
+    assert code == 0 and "a: succeeded" in out
+    code, _, err = cli(up, capsys, "why", "gated")  # known (whether it ran yet or not): not an error
+    assert code == 0 and err == ""
+
+
+def test_logs_of_a_name_with_a_comma(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tilt allows `a,b` as a resource name: `logs a,b` shows that resource, not `a` and `b`."""
+    # Up points LOCKSTEP_STATE_DIR at its own state: put the module's back afterwards.
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, textwrap.dedent("""
+        local_resource('a', cmd='echo from-a')
+        local_resource('b', cmd='echo from-b')
+        local_resource('a,b', cmd='echo from-a-comma-b')
+    """)) as u:
+        for name in ("a", "b", "a,b"):
+            assert cli(u, capsys, "wait", "--for=condition=Ready", name, "--timeout", "30s")[0] == 0
+        code, out, _ = cli(u, capsys, "logs", "a,b")
+        assert code == 0 and "from-a-comma-b" in out
+        assert "from-a\n" not in out and "from-b" not in out
+        code, out, _ = cli(u, capsys, "logs", "a", "b")
+        assert "from-a\n" in out and "from-b" in out and "from-a-comma-b" not in out
+
+
+@pytest.mark.parametrize("content", ['{"url": 5, "token": null}', '[1, 2]', '{"url": "ftp://x/", "token": "t"}',
+                                     '{"url": "http://127.0.0.1:1/"}'])
+def test_a_hand_edited_api_file_is_named_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch, content: str) -> None:
+    from lockstep.statedir import state_dir
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    tiltfile = tmp_path / "Tiltfile"
+    tiltfile.write_text("")
+    (state_dir(str(tiltfile)) / "api.json").write_text(content)
+    for argv in (["get"], ["trigger", "a"], ["logs", "a"], ["args"]):
+        flag = "--file" if argv[0] == "logs" else "-f"
+        assert main([*argv, flag, str(tiltfile)]) == 1, argv
+        assert "is not a file `lockstep up` wrote" in capsys.readouterr().err
+
+
+def test_double_dash_before_a_name_that_looks_like_a_flag(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tilt allows a resource called `--all`; `lockstep trigger -- --all` must reach it."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, "local_resource('--all', cmd='echo dashed')\nlocal_resource('x', cmd='echo x')\n") as u:
+        assert cli(u, capsys, "wait", "--for=condition=Ready", "x", "--timeout", "30s")[0] == 0
+        for argv in (["trigger", "--", "--all"], ["describe", "--", "--all"], ["get", "--", "--all"]):
+            code, out, err = cli(u, capsys, *argv)
+            assert code == 0 and "--all" in out, (argv, err)
+        code, out, _ = cli(u, capsys, "logs", "--", "--all")
+        assert code == 0 and "dashed" in out and "echo x" not in out
+
+
+def _connected(pid: int, port: int) -> bool:
+    """Whether process `pid` has an established TCP connection to `port` (Linux /proc)."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")
+                  if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")}
+    except OSError:
+        return False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            for row in list(f)[1:]:
+                cols = row.split()
+                if int(cols[2].rsplit(":", 1)[1], 16) == port and cols[3] == "01" and cols[9] in inodes:
+                    return True
+    return False
+
+
+def test_wait_says_when_up_stops_under_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "timed out after 60s" a few seconds in: the `up` it waited on has gone."""
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
+    with Up.write(tmp_path, "local_resource('long', cmd='echo started; sleep 600')\n") as u:
+        u.expect("started")
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "lockstep.cli.main", "wait", "--for=condition=Ready", "long", "--timeout", "120s",
+             "-f", str(u.tiltfile)], env=u.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        port = int(json.loads((u.sdir / "api.json").read_text())["port"])
+        try:
+            wait_until(lambda: _connected(waiter.pid, port), 30, "the waiter to connect")
+        finally:
+            u.stop()
+        _, err = waiter.communicate(timeout=30)
+    assert waiter.returncode == 1
+    assert "`lockstep up` stopped before the condition was met" in err or "no running `lockstep up`" in err, err
+    assert "timed out" not in err

@@ -51,3 +51,63 @@ def test_missing_tiltfile_is_an_error_not_a_wait(
 
     assert main([command, "-f", f"{tmp_path}/nope/Tiltfile"]) == 1
     assert f"lockstep {command}: no Tiltfile at {tmp_path}/nope/Tiltfile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["-5", "nan", "inf", "-1s"])
+def test_negative_or_endless_durations_are_refused(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="invalid duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(
+    command: str, port: str, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lockstep.cli.main import main
+
+    with pytest.raises(SystemExit) as exited:
+        main([command, "-f", f"{tmp_path}/Tiltfile", "--port", port])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid port" in err and "65535" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_an_unknown_host_is_named_without_blaming_the_port(command: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from lockstep.cli.main import main
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    # A resource that outlasts the failed bind, so the run ends on the error, not on success.
+    (tmp_path / "Tiltfile").write_text("local_resource('slow', cmd='sleep 60')")
+    extra = ["--timeout", "50s"] if command == "ci" else ["--port", "0"]
+    assert main([command, "-f", str(tmp_path / "Tiltfile"), "--host", "no-such-host.invalid", *extra]) == 1
+    err = capsys.readouterr().err
+    assert "cannot serve the dashboard on no-such-host.invalid:0" in err and "check --host" in err
+    if command == "up":  # a plain warning line, not Python's UserWarning with a source path
+        assert "lockstep up: warning: serving on no-such-host.invalid" in err and "UserWarning" not in err
+    assert "another `lockstep up`" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_a_taken_port_stops_before_the_tiltfile_runs(command: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second project's `up` on the default port must not start its builds, then die."""
+    import socket
+
+    from lockstep.cli.main import main
+
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(f"local('touch {tmp_path}/evaluated')\nlocal_resource('a', cmd='touch {tmp_path}/ran')\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main([command, "-f", str(tf), "--port", str(port)]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in err
+    assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -137,3 +138,44 @@ def test_read_only_state_dir_is_one_clear_error_before_anything_starts(
     assert f"lockstep {command}: cannot write lockstep's state dir {state}" in err
     assert "LOCKSTEP_STATE_DIR" in err and "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("planted", ["other-user", "symlink"])
+def test_a_state_dir_someone_else_planted_is_refused_before_anything_starts(
+    planted: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Under a shared LOCKSTEP_STATE_DIR another user can make our state dir first, open to all:
+    our logs (secrets) and token would land in it. `up` refuses it."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o1777)
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(shared))
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('touch evaluated')\nlocal_resource('a', cmd='touch ran')\n")
+    sdir = state_dir(tf, create=False)
+    if planted == "other-user":
+        if os.geteuid() != 0:
+            pytest.skip("needs root to make a directory owned by another user")
+        sdir.mkdir(mode=0o777)
+        os.chown(sdir, 65534, 65534)
+    else:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir(mode=0o777)
+        sdir.symlink_to(elsewhere)
+    monkeypatch.chdir(tmp_path)
+    assert main(["ci", "-f", str(tf), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write lockstep's state dir {sdir}" in err and "another user could read" in err
+    assert "remove it, or point LOCKSTEP_STATE_DIR at a directory of your own" in err and err.count("\n") == 1
+    assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()
+    assert not any((tmp_path / "elsewhere").iterdir()) if planted == "symlink" else not (sdir / "logs").exists()
+
+
+def test_our_own_state_dir_left_open_is_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('a', cmd='true')\n")
+    sdir = state_dir(tf)
+    sdir.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    assert main(["ci", "-f", str(tf), "--port", "0"]) == 0
+    assert stat.S_IMODE(sdir.stat().st_mode) == 0o700

@@ -54,3 +54,10 @@ def test_why_json_and_forget(recorded: Path, capsys: pytest.CaptureFixture[str])
     assert "no inferred edge 'image:ui' (known: ui:image)" in capsys.readouterr().err
     assert main(["why", "-f", str(recorded), "--forget-inferred", "ui:image"]) == 0
     assert load_inferred(state_dir(recorded)) == frozenset()
+
+
+@pytest.mark.parametrize("which", ["bogus", "ui:", ":image"])
+def test_forget_takes_a_pair_or_all(recorded: Path, which: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["why", "-f", str(recorded), "--forget-inferred", which]) == 2
+    assert "--forget-inferred takes UP:DOWN" in capsys.readouterr().err
+    assert load_inferred(state_dir(recorded)) == frozenset({("ui", "image")})

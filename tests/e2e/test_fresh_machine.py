@@ -87,3 +87,21 @@ def test_browser_tests_without_chromium_fail_or_skip_as_asked(tmp_path: Path, sk
     assert outcome in done.stdout, done.stdout[-2000:]
     if not skip:
         assert "sudo apt-get install -y chromium" in done.stdout
+
+
+def test_make_says_which_python_it_needs_before_making_a_venv(tmp_path: Path) -> None:
+    """A machine whose python3 is too old or lacks venv (Debian without python3-venv)."""
+    for name in ("Makefile", "pyproject.toml"):
+        (tmp_path / name).write_text((REPO / name).read_text())
+    calls = tmp_path / "python-calls"
+    fake = tmp_path / "python3"
+    # Answers every check as an old Python without ensurepip would: failure.
+    fake.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\nexit 1\n")
+    fake.chmod(0o755)
+    done = subprocess.run(["make", "demo", f"PY={fake}"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0
+    assert "lockstep needs Python 3.11 or newer with the venv module" in done.stderr
+    assert "sudo apt-get install -y python3-venv" in done.stderr and "make PY=" in done.stderr
+    assert not any("-m venv" in c for c in calls.read_text().splitlines())
+    assert not (tmp_path / ".venv").exists()

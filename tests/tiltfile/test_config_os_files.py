@@ -29,6 +29,8 @@ def test_tilt_config_json_is_merged(tiltfile):
 def test_unknown_flag_suggests(tiltfile):
     r = tiltfile("config.define_bool('debug')\nconfig.parse()\n", args=["--debgu"])
     assert not r.ok and "`debug`" in r.errors[0].hint and r.errors[0].location.line == 2
+    # One error: the bad flag is not also reported as an unknown resource name.
+    assert len(r.errors) == 1, r.errors
 
 
 def test_args_without_parse_enable_resources(tiltfile):

@@ -203,6 +203,12 @@ def test_enable_disable_and_trigger_disabled(tmp_path: Path) -> None:
         assert [n for n, s in r.engine.state.statuses.items() if s.enabled] == ["a"]
         for payload in ({"resources": ["a"]}, {"resources": ["a"], "enabled": "yes"}, {"enabled": True}):
             assert (await r.client.post("/api/enable", json=payload, headers=r.auth())).status == 400
+        # A flag that is not a boolean is refused, not read as false (nothing changes).
+        for flag in ("only", "with_deps"):
+            res = await r.client.post("/api/enable", json={"resources": ["b"], "enabled": True, flag: "yes"},
+                                      headers=r.auth())
+            assert res.status == 400 and flag in (await res.json())["error"]
+        assert [n for n, s in r.engine.state.rs.items() if s.enabled] == ["a"]
 
     run(tmp_path, body)
 

@@ -85,3 +85,16 @@ def test_live_view_prefixes_every_line_and_shows_disabled_and_manual() -> None:
     row = next(line for line in text.splitlines() if line.strip().startswith("web "))
     assert "disabled" in row and "pending" not in row
     assert "not started (manual)" in text
+
+
+def test_a_name_with_control_characters_stays_one_label_on_one_line() -> None:
+    """Tilt accepts `a\\nb` or an escape sequence as a resource name: shown escaped, never raw."""
+    out = io.StringIO()
+    logs = LogStore(None)
+    names = ["a\nb", "\x1b[2Jclear"]
+    logs.subscribe(StreamPrinter(out, names=lambda: names))
+    logs.append("a\nb", LogSource.BUILD, "hello", 0.0)
+    logs.append("\x1b[2Jclear", LogSource.BUILD, "there", 0.0)
+    lines = out.getvalue().splitlines()
+    assert [line[9:] for line in lines] == ["a\\nb         | hello", "\\x1b[2Jclear | there"]
+    assert "\x1b" not in out.getvalue()

@@ -14,8 +14,9 @@ import logging
 import os
 import signal
 import ssl
+import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lockstep.model.resource import Probe, ProbeKind
 
@@ -28,6 +29,13 @@ class ProbeOutcome:
 
     ok: bool
     detail: str
+    # What an exec check printed (its last line). Not part of equality: a check that prints a
+    # timestamp or a counter is still the same result, and is logged once, not every period.
+    said: str = field(default="", compare=False)
+
+    @property
+    def text(self) -> str:
+        return f"{self.detail}: {self.said}" if self.said else self.detail
 
 
 async def probe_check(probe: Probe) -> ProbeOutcome:
@@ -101,19 +109,33 @@ async def _close(writer: asyncio.StreamWriter) -> None:
 async def _exec(command: tuple[str, ...]) -> ProbeOutcome:
     if not command:
         return ProbeOutcome(False, "empty command")
+    # The output goes to an unlinked file, not a pipe: a pipe would keep `wait()` (and so
+    # the probe) waiting for EOF while anything the command left in the background holds it.
+    with tempfile.TemporaryFile() as out:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return ProbeOutcome(False, f"cannot run {command[0]}: {exc.strerror or exc}")
+        code = await _wait_leaving_nothing(proc)
+        # What the check said (Tilt shows it too): its last line, bounded.
+        out.seek(max(0, os.fstat(out.fileno()).st_size - _OUTPUT_TAIL))
+        said = next((line.strip() for line in reversed(out.read().decode(errors="replace").splitlines())
+                     if line.strip()), "")
+    return ProbeOutcome(code == 0, f"exit code {code}", said[:200])
+
+
+_OUTPUT_TAIL = 4096
+
+
+async def _wait_leaving_nothing(proc: asyncio.subprocess.Process) -> int:
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *command,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return ProbeOutcome(False, f"cannot run {command[0]}: {exc.strerror or exc}")
-    try:
-        code = await proc.wait()
-        return ProbeOutcome(code == 0, f"exit code {code}")
+        return await proc.wait()
     finally:
         # Timed out (cancelled) or not: leave nothing of the probe behind.
         if proc.returncode is None:

@@ -14,14 +14,15 @@ from lockstep.cli.common import (
     engine_options,
     missing_tiltfile,
     parse_duration,
+    port_number,
     tiltfile_path,
 )
-from lockstep.cli.up_cmd import loaded_names, start_views
+from lockstep.cli.up_cmd import loaded_names, port_taken, start_views
 from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import ci_verdict
 from lockstep.engine.engine import Engine
 from lockstep.ui.excerpt import failure_report
-from lockstep.ui.terminal import StreamPrinter
+from lockstep.ui.terminal import StreamPrinter, announce
 from lockstep.ui.viewmodel import resource_views
 
 
@@ -31,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_engine_args(p)
     add_selection_arg(p)
     p.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="e.g. 30m, 90s")
-    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port", type=port_number, default=0)
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=run)
 
@@ -57,7 +58,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
         if engine.snapshot.version == snap.version:
             break
     if verdict.ok:
-        print(f"lockstep ci: success: {verdict.summary}")
+        announce(f"lockstep ci: success: {verdict.summary}")
         return 0
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
     for line in failure_report(engine.logs, resource_views(engine.state, engine.decision)):
@@ -66,11 +67,23 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if missing_tiltfile(tiltfile_path(args), "ci") or already_running(tiltfile_path(args), "ci"):
+    if (missing_tiltfile(tiltfile_path(args), "ci") or port_taken("ci", args.host, args.port)
+            or already_running(tiltfile_path(args), "ci")):
         return 1
     engine, reaper = build_engine(engine_options(args), subcommand="ci")
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
+    verdicts: list[int] = []
+
+    async def until(e: Engine) -> int:
+        verdicts.append(await _until_done(e, timeout))
+        return verdicts[-1]
+
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
-    return asyncio.run(run_app(engine, reaper, lambda e: _until_done(e, timeout),
-                               on_started=lambda e: start_views(e, args)))
+    code = asyncio.run(run_app(engine, reaper, until, on_started=lambda e: start_views(e, args)))
+    if not verdicts and code == 0:
+        # Stopped (Ctrl-C, `lockstep down`, SIGTERM from a CI runner) before the verdict:
+        # nothing was shown to be up to date, so this is no success.
+        print("lockstep ci: stopped before every resource was up to date", file=sys.stderr)
+        return 1
+    return code

@@ -38,14 +38,30 @@ def parse_duration(text: str) -> float:
     if text.endswith("ms") and text[:-2].replace(".", "", 1).isdigit():
         return float(text[:-2]) / 1000
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         pass
+    else:
+        # float() also takes "-5", "nan" and "inf": none of them is a wait anyone means.
+        if not 0 <= seconds < float("inf"):
+            raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must be 0 or more (examples: 90s, 30m)")
+        return seconds
     m = _DURATION.match(text)
     if not text or not m:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r} (examples: 90s, 30m, 1h30m)")
     h, mi, s = (float(g) if g else 0.0 for g in m.groups())
     return h * 3600 + mi * 60 + s
+
+
+def port_number(text: str) -> int:
+    """A TCP port for --port: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: a number from 0 to 65535") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"invalid port {port}: a number from 0 (any free port) to 65535")
+    return port
 
 
 def add_engine_args(p: argparse.ArgumentParser) -> None:
@@ -88,7 +104,7 @@ def already_running(path: str, command: str) -> bool:
     Otherwise this process takes the state dir's lock (lockstep.instance) before anything is evaluated.
     """
     from lockstep.instance import claim
-    from lockstep.statedir import check_writable, state_dir, state_root
+    from lockstep.statedir import NotPrivateError, check_writable, state_dir, state_root
 
     try:
         sdir = state_dir(path, create=False)
@@ -96,8 +112,10 @@ def already_running(path: str, command: str) -> bool:
         other = claim(sdir, path)
     except OSError as exc:
         where = exc.filename or state_root()
-        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc}"
-              " (make it writable, or point LOCKSTEP_STATE_DIR at a writable directory)", file=sys.stderr)
+        fix = ("remove it, or point LOCKSTEP_STATE_DIR at a directory of your own" if isinstance(exc, NotPrivateError)
+               else "make it writable, or point LOCKSTEP_STATE_DIR at a writable directory")
+        print(f"lockstep {command}: cannot write lockstep's state dir {where}: {exc.strerror or exc} ({fix})",
+              file=sys.stderr)
         return True
     if other is None:
         return False

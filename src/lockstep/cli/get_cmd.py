@@ -10,6 +10,7 @@ from typing import Any
 
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
+from lockstep.ui.printable import printable
 
 # Tilt's `get` takes a resource type first; accept its names for muscle memory.
 _TYPES = {"uiresource", "uiresources", "resource", "resources", "all"}
@@ -46,7 +47,7 @@ def _probe(v: dict[str, Any]) -> str:
 def _row(v: dict[str, Any], wide: bool) -> list[str]:
     last = v.get("last") or {}
     cols = [
-        v["name"],
+        printable(v["name"]),
         v["update_status"],
         v["runtime_status"],
         "yes" if v["ready"] else "no",
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"resources": resources, "config": view["config"]}, indent=2))
     elif args.output == "name":
         for v in resources:
-            print(v["name"])
+            print(printable(v["name"]))
     else:
         wide = args.output == "wide"
         header = ["NAME", "UPDATE", "RUNTIME", "READY", "LAST", "PROBE", "WHY"]

@@ -15,7 +15,9 @@ import time
 from typing import Any
 
 from lockstep.cli.common import parse_duration, tiltfile_path
+from lockstep.model.update import SystemLog
 from lockstep.ui.client import ApiError, ApiInfo, call, discover, stream
+from lockstep.ui.printable import printable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,11 +44,12 @@ class Printer:
             print(json.dumps(line))
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(line["at"]))
-            print(f"{stamp} {line['resource']:<16} │ {line['text']}")
+            print(f"{stamp} {printable(line['resource']):<16} │ {line['text']}")
 
 
 def _backlog(info: ApiInfo, names: list[str], tail: int) -> tuple[list[dict[str, Any]], int]:
-    params: dict[str, Any] = {"resources": ",".join(names) or None}
+    # One `resource=` per name: a name may contain a comma (Tilt allows it).
+    params: dict[str, Any] = {"resource": names or None}
     if tail >= 0:
         got = call(info, "GET", "/api/logs", params={**params, "tail": min(tail, 10_000)})
         return list(got["lines"]), int(got["checkpoint"])
@@ -61,9 +64,9 @@ def _backlog(info: ApiInfo, names: list[str], tail: int) -> tuple[list[dict[str,
 
 
 async def _follow(info: ApiInfo, names: list[str], checkpoint: int, show: Printer) -> None:
-    params = {"logs": str(checkpoint)}
+    params: dict[str, str | list[str]] = {"logs": str(checkpoint)}
     if names:
-        params["resources"] = ",".join(names)
+        params["resource"] = names
     async for msg in stream(info, **params):
         if msg["type"] == "logs":
             for line in msg["lines"]:
@@ -76,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = discover(tiltfile_path(args))
         if args.names:
-            known = {v["name"] for v in call(info, "GET", "/api/view")["resources"]}
+            known = {v["name"] for v in call(info, "GET", "/api/view")["resources"]} | set(SystemLog)
             missing = [n for n in args.names if n not in known]
             if missing:
                 print(f"lockstep logs: no such resource: {', '.join(missing)}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -46,10 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The commands whose `-- ARGS` go to the Tiltfile. For the others `--` keeps its usual meaning
+# (what follows is positional), so `lockstep trigger -- --all` names a resource called `--all`.
+TILTFILE_ARG_COMMANDS = frozenset({"up", "ci", "check", "graph", "args"})
+
+
 def split_tiltfile_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """Split at the first `--`: what follows goes to the Tiltfile (config.parse)."""
     argv = list(argv)
-    if "--" in argv:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if "--" in argv and command in TILTFILE_ARG_COMMANDS:
         i = argv.index("--")
         return argv[:i], argv[i + 1 :]
     return argv, []
@@ -68,8 +75,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`lockstep logs | head`): stop quietly, as `cat` does. Point
+        # stdout at /dev/null so the interpreter's own flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 128 + signal.SIGPIPE
     return code
 
 

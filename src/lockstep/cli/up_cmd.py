@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import shutil
+import socket
 import sys
-import warnings
 
 from rich.console import Group
 
@@ -17,6 +18,7 @@ from lockstep.cli.common import (
     already_running,
     engine_options,
     missing_tiltfile,
+    port_number,
     tiltfile_path,
 )
 from lockstep.engine.app import build_engine, run_app
@@ -24,7 +26,7 @@ from lockstep.engine.engine import Engine
 from lockstep.engine.persist import load_inferred
 from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model.selection import with_upstreams
-from lockstep.ui.terminal import StreamPrinter, live_view, make_console
+from lockstep.ui.terminal import StreamPrinter, announce, live_view, make_console
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,7 +34,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)
-    p.add_argument("--port", type=int, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
+    p.add_argument("--port", type=port_number, default=10350, help="HTTP API/dashboard port (0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to serve the dashboard on")
     p.add_argument("--stream", action="store_true", help="print prefixed log lines instead of the status table")
     p.set_defaults(func=run)
@@ -65,7 +67,9 @@ async def _live_table(engine: Engine) -> int:
 
 
 def loaded_names(engine: Engine) -> list[str]:
-    return [r.name for r in engine.first_load.resources] if engine.first_load else []
+    # The resources loaded so far, not those of the first evaluation: when that one failed,
+    # the prefix column waits for the first Tiltfile that defines resources.
+    return list(engine.state.resources)
 
 
 def restored_edges(engine: Engine) -> int:
@@ -76,12 +80,37 @@ def restored_edges(engine: Engine) -> int:
     return sum(1 for u, d in load_inferred(engine.options.state_dir) if u in names and d in names)
 
 
+def port_taken(command: str, host: str, port: int) -> bool:
+    """Say so, once, when the dashboard's port is taken: before the Tiltfile is evaluated or
+    anything runs (a second project's `up` on the default port must not start its builds)."""
+    if port == 0:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        return False  # an unknown --host: the server names it when it tries to listen
+    for family, kind, proto, _, addr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+            try:
+                probe.bind(addr)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    continue
+                print(f"lockstep {command}: cannot serve the dashboard on {host}:{port}: the port is already in use"
+                      " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)",
+                      file=sys.stderr)
+                return True
+    return False
+
+
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
-    if missing_tiltfile(path, "up") or already_running(path, "up"):
+    if missing_tiltfile(path, "up") or port_taken("up", args.host, args.port) or already_running(path, "up"):
         return 1
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        warnings.warn(f"serving on {args.host}: the dashboard is reachable from other machines", stacklevel=1)
+        print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
+              file=sys.stderr, flush=True)
     engine, reaper = build_engine(engine_options(args))
     stream = args.stream or not sys.stdout.isatty()
     if stream:
@@ -96,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         restored = restored_edges(e)
         if restored:
             plural = "s" if restored > 1 else ""
-            print(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`", flush=True)
+            announce(f"lockstep: {restored} learnt edge{plural} restored; `lockstep why --forget-inferred`")
         load = e.first_load
         selected = set(with_upstreams(load.enabled_resources, load.resources)) if (
             load is not None and load.enabled_resources is not None) else None
@@ -104,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
             if selected is not None and r.name not in selected:
                 continue  # disabled: nothing serves there
             for link in r.links:
-                print(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}", flush=True)
+                announce(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}")
 
     until = None if stream else _live_table
     return asyncio.run(run_app(engine, reaper, until, on_started=started))

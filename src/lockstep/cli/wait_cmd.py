@@ -50,7 +50,8 @@ async def _wait(info: ApiInfo, names: list[str], wait_all: bool, views: dict[str
         wanted = list(views) if wait_all else names
         if all(n in views and views[n]["ready"] for n in wanted):
             return True
-    return False
+    # The stream ended before the condition held: the `up` it watched has stopped.
+    raise ApiError("`lockstep up` stopped before the condition was met")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _forget(sdir: Path, which: str, tiltfile: str) -> int:
+    if which != "all" and (":" not in which or which.startswith(":") or which.endswith(":")):
+        print(f"lockstep why: --forget-inferred takes UP:DOWN (an edge `lockstep graph` marks inferred) or all,"
+              f" not {which!r}", file=sys.stderr)
+        return 2
     try:
         api = discover(tiltfile)
     except ApiError:
@@ -73,6 +77,15 @@ def _running(tiltfile: str, resource: str | None) -> list[UpdateRecord]:
     return [UpdateRecord.from_json(u) for u in updates if isinstance(u, dict) and u.get("end") is None]
 
 
+def _known_to_running_up(tiltfile: str) -> set[str] | None:
+    """The resource names of the running `up`, or None when none runs."""
+    try:
+        view = call(discover(tiltfile), "GET", "/api/view")
+    except ApiError:
+        return None
+    return {str(v.get("name")) for v in view.get("resources", []) if isinstance(v, dict)}
+
+
 def _clock(t: float | None) -> str:
     if t is None:
         return "…"
@@ -90,6 +103,12 @@ def run(args: argparse.Namespace) -> int:
     holds = [h for h in read_holds(sdir) if not args.resource or h.get("resource") == args.resource]
     evidence = load_inferred_evidence(sdir)
     inferred = sorted(evidence)
+    if args.resource and not records and not holds and not any(args.resource in e for e in inferred):
+        # Nothing on record: a typo is more likely than a resource that never ran.
+        known = _known_to_running_up(tiltfile_path(args))
+        if known is not None and args.resource not in known:
+            print(f"lockstep why: no such resource: {args.resource}", file=sys.stderr)
+            return 1
     if args.json:
         print(json.dumps({
             "updates": [r.to_json() for r in records],

@@ -79,8 +79,13 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     return engine, reaper
 
 
+# SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
+# same graceful shutdown (servers get SIGTERM and their clean-up runs; state files go).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _Signals:
-    """SIGINT/SIGTERM for the lifetime of one run: the first asks for a graceful stop,
+    """SIGINT/SIGTERM/SIGHUP for the lifetime of one run: the first asks for a graceful stop,
     a second one skips the graceful waits (every process group is killed at once)."""
 
     def __init__(self, hurry: Callable[[], None]) -> None:
@@ -98,12 +103,12 @@ class _Signals:
             self._hurry()
 
     def __enter__(self) -> _Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._loop.add_signal_handler(sig, self._on_signal)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._loop.remove_signal_handler(sig)
 
 
@@ -185,9 +190,9 @@ async def run_app(
     *,
     on_started: Callable[[Engine], None] | None = None,
 ) -> int:
-    """Run until `until` returns an exit code, or until SIGINT/SIGTERM (exit 0).
+    """Run until `until` returns an exit code, or until SIGINT/SIGTERM/SIGHUP (exit 0).
 
-    A second SIGINT/SIGTERM during the shutdown skips the graceful waits.
+    A second such signal during the shutdown skips the graceful waits.
     """
     with _Signals(reaper.kill_now) as signals:
         run = _Run(engine, reaper, signals)

@@ -41,10 +41,10 @@ class ProbeReporter:
         self._last: ProbeOutcome | None = None
 
     def __call__(self, outcome: ProbeOutcome) -> None:
-        self.engine.dispatch(A.ProbeResult(self.name, outcome.ok, outcome.detail, self.engine.now()))
+        self.engine.dispatch(A.ProbeResult(self.name, outcome.ok, outcome.text, self.engine.now()))
         if outcome != self._last:
             word = "succeeded" if outcome.ok else "failing"
-            self.engine.log(self.name, f"readiness probe {word}: {outcome.detail}", source=LogSource.RUNTIME,
+            self.engine.log(self.name, f"readiness probe {word}: {outcome.text}", source=LogSource.RUNTIME,
                             error=not outcome.ok)
         self._last = outcome
 

@@ -106,6 +106,9 @@ def parse_args(st: EvalState, argv: tuple[str, ...]) -> dict[str, Any]:
 
 @builtin("config.parse", located=True)
 def _parse(st: EvalState, a: Args) -> dict[str, Any]:
+    # Called: the arguments are config.parse()'s from here on, even when they turn out to be
+    # wrong (they must not then also be read as resource names, Tilt's rule without parse()).
+    st.config_parsed = True
     result: dict[str, Any] = {}
     path = os.path.join(os.path.dirname(st.main_path), "tilt_config.json")
     st.watch(path)
@@ -121,7 +124,6 @@ def _parse(st: EvalState, a: Args) -> dict[str, Any]:
                                         hint=did_you_mean(key, st.config_defs) or "define it first")
                 result[key] = value
     result.update(parse_args(st, st.args))
-    st.config_parsed = True
     return result
 
 

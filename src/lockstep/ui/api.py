@@ -158,12 +158,19 @@ def line_json(line: Any) -> JSON:
     }
 
 
+def log_filter(request: web.Request) -> list[str] | None:
+    """The resources whose log lines are wanted, or None for all: `resources=a,b`, and
+    `resource=NAME` (repeatable) for a name that itself contains a comma, as Tilt allows."""
+    names = [r for r in request.query.get("resources", "").split(",") if r]
+    names += [r for r in request.query.getall("resource", []) if r]
+    return names or None
+
+
 async def get_logs(request: web.Request) -> web.Response:
     """Lines after `since` (a checkpoint), or the last `tail`, or the `limit` lines `before` a seq
     (scroll-back: from memory, else from the log files); page forwards with `next`."""
     engine = request.app[ENGINE]
-    raw = request.query.get("resources", "")
-    resources = [r for r in raw.split(",") if r] or None
+    resources = log_filter(request)
     limit = _int(request, "limit", 1000, 1, MAX_LOG_LIMIT)
     if "before" in request.query:
         before = _int(request, "before", 0)
@@ -229,6 +236,9 @@ async def post_enable(request: web.Request) -> web.Response:
     enabled = data.get("enabled")
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false")
+    for flag in ("only", "with_deps"):
+        if not isinstance(data.get(flag, False), bool):
+            raise BadRequest(f"'{flag}' must be true or false")
     names = _names(engine, data, allow_all=True)
     if enabled and data.get("with_deps") is True:
         names = with_upstreams(names, engine.state.resources.values())

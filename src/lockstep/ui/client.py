@@ -38,17 +38,23 @@ def discover(tiltfile: str) -> ApiInfo:
     path = state_dir(tiltfile, create=False) / API_FILE
     try:
         data = json.loads(path.read_text())
-        return ApiInfo(str(data["url"]), str(data["token"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
         raise ApiError(
             f"no running `lockstep up` found for {tiltfile} (start one with `lockstep up -f {tiltfile}`)"
         ) from None
+    url = data.get("url") if isinstance(data, dict) else None
+    token = data.get("token") if isinstance(data, dict) else None
+    # Hand-edited or written by something else: say so, rather than fail inside urllib.
+    if not (isinstance(url, str) and url.startswith("http://") and isinstance(token, str) and token):
+        raise ApiError(f"{path} is not a file `lockstep up` wrote (no http:// url and token in it); "
+                       f"restart `lockstep up -f {tiltfile}` to rewrite it")
+    return ApiInfo(url if url.endswith("/") else url + "/", token)
 
 
 def call(info: ApiInfo, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
     url = info.url.rstrip("/") + path
     if params:
-        url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+        url += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header(TOKEN_HEADER, info.token)
@@ -67,9 +73,9 @@ def call(info: ApiInfo, method: str, path: str, body: Any = None, params: dict[s
         raise ApiError(f"cannot reach lockstep at {info.url}: {exc} (is `lockstep up` still running?)") from None
 
 
-async def stream(info: ApiInfo, **params: str) -> AsyncIterator[dict[str, Any]]:
+async def stream(info: ApiInfo, **params: str | list[str]) -> AsyncIterator[dict[str, Any]]:
     """Messages of the live stream (see ui/stream.py for the protocol)."""
-    query = urllib.parse.urlencode({"token": info.token, **params})
+    query = urllib.parse.urlencode({"token": info.token, **params}, doseq=True)
     url = info.url.replace("http://", "ws://", 1).rstrip("/") + "/api/stream?" + query
     try:
         async with aiohttp.ClientSession() as session, session.ws_connect(url, heartbeat=15) as ws:

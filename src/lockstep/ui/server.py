@@ -32,6 +32,7 @@ from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
 from lockstep.ui.security import Guard
 from lockstep.ui.stream import stream
+from lockstep.ui.terminal import announce
 
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
 
@@ -140,11 +141,13 @@ async def serve(engine: Engine, host: str, port: int) -> None:
     try:
         runner, bound = await start(engine, host, port)
     except OSError as exc:
-        why = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
-        raise FatalError(
-            f"cannot serve the dashboard on {host}:{port}: {why}"
-            " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)"
-        ) from None
+        # Only a taken port is about --port; an unknown --host is not (getaddrinfo's errors carry
+        # no errno, only strerror).
+        why = (exc.strerror or str(exc)) + f" (check --host {host})"
+        if exc.errno == errno.EADDRINUSE:
+            why = ("the port is already in use"
+                   " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)")
+        raise FatalError(f"cannot serve the dashboard on {host}:{port}: {why}") from None
     sdir = state_dir(engine.tiltfile)
     url = url_for(host, bound)
     try:
@@ -153,9 +156,10 @@ async def serve(engine: Engine, host: str, port: int) -> None:
             "token": runner.app[GUARD].token, "tiltfile": engine.tiltfile,
         })
         # Printed once, with the token: opening it logs the browser in (security.py).
-        print(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}", flush=True)
+        announce(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}")
         await asyncio.Event().wait()  # until cancelled
     finally:
         remove_api_file(sdir)
         await runner.cleanup()
-        sys.stdout.flush()
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            sys.stdout.flush()

@@ -7,7 +7,8 @@ Protocol (server -> client, JSON text frames):
   {"type": "hb"}   every HEARTBEAT seconds of silence: a client that hears nothing for a few of them
                    knows the server is gone even when no close frame arrives (a killed or stopped `up`)
 Query: `logs=SEQ` (send lines after SEQ; default: the last `tail` lines),
-`tail=N` (default 1000), `resources=a,b` (log filter), `logs=none` (views only).
+`tail=N` (default 1000), `resources=a,b` or repeated `resource=NAME` (log filter), `logs=none`
+(views only).
 
 The sender waits on an event the hub sets, then sends everything newer than
 what this client has: the await on each send is the backpressure, and the
@@ -22,7 +23,7 @@ import json
 
 from aiohttp import WSMsgType, web
 
-from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json
+from lockstep.ui.api import ENGINE, HUB, STREAMS, BadRequest, _int, line_json, log_filter
 
 CHUNK = 2000
 HEARTBEAT = 0.5
@@ -31,8 +32,7 @@ HEARTBEAT = 0.5
 async def stream(request: web.Request) -> web.StreamResponse:
     engine = request.app[ENGINE]
     hub = request.app[HUB]
-    raw = request.query.get("resources", "")
-    resources = [r for r in raw.split(",") if r] or None
+    resources = log_filter(request)
     want_logs = request.query.get("logs") != "none"
     tail = _int(request, "tail", 1000, 0, 100_000)
     if want_logs and request.query.get("logs") not in (None, ""):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -15,6 +17,7 @@ from rich.text import Text
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.store import LogLevel, LogLine
 from lockstep.store.state import EngineState
+from lockstep.ui.printable import printable
 from lockstep.ui.viewmodel import JSON, UpdateStatus, resource_view
 
 
@@ -45,7 +48,7 @@ def status_table(state: EngineState, decision: Decision) -> Table:
         view = resource_view(r, s, tuple(decision.holds.get(name, ())))
         dur = view["last_duration"]
         runtime = view["runtime_status"] if view["has_runtime"] else ""
-        table.add_row(name, update_cell(view), runtime, "" if dur is None else f"{dur:.1f}s")
+        table.add_row(printable(name), update_cell(view), runtime, "" if dur is None else f"{dur:.1f}s")
     if state.config_errors:
         table.caption = "Tiltfile error: " + state.config_errors[0].render()
     return table
@@ -62,9 +65,29 @@ def live_view(state: EngineState, decision: Decision, logs: Sequence[LogLine], h
         style = "red" if line.level is LogLevel.ERROR else ""
         # Every screen line carries its resource, the second line of a message too.
         tail.append(f"{stamp} ", style="dim")
-        tail.append(f"{line.resource:<16.16} ", style="cyan")
+        tail.append(f"{printable(line.resource):<16.16} ", style="cyan")
         tail.append(part[:400] + "\n", style=style)
     return Group(table, Rule("logs (lockstep logs -f for all)", style="dim"), tail)
+
+
+def announce(text: str) -> None:
+    """Print one line of `up`/`ci`'s own output (the dashboard URL, links, the verdict).
+
+    When the reader has gone (`lockstep up | head -1`), the run goes on without its output:
+    the servers and the dashboard stay up, as they do for the log lines.
+    """
+    try:
+        print(text, flush=True)
+    except (BrokenPipeError, ValueError):
+        _drop_stdout()
+
+
+def _drop_stdout() -> None:
+    # Point fd 1 at /dev/null: the interpreter's flush at exit would fail on the dead pipe again.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 class StreamPrinter:
@@ -82,7 +105,7 @@ class StreamPrinter:
 
     def _fit(self) -> None:
         assert self._names is not None
-        known = [len(n) for n in self._names()]
+        known = [len(printable(n)) for n in self._names()]
         if known:
             self.width = min(32, max(self.width, len("(Tiltfile)"), *known))
             self._fixed = True
@@ -92,12 +115,13 @@ class StreamPrinter:
             self._fit()
         stamp = time.strftime("%H:%M:%S", time.localtime(line.at))
         mark = "!" if line.level is LogLevel.ERROR else " "
-        prefix = f"{stamp} {line.resource:<{self.width}}{mark}| "
+        prefix = f"{stamp} {printable(line.resource):<{self.width}}{mark}| "
         try:
             self.out.write("".join(f"{prefix}{part}\n" for part in line.text.split("\n")))
             self.out.flush()
         except (BrokenPipeError, ValueError):
-            pass
+            if self.out is sys.stdout:
+                _drop_stdout()
 
 
 def make_console() -> Console:
