@@ -86,6 +86,7 @@ class ComposeService:
     location: SourceLocation | None
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
+    project: str = ""
 
 
 @dataclass
