@@ -6,8 +6,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import starlark as sl
 
-from lockstep.tiltfile.whileloop import rewrite_while
+from lockstep.tiltfile.whileloop import WHILE_STEPS_PRELUDE, rewrite_while
 
 SEMANTICS = {
     "counts": ("""
@@ -214,7 +215,17 @@ def test_rewrite_keeps_condition_columns_and_maps_lines():
     assert line_map == [1, 2, 2, 2, 3, 4]
     lines = text.splitlines()
     assert lines[3].index("a < 3") == source.splitlines()[1].index("a < 3")
-    assert lines[1].startswith("for ") and lines[2].strip() == "if not ("
+    assert lines[1].startswith("for ") and lines[2].endswith("or not (")
+
+
+def test_a_while_reaching_the_iteration_bound_fails_instead_of_ending():
+    # The bound is 2**31-1 iterations; a small one shows what happens at the end.
+    text, _ = rewrite_while("i = 0\nwhile True:\n    i += 1\ndone = True\n")
+    prelude = WHILE_STEPS_PRELUDE.replace("2147483647", "5").replace("2147483646", "4")
+    module = sl.Module()
+    with pytest.raises(sl.StarlarkError, match="ran 5 times and its condition still holds"):
+        sl.eval(module, sl.parse("t", prelude + text, sl.Dialect.extended()), sl.Globals.standard())
+    assert module["i"] == 4
 
 
 def test_rewrite_leaves_sources_without_while_untouched():

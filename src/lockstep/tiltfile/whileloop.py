@@ -11,10 +11,10 @@ itself keeps its original line and columns: the `while` keyword is blanked and t
 condition becomes the inside of a bracket opened on the inserted line above it, where
 indentation does not matter.
 
-    while n < 3:            for _lk_w1 in _lk_while_steps:
-        n += 1       -->        if not (
-                                 n < 3): break        (same columns as the original)
-                                n += 1
+    while n < 3:        for _lk_w1 in _lk_while_steps:
+        n += 1   -->        if (_lk_w1 == _lk_while_last and _lk_while_exhausted()) or not (
+                             n < 3): break        (same columns as the original)
+                            n += 1
 """
 
 from __future__ import annotations
@@ -23,10 +23,18 @@ import io
 import re
 import tokenize
 
-# Iterations one `while` may make. Far beyond what the evaluation time budget allows
-# (tiltfile/isolate.py), so an endless loop is stopped by the budget, not by this bound.
+# Iterations one `while` may make: the largest range starlark-pyo3 has. A trivial loop
+# gets through it in about two minutes, near the evaluation time budget
+# (tiltfile/isolate.py), so reaching the end is an error rather than a silent exit from
+# a loop whose condition still holds.
 WHILE_STEPS_NAME = "_lk_while_steps"
-WHILE_STEPS_PRELUDE = f"{WHILE_STEPS_NAME} = range(2147483647)\n"
+WHILE_STEPS_PRELUDE = f"""
+{WHILE_STEPS_NAME} = range(2147483647)
+_lk_while_last = 2147483646
+
+def _lk_while_exhausted():
+    fail("this while loop ran %d times and its condition still holds" % len({WHILE_STEPS_NAME}))
+"""
 
 _START = (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
 
@@ -61,8 +69,9 @@ def rewrite_while(source: str) -> tuple[str, list[int] | None]:
             continue
         first = lines[row - 1]
         indent = first[: loop.col]
-        emit(f"{indent}for _lk_w{row} in {WHILE_STEPS_NAME}:\n", row)
-        emit(" " * loop.body_col + "if not (\n", row)
+        var = f"_lk_w{row}"
+        emit(f"{indent}for {var} in {WHILE_STEPS_NAME}:\n", row)
+        emit(" " * loop.body_col + f"if ({var} == _lk_while_last and _lk_while_exhausted()) or not (\n", row)
         for r in range(loop.line, loop.colon_line + 1):
             text = lines[r - 1]
             if r == loop.line:
