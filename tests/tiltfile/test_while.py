@@ -230,3 +230,12 @@ def test_a_while_reaching_the_iteration_bound_fails_instead_of_ending():
 
 def test_rewrite_leaves_sources_without_while_untouched():
     assert rewrite_while("x = 'while'\n# while\n") == ("x = 'while'\n# while\n", None)
+
+
+def test_deep_recursion_works_and_endless_recursion_is_a_clear_error(tiltfile):
+    r = tiltfile("def depth(n):\n    return 0 if n == 0 else 1 + depth(n - 1)\nprint(depth(300))\n")
+    assert r.ok, r.errors
+    assert r.printed == ("300",)
+    r = tiltfile("def down(n):\n    return down(n + 1)\ndown(0)\n")
+    err = r.errors[0]
+    assert err.message == "recursion too deep" and err.location.line == 2
