@@ -201,7 +201,15 @@ def test_endless_while_is_stopped_by_the_time_budget(tiltfile):
 def test_while_without_colon_is_a_syntax_error_at_the_users_line(tiltfile):
     r = tiltfile("x = 1\nwhile x < 2\n    x += 1\n")
     err = r.errors[0]
-    assert err.message.startswith("syntax error") and err.location.line == 2
+    assert err.message == "syntax error: malformed `while` loop" and err.location.line == 2
+    assert "while CONDITION:" in err.hint
+
+
+def test_syntax_error_after_a_while_is_the_one_reported(tiltfile):
+    r = tiltfile("x = 0\nwhile x < 2:\n    x += 1\nlocal_resource('a',\n")
+    err = r.errors[0]
+    assert err.message == "syntax error: `(` is never closed"
+    assert (err.location.line, err.location.col) == (4, 15)
 
 
 def test_rewrite_keeps_condition_columns_and_maps_lines():

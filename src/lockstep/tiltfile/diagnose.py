@@ -137,6 +137,10 @@ def _explain(message: str, known: list[str]) -> tuple[str, str]:
         if "unexpected string literal" in detail:
             return ("syntax error: two string literals side by side",
                     "Starlark (and Tilt) has no implicit string concatenation: join the strings with `+`")
+        if "reserved keyword `while`" in detail:
+            # Well-formed loops never reach the parser as `while` (see whileloop.py).
+            return ("syntax error: malformed `while` loop",
+                    "write `while CONDITION:` followed by an indented body")
         if "tabs are not allowed" in detail:
             return "syntax error: tab in indentation", "indent with spaces"
         short = detail.split(", expected one of")[0]

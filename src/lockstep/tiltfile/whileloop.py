@@ -44,11 +44,7 @@ def rewrite_while(source: str) -> tuple[str, list[int] | None]:
     original line of rewritten line i+1); None when there was nothing to rewrite."""
     if "while" not in source:
         return source, None
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return source, None  # the parser will report the real problem
-    loops = _find_loops(tokens)
+    loops = _find_loops(_tokens(source))
     if not loops:
         return source, None
     lines = source.splitlines(keepends=True)
@@ -87,6 +83,18 @@ def rewrite_while(source: str) -> tuple[str, list[int] | None]:
             emit(text, r)
         row = loop.colon_line + 1
     return "".join(out), line_map
+
+
+def _tokens(source: str) -> list[tokenize.TokenInfo]:
+    """Tokens up to the first lexical error: loops before a syntax error are still
+    rewritten, so the parser reports that error rather than the `while` keyword."""
+    tokens: list[tokenize.TokenInfo] = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+            tokens.append(tok)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return tokens
 
 
 class _Loop:
