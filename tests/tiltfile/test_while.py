@@ -247,3 +247,15 @@ def test_deep_recursion_works_and_endless_recursion_is_a_clear_error(tiltfile):
     r = tiltfile("def down(n):\n    return down(n + 1)\ndown(0)\n")
     err = r.errors[0]
     assert err.message == "recursion too deep" and err.location.line == 2
+
+
+def test_error_in_a_loaded_file_after_its_while_points_into_that_file(tiltfile):
+    r = tiltfile("load('./lib.star', 'walk')\nwalk(3)\n", files={"lib.star": """\
+        def walk(n):
+            while n > 0:
+                n -= 1
+            return n + undefined_name
+        """})
+    err = r.errors[0]
+    assert "unknown name `undefined_name`" in err.message
+    assert (err.location.file.endswith("lib.star"), err.location.line, err.location.col) == (True, 4, 16)
