@@ -151,6 +151,9 @@ def test_args_replace_reloads(up: Up, capsys: pytest.CaptureFixture[str]) -> Non
     assert out.strip() == "x1"
     code, out, _ = cli(up, capsys, "wait", "--for=condition=Ready", "x1", "--timeout", "30s")
     assert code == 0
+    # The Tiltfile's log says why it was re-read: the arguments, not an edit.
+    code, out, _ = cli(up, capsys, "logs", "(Tiltfile)")
+    assert "re-evaluation requested (arguments): re-evaluating" in out and "Tiltfile changed" not in out
     code, out, _ = cli(up, capsys, "args", "--clear")
     assert code == 0
     assert cli(up, capsys, "args")[1].strip() == ""

@@ -177,6 +177,18 @@ def test_c4_change_without_evidence_holds_at_most_a_second_beyond_quiet() -> Non
     assert s.inferred == frozenset() and s.evidence == {}
 
 
+def test_c4_a_running_declared_upstream_is_no_suspect() -> None:
+    """C1 already holds the reader for its upstream: no writer check, no evidence, no edge talk."""
+    s = loaded(local("stage", deps=("src",)), local("mid", ups=("stage",)), local("serve", deps=("out",), ups=("mid",)))
+    for i, n in enumerate(("stage", "mid", "serve"), 1):
+        s = finish(start(s, n, i), n, i)
+    s = start(s, "stage", 4, at=3.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/out/image.json"}), 3.5))
+    assert s.statuses["serve"].suspects == frozenset()
+    assert HoldKind.CHECKING_WRITERS not in holds(s, "serve")
+    assert HoldKind.WAITING_ON_UPSTREAM in holds(s, "serve")
+
+
 def test_c4_repeated_coincidence_over_separate_runs_is_evidence() -> None:
     s = loaded(local("w", deps=("w",)), local("r", deps=("out",)))
     for run in range(3):

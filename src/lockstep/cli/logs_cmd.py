@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from lockstep.cli.common import parse_duration, tiltfile_path
+from lockstep.model.update import SystemLog
 from lockstep.ui.client import ApiError, ApiInfo, call, discover, stream
 from lockstep.ui.printable import printable
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         info = discover(tiltfile_path(args))
         if args.names:
-            known = {v["name"] for v in call(info, "GET", "/api/view")["resources"]}
+            known = {v["name"] for v in call(info, "GET", "/api/view")["resources"]} | set(SystemLog)
             missing = [n for n in args.names if n not in known]
             if missing:
                 print(f"lockstep logs: no such resource: {', '.join(missing)}", file=sys.stderr)

@@ -13,7 +13,6 @@ start (`engine/rules.py`, "tiltfile reload").
 from __future__ import annotations
 
 import asyncio
-import enum
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from lockstep.engine.persist import load_inferred_evidence
 from lockstep.model.resource import LoadResult, Resource
+from lockstep.model.update import SystemLog
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState, quiet_until
 from lockstep.watch.ignore import filesystem_roots, load_tiltignore
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
     from lockstep.engine.engine import Engine
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
-
-
-class SystemLog(enum.StrEnum):
-    """Log streams that belong to no resource (a str: the log store keys streams by name)."""
-
-    # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
-    TILTFILE = "(Tiltfile)"
 
 
 class RuntimeKind(Protocol):
@@ -80,7 +73,9 @@ class ConfigController:
         if not self._reloading:
             self._reloading = True
             self.engine.store.apply_now(A.ConfigReloadStarted(self.engine.now()))
-            self.engine.spawn(self._reload(), "reload")
+            # A change to the Tiltfile's files, or only a request (`lockstep args`): say which.
+            why = "Tiltfile changed" if state.config_dirty_since is not None else "re-evaluation requested (arguments)"
+            self.engine.spawn(self._reload(why), "reload")
         return None
 
     def _first(self, result: LoadResult) -> LoadResult:
@@ -100,9 +95,9 @@ class ConfigController:
                 self.cancel_load()
             raise
 
-    async def _reload(self) -> None:
+    async def _reload(self, why: str) -> None:
         try:
-            self.engine.log(SystemLog.TILTFILE, "Tiltfile changed: re-evaluating")
+            self.engine.log(SystemLog.TILTFILE, f"{why}: re-evaluating")
             self._apply(await self._evaluate())
         finally:
             self._reloading = False

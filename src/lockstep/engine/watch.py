@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 
-from lockstep.engine.configload import SystemLog
 from lockstep.engine.port import EnginePort
+from lockstep.model.update import SystemLog
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.watch.backend import WatchBackend

@@ -173,3 +173,10 @@ class HoldReason:
 
     def to_json(self) -> dict[str, object]:
         return {"kind": self.kind.value, "subjects": list(self.subjects), "text": self.describe()}
+
+
+class SystemLog(enum.StrEnum):
+    """Log streams that belong to no resource (a str: the log store keys streams by name)."""
+
+    # The Tiltfile's own output, errors and warnings, under Tilt's name for it.
+    TILTFILE = "(Tiltfile)"

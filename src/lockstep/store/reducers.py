@@ -129,8 +129,9 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         if s.running is not None:
             s = replace(s, running=replace(s.running, tainted=True))
         # Running updates are only suspects (C4): a hold of at most a second,
-        # no edge, until the evidence controller sees one of them writing.
-        others = {w for w in running if w != name}
+        # no edge, until the evidence controller sees one of them writing. Its upstreams are
+        # none: C1 already holds it until they settle, and an edge to one would say nothing new.
+        others = {w for w in running if w != name} - state.topology.all_ups.get(name, frozenset())
         s = replace(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
         seen.extend((w, name, paths) for w in sorted(others))
