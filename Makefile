@@ -1,5 +1,7 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
 PY ?= python3
+# Where the pet-store runs: local, docker (needs a Docker engine) or kind.
+TARGET ?= local
 ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
@@ -24,10 +26,11 @@ $(TSTAMP): $(STAMP)
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=local
+	$(BIN)/lockstep up -f examples/petstore/Tiltfile -- --target=$(TARGET)
 
 test: $(TSTAMP)
 	.ci/ensure-chromium
+	.ci/install-docker
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 	$(BIN)/lint-imports

@@ -10,3 +10,27 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # Figures a reviewer wants to see without -s (pytest captures test output).
     for line in summary.LINES:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def docker_engine():  # type: ignore[no-untyped-def]
+    """A private dockerd for the whole session (see tests/support/dockerd.py)."""
+    import dockerd
+
+    with dockerd.private_dockerd() as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_engine):  # type: ignore[no-untyped-def]
+    import dockerd
+
+    return dockerd.make_busybox_image(docker_engine)
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_engine):  # type: ignore[no-untyped-def]
+    """`python:3.11-slim`, made from this machine's python3.11 (no registry needed)."""
+    import pybase
+
+    return pybase.make_python_image(docker_engine)

@@ -21,7 +21,7 @@ from lockstep.k8s.context import (
     registry_from_configmap,
     registry_ref,
 )
-from lockstep.k8s.forwards import resolve
+from lockstep.k8s.forwards import address, links, resolve, url
 from lockstep.k8s.ordering import apply_order, down_plan
 from lockstep.model.resource import PortForward
 
@@ -38,9 +38,9 @@ def test_bare_port_forward_resolution(pf: PortForward, ports: list[int], want: i
 
 def test_forward_links_and_address() -> None:
     f = resolve(PortForward(8080, 0, name="app", link_path="docs"), pod("p"))
-    assert f.url() == "http://localhost:8080/docs" and f.link().name == "app"
-    assert f.address() == "127.0.0.1"
-    assert resolve(PortForward(8080, 80, host="0.0.0.0"), None).address() == "0.0.0.0"
+    assert url(f) == "http://localhost:8080/docs" and links((f,))[0].name == "app"
+    assert address(f) == "127.0.0.1"
+    assert address(resolve(PortForward(8080, 80, host="0.0.0.0"), None)) == "0.0.0.0"
 
 
 @pytest.mark.parametrize(("cluster", "want"), [

@@ -15,14 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
+from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
+from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
 from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
-from lockstep.engine.k8s_runner import Deployments, K8sRunner
+from lockstep.engine.k8s_runner import Deployments, ImagesInOrder, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
@@ -44,6 +47,9 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
+    docker = DockerCli(processes)
+    builder = ImageBuilder(docker)
+    compose = Compose(docker)
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
@@ -59,11 +65,14 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
         replace(options, state_dir=sdir),
         loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
-                        ResourceKind.K8S: K8sRunner(kubectl, settings, deployments=deployments)}),
+                        ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
+                                                    deployments=deployments),
+                        ResourceKind.COMPOSE: ImageRunner(builder, compose)}),
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )
     engine.add_runtime(ServeController(engine, processes))
+    engine.add_runtime(ComposeController(engine, compose))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
     WatchController(engine, make_backend(), engine.tiltfile)
     EvidenceController(engine, groups)

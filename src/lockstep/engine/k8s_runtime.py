@@ -32,11 +32,11 @@ from lockstep.engine.port import EnginePort
 from lockstep.engine.runtime import RuntimeController
 from lockstep.engine.serve import backoff_delay
 from lockstep.k8s import commands
-from lockstep.k8s.forwards import Forward, resolve
+from lockstep.k8s.forwards import address, resolve, url
 from lockstep.k8s.ordering import describe
 from lockstep.k8s.status import Health, Verdict, event_words, job_verdict, pod_name, pods_verdict
 from lockstep.logs.store import LogSource
-from lockstep.model.resource import PodReadiness, Resource, ResourceKind
+from lockstep.model.resource import PodReadiness, PortForward, Resource, ResourceKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
 from lockstep.tiltfile.k8s_assign import UNCATEGORIZED
@@ -304,15 +304,15 @@ class _Supervision:
             else:
                 restarts = 0
 
-    async def _start_forward(self, fwd: Forward, ns: str, pod: str) -> ProcessHandle:
-        self.log(f"Forwarding {fwd.url()} -> pod {pod} port {fwd.container_port}")
+    async def _start_forward(self, fwd: PortForward, ns: str, pod: str) -> ProcessHandle:
+        self.log(f"Forwarding {url(fwd)} -> pod {pod} port {fwd.container_port}")
 
         def on_line(text: str, s: Stream) -> None:
             if s is Stream.STDERR:
                 self.log(f"port-forward: {text}", error=True)
 
         return await self.ctl.cli.start(
-            commands.port_forward(self.d.context, ns, pod, fwd.local_port, fwd.container_port, fwd.address()),
+            commands.port_forward(self.d.context, ns, pod, fwd.local_port, fwd.container_port, address(fwd)),
             on_line)
 
     async def changed_or_sleep(self) -> None:

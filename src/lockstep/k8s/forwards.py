@@ -7,32 +7,23 @@ container of the pod declares it, else the pod's first declared container port, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 from lockstep.model.resource import Link, PortForward
 from lockstep.tiltfile.k8s_objects import containers
 
 
-@dataclass(frozen=True)
-class Forward:
-    local_port: int
-    container_port: int
-    host: str = "localhost"
-    name: str = ""
-    link_path: str = ""
+def url(pf: PortForward) -> str:
+    """The URL a forward opens (Tilt shows one link per forward)."""
+    host = "localhost" if pf.host in ("", "0.0.0.0", "127.0.0.1") else pf.host
+    path = pf.link_path if pf.link_path.startswith("/") else "/" + pf.link_path
+    return f"http://{host}:{pf.local_port}{path}"
 
-    def url(self) -> str:
-        host = "localhost" if self.host in ("", "0.0.0.0", "127.0.0.1") else self.host
-        path = self.link_path if self.link_path.startswith("/") else "/" + self.link_path
-        return f"http://{host}:{self.local_port}{path}"
 
-    def link(self) -> Link:
-        return Link(self.url(), self.name)
-
-    def address(self) -> str:
-        """`--address` for `kubectl port-forward`: Tilt binds to localhost unless told otherwise."""
-        return self.host or "127.0.0.1"
+def address(pf: PortForward) -> str:
+    """`--address` for `kubectl port-forward`: Tilt binds to localhost unless told otherwise."""
+    return pf.host or "127.0.0.1"
 
 
 def declared_ports(pod: Mapping[str, Any]) -> list[int]:
@@ -46,14 +37,14 @@ def declared_ports(pod: Mapping[str, Any]) -> list[int]:
     return out
 
 
-def resolve(pf: PortForward, pod: Mapping[str, Any] | None) -> Forward:
-    container = pf.container_port
-    if pf.unresolved:
-        ports = declared_ports(pod) if pod is not None else []
-        container = pf.local_port if (pf.local_port in ports or not ports) else ports[0]
-    return Forward(pf.local_port, container, host=pf.host, name=pf.name, link_path=pf.link_path)
+def resolve(pf: PortForward, pod: Mapping[str, Any] | None) -> PortForward:
+    """The forward with its container port known: an unresolved one takes it from the pod."""
+    if not pf.unresolved:
+        return pf
+    ports = declared_ports(pod) if pod is not None else []
+    return replace(pf, container_port=pf.local_port if (pf.local_port in ports or not ports) else ports[0])
 
 
 def links(pfs: tuple[PortForward, ...], pod: Mapping[str, Any] | None = None) -> list[Link]:
     """The URLs the forwards open, for the dashboard (Tilt shows one link per forward)."""
-    return [resolve(pf, pod).link() for pf in pfs]
+    return [Link(url(f), f.name) for f in (resolve(pf, pod) for pf in pfs)]

@@ -51,10 +51,10 @@ def parse_line(resource: str, raw: bytes) -> LogLine | None:
         return None  # a torn last line (a crash mid-write): skip it, the rest is readable
 
 
-def _disk_before(store: LogStore, resource: str, before: int, limit: int) -> list[LogLine]:
-    out: list[LogLine] = []
+def this_run_newest_first(store: LogStore, resource: str) -> Iterator[LogLine]:
+    """The resource's lines on disk from this run, newest first (flushed first, so none is missing)."""
     if store.directory is None:
-        return out
+        return
     store.flush()
     newer = 1 << 62
     for raw in reversed_lines(store.path_for(resource)):
@@ -62,8 +62,14 @@ def _disk_before(store: LogStore, resource: str, before: int, limit: int) -> lis
         if line is None:
             continue
         if line.seq >= newer:
-            break  # seqs restart with each run: this line is from an earlier run's log, not this one's
+            return  # seqs restart with each run: this line is from an earlier run's log, not this one's
         newer = line.seq
+        yield line
+
+
+def _disk_before(store: LogStore, resource: str, before: int, limit: int) -> list[LogLine]:
+    out: list[LogLine] = []
+    for line in this_run_newest_first(store, resource):
         if line.seq >= before:
             continue
         out.append(line)

@@ -173,6 +173,23 @@ class ImageTarget:
     outputs_image_ref_to: str = ""
     extra: tuple[tuple[str, str], ...] = ()
     location: SourceLocation | None = None
+    # docker_build: build-time options, and what only matters once deployed.
+    dockerignore: tuple[str, ...] = ()  # the context's .dockerignore, read at load time
+    # sha256 of the Dockerfile as read at load time: the Dockerfile is a Tiltfile input (its
+    # FROM lines are read), so an edit re-evaluates the Tiltfile, and this makes the image's
+    # definition change with it, which rebuilds the image.
+    dockerfile_digest: str = ""
+    extra_tags: tuple[str, ...] = ()
+    network: str = ""
+    ssh: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    cache_from: tuple[str, ...] = ()
+    pull: bool = False
+    container_args: tuple[str, ...] | None = None
+    extra_hosts: tuple[str, ...] = ()
+    # custom_build
+    disable_push: bool = False
+    env: tuple[tuple[str, str], ...] = ()
     # Refs of the Tiltfile's images this one is built from (Dockerfile FROM / COPY --from,
     # custom_build image_deps): built first, and attached wherever this image is.
     image_deps: tuple[str, ...] = ()
@@ -240,6 +257,7 @@ class ComposeSpec:
     project_files: tuple[str, ...] = ()
     service: str = ""
     image_refs: tuple[str, ...] = ()
+    project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                 name=str(name), image=str(svc.get("image", "") or "") or f"{project}_{name}",
                 has_build="build" in svc, project_files=tuple(files), location=st.call_location,
                 links=tuple(_port_links(svc.get("ports"))), depends_on=_depends_on(svc.get("depends_on")),
+                project=project,
             ))
 
 

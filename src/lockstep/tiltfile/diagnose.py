@@ -13,6 +13,7 @@ from lockstep.model.resource import Diagnostic, Severity, SourceLocation
 from lockstep.tiltfile.args import TiltfileError, did_you_mean
 from lockstep.tiltfile.source import ASSERT_NAME
 from lockstep.tiltfile.state import EvalState
+from lockstep.tiltfile.whileloop import translate
 
 PRELUDE = "<lockstep-prelude>"
 _SPAN = re.compile(r"^\s*-->\s+(.+):(\d+):(\d+)\s*$", re.M)
@@ -27,7 +28,7 @@ def frames_of(text: str) -> list[tuple[str, int]]:
 
 def call_site(st: EvalState, stack: str, name: str) -> SourceLocation | None:
     """The innermost user frame of a `call_stack()` string, with the column of `name(`."""
-    user = [f for f in frames_of(stack) if f[0] != PRELUDE]
+    user = [f for f in frames_of(translate(stack, st.line_maps)) if f[0] != PRELUDE]
     if not user:
         return None
     file, line = user[-1]
@@ -63,7 +64,7 @@ def location_of(st: EvalState, text: str) -> SourceLocation | None:
 
 
 def diagnose(st: EvalState, text: str, known_names: list[str]) -> Diagnostic:
-    text = text.replace(ASSERT_NAME, "assert")
+    text = translate(text.replace(ASSERT_NAME, "assert"), st.line_maps)
     pending = st.pending
     st.pending = None
     if isinstance(pending, TiltfileError):
@@ -136,6 +137,10 @@ def _explain(message: str, known: list[str]) -> tuple[str, str]:
         if "unexpected string literal" in detail:
             return ("syntax error: two string literals side by side",
                     "Starlark (and Tilt) has no implicit string concatenation: join the strings with `+`")
+        if "reserved keyword `while`" in detail:
+            # Well-formed loops never reach the parser as `while` (see whileloop.py).
+            return ("syntax error: malformed `while` loop",
+                    "write `while CONDITION:` followed by an indented body")
         if "tabs are not allowed" in detail:
             return "syntax error: tab in indentation", "indent with spaces"
         short = detail.split(", expected one of")[0]

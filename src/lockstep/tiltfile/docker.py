@@ -6,6 +6,7 @@ Argument checks follow Tilt's: a ref that does not parse, the same ref built twi
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from lockstep.model.resource import ImageTarget
@@ -81,15 +82,19 @@ def _docker_build(st: EvalState, a: Args) -> None:
                      "fix `dockerfile` (relative to this Tiltfile) or pass dockerfile_contents=")
     build_args = a.str_dict("build_args")
     text = contents or _read(dockerfile)
-    cmd_args = a.raw("container_args")
     st.dockerfile_bases[len(st.images)] = tuple(dockerfile_refs(text, build_args))
     st.images.append(ImageTarget(
         ref=ref, context=context, dockerfile=dockerfile, dockerfile_contents=contents,
         build_args=build_args, target=a.string("target"),
-        only=tuple(st.resolve(p) for p in only),
-        ignore=resolve_patterns(st, common.patterns(a, "ignore")),
+        # Tilt: `only` and `ignore` are relative to the context, not to the Tiltfile.
+        only=tuple(os.path.normpath(os.path.join(context, p)) for p in only),
+        ignore=common.patterns(a, "ignore"), dockerignore=_dockerignore(st, context),
+        dockerfile_digest=hashlib.sha256(text.encode()).hexdigest() if dockerfile else "",
         live_update=steps(st, a), entrypoint=_entrypoint(a), platform=a.string("platform"),
-        extra=(("container_args", " ".join(map(str, cmd_args))),) if isinstance(cmd_args, list) else (),
+        extra_tags=a.str_list("extra_tag"), network=a.string("network"), ssh=a.str_list("ssh"),
+        secrets=a.str_list("secret"), cache_from=a.str_list("cache_from"), pull=a.boolean("pull"),
+        container_args=a.str_list("container_args") if a.has("container_args") else None,
+        extra_hosts=a.str_list("extra_hosts"),
         location=st.call_location, match_in_env_vars=a.boolean("match_in_env_vars"),
     ))
 
@@ -100,6 +105,19 @@ def _read(path: str) -> str:
             return fh.read()
     except OSError:
         return ""
+
+
+def _dockerignore(st: EvalState, context: str) -> tuple[str, ...]:
+    """The context's .dockerignore patterns. Read here, so that an edit to it re-evaluates
+    the Tiltfile and changes the image's definition (which rebuilds it)."""
+    path = os.path.join(context, ".dockerignore")
+    st.watch(path)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ()
+    return tuple(s for s in (line.strip() for line in lines) if s and not s.startswith("#"))
 
 
 def _entrypoint(a: Args) -> tuple[str, ...]:
@@ -131,6 +149,7 @@ def _custom_build(st: EvalState, a: Args) -> None:
         outputs_image_ref_to=(st.resolve(a.string("outputs_image_ref_to"))
                               if a.string("outputs_image_ref_to") else ""),
         ignore=resolve_patterns(st, common.patterns(a, "ignore")), live_update=steps(st, a),
-        entrypoint=_entrypoint(a), extra=a.str_dict("env"), location=st.call_location,
+        entrypoint=_entrypoint(a), env=a.str_dict("env"), location=st.call_location,
         image_deps=image_deps, match_in_env_vars=a.boolean("match_in_env_vars"),
+        disable_push=a.boolean("disable_push"),
     ))

@@ -20,6 +20,7 @@ from lockstep.tiltfile.registry import REGISTRY, Builtin
 from lockstep.tiltfile.source import prepare, statements, top_level_names
 from lockstep.tiltfile.state import EvalState, Frame
 from lockstep.tiltfile.values import STRUCT_PRELUDE, unwrap
+from lockstep.tiltfile.whileloop import WHILE_STEPS_PRELUDE, rewrite_while
 
 GLOBALS = sl.Globals.extended_by([
     sl.LibraryExtension.StructType, sl.LibraryExtension.CallStack, sl.LibraryExtension.Print,
@@ -102,7 +103,7 @@ def _struct_expr(node: dict[str, Any]) -> str:
 
 @functools.cache
 def prelude_source() -> str:
-    parts = [_FIXED_PRELUDE, STRUCT_PRELUDE]
+    parts = [_FIXED_PRELUDE, STRUCT_PRELUDE, WHILE_STEPS_PRELUDE]
     for b in REGISTRY.values():
         if (b.located or b.struct) and "." not in b.name and not b.name.startswith("_"):
             call = f"{b.internal}(call_stack(), *args, **kwargs)" if b.located else \
@@ -192,6 +193,9 @@ def eval_file(st: EvalState, path: str, source: str,
     st.watch(path)
     text = prepare(source)
     st.sources[path] = text.splitlines()
+    text, line_map = rewrite_while(text)
+    if line_map is not None:
+        st.line_maps[path] = line_map
     frame = Frame(path, path)
     st.frames.append(frame)
     try:

@@ -86,6 +86,7 @@ class ComposeService:
     location: SourceLocation | None
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
+    project: str = ""
 
 
 @dataclass
@@ -134,6 +135,8 @@ class EvalState:
     timeout: float | None
     frames: list[Frame] = field(default_factory=list)
     sources: dict[str, list[str]] = field(default_factory=dict)
+    # Rewritten line -> the user's line, for files whose `while` loops were rewritten.
+    line_maps: dict[str, list[int]] = field(default_factory=dict)
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     config_files: dict[str, None] = field(default_factory=dict)

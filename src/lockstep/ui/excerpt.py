@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 
 from lockstep.logs.levels import looks_like_error
-from lockstep.logs.pager import parse_line, reversed_lines
+from lockstep.logs.pager import this_run_newest_first
 from lockstep.logs.store import LogLine, LogSource, LogStore
 from lockstep.ui.viewmodel import JSON, is_failed
 
@@ -35,17 +35,7 @@ def _newest_first(store: LogStore, resource: str) -> Iterator[LogLine]:
         return
     # Memory filled up (a chatty server): continue from the file on disk.
     oldest = held[0].seq if held else 1 << 62
-    store.flush()
-    newer = 1 << 62
-    for raw in reversed_lines(store.path_for(resource)):
-        line = parse_line(resource, raw)
-        if line is None:
-            continue
-        if line.seq >= newer:
-            return  # an earlier run's lines
-        newer = line.seq
-        if line.seq < oldest:
-            yield line
+    yield from (line for line in this_run_newest_first(store, resource) if line.seq < oldest)
 
 
 def run_lines(store: LogStore, resource: str, start: float, end: float) -> list[str]:

@@ -1,0 +1,178 @@
+"""Docker Compose services: the deploy step of an update, and the runtime around it.
+
+The update (after the images are built) runs `up -d --no-deps --no-build SERVICE` with the
+built image substituted. The controller then follows the service's container like
+`ServeController` follows a process: it streams the service's logs, reports ready once the
+container runs (and is healthy, when it has a healthcheck), reports a crash when it stops,
+and on stop (disable, shutdown) removes the service's container; the last service of a
+project to stop takes the project down (its network too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from lockstep.adapters import compose as C
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
+from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
+from lockstep.engine.port import EnginePort
+from lockstep.engine.runners import Outcome
+from lockstep.engine.runtime import RuntimeController
+from lockstep.logs.store import LogSource
+from lockstep.model.resource import ComposeSpec, Resource
+from lockstep.model.update import Outputs
+from lockstep.store import actions as A
+
+POLL_SECS = 0.5
+
+
+@dataclass(frozen=True)
+class Target:
+    flavor: C.ComposeFlavor
+    project: str
+    files: tuple[str, ...]
+    service: str
+
+
+class Compose:
+    """Finds the compose CLI once and addresses one service of one project."""
+
+    def __init__(self, cli: DockerCli) -> None:
+        self.cli = cli
+        self._flavor: C.ComposeFlavor | None = None
+        self._dir = os.path.join(tempfile.gettempdir(), f"lockstep-compose-{os.getuid()}")
+
+    async def target(self, spec: ComposeSpec) -> Target:
+        if not spec.project_files:
+            raise DockerError("compose YAML given inline is not supported by this build yet: pass a file path")
+        if self._flavor is None:
+            self._flavor = await C.detect(self.cli)
+        return Target(self._flavor, C.project_name(spec.project_files, spec.project), spec.project_files,
+                      spec.service)
+
+    async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
+                     outputs: Outputs) -> Outcome:
+        assert resource.compose is not None
+        try:
+            t = await self.target(resource.compose)
+        except DockerError as exc:
+            return Outcome(False, str(exc), outputs)
+        files = t.files
+        image = next((out for ref, out in built.items()
+                      if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
+        if image:
+            os.makedirs(self._dir, mode=0o700, exist_ok=True)
+            override = os.path.join(self._dir, f"{t.project}-{t.service}.json")
+            with open(override, "w", encoding="utf-8") as f:
+                f.write(C.override_yaml(t.service, image, files[0]))
+            files = (*files, override)
+        argv = C.up_argv(t.flavor, t.project, files, t.service)
+        log(f"Running: {' '.join(argv)}", False)
+        code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
+        if code != 0:
+            return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}", outputs)
+        return Outcome(True, "", outputs)
+
+    async def container(self, t: Target) -> str:
+        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service), None)
+        ids = [ln.strip() for ln in lines if ln.strip()]
+        return ids[0] if code == 0 and ids else ""
+
+    async def status(self, container: str) -> tuple[str, str]:
+        """(state, health) of a container: ("running", "healthy"), ("exited", ""), ..."""
+        code, lines = await self.cli.run(["docker", "inspect", "--format",
+                                          "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                                          container], None)
+        if code != 0 or not lines:
+            return "missing", ""
+        parts = lines[0].split()
+        return (parts[0] if parts else "missing"), (parts[1] if len(parts) > 1 else "")
+
+
+def ready(state: str, health: str) -> bool:
+    return state == "running" and health in ("", "healthy")
+
+
+class ComposeController(RuntimeController):
+    """The runtime of a Compose service (the supervision bookkeeping is `RuntimeController`'s)."""
+
+    def __init__(self, engine: EnginePort, compose: Compose, *,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.compose = compose
+        self._sleep = sleep
+        self._projects: dict[str, set[str]] = {}
+        super().__init__(engine)
+
+    def handles(self, r: Resource) -> bool:
+        return r.compose is not None
+
+    async def keep_running(self, name: str, r: Resource) -> None:
+        assert r.compose is not None
+        me = asyncio.current_task()
+        t = await self.compose.target(r.compose)
+        self._projects.setdefault(t.project, set()).add(name)
+        logs: ProcessHandle | None = None
+        try:
+            container = await self.compose.container(t)
+            logs = await self._stream_logs(name, t)
+            self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
+            was_ready: bool | None = None
+            while True:
+                s = self.engine.snapshot.state.statuses.get(name)
+                if s is not None and s.running is not None:
+                    # An update is under way; its `up` may replace the container. The old one
+                    # is still ours (the update may fail), but its replacement is no crash.
+                    await self._sleep(POLL_SECS)
+                    continue
+                state, health = await self.compose.status(container) if container else ("missing", "")
+                if state in ("exited", "dead", "missing"):
+                    self.engine.log(name, f"container of service {t.service} is {state}", source=LogSource.RUNTIME,
+                                    error=True)
+                    self.engine.dispatch(A.RuntimeExited(name, 1, self.engine.now()))
+                    return
+                now_ready = ready(state, health)
+                if now_ready != was_ready:
+                    was_ready = now_ready
+                    self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
+                await self._sleep(POLL_SECS)
+        finally:
+            if logs is not None:
+                await asyncio.shield(logs.stop(1.0))
+            await asyncio.shield(self._remove(name, t, me))
+
+    async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
+        def on_line(text: str, stream: Stream) -> None:
+            self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
+
+        argv = C.logs_argv(t.flavor, t.project, t.files, t.service)
+        try:
+            return await self.compose.cli.processes.start(
+                ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
+        except ProcessStartError as exc:
+            self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
+            return None
+
+    async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
+        """Stopped for good (not replaced by a newer update's supervisor): remove the container;
+        the last service of the project takes the project (and its network) down."""
+        current = self._sup.get(name)
+        if current is not None and current.task is not me:
+            return  # a newer update's supervisor took over the same container
+        members = self._projects.get(t.project, set())
+        members.discard(name)
+        if members:
+            argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
+        else:
+            self._projects.pop(t.project, None)
+            argv = C.down_argv(t.flavor, t.project, t.files)
+
+        def log(text: str, is_error: bool) -> None:
+            self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)
+        log(f"Stopping: {' '.join(argv)}", False)
+        with contextlib.suppress(DockerError):
+            await self.compose.cli.run(argv, log)

@@ -1,0 +1,210 @@
+"""Image builds on the docker CLI, for the resources that deploy images.
+
+`ImageBuilder` builds one image. A resource's images arrive in build order (bases first, as
+the loader's image index orders them). Each build yields an immutable, content-derived ref
+(`<ref>:tilt-<hash>`), and a Dockerfile that starts `FROM` another image of the Tiltfile is
+built on that image's fresh ref. Kubernetes resources use it through `DockerImages` (the
+k8s runner's image step); `ImageRunner` is the runner of Compose services: their images,
+then the service.
+
+An image whose inputs (the filtered context, the Dockerfile after FROM rewriting, the build
+options) are unchanged since its last build here is not rebuilt: a base shared by two
+resources is built once per change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from lockstep.adapters.build_context import fingerprint, write_context
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
+from lockstep.adapters.process import LineSink, Stream
+from lockstep.engine.k8s_runner import K8sError
+from lockstep.engine.runners import Outcome, UpdateJob
+
+if TYPE_CHECKING:
+    from lockstep.engine.compose_runtime import Compose
+from lockstep.model.context_filter import ContextFilter
+from lockstep.model.resource import ImageTarget
+from lockstep.model.update import Outputs
+
+_BASE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)|^(\s*COPY\s+(?:--\S+\s+)*?--from=)(\S+)", re.IGNORECASE)
+
+
+def _norm(ref: str) -> str:
+    """A repository name as registries resolve short names (`app` is `library/app`)."""
+    name = repo_of(ref)
+    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/", "index.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+            break
+    return name if "/" in name else "library/" + name
+
+
+def rewrite_bases(dockerfile: str, built: Mapping[str, str]) -> str:
+    """Point FROM / COPY --from at the refs just built for images of this Tiltfile."""
+    by_name = {_norm(ref): out for ref, out in built.items()}
+
+    def swap(m: re.Match[str]) -> str:
+        head, ref = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
+        return head + by_name.get(_norm(ref), ref) if "$" not in ref else m.group(0)
+
+    return "\n".join(_BASE.sub(swap, line) for line in dockerfile.splitlines()) + "\n"
+
+
+def _dockerfile(img: ImageTarget) -> str:
+    if img.dockerfile_contents:
+        return img.dockerfile_contents
+    try:
+        with open(img.dockerfile, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise DockerError(f"cannot read the Dockerfile {img.dockerfile}: {exc.strerror}") from exc
+
+
+class ImageBuilder:
+    def __init__(self, cli: DockerCli) -> None:
+        self.cli = cli
+        # input digest -> built ref
+        self._cache: dict[str, str] = {}
+
+    async def build(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
+        if img.custom_command is not None:
+            return await self._custom(img, built, log)
+        return await self._docker(img, built, log)
+
+    async def _docker(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
+        dockerfile = rewrite_bases(_dockerfile(img), built)
+        buildkit = await self.cli.buildkit()
+        tmp = tempfile.mkdtemp(prefix="lockstep-build-")
+        try:
+            iidfile = os.path.join(tmp, "iid")
+            argv = build_argv(img, buildkit=buildkit, iidfile=iidfile)
+            # Read the files once (off the event loop): what is hashed is what is sent.
+            flt = ContextFilter(img)
+            tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
+            options = [a for a in argv if a != iidfile]
+            key = hashlib.sha256("\0".join([tar.digest, *options]).encode()).hexdigest()
+            cached = self._cache.get(key)
+            if cached and await self.cli.image_id(cached):
+                log(f"Image {img.ref}: inputs unchanged, reusing {cached}", False)
+                for extra in img.extra_tags:
+                    await self.cli.tag(cached, extra, log)
+                return cached
+            log(f"Building image {img.ref} ({tar.files} files, {tar.size} bytes of context"
+                f"{', BuildKit' if buildkit else ', classic builder'})", False)
+            code, lines = await self.cli.run(argv, log, stdin_path=tar.path, env=await self.cli.build_env())
+            if code != 0:
+                tail = next((ln for ln in reversed(lines) if ln.strip()), "")
+                raise DockerError(f"docker build of {img.ref} failed (exit {code}): {tail}")
+            with open(iidfile, encoding="utf-8") as f:
+                image_id = f.read().strip()
+            if tar.moved or await asyncio.to_thread(fingerprint, flt) != tar.stamp:
+                # Something was writing the context while it was read and built: the image
+                # may hold half of those writes. It gets no tag, so nothing can use it; the
+                # writes make the resource stale, and it is rebuilt once they settle.
+                raise DockerError(f"the build context of {img.ref} changed while the image was being built: "
+                                  "image discarded, it is rebuilt once the writes settle")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        ref = with_tag(img.ref, content_tag(image_id))
+        await self.cli.tag(image_id, ref, log)
+        for extra in img.extra_tags:
+            await self.cli.tag(image_id, extra, log)
+        self._cache[key] = ref
+        return ref
+
+    async def _custom(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
+        assert img.custom_command is not None
+        tag = img.tag or f"tilt-build-{int(time.time())}"
+        expected = with_tag(img.ref, tag)
+        env: list[tuple[str, str]] = [("EXPECTED_REF", expected), ("EXPECTED_IMAGE", repo_of(img.ref)),
+                                      ("EXPECTED_TAG", tag)]
+        for i, dep in enumerate(img.image_deps):
+            ref = next((out for r, out in built.items() if _norm(r) == _norm(dep)), dep)
+            env += [(f"TILT_IMAGE_{i}", ref), (f"TILT_IMAGE_MAP_{i}", dep)]
+        env += list(img.env)
+        if img.outputs_image_ref_to:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(img.outputs_image_ref_to)
+        log(f"Custom build of {img.ref}: EXPECTED_REF={expected}", False)
+        code, _ = await self.cli.run(list(img.custom_command.argv), log, cwd=img.context, env=tuple(env))
+        if code != 0:
+            raise DockerError(f"custom_build command for {img.ref} exited with code {code}")
+        if img.outputs_image_ref_to:
+            try:
+                with open(img.outputs_image_ref_to, encoding="utf-8") as f:
+                    result = f.read().strip()
+            except OSError as exc:
+                raise DockerError(f"custom_build of {img.ref} did not write its ref to "
+                                  f"{img.outputs_image_ref_to} (outputs_image_ref_to)") from exc
+            if not result:
+                raise DockerError(f"custom_build of {img.ref} wrote an empty ref to {img.outputs_image_ref_to}")
+            return result
+        if img.skips_local_docker:
+            # The image lives elsewhere (a remote builder, a registry): trust the command.
+            return expected
+        image_id = await self.cli.image_id(expected)
+        if image_id is None:
+            raise DockerError(f"custom_build command for {img.ref} finished but no image {expected} exists: "
+                              "the command must build and tag $EXPECTED_REF (or pass skips_local_docker=True)")
+        if img.tag:
+            return expected  # the user chose the tag: keep it, as Tilt does
+        ref = with_tag(img.ref, content_tag(image_id))
+        await self.cli.tag(image_id, ref, log)
+        return ref
+
+
+class DockerImages:
+    """The Kubernetes runner's image builder (`k8s_runner.BuildsOneImage`): one image at a
+    time on the docker CLI, with its failures in the runner's own error type."""
+
+    def __init__(self, builder: ImageBuilder) -> None:
+        self.builder = builder
+
+    async def build(self, img: ImageTarget, built: Mapping[str, str], log: LineSink) -> str:
+        try:
+            return await self.builder.build(img, built, _by_level(log))
+        except DockerError as exc:
+            raise K8sError(str(exc)) from exc
+
+
+class ImageRunner:
+    """The runner of Compose services: builds the images a service uses, then runs it."""
+
+    def __init__(self, builder: ImageBuilder, compose: Compose) -> None:
+        self.builder = builder
+        self.compose = compose
+
+    async def run(self, job: UpdateJob, sink: LineSink) -> Outcome:
+        log = _by_level(sink)
+        resource = job.resource
+        built: dict[str, str] = {}
+        try:
+            for img in resource.images:
+                built[img.ref] = await self.builder.build(img, built, log)
+                log(f"Built {img.ref} as {built[img.ref]}", False)
+        except DockerError as exc:
+            log(str(exc), True)
+            return Outcome(False, str(exc), _outputs(built))
+        if resource.compose is None:
+            return Outcome(False, f"`{resource.name}` is not a Compose service", _outputs(built))
+        return await self.compose.deploy(resource, built, log, _outputs(built))
+
+
+def _by_level(sink: LineSink) -> LogFn:
+    return lambda text, is_error: sink(text, Stream.STDERR if is_error else Stream.STDOUT)
+
+
+def _outputs(built: Mapping[str, str]) -> Outputs:
+    """The refs built, in build order (bases first)."""
+    return Outputs(images=tuple(built.values()))

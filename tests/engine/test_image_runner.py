@@ -1,0 +1,58 @@
+"""The image runner's pure parts and its failures (the real builds are in tests/e2e)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from lockstep.adapters.docker import DockerCli
+from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
+from lockstep.engine.compose_runtime import Compose
+from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner, rewrite_bases
+from lockstep.engine.k8s_runner import K8sError
+from lockstep.engine.runners import UpdateJob
+from lockstep.model.resource import ComposeSpec, ImageTarget, Resource, ResourceKind
+
+
+def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
+    text = "FROM base AS b\nCOPY --from=docker.io/library/tools /t /t\nFROM other\nFROM base:$V\n"
+    out = rewrite_bases(text, {"base": "base:tilt-1", "tools:latest": "tools:tilt-2"})
+    assert out == "FROM base:tilt-1 AS b\nCOPY --from=tools:tilt-2 /t /t\nFROM other\nFROM base:$V\n"
+
+
+def no_docker() -> DockerCli:
+    return DockerCli(FakeProcessRunner(lambda spec: FakeRun(start_error=f"command not found: {spec.argv[0]}")))
+
+
+def image(tmp_path: Path) -> ImageTarget:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    return ImageTarget(ref="app", context=str(tmp_path), dockerfile=str(tmp_path / "Dockerfile"))
+
+
+def test_no_docker_client_fails_a_compose_update_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker client anywhere
+    cli = no_docker()
+    runner = ImageRunner(ImageBuilder(cli), Compose(cli))
+    resource = Resource("app", ResourceKind.COMPOSE, images=(image(tmp_path),),
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "app", ("app",)))
+    logs: list[str] = []
+    outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda text, _stream: logs.append(text)))
+    assert not outcome.ok and outcome.error == "cannot run docker: command not found: docker"
+    assert logs[-1] == outcome.error
+
+
+def test_build_failures_reach_the_kubernetes_runner_as_its_own_errors(tmp_path: Path) -> None:
+    images = DockerImages(ImageBuilder(no_docker()))
+    with pytest.raises(K8sError, match="cannot run docker"):
+        asyncio.run(images.build(image(tmp_path), {}, lambda _t, _s: None))
+
+
+def test_no_compose_fails_clearly(tmp_path: Path) -> None:
+    cli = DockerCli(FakeProcessRunner(lambda spec: FakeRun(exit_code=1)))
+    runner = ImageRunner(ImageBuilder(cli), Compose(cli))
+    resource = Resource("db", ResourceKind.COMPOSE,
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "db"))
+    outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda _t, _s: None))
+    assert not outcome.ok and "Docker Compose not found" in outcome.error
