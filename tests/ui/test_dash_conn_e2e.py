@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashrig import Browser, chromium, need_chromium, row
+from dashrig import Browser, need_chromium, row
 from upproc import Up
 
 pytest.importorskip("playwright.sync_api")
@@ -35,12 +35,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         if u.proc.poll() is None:
             u.proc.send_signal(signal.SIGCONT)
             u.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def banner_after(page: Any, act: Any) -> float:

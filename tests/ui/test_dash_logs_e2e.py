@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashrig import Browser, chromium, need_chromium, row, shot
+from dashrig import Browser, need_chromium, row, shot
 from upproc import Up
 
 pytest.importorskip("playwright.sync_api")
@@ -44,12 +44,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         yield u
     finally:
         u.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashrig import Browser, chromium, need_chromium, row, shot
+from dashrig import Browser, need_chromium, row, shot
 from upproc import VENV_BIN, Up, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -49,12 +49,6 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
         yield u
     finally:
         u.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
