@@ -8,7 +8,6 @@ the UI reaches the container, and stopping lockstep removes the container.
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,11 @@ import summary
 from dockerd import DockerEngine
 from petstore_harness import copy_example
 from petstore_support import (
-    Lockstep,
     Poller,
     Sources,
-    assert_all_gone,
     free_port,
     get,
-    lockstep_env,
-    save_artifact,
+    lockstep_up,
     served_tags,
     wait_healthy,
 )
@@ -44,20 +40,21 @@ def containers(engine: DockerEngine) -> list[str]:
     return out.split("\n")[:-1] if out else []
 
 
+def index_assets(html: str) -> list[str]:
+    """The hashed bundle the page loads (one .js and one .css)."""
+    return re.findall(r'(?:src|href)="(/assets/index-[0-9a-f]{8}\.(?:js|css))"', html)
+
+
 @pytest.mark.parametrize("tiltfile", ["Tiltfile", "Tiltfile.before"])
 def test_petstore_serves_from_its_container(tmp_path: Path, docker_engine: DockerEngine, python_image: str,
                                             tiltfile: str) -> None:
     root = copy_example(tmp_path / "petstore")
     port = free_port()
-    marker = uuid.uuid4().hex
-    env = lockstep_env(port, tmp_path / "state", marker)
-    ls = Lockstep.start(["up", "-f", str(root / tiltfile), "--stream", "--port", "0", "--", "--target=docker"],
-                        root, env)
-    try:
+    with lockstep_up(root, tiltfile, port, tmp_path / "state", args=("--target=docker",)) as ls:
         wait_healthy(port, timeout=180, ls=ls)
         assert containers(docker_engine) == [f"{CONTAINER} petstore:dev"]
         html = get(port, "/").body.decode()
-        assets = re.findall(r'(?:src|href)="(/assets/index-[0-9a-f]{8}\.(?:js|css))"', html)
+        assets = index_assets(html)
         assert len(assets) == 2 and all(get(port, a).status == 200 for a in assets), html
         assert get(port, "/docs").status == 200 and get(port, "/docs/swagger-ui-bundle.js").status == 200
         pets = get(port, "/api/pets")
@@ -70,15 +67,9 @@ def test_petstore_serves_from_its_container(tmp_path: Path, docker_engine: Docke
 
         def new_assets() -> bool:
             r = get(port, "/") if wait_healthy(port, timeout=60, ls=ls) else None
-            now = re.findall(r'(?:src|href)="(/assets/index-[0-9a-f]{8}\.(?:js|css))"', r.body.decode()) if r else []
+            now = index_assets(r.body.decode()) if r else []
             return bool(now) and now != assets and all(get(port, a).status == 200 for a in now)
         wait_until(new_assets, timeout=180, what="the edited UI served from a new container", interval=0.5)
-    finally:
-        try:
-            ls.stop()
-        finally:
-            save_artifact(f"lockstep-docker-{tiltfile}-{port}.log", ls.output())
-    assert_all_gone(marker, port)
     # Stopping lockstep stopped the container, and `--rm` removed it.
     wait_until(lambda: containers(docker_engine) == [], timeout=30, what="the container to be removed")
 
@@ -93,17 +84,14 @@ def test_edit_storm_against_the_container(tmp_path: Path, docker_engine: DockerE
     sources.write_ui("storm-0")
     sources.write_spec("storm-0")
     port = free_port()
-    marker = uuid.uuid4().hex
-    env = lockstep_env(port, tmp_path / "state", marker, PETSTORE_UI_WRITE_DELAY="0.25")
-    ls = Lockstep.start(["up", "-f", str(root / tiltfile), "--stream", "--port", "0", "--", "--target=docker"],
-                        root, env)
 
     def settled(tag: str) -> None:
         want = (tag, tag, sources.spec_sha(tag))
         wait_until(lambda: served_tags(port) == want, timeout=120, what=f"the container to serve {tag}",
                    interval=0.1)
 
-    try:
+    with lockstep_up(root, tiltfile, port, tmp_path / "state", args=("--target=docker",),
+                     PETSTORE_UI_WRITE_DELAY="0.25") as ls:
         wait_healthy(port, timeout=180, ls=ls)
         settled("storm-0")
         with Poller(port, interval=0.05) as poller:
@@ -115,12 +103,6 @@ def test_edit_storm_against_the_container(tmp_path: Path, docker_engine: DockerE
                 sources.write_ui(f"storm-{burst}")  # while the UI build runs
                 sources.write_spec(f"storm-{burst}")
                 settled(f"storm-{burst}")
-    finally:
-        try:
-            ls.stop()
-        finally:
-            save_artifact(f"lockstep-docker-storm-{port}.log", ls.output())
-    assert_all_gone(marker, port)
     records = list(read_history(state_dir(root / tiltfile, create=False)))
     inferred = load_inferred(state_dir(root / tiltfile, create=False))
     bad = poller.bad()

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -175,12 +175,14 @@ def assert_all_gone(marker: str, port: int, timeout: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def lockstep_up(root: Path, tiltfile: str, port: int, state_root: Path, **extra_env: str) -> Iterator[Lockstep]:
-    """`lockstep up --stream` on ``root/tiltfile``; stopped with SIGTERM afterwards, and checked that
-    nothing it started survives."""
+def lockstep_up(root: Path, tiltfile: str, port: int, state_root: Path, *, args: Sequence[str] = (),
+                **extra_env: str) -> Iterator[Lockstep]:
+    """`lockstep up --stream` on ``root/tiltfile`` (``args`` go to the Tiltfile); stopped with SIGTERM
+    afterwards, and checked that nothing it started survives."""
     marker = uuid.uuid4().hex
     env = lockstep_env(port, state_root, marker, **extra_env)
-    ls = Lockstep.start(["up", "-f", str(root / tiltfile), "--stream", "--port", "0"], root, env)
+    tail = ["--", *args] if args else []
+    ls = Lockstep.start(["up", "-f", str(root / tiltfile), "--stream", "--port", "0", *tail], root, env)
     try:
         yield ls
     finally:
