@@ -56,3 +56,76 @@ services:
     assert r.resource("backend").resource_deps == ("cache", "db")
     assert r.resource("worker").resource_deps == ("backend",)
     assert [i.ref for i in r.resource("backend").images] == [f"{project}_api"]
+
+
+def test_links_volumes_from_and_network_mode_order_services_as_compose_does(tiltfile):
+    # Compose starts a service after those it links to, takes volumes from or shares a
+    # network with, not only after its depends_on; so does Tilt.
+    compose = """
+services:
+  cache: {image: redis}
+  db: {image: postgres}
+  data: {image: busybox}
+  vpn: {image: busybox}
+  app:
+    image: app
+    links: [cache, "db:database"]
+    volumes_from: ["data:ro", "container:outside"]
+    network_mode: "service:vpn"
+"""
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": compose})
+    assert r.ok, r.errors
+    assert r.resource("app").resource_deps == ("cache", "data", "db", "vpn")
+
+
+def test_an_edit_to_a_service_changes_that_resource_only(tiltfile):
+    base = "services:\n  db:\n    image: postgres\n    environment: {GREETING: %s}\n  web: {image: nginx}\n"
+    before = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": base % "hello"})
+    after = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": base % "bonjour"})
+    assert before.ok and after.ok
+    # The engine redeploys a resource whose definition changed: the edited service's differs.
+    assert before.resource("db") != after.resource("db")
+    assert before.resource("web") == after.resource("web")
+
+
+def test_later_compose_files_extend_and_override_a_service(tiltfile):
+    files = {
+        "docker-compose.yml": "services:\n  api:\n    build: .\n    ports: ['8000:80']\n  db: {image: postgres}\n",
+        "docker-compose.override.yml": "services:\n  api:\n    image: myorg/api\n    depends_on: [db]\n"
+                                       "    ports: ['9000:90']\n",
+    }
+    r = tiltfile("docker_compose(['docker-compose.yml', 'docker-compose.override.yml'])\n"
+                 "docker_build('myorg/api', '.', dockerfile_contents='FROM scratch')\n", files=files)
+    assert r.ok, r.errors
+    api = r.resource("api")
+    assert [i.ref for i in api.images] == ["myorg/api"]  # the override's image
+    assert api.resource_deps == ("db",)
+    assert [link.url for link in api.links] == ["http://localhost:8000/", "http://localhost:9000/"]
+
+
+def test_include_adds_services_and_name_sets_the_project(tiltfile):
+    files = {
+        "docker/docker-compose.yaml": "name: My-Shop\ninclude:\n  - deps.yaml\nservices:\n"
+                                      "  api: {image: api, depends_on: [db]}\n",
+        "docker/deps.yaml": "services:\n  db: {image: postgres}\n  queue: {image: nats}\n",
+    }
+    r = tiltfile("docker_compose('docker/docker-compose.yaml')\n", files=files)
+    assert r.ok, r.errors
+    assert sorted(x.name for x in r.resources) == ["api", "db", "queue"]
+    assert {x.compose.project for x in r.resources} == {"my-shop"}
+    assert any(f.endswith("docker/deps.yaml") for f in r.config_files)
+    missing = tiltfile("docker_compose('docker-compose.yml')\n",
+                       files={"docker-compose.yml": "include: [nope.yml]\nservices: {a: {image: x}}\n"})
+    assert not missing.ok and "nope.yml" in missing.errors[0].message
+
+
+def test_a_build_section_without_docker_build_is_built_by_compose(tiltfile, tmp_path):
+    compose = "services:\n  web:\n    build: {context: ./web}\n  api:\n    build: ./api\n    image: myorg/api\n"
+    r = tiltfile("docker_compose('docker-compose.yml')\n"
+                 "docker_build('myorg/api', 'api', dockerfile_contents='FROM scratch')\n",
+                 files={"docker-compose.yml": compose, "web/Dockerfile": "FROM scratch\n", "api/x": ""})
+    assert r.ok, r.errors
+    web, api = r.resource("web"), r.resource("api")
+    # Compose builds `web` (its context watched); lockstep builds `api` and Compose must not.
+    assert web.compose.compose_builds and web.deps == (str(tmp_path / "web"),)
+    assert not api.compose.compose_builds and api.deps == ()

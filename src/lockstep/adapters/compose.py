@@ -3,7 +3,8 @@
 lockstep always names the project (`-p`) and the files (`-f`), so both versions address the
 same containers. A service whose image this Tiltfile builds gets that image through a small
 override file (`services: {NAME: {image: BUILT_REF}}`) and is started with `--no-build`:
-compose never builds what lockstep already built.
+compose never builds what lockstep already built. A service with a `build:` section that no
+image of the Tiltfile replaces is Compose's to build (`--build`), as in Tilt.
 """
 
 from __future__ import annotations
@@ -39,9 +40,12 @@ def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> li
     return argv
 
 
-def up_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
+def up_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            build: bool = False) -> list[str]:
     # --no-deps: other services are resources of their own, ordered by the engine.
-    return [*base_argv(flavor, project, files), "up", "-d", "--no-deps", "--no-build", service]
+    # --build only for a service whose `build:` no image of the Tiltfile replaces.
+    return [*base_argv(flavor, project, files), "up", "-d", "--no-deps", "--build" if build else "--no-build",
+            service]
 
 
 def ps_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:

@@ -71,7 +71,7 @@ class Compose:
             with open(override, "w", encoding="utf-8") as f:
                 f.write(C.override_yaml(t.service, image, files[0]))
             files = (*files, override)
-        argv = C.up_argv(t.flavor, t.project, files, t.service)
+        argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image)
         log(f"Running: {' '.join(argv)}", False)
         code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         if code != 0:

@@ -258,6 +258,11 @@ class ComposeSpec:
     service: str = ""
     image_refs: tuple[str, ...] = ()
     project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
+    # A digest of the service's definition (its merged YAML): an edit to it changes the resource,
+    # so the service is deployed again, as Tilt does.
+    config_digest: str = ""
+    # The service has a `build:` section and no image of the Tiltfile: Compose builds it (`up --build`).
+    compose_builds: bool = False
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,15 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
     out: dict[str, Resource] = {}
     for svc in st.compose_services:
         images = index.targets([svc.image]) if svc.image else ()
+        # A `build:` no image of the Tiltfile replaces is Compose's to build, as in Tilt; its
+        # context is watched so that an edit rebuilds it.
+        compose_builds = bool(svc.build_context) and not images
         out[svc.name] = Resource(
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
             links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
-            compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project),
+            deps=(svc.build_context,) if compose_builds else (),
+            compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project,
+                                config_digest=svc.config_digest, compose_builds=compose_builds),
         )
     renamed: dict[str, str] = {}
     for opts in st.dc_opts:

@@ -1,12 +1,16 @@
 """docker_compose() and dc_resource(): one resource per Compose service, read from the YAML.
 
-As in Tilt, a service's `depends_on` become its resource_deps, and a service without an
-`image` is known by the name Compose gives the image it builds (`<project>_<service>`), so
-a docker_build of that name attaches to it.
+As in Tilt, the services a service needs (`depends_on`, `links`, `volumes_from`, `network_mode:
+service:…`) become its resource_deps, and a service without an `image` is known by the name
+Compose gives the image it builds (`<project>_<service>`), so a docker_build of that name
+attaches to it. Several files merge as Compose merges them, and `include:`d files add their
+services.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 
@@ -50,29 +54,127 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     if a.has("env_file"):
         st.watch(st.resolve(a.string("env_file")))
     known = {s.name for s in st.compose_services}
-    project = a.string("project_name") or _default_project(os.path.dirname(files[0]) if files else st.resolve("."))
+    project_dir = os.path.dirname(files[0]) if files else st.resolve(".")
+    services: dict[str, dict[str, object]] = {}
+    origins: dict[str, str] = {}  # service -> the directory its relative paths start from
+    name_field = ""
     for origin, text in texts:
         doc = yaml_doc(text, f"docker_compose({origin})") or {}
-        services = doc.get("services") if isinstance(doc, dict) else None
-        if not isinstance(services, dict):
+        if not isinstance(doc, dict):
             continue
-        for name, svc in services.items():
-            svc = svc if isinstance(svc, dict) else {}
-            if name in known:
-                continue  # a later file overrides fields of the same service (compose merge)
-            known.add(str(name))
-            st.compose_services.append(ComposeService(
-                name=str(name), image=str(svc.get("image", "") or "") or f"{project}_{name}",
-                has_build="build" in svc, project_files=tuple(files), location=st.call_location,
-                links=tuple(_port_links(svc.get("ports"))), depends_on=_depends_on(svc.get("depends_on")),
-                project=project,
-            ))
+        name_field = str(doc.get("name") or "") or name_field
+        for inc_dir, inc_doc in _included(st, doc, os.path.dirname(origin) if origin in files else project_dir):
+            for name, svc in _services(inc_doc).items():
+                # An included file defines services; it cannot override the including file's.
+                services.setdefault(name, svc)
+                origins.setdefault(name, inc_dir)
+        for name, svc in _services(doc).items():
+            merged = merge_service(services[name], svc) if name in services else svc
+            services[name] = merged if isinstance(merged, dict) else svc
+            origins.setdefault(name, project_dir)
+    project = a.string("project_name") or _default_project(name_field or project_dir, explicit=bool(name_field))
+    for name, svc in services.items():
+        if name in known:
+            continue  # already defined by an earlier docker_compose() call
+        known.add(name)
+        st.compose_services.append(ComposeService(
+            name=name, image=str(svc.get("image", "") or "") or f"{project}_{name}",
+            has_build="build" in svc, project_files=tuple(files), location=st.call_location,
+            links=tuple(_port_links(svc.get("ports"))), depends_on=dependencies(svc),
+            project=project, build_context=_build_context(svc.get("build"), origins[name]),
+            config_digest=hashlib.sha256(json.dumps(svc, sort_keys=True, default=str).encode()).hexdigest()[:16],
+        ))
 
 
-def _default_project(directory: str) -> str:
-    """Compose's default project name: the first compose file's directory, lower-cased,
-    keeping only letters, digits, `_` and `-`."""
-    return re.sub(r"[^a-z0-9_-]", "", os.path.basename(directory).lower()) or "default"
+def _services(doc: dict[str, object]) -> dict[str, dict[str, object]]:
+    services = doc.get("services")
+    if not isinstance(services, dict):
+        return {}
+    return {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
+
+
+def _included(st: EvalState, doc: dict[str, object], base: str,
+              depth: int = 0) -> list[tuple[str, dict[str, object]]]:
+    """The documents a compose file's `include:` names (Compose 2.20+), depth first; paths are
+    relative to the including file."""
+    entries = doc.get("include")
+    out: list[tuple[str, dict[str, object]]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        paths = entry.get("path") if isinstance(entry, dict) else entry
+        for rel in paths if isinstance(paths, list) else [paths]:
+            if not isinstance(rel, str) or not rel:
+                continue
+            path = os.path.normpath(os.path.join(base, rel))
+            st.watch(path)
+            try:
+                text = read_text_file(path, "docker_compose()")
+            except OSError:
+                if not st.dry_run:
+                    raise TiltfileError(f"docker_compose(): file not found: {path} (in `include:`)",
+                                        hint="fix the include path (relative to the compose file)") from None
+                st.missing_inputs.append(path)
+                st.warn(f"docker_compose(): included {path} not found (dry run)", st.call_location)
+                continue
+            inc = yaml_doc(text, f"docker_compose({path})") or {}
+            if isinstance(inc, dict):
+                if depth < _MAX_INCLUDE_DEPTH:
+                    out += _included(st, inc, os.path.dirname(path), depth + 1)
+                out.append((os.path.dirname(path), inc))
+    return out
+
+
+# Keys whose value a later compose file replaces instead of extending (a command is one value).
+_REPLACED = frozenset({"command", "entrypoint", "test"})
+_MAX_INCLUDE_DEPTH = 8
+
+
+def merge_service(base: object, over: object, key: str = "") -> object:
+    """Compose's merge of one service across `-f` files, closely enough for what lockstep reads
+    (image, build, dependencies, ports) and for noticing an edit: mappings merge by key, lists
+    extend, anything else is replaced."""
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge_service(base[k], v, str(k)) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(over, list) and key not in _REPLACED:
+        return base + [x for x in over if x not in base]
+    return over
+
+
+def dependencies(svc: dict[str, object]) -> tuple[str, ...]:
+    """The services this one needs, as Compose orders them: `depends_on`, `links` (`db` or
+    `db:alias`), `volumes_from` a service, and `network_mode: service:NAME`."""
+    names = set(_depends_on(svc.get("depends_on")))
+    links = svc.get("links")
+    for link in links if isinstance(links, list) else []:
+        names.add(str(link).split(":", 1)[0])
+    volumes_from = svc.get("volumes_from")
+    for v in volumes_from if isinstance(volumes_from, list) else []:
+        if not str(v).startswith("container:"):
+            names.add(str(v).split(":", 1)[0])
+    network = svc.get("network_mode")
+    if isinstance(network, str) and network.startswith("service:"):
+        names.add(network.split(":", 1)[1])
+    return tuple(sorted(n for n in names if n))
+
+
+def _build_context(build: object, base: str) -> str:
+    """The absolute build context of a `build:` section ("" without one, or for a remote context)."""
+    if build is None:
+        return ""
+    context = build if isinstance(build, str) else build.get("context", ".") if isinstance(build, dict) else "."
+    context = str(context or ".")
+    if "://" in context or context.startswith("git@"):
+        return ""
+    return os.path.normpath(os.path.join(base, context))
+
+
+def _default_project(directory_or_name: str, explicit: bool = False) -> str:
+    """Compose's default project name: the top-level `name:` of the files, else the first compose
+    file's directory; lower-cased, keeping only letters, digits, `_` and `-`."""
+    raw = directory_or_name if explicit else os.path.basename(directory_or_name)
+    return re.sub(r"[^a-z0-9_-]", "", raw.lower()) or "default"
 
 
 def _depends_on(value: object) -> tuple[str, ...]:

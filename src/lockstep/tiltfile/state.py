@@ -87,6 +87,8 @@ class ComposeService:
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
     project: str = ""
+    build_context: str = ""  # absolute; "" when the service has no `build:`
+    config_digest: str = ""
 
 
 @dataclass

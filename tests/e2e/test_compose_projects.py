@@ -1,0 +1,80 @@
+"""Compose projects shaped like real ones, on a real engine: services Compose builds itself,
+`links` ordering, and an edit to one service's definition redeploying it."""
+
+from __future__ import annotations
+
+import http.client
+import textwrap
+import urllib.request
+from pathlib import Path
+
+import pytest
+from dockerd import DockerEngine, compose_available
+from petstore_support import free_port
+from upproc import Up, wait_until
+
+from lockstep.engine.checker import check_history
+from lockstep.model.update import UpdateResult
+
+pytestmark = pytest.mark.e2e
+
+
+def fetch(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2) as r:
+            return str(r.read().decode())
+    except (OSError, http.client.HTTPException):
+        return ""
+
+
+def service_env(engine: DockerEngine, project: str, service: str) -> str:
+    ids = engine.docker("ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
+                        "--filter", f"label=com.docker.compose.service={service}").stdout.split()
+    if len(ids) != 1:
+        return ""
+    return engine.docker("inspect", "--format", "{{.Config.Env}}", ids[0], check=False).stdout
+
+
+def test_compose_builds_its_own_services_and_redeploys_an_edited_one(tmp_path: Path, docker_engine: DockerEngine,
+                                                                       busybox_image: str) -> None:
+    compose_available(docker_engine)
+    port = free_port()
+    project = "ls-own-build"
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "index.html").write_text("v1")
+    (tmp_path / "web" / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY index.html /www/index.html\n")
+    compose = textwrap.dedent(f"""
+        version: "2.4"
+        services:
+          cache:
+            image: {busybox_image}
+            command: ["sh", "-c", "echo cache says $$GREETING; sleep 3600"]
+            init: true
+            environment: {{GREETING: hello}}
+          web:
+            build: web
+            command: ["httpd", "-f", "-v", "-p", "80", "-h", "/www"]
+            init: true
+            ports: ["127.0.0.1:{port}:80"]
+            links: [cache]
+    """)
+    (tmp_path / "docker-compose.yml").write_text(compose)
+    with Up.write(tmp_path, f"docker_compose('docker-compose.yml', project_name='{project}')\n") as up:
+        # No docker_build names `web`'s image: Compose builds it (with --no-build it could not run).
+        wait_until(lambda: fetch(port) == "v1", timeout=120, what="the service Compose built to answer v1")
+        # Its build context is watched: an edit rebuilds it.
+        (tmp_path / "web" / "index.html").write_text("v2")
+        wait_until(lambda: fetch(port) == "v2", timeout=120, what="the edited context to be rebuilt and served")
+        # Editing one service's definition redeploys that service with the new definition.
+        assert "GREETING=hello" in service_env(docker_engine, project, "cache")
+        (tmp_path / "docker-compose.yml").write_text(compose.replace("GREETING: hello", "GREETING: bonjour"))
+        wait_until(lambda: "GREETING=bonjour" in service_env(docker_engine, project, "cache"), timeout=120,
+                   what="the edited service to be redeployed with its new environment")
+        up.stop()
+    history = up.history()
+    assert check_history(history) == []
+    cache = [r for r in history if r.resource == "cache" and r.result is UpdateResult.SUCCEEDED]
+    web = [r for r in history if r.resource == "web"]
+    # `links: [cache]` orders `web` after `cache`, as Compose (and Tilt) do.
+    assert cache and web and web[0].start >= (cache[0].end or 0), (cache[0], web[0])
+    assert all(r.result is UpdateResult.SUCCEEDED for r in web), web
