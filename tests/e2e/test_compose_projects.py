@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import subprocess
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from dockerd import DockerEngine, compose_available
 from petstore_support import free_port
-from upproc import Up, wait_until
+from upproc import VENV_BIN, Up, wait_until
 
 from lockstep.engine.checker import check_history
 from lockstep.model.update import UpdateResult
@@ -78,3 +79,42 @@ def test_compose_builds_its_own_services_and_redeploys_an_edited_one(tmp_path: P
     # `links: [cache]` orders `web` after `cache`, as Compose (and Tilt) do.
     assert cache and web and web[0].start >= (cache[0].end or 0), (cache[0], web[0])
     assert all(r.result is UpdateResult.SUCCEEDED for r in web), web
+
+
+def test_a_service_enabled_again_while_its_container_is_being_removed_keeps_running(
+        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+    compose_available(docker_engine)
+    project = "ls-reenable"
+    # `sleep` as PID 1 ignores SIGTERM: removing the container takes the whole grace period,
+    # as with many real images (a node server started by `sh -c`).
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        version: "2.4"
+        services:
+          cache:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            stop_grace_period: 4s
+    """))
+    up = Up.write(tmp_path, f"docker_compose('docker-compose.yml', project_name='{project}')\n")
+
+    def cli(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([f"{VENV_BIN}/lockstep", *argv, "-f", str(up.tiltfile)], env=up.env,
+                              capture_output=True, text=True, timeout=30)
+
+    def container() -> str:
+        return docker_engine.docker("ps", "-q", "--filter", f"label=com.docker.compose.project={project}").stdout
+
+    with up:
+        wait_until(lambda: "ready" in cli("get").stdout, timeout=90, what="the service to be ready")
+        old = container()
+        assert cli("disable", "cache").returncode == 0
+        up.expect("Stopping: ", timeout=30)
+        assert cli("enable", "cache").returncode == 0  # while the old container is still stopping
+        wait_until(lambda: container() not in ("", old), timeout=60, what="a new container")
+        # The removal of the old one must not take the new one with it.
+        wait_until(lambda: "ready" in cli("get").stdout.split("cache", 1)[1].splitlines()[0], timeout=30,
+                   what="the service to be ready again")
+        new = container()
+        assert new and new != old
+        assert "is missing" not in up.log_text() and "is exited" not in up.log_text(), up.log_text()[-3000:]
+        up.stop()

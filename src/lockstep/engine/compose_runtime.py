@@ -46,6 +46,23 @@ class Compose:
         self.cli = cli
         self._flavor: C.ComposeFlavor | None = None
         self._dir = os.path.join(tempfile.gettempdir(), f"lockstep-compose-{os.getuid()}")
+        # Per project: stopped runtimes still removing their containers (`rm -s -f` or `down`).
+        self._removing: dict[str, set[asyncio.Task[None]]] = {}
+
+    def removing(self, project: str, task: asyncio.Task[None]) -> None:
+        """`task` (a stopped service's runtime) is about to remove containers of `project`."""
+        tasks = self._removing.setdefault(project, set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def removals_done(self, project: str, log: LogFn) -> None:
+        """Wait until no stopped service of `project` is still removing its container. Without
+        this, a service enabled again right after it was disabled finds its old container (`up`
+        says it is up to date) and the pending removal then takes it away."""
+        tasks = list(self._removing.get(project, ()))
+        if tasks:
+            log("Waiting for the previous container to be removed", False)
+            await asyncio.wait(tasks)
 
     async def target(self, spec: ComposeSpec) -> Target:
         if not spec.project_files:
@@ -62,6 +79,7 @@ class Compose:
             t = await self.target(resource.compose)
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
+        await self.removals_done(t.project, log)
         files = t.files
         image = next((out for ref, out in built.items()
                       if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
@@ -106,13 +124,24 @@ class ComposeController(RuntimeController):
         self.compose = compose
         self._sleep = sleep
         self._projects: dict[str, set[str]] = {}
+        self._project_of: dict[str, str] = {}
         super().__init__(engine)
 
     def handles(self, r: Resource) -> bool:
         return r.compose is not None
 
+    def _stop(self, name: str) -> None:
+        sup = self._sup.get(name)
+        if sup is not None and name in self._project_of:
+            # Cancelling it removes its container (keep_running's finally): a deploy in the same
+            # project waits for that first.
+            self.compose.removing(self._project_of[name], sup.task)
+        super()._stop(name)
+
     async def keep_running(self, name: str, r: Resource) -> None:
         assert r.compose is not None
+        # Before any await, so that a stop arriving from now on knows the project.
+        self._project_of[name] = C.project_name(r.compose.project_files, r.compose.project)
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
