@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
 
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
+from lockstep.adapters.process import ProcessSpec
 from lockstep.engine.compose_runtime import Compose
 from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner, rewrite_bases
 from lockstep.engine.k8s_runner import K8sError
@@ -56,3 +58,45 @@ def test_no_compose_fails_clearly(tmp_path: Path) -> None:
                         compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "db"))
     outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda _t, _s: None))
     assert not outcome.ok and "Docker Compose not found" in outcome.error
+
+
+def test_an_image_two_resources_need_at_once_is_built_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two Compose services running one docker_build's image (a dev and a prod flavour) update
+    # together: the second waits for the first build and reuses it instead of building it again.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    img = image(ctx)
+
+    async def scenario() -> list[str]:
+        release = asyncio.Event()
+
+        def behaviour(spec: ProcessSpec) -> FakeRun:
+            argv = list(spec.argv)
+            if "build" in argv and "--iidfile" in argv:
+                Path(argv[argv.index("--iidfile") + 1]).write_text("sha256:" + "ab" * 32)
+                return FakeRun(release=release)
+            if argv[:3] == ["docker", "buildx", "version"]:
+                return FakeRun(exit_code=1)
+            if argv[:3] == ["docker", "image", "inspect"]:
+                return FakeRun(lines=["sha256:" + "ab" * 32])
+            return FakeRun()
+
+        runner = FakeProcessRunner(behaviour)
+        builder = ImageBuilder(DockerCli(runner))
+        first = asyncio.create_task(builder.build(img, {}, lambda _t, _e: None))
+        second = asyncio.create_task(builder.build(img, {}, lambda _t, _e: None))
+        for _ in range(50):
+            await asyncio.sleep(0)
+        release.set()
+        refs = await asyncio.gather(first, second)
+        builds = [s for s in runner.started if "--iidfile" in s.argv]
+        assert len(builds) == 1, [s.argv for s in builds]
+        return refs
+
+    refs = asyncio.run(scenario())
+    assert refs[0] == refs[1] and refs[0].startswith("app:tilt-")

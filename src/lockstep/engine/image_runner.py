@@ -76,11 +76,18 @@ class ImageBuilder:
         self.cli = cli
         # input digest -> built ref
         self._cache: dict[str, str] = {}
+        # One build of an image at a time: resources sharing an image that update together
+        # (two Compose services of one docker_build) build it once; the others reuse it.
+        self._building: dict[str, asyncio.Lock] = {}
 
     async def build(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
-        if img.custom_command is not None:
-            return await self._custom(img, built, log)
-        return await self._docker(img, built, log)
+        lock = self._building.setdefault(img.ref, asyncio.Lock())
+        if lock.locked():
+            log(f"Image {img.ref}: waiting for the build under way for another resource", False)
+        async with lock:
+            if img.custom_command is not None:
+                return await self._custom(img, built, log)
+            return await self._docker(img, built, log)
 
     async def _docker(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
         dockerfile = rewrite_bases(_dockerfile(img), built)
