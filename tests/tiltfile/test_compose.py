@@ -129,3 +129,22 @@ def test_a_build_section_without_docker_build_is_built_by_compose(tiltfile, tmp_
     # Compose builds `web` (its context watched); lockstep builds `api` and Compose must not.
     assert web.compose.compose_builds and web.deps == (str(tmp_path / "web"),)
     assert not api.compose.compose_builds and api.deps == ()
+
+
+def test_invalid_compose_yaml_names_the_line_column_and_problem(tiltfile):
+    broken = "services:\n  db:\n    image: postgres\n  rabbitmq\n   bad: [\n"
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": broken})
+    assert not r.ok
+    message = r.errors[0].message
+    assert "docker-compose.yml): invalid YAML at line 5, column 7: could not find expected ':' " \
+           "(while scanning a simple key at line 4, column 3)" in message, message
+
+
+def test_a_failed_evaluation_reports_its_error_not_missing_names_after_it(tiltfile):
+    # `up rabbitmq` while the compose file is broken: the YAML error, not "enabled resource
+    # `rabbitmq` does not exist" (it would exist once the file is fixed).
+    r = tiltfile("local_resource('early', cmd='true', resource_deps=['late'])\n"
+                 "docker_compose('docker-compose.yml')\n"
+                 "local_resource('late', cmd='true')\n",
+                 files={"docker-compose.yml": "services:\n  rabbitmq\n   bad: [\n"}, args=["rabbitmq"])
+    assert len(r.errors) == 1 and "invalid YAML" in r.errors[0].message, [e.message for e in r.errors]

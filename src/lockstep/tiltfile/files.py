@@ -32,8 +32,23 @@ def yaml_docs(text: str, what: str) -> list[Any]:
     try:
         return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as exc:
-        raise TiltfileError(f"{what}: invalid YAML: {str(exc).splitlines()[0]}",
+        raise TiltfileError(f"{what}: invalid YAML{_yaml_problem(exc)}",
                             hint="fix the YAML (check indentation and quoting)") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where in the YAML and what: `at line 5, column 7: could not find expected ':' (while
+    scanning a simple key at line 4, column 3)`; the first line of the message named neither."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f": {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = exc.problem or exc.context or "malformed"
+    context = ""
+    if exc.problem and exc.context:
+        at = exc.context_mark
+        context = f" ({exc.context}" + (f" at line {at.line + 1}, column {at.column + 1})" if at else ")")
+    return f"{where}: {problem}{context}"
 
 
 def yaml_doc(text: str, what: str) -> Any:

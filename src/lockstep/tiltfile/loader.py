@@ -92,7 +92,7 @@ def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
         module = eval_file(st, main, source, load_module)
         st.loaded_modules[main] = module.freeze()
     except LoadFailed:
-        pass
+        st.stopped_early = True
     resources, final = assemble(st)
     return _result(st, resources, final)
 

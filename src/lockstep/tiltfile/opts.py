@@ -49,7 +49,10 @@ def _union(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[str, ...]:
 
 def not_found(st: EvalState, message: str, location: SourceLocation | None, hint: str) -> None:
     """An unknown name is an error, or a warning when a dry run could not read some input
-    (the name may well be defined by the YAML or file it could not see)."""
+    (the name may well be defined by the YAML or file it could not see). Nothing when the
+    evaluation stopped at an error: the name may be defined after the line that failed."""
+    if st.stopped_early:
+        return
     if st.dry_run and st.missing_inputs:
         st.warn(message + " (dry run: some inputs were missing)", location, hint)
     else:

@@ -174,6 +174,9 @@ class EvalState:
     missing_inputs: list[str] = field(default_factory=list)
     # Set once an error has been recorded, so enclosing evaluations do not report it again.
     failed: bool = False
+    # The evaluation stopped at an error: names the rest of the Tiltfile would have defined are
+    # missing, so "no such resource" checks after it would only report that error again.
+    stopped_early: bool = False
     pending: Exception | None = None
     call_location: SourceLocation | None = None
     exited: bool = False
