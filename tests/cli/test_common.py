@@ -111,3 +111,25 @@ def test_a_taken_port_stops_before_the_tiltfile_runs(command: str, tmp_path: Pat
     err = capsys.readouterr().err
     assert f"cannot serve the dashboard on 127.0.0.1:{port}: the port is already in use" in err
     assert not (tmp_path / "evaluated").exists() and not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize("command", ["up", "ci"])
+def test_a_tiltfile_named_in_another_case_is_suggested(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written on a case-insensitive file system, where `tilt up` found it as `Tiltfile`.
+    from lockstep.cli.main import main
+
+    (tmp_path / "tiltfile").write_text("print('hi')\n")
+    monkeypatch.chdir(tmp_path)
+    assert main([command]) == 1
+    assert f"no Tiltfile at {tmp_path}/Tiltfile (did you mean `lockstep {command} -f tiltfile`?)" \
+        in capsys.readouterr().err
+
+
+def test_check_suggests_a_tiltfile_named_in_another_case(tmp_path: Path) -> None:
+    from lockstep.tiltfile import load
+
+    (tmp_path / "tiltfile").write_text("print('hi')\n")
+    result = load(str(tmp_path / "Tiltfile"))
+    assert result.errors[0].hint == f"did you mean `-f {tmp_path}/tiltfile`?"

@@ -9,6 +9,7 @@ import sys
 
 from lockstep.adapters.procstat import process_alive as process_alive
 from lockstep.engine.engine import EngineOptions
+from lockstep.filecase import other_case
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -92,8 +93,10 @@ def missing_tiltfile(path: str, command: str) -> bool:
     """Print a clear error when there is no Tiltfile to run (a typo should not wait forever)."""
     if os.path.isfile(path):
         return False
-    print(f"lockstep {command}: no Tiltfile at {path} (run it where your Tiltfile is, or point at one with -f PATH)",
-          file=sys.stderr)
+    other = other_case(path)
+    fix = (f"did you mean `lockstep {command} -f {os.path.relpath(other)}`?" if other
+           else "run it where your Tiltfile is, or point at one with -f PATH")
+    print(f"lockstep {command}: no Tiltfile at {path} ({fix})", file=sys.stderr)
     return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from lockstep.filecase import other_case
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, Severity, SourceLocation
 from lockstep.tiltfile import (  # noqa: F401  (importing registers each module's builtins)
     commands,
@@ -84,8 +85,9 @@ def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
         return _result(st, [], None)
     except OSError as exc:
         st.watch(main)
+        other = other_case(main)
         st.error(f"cannot read Tiltfile {main}: {exc.strerror}", None,
-                 "create a Tiltfile here, or point at one with -f PATH")
+                 f"did you mean `-f {other}`?" if other else "create a Tiltfile here, or point at one with -f PATH")
         return _result(st, [], None)
     st.loading.append(main)
     try:
