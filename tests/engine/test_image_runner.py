@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
 from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import UpdateJob
 from lockstep.model.resource import ComposeSpec, ImageTarget, Resource, ResourceKind
+from lockstep.model.update import Outputs
 
 
 def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
@@ -100,3 +102,26 @@ def test_an_image_two_resources_need_at_once_is_built_once(tmp_path: Path, monke
 
     refs = asyncio.run(scenario())
     assert refs[0] == refs[1] and refs[0].startswith("app:tilt-")
+
+
+def test_compose_override_files_are_private_never_at_a_fixed_tmp_path(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another user could create /tmp/lockstep-compose-<uid> first, with a symlink in it: the
+    # override (which names the image the service runs) must not be written through it.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f"lockstep-compose-{os.getuid()}"
+    planted.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (planted / "proj-app.json").symlink_to(victim)
+    runner = FakeProcessRunner(lambda spec: FakeRun())
+    compose = Compose(DockerCli(runner))
+    resource = Resource("app", ResourceKind.COMPOSE,
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "app", ("app",), "proj"))
+    outcome = asyncio.run(compose.deploy(resource, {"app": "app:tilt-1"}, lambda _t, _e: None, Outputs()))
+    assert outcome.ok, outcome.error
+    assert victim.read_text() == "precious"
+    up = next(s.argv for s in runner.started if "up" in s.argv)
+    override = Path(up[up.index("up") - 1])
+    assert override.name == "proj-app.json" and override.parent != planted
+    assert (override.parent.stat().st_mode & 0o077) == 0 and "app:tilt-1" in override.read_text()

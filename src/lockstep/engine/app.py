@@ -49,7 +49,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
     builder = ImageBuilder(docker)
-    compose = Compose(docker)
+    compose = Compose(docker, override_dir=str(sdir / "compose"))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))

@@ -42,10 +42,13 @@ class Target:
 class Compose:
     """Finds the compose CLI once and addresses one service of one project."""
 
-    def __init__(self, cli: DockerCli) -> None:
+    def __init__(self, cli: DockerCli, override_dir: str = "") -> None:
         self.cli = cli
         self._flavor: C.ComposeFlavor | None = None
-        self._dir = os.path.join(tempfile.gettempdir(), f"lockstep-compose-{os.getuid()}")
+        # The override files name the image a service runs: they live in the private state dir
+        # (`up` passes it). Never a fixed name under /tmp, where another user could plant the
+        # directory or a symlink and so pick the image, or have an override overwrite a file.
+        self._dir = override_dir
         # Per project: stopped runtimes still removing their containers (`rm -s -f` or `down`).
         self._removing: dict[str, set[asyncio.Task[None]]] = {}
 
@@ -84,9 +87,14 @@ class Compose:
         image = next((out for ref, out in built.items()
                       if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
         if image:
+            if not self._dir:
+                self._dir = tempfile.mkdtemp(prefix="lockstep-compose-")  # private (0700), unique
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
             override = os.path.join(self._dir, f"{t.project}-{t.service}.json")
-            with open(override, "w", encoding="utf-8") as f:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(override)  # write a new file, never through whatever is there
+            fd = os.open(override, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with open(fd, "w", encoding="utf-8") as f:
                 f.write(C.override_yaml(t.service, image, files[0]))
             files = (*files, override)
         argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image)
