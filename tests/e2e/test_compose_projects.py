@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import subprocess
 import textwrap
 import urllib.request
@@ -72,6 +73,12 @@ def test_compose_builds_its_own_services_and_redeploys_an_edited_one(tmp_path: P
         wait_until(lambda: "GREETING=bonjour" in service_env(docker_engine, project, "cache"), timeout=120,
                    what="the edited service to be redeployed with its new environment")
         up.stop()
+    # Both services stop together: one `down` takes the project down, with no `rm` racing it
+    # (which printed "ERROR: ... No such container" / "removal ... already in progress").
+    stopping = [ln for ln in up.log_text().splitlines() if "Stopping: " in ln]
+    assert len(stopping) == 1 and stopping[0].endswith(" down"), stopping
+    assert "ERROR" not in up.log_text(), up.log_text()[-3000:]
+    assert docker_engine.docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}").stdout == ""
     history = up.history()
     assert check_history(history) == []
     cache = [r for r in history if r.resource == "cache" and r.result is UpdateResult.SUCCEEDED]
@@ -118,3 +125,57 @@ def test_a_service_enabled_again_while_its_container_is_being_removed_keeps_runn
         assert new and new != old
         assert "is missing" not in up.log_text() and "is exited" not in up.log_text(), up.log_text()[-3000:]
         up.stop()
+
+
+def _ci(tmp_path: Path, timeout: str = "90s") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", timeout],
+                          cwd=tmp_path, env={**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")},
+                          capture_output=True, text=True, timeout=150)
+
+
+def test_a_one_shot_service_that_completes_lets_its_dependents_run(tmp_path: Path, docker_engine: DockerEngine,
+                                                                    busybox_image: str) -> None:
+    # A migration service runs once and exits 0; the API waits for it to complete. That is
+    # success (Tilt shows it so; Compose calls it service_completed_successfully), not a crash.
+    compose_available(docker_engine)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          migrate:
+            image: {busybox_image}
+            command: ["sh", "-c", "echo migrating; sleep 1; echo migrated"]
+          api:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            init: true
+            depends_on:
+              migrate: {{condition: service_completed_successfully}}
+    """))
+    (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-oneshot')\n")
+    done = _ci(tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    # The API's update starts only once the migration has completed, not while it runs.
+    completed = done.stdout.find("container of service migrate completed (exit code 0)")
+    api_starts = done.stdout.find("| Update #", done.stdout.find("api   "))
+    assert 0 <= completed < api_starts, done.stdout[-3000:]
+    left = docker_engine.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=ls-oneshot").stdout
+    assert left == "", left
+
+
+def test_ci_ends_when_a_service_crashes_while_its_container_is_removed(tmp_path: Path, docker_engine: DockerEngine,
+                                                                       busybox_image: str) -> None:
+    # The crash fails the run at once, while the crashed container's removal is still under
+    # way: `ci` must wait for that removal and exit, not hang on it.
+    compose_available(docker_engine)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          worker:
+            image: {busybox_image}
+            command: ["sh", "-c", "echo starting; exit 3"]
+    """))
+    (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-crash')\n")
+    done = _ci(tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "worker: container exited" in done.stderr and "exit code 3" in done.stdout, done.stderr[-3000:]
+    assert "timed out" not in done.stderr, done.stderr[-3000:]
+    left = docker_engine.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=ls-crash").stdout
+    assert left == "", left

@@ -148,3 +148,21 @@ def test_a_failed_evaluation_reports_its_error_not_missing_names_after_it(tiltfi
                  "local_resource('late', cmd='true')\n",
                  files={"docker-compose.yml": "services:\n  rabbitmq\n   bad: [\n"}, args=["rabbitmq"])
     assert len(r.errors) == 1 and "invalid YAML" in r.errors[0].message, [e.message for e in r.errors]
+
+
+def test_a_service_awaited_until_it_completes_is_marked(tiltfile):
+    compose = """
+services:
+  migrate: {image: app}
+  db: {image: postgres}
+  api:
+    image: app
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+      db: {condition: service_healthy}
+"""
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": compose})
+    assert r.ok, r.errors
+    assert r.resource("migrate").compose.ready_when_completed
+    assert not r.resource("db").compose.ready_when_completed
+    assert r.resource("api").resource_deps == ("db", "migrate")

@@ -16,10 +16,15 @@ from dataclasses import dataclass
 
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot
+from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldKind
 from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 
 # Holds that mean "will start by itself soon".
+# What stopped, in the words of each kind of runtime.
+_EXITED = {ResourceKind.LOCAL: "serve process exited", ResourceKind.COMPOSE: "container exited",
+           ResourceKind.K8S: "workload exited"}
+
 _MOVING = frozenset({
     HoldKind.QUIET_WINDOW, HoldKind.WAITING_FOR_WRITERS, HoldKind.CHECKING_WRITERS, HoldKind.WAITING_FOR_DEPENDENT,
     HoldKind.PARALLEL_LIMIT, HoldKind.LOCAL_SERIAL, HoldKind.TILTFILE_RELOAD,
@@ -57,7 +62,7 @@ def ci_verdict(state: EngineState, decision: Decision | None = None) -> CiVerdic
         if s.failed and s.running is None and not s.pending:
             failures.append(f"{name} failed: {s.last.error if s.last else ''}")
         elif s.runtime is RuntimeStatus.CRASHED:
-            failures.append(f"{name}: serve process exited")
+            failures.append(f"{name}: {_EXITED.get(r.kind, 'runtime exited')}")
         elif not s.settled:
             why = [h.describe() for h in decision.holds.get(name, ())]
             if not why and s.runtime is not RuntimeStatus.NONE and not s.runtime_ok:

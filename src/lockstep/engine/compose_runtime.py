@@ -109,19 +109,60 @@ class Compose:
         ids = [ln.strip() for ln in lines if ln.strip()]
         return ids[0] if code == 0 and ids else ""
 
-    async def status(self, container: str) -> tuple[str, str]:
-        """(state, health) of a container: ("running", "healthy"), ("exited", ""), ..."""
+    async def status(self, container: str) -> ContainerState:
         code, lines = await self.cli.run(["docker", "inspect", "--format",
-                                          "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+                                          "{{.State.Status}} {{.State.ExitCode}} "
+                                          "{{if .State.Health}}{{.State.Health.Status}}{{end}}",
                                           container], None)
-        if code != 0 or not lines:
-            return "missing", ""
-        parts = lines[0].split()
-        return (parts[0] if parts else "missing"), (parts[1] if len(parts) > 1 else "")
+        parts = lines[0].split() if code == 0 and lines else []
+        if not parts:
+            return ContainerState("missing")
+        exit_code = int(parts[1]) if len(parts) > 1 and parts[1].lstrip("-").isdigit() else 0
+        return ContainerState(parts[0], parts[2] if len(parts) > 2 else "", exit_code)
 
 
-def ready(state: str, health: str) -> bool:
-    return state == "running" and health in ("", "healthy")
+@dataclass(frozen=True)
+class ContainerState:
+    """What `docker inspect` says of a service's container: ("running", "healthy"), ("exited", 0)…"""
+
+    state: str
+    health: str = ""
+    exit_code: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return (self.state == "running" and self.health in ("", "healthy")) or self.completed
+
+    def ready_for(self, spec: ComposeSpec) -> bool:
+        """A service a dependent waits on with `condition: service_completed_successfully` is
+        ready only once it has completed, not while it runs."""
+        return self.completed if spec.ready_when_completed else self.ready
+
+    @property
+    def completed(self) -> bool:
+        """A one-shot service (a migration, a seed job) that ran and exited 0 has done its job:
+        it counts as ready, as Tilt shows it and as Compose's `service_completed_successfully`."""
+        return self.state == "exited" and self.exit_code == 0
+
+    @property
+    def gone(self) -> bool:
+        return self.state in ("exited", "dead", "missing") and not self.completed
+
+
+async def to_the_end(cleanup: Awaitable[object]) -> None:
+    """Run a clean-up to completion inside the calling task even if that task is cancelled
+    again meanwhile (a shutdown arriving while a crashed service's container is being removed),
+    then take the cancellation. A bare shield would let the task end and leave the clean-up
+    running after the engine and its child watcher are gone, waiting forever on its process."""
+    task = asyncio.ensure_future(cleanup)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 class ComposeController(RuntimeController):
@@ -159,6 +200,7 @@ class ComposeController(RuntimeController):
             logs = await self._stream_logs(name, t)
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
+            was_completed = False
             while True:
                 s = self.engine.snapshot.state.statuses.get(name)
                 if s is not None and s.running is not None:
@@ -166,21 +208,26 @@ class ComposeController(RuntimeController):
                     # is still ours (the update may fail), but its replacement is no crash.
                     await self._sleep(POLL_SECS)
                     continue
-                state, health = await self.compose.status(container) if container else ("missing", "")
-                if state in ("exited", "dead", "missing"):
-                    self.engine.log(name, f"container of service {t.service} is {state}", source=LogSource.RUNTIME,
-                                    error=True)
-                    self.engine.dispatch(A.RuntimeExited(name, 1, self.engine.now()))
+                cs = await self.compose.status(container) if container else ContainerState("missing")
+                if cs.gone:
+                    code = f" (exit code {cs.exit_code})" if cs.state == "exited" else ""
+                    self.engine.log(name, f"container of service {t.service} is {cs.state}{code}",
+                                    source=LogSource.RUNTIME, error=True)
+                    self.engine.dispatch(A.RuntimeExited(name, cs.exit_code or 1, self.engine.now()))
                     return
-                now_ready = ready(state, health)
+                if cs.completed and not was_completed:
+                    was_completed = True
+                    self.engine.log(name, f"container of service {t.service} completed (exit code 0)",
+                                    source=LogSource.RUNTIME)
+                now_ready = cs.ready_for(r.compose)
                 if now_ready != was_ready:
                     was_ready = now_ready
                     self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
                 await self._sleep(POLL_SECS)
         finally:
             if logs is not None:
-                await asyncio.shield(logs.stop(1.0))
-            await asyncio.shield(self._remove(name, t, me))
+                await to_the_end(logs.stop(1.0))
+            await to_the_end(self._remove(name, t, me))
 
     async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
         def on_line(text: str, stream: Stream) -> None:
@@ -194,15 +241,25 @@ class ComposeController(RuntimeController):
             self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
             return None
 
+    def _running(self, name: str) -> bool:
+        """Whether `name`'s runtime goes on: supervised and not being stopped (a disable pops it
+        from the supervisors, a shutdown cancels every supervisor at once)."""
+        sup = self._sup.get(name)
+        return sup is not None and not sup.task.done() and not sup.task.cancelling()
+
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
         """Stopped for good (not replaced by a newer update's supervisor): remove the container;
-        the last service of the project takes the project (and its network) down."""
+        once no service of the project runs any more, one `down` takes the project (its other
+        stopping containers and its network) down. Services stopping together (Ctrl-C, `down`,
+        `disable --all`) so share one `down` rather than racing it with their own `rm`s."""
         current = self._sup.get(name)
         if current is not None and current.task is not me:
             return  # a newer update's supervisor took over the same container
-        members = self._projects.get(t.project, set())
+        members = self._projects.get(t.project)
+        if members is None or name not in members:
+            return  # the project's `down` has already taken this container
         members.discard(name)
-        if members:
+        if any(self._running(m) for m in members):
             argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
         else:
             self._projects.pop(t.project, None)

@@ -263,6 +263,9 @@ class ComposeSpec:
     config_digest: str = ""
     # The service has a `build:` section and no image of the Tiltfile: Compose builds it (`up --build`).
     compose_builds: bool = False
+    # A dependent waits for it with `condition: service_completed_successfully` (a migration):
+    # it is ready once its container exited 0, not while it runs.
+    ready_when_completed: bool = False
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
             links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
             deps=(svc.build_context,) if compose_builds else (),
             compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project,
-                                config_digest=svc.config_digest, compose_builds=compose_builds),
+                                config_digest=svc.config_digest, compose_builds=compose_builds,
+                                ready_when_completed=svc.ready_when_completed),
         )
     renamed: dict[str, str] = {}
     for opts in st.dc_opts:

@@ -73,6 +73,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             services[name] = merged if isinstance(merged, dict) else svc
             origins.setdefault(name, project_dir)
     project = a.string("project_name") or _default_project(name_field or project_dir, explicit=bool(name_field))
+    awaited = {dep for svc in services.values() for dep in _completion_deps(svc.get("depends_on"))}
     for name, svc in services.items():
         if name in known:
             continue  # already defined by an earlier docker_compose() call
@@ -83,6 +84,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             links=tuple(_port_links(svc.get("ports"))), depends_on=dependencies(svc),
             project=project, build_context=_build_context(svc.get("build"), origins[name]),
             config_digest=hashlib.sha256(json.dumps(svc, sort_keys=True, default=str).encode()).hexdigest()[:16],
+            ready_when_completed=name in awaited,
         ))
 
 
@@ -157,6 +159,14 @@ def dependencies(svc: dict[str, object]) -> tuple[str, ...]:
     if isinstance(network, str) and network.startswith("service:"):
         names.add(network.split(":", 1)[1])
     return tuple(sorted(n for n in names if n))
+
+
+def _completion_deps(value: object) -> list[str]:
+    """The services a `depends_on` map waits on with `condition: service_completed_successfully`."""
+    if not isinstance(value, dict):
+        return []
+    return [str(n) for n, c in value.items()
+            if isinstance(c, dict) and c.get("condition") == "service_completed_successfully"]
 
 
 def _build_context(build: object, base: str) -> str:

@@ -89,6 +89,7 @@ class ComposeService:
     project: str = ""
     build_context: str = ""  # absolute; "" when the service has no `build:`
     config_digest: str = ""
+    ready_when_completed: bool = False
 
 
 @dataclass
