@@ -166,3 +166,23 @@ services:
     assert r.resource("migrate").compose.ready_when_completed
     assert not r.resource("db").compose.ready_when_completed
     assert r.resource("api").resource_deps == ("db", "migrate")
+
+
+def test_services_of_inactive_profiles_are_left_out_as_compose_does(tiltfile, monkeypatch):
+    compose = """
+services:
+  web: {image: web}
+  debugger: {image: busybox, profiles: [debug]}
+  metrics: {image: prom, profiles: [monitoring, debug]}
+"""
+    files = {"docker-compose.yml": compose}
+    monkeypatch.delenv("COMPOSE_PROFILES", raising=False)
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
+    assert [x.name for x in r.resources] == ["web"]
+    r = tiltfile("docker_compose('docker-compose.yml', profiles=['monitoring'])\n", files=files)
+    assert [x.name for x in r.resources] == ["web", "metrics"]
+    r = tiltfile("docker_compose('docker-compose.yml', profiles='*')\n", files=files)
+    assert len(r.resources) == 3
+    monkeypatch.setenv("COMPOSE_PROFILES", "debug")
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
+    assert [x.name for x in r.resources] == ["web", "debugger", "metrics"]

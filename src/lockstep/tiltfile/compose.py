@@ -73,6 +73,8 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             services[name] = merged if isinstance(merged, dict) else svc
             origins.setdefault(name, project_dir)
     project = a.string("project_name") or _default_project(name_field or project_dir, explicit=bool(name_field))
+    active = _active_profiles(st, a)
+    services = {n: svc for n, svc in services.items() if _enabled_by(svc.get("profiles"), active)}
     awaited = {dep for svc in services.values() for dep in _completion_deps(svc.get("depends_on"))}
     for name, svc in services.items():
         if name in known:
@@ -159,6 +161,21 @@ def dependencies(svc: dict[str, object]) -> tuple[str, ...]:
     if isinstance(network, str) and network.startswith("service:"):
         names.add(network.split(":", 1)[1])
     return tuple(sorted(n for n in names if n))
+
+
+def _active_profiles(st: EvalState, a: Args) -> frozenset[str]:
+    """docker_compose(profiles=), else $COMPOSE_PROFILES (comma-separated), as Compose reads them."""
+    value = a.raw("profiles") if a.has("profiles") else None
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, list | tuple) else \
+        (st.getenv("COMPOSE_PROFILES") or "").split(",")
+    return frozenset(str(n).strip() for n in names if str(n).strip())
+
+
+def _enabled_by(profiles: object, active: frozenset[str]) -> bool:
+    """A service without `profiles` always runs; one with them only when one is active (`*`: all)."""
+    if not isinstance(profiles, list) or not profiles:
+        return True
+    return "*" in active or any(str(p) in active for p in profiles)
 
 
 def _completion_deps(value: object) -> list[str]:
