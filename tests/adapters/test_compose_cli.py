@@ -62,3 +62,14 @@ def test_no_compose_is_a_clear_error() -> None:
     runner = FakeProcessRunner(lambda spec: FakeRun(exit_code=1))
     with pytest.raises(DockerError, match=r"docker compose.*docker-compose"):
         asyncio.run(C.detect(DockerCli(runner)))
+
+
+def test_an_env_file_reaches_every_command() -> None:
+    # docker_compose(env_file=): the files are interpolated with it for up, ps, logs, rm and down alike.
+    for argv in (C.up_argv(C.ComposeFlavor.V1, "shop", FILES[:1], "web", env_file="/p/dev.env"),
+                 C.ps_argv(C.ComposeFlavor.V2, "shop", FILES[:1], "web", "/p/dev.env"),
+                 C.logs_argv(C.ComposeFlavor.V2, "shop", FILES[:1], "web", "/p/dev.env"),
+                 C.rm_argv(C.ComposeFlavor.V2, "shop", FILES[:1], "web", "/p/dev.env"),
+                 C.down_argv(C.ComposeFlavor.V1, "shop", FILES[:1], "/p/dev.env")):
+        assert argv[argv.index("--env-file") + 1] == "/p/dev.env", argv
+        assert argv.index("--env-file") < len(C.base_argv(C.ComposeFlavor.V2, "shop", FILES[:1], "/p/dev.env"))

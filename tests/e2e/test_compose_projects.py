@@ -179,3 +179,24 @@ def test_ci_ends_when_a_service_crashes_while_its_container_is_removed(tmp_path:
     assert "timed out" not in done.stderr, done.stderr[-3000:]
     left = docker_engine.docker("ps", "-aq", "--filter", "label=com.docker.compose.project=ls-crash").stdout
     assert left == "", left
+
+
+def test_the_env_file_of_docker_compose_interpolates_the_services(tmp_path: Path, docker_engine: DockerEngine,
+                                                                  busybox_image: str) -> None:
+    compose_available(docker_engine)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          hello:
+            image: {busybox_image}
+            command: ["sh", "-c", "echo greeting is $$GREETING; sleep 3600"]
+            init: true
+            environment: {{GREETING: "${{GREETING:-unset}}"}}
+    """))
+    (tmp_path / "dev.env").write_text("GREETING=from-the-env-file\n")
+    (tmp_path / "Tiltfile").write_text(
+        "docker_compose('docker-compose.yml', env_file='dev.env', project_name='ls-envfile')\n")
+    up = Up(tmp_path / "Tiltfile", tmp_path / "state")
+    with up:
+        up.expect("greeting is ", timeout=90)
+        assert "greeting is from-the-env-file" in up.log_text(), up.log_text()[-2000:]
+        up.stop()

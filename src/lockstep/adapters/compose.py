@@ -32,36 +32,41 @@ def project_name(files: tuple[str, ...], explicit: str = "") -> str:
     return name or "default"
 
 
-def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> list[str]:
+def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], env_file: str = "") -> list[str]:
     argv = ["docker", "compose"] if flavor is ComposeFlavor.V2 else ["docker-compose"]
     argv += ["-p", project]
     for f in files:
         argv += ["-f", f]
+    if env_file:  # docker_compose(env_file=): the variables the files are interpolated with
+        argv += ["--env-file", env_file]
     return argv
 
 
 def up_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
-            build: bool = False) -> list[str]:
+            build: bool = False, env_file: str = "") -> list[str]:
     # --no-deps: other services are resources of their own, ordered by the engine.
     # --build only for a service whose `build:` no image of the Tiltfile replaces.
-    return [*base_argv(flavor, project, files), "up", "-d", "--no-deps", "--build" if build else "--no-build",
+    return [*base_argv(flavor, project, files, env_file), "up", "-d", "--no-deps", "--build" if build else "--no-build",
             service]
 
 
-def ps_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "ps", "-q", service]
+def ps_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "ps", "-q", service]
 
 
-def logs_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "logs", "-f", "--no-color", service]
+def logs_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "logs", "-f", "--no-color", service]
 
 
-def rm_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "rm", "-s", "-f", service]
+def rm_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "rm", "-s", "-f", service]
 
 
-def down_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> list[str]:
-    return [*base_argv(flavor, project, files), "down"]
+def down_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "down"]
 
 
 def override_yaml(service: str, image: str, base_file: str = "") -> str:

@@ -37,6 +37,7 @@ class Target:
     project: str
     files: tuple[str, ...]
     service: str
+    env_file: str = ""
 
 
 class Compose:
@@ -73,7 +74,7 @@ class Compose:
         if self._flavor is None:
             self._flavor = await C.detect(self.cli)
         return Target(self._flavor, C.project_name(spec.project_files, spec.project), spec.project_files,
-                      spec.service)
+                      spec.service, spec.env_file)
 
     async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
                      outputs: Outputs) -> Outcome:
@@ -97,7 +98,8 @@ class Compose:
             with open(fd, "w", encoding="utf-8") as f:
                 f.write(C.override_yaml(t.service, image, files[0]))
             files = (*files, override)
-        argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image)
+        argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image,
+                         env_file=t.env_file)
         log(f"Running: {' '.join(argv)}", False)
         code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         if code != 0:
@@ -105,7 +107,7 @@ class Compose:
         return Outcome(True, "", outputs)
 
     async def container(self, t: Target) -> str:
-        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service), None)
+        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service, t.env_file), None)
         ids = [ln.strip() for ln in lines if ln.strip()]
         return ids[0] if code == 0 and ids else ""
 
@@ -233,7 +235,7 @@ class ComposeController(RuntimeController):
         def on_line(text: str, stream: Stream) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
 
-        argv = C.logs_argv(t.flavor, t.project, t.files, t.service)
+        argv = C.logs_argv(t.flavor, t.project, t.files, t.service, t.env_file)
         try:
             return await self.compose.cli.processes.start(
                 ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
@@ -260,10 +262,10 @@ class ComposeController(RuntimeController):
             return  # the project's `down` has already taken this container
         members.discard(name)
         if any(self._running(m) for m in members):
-            argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
+            argv = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file)
         else:
             self._projects.pop(t.project, None)
-            argv = C.down_argv(t.flavor, t.project, t.files)
+            argv = C.down_argv(t.flavor, t.project, t.files, t.env_file)
 
         def log(text: str, is_error: bool) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)

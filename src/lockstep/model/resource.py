@@ -266,6 +266,7 @@ class ComposeSpec:
     # A dependent waits for it with `condition: service_completed_successfully` (a migration):
     # it is ready once its container exited 0, not while it runs.
     ready_when_completed: bool = False
+    env_file: str = ""  # docker_compose(env_file=), absolute
 
 
 @dataclass(frozen=True)

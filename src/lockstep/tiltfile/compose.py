@@ -51,8 +51,9 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                                     hint="fix the path (relative to this Tiltfile)") from None
             st.missing_inputs.append(path)
             st.warn(f"docker_compose(): {path} not found (dry run)", st.call_location)
-    if a.has("env_file"):
-        st.watch(st.resolve(a.string("env_file")))
+    env_file = st.resolve(a.string("env_file")) if a.has("env_file") and a.string("env_file") else ""
+    if env_file:
+        st.watch(env_file)
     known = {s.name for s in st.compose_services}
     project_dir = os.path.dirname(files[0]) if files else st.resolve(".")
     services: dict[str, dict[str, object]] = {}
@@ -86,7 +87,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             links=tuple(_port_links(svc.get("ports"))), depends_on=dependencies(svc),
             project=project, build_context=_build_context(svc.get("build"), origins[name]),
             config_digest=hashlib.sha256(json.dumps(svc, sort_keys=True, default=str).encode()).hexdigest()[:16],
-            ready_when_completed=name in awaited,
+            ready_when_completed=name in awaited, env_file=env_file,
         ))
 
 

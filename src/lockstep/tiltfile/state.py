@@ -90,6 +90,7 @@ class ComposeService:
     build_context: str = ""  # absolute; "" when the service has no `build:`
     config_digest: str = ""
     ready_when_completed: bool = False
+    env_file: str = ""
 
 
 @dataclass
