@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
+import signal
 import subprocess
 import textwrap
 import urllib.request
@@ -200,3 +202,41 @@ def test_the_env_file_of_docker_compose_interpolates_the_services(tmp_path: Path
         up.expect("greeting is ", timeout=90)
         assert "greeting is from-the-env-file" in up.log_text(), up.log_text()[-2000:]
         up.stop()
+
+
+def test_a_stop_during_a_services_first_up_leaves_no_container(tmp_path: Path, docker_engine: DockerEngine,
+                                                               busybox_image: str) -> None:
+    # Ctrl-C while `up` is still running (here: it takes 60 s after creating the container, as a
+    # slow pull or start would): no runtime has taken the service on yet, so the update itself
+    # removes what its `up` created, network included.
+    compose_available(docker_engine)
+    real_compose, real_docker = shutil.which("docker-compose"), shutil.which("docker")
+    if real_compose is None or real_docker is None:
+        pytest.skip("needs docker-compose (v1) to slow down")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker-compose").write_text(
+        f'#!/bin/sh\n"{real_compose}" "$@"; rc=$?\nfor a in "$@"; do [ "$a" = up ] && sleep 60; done\nexit $rc\n')
+    (bin_dir / "docker").write_text(f'#!/bin/sh\n[ "$1" = compose ] && exit 1\nexec "{real_docker}" "$@"\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    project = "ls-stop-in-up"
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          slow:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            init: true
+    """))
+    (tmp_path / "Tiltfile").write_text(f"docker_compose('docker-compose.yml', project_name='{project}')\n")
+    up = Up(tmp_path / "Tiltfile", tmp_path / "state", env={"PATH": f"{bin_dir}:{os.environ['PATH']}"})
+
+    def containers() -> str:
+        return docker_engine.docker("ps", "-aq", "--filter", f"label=com.docker.compose.project={project}").stdout
+
+    with up:
+        wait_until(containers, timeout=90, what="`up` to create the container")
+        assert up.stop(signal.SIGINT) == 0
+    assert containers() == "", up.log_text()[-2000:]
+    networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert f"{project}_default" not in networks, up.log_text()[-2000:]

@@ -52,6 +52,8 @@ class Compose:
         self._dir = override_dir
         # Per project: stopped runtimes still removing their containers (`rm -s -f` or `down`).
         self._removing: dict[str, set[asyncio.Task[None]]] = {}
+        # (project, service) whose container a runtime follows, and so removes when it stops.
+        self.supervised: set[tuple[str, str]] = set()
 
     def removing(self, project: str, task: asyncio.Task[None]) -> None:
         """`task` (a stopped service's runtime) is about to remove containers of `project`."""
@@ -101,10 +103,26 @@ class Compose:
         argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image,
                          env_file=t.env_file)
         log(f"Running: {' '.join(argv)}", False)
-        code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
+        try:
+            code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
+        except asyncio.CancelledError:
+            if (t.project, t.service) not in self.supervised:
+                # Stopped mid-`up` (Ctrl-C, disable) before any runtime took the service on:
+                # what this `up` created is nobody else's to remove.
+                await to_the_end(self._undo(t, log))
+            raise
         if code != 0:
             return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}", outputs)
         return Outcome(True, "", outputs)
+
+    async def _undo(self, t: Target, log: LogFn) -> None:
+        """Remove the service's container, and the project's network once it holds no container."""
+        with contextlib.suppress(DockerError):
+            log(f"Stopping: {' '.join(C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file))}", False)
+            await self.cli.run(C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file), log)
+            code, lines = await self.cli.run([*C.base_argv(t.flavor, t.project, t.files, t.env_file), "ps", "-q"], None)
+            if code == 0 and not any(ln.strip() for ln in lines):
+                await self.cli.run(C.down_argv(t.flavor, t.project, t.files, t.env_file), log)
 
     async def container(self, t: Target) -> str:
         code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service, t.env_file), None)
@@ -196,6 +214,7 @@ class ComposeController(RuntimeController):
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
+        self.compose.supervised.add((t.project, t.service))
         logs: ProcessHandle | None = None
         try:
             container = await self.compose.container(t)
@@ -257,6 +276,7 @@ class ComposeController(RuntimeController):
         current = self._sup.get(name)
         if current is not None and current.task is not me:
             return  # a newer update's supervisor took over the same container
+        self.compose.supervised.discard((t.project, t.service))
         members = self._projects.get(t.project)
         if members is None or name not in members:
             return  # the project's `down` has already taken this container
