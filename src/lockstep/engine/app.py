@@ -27,6 +27,7 @@ from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
 from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
 from lockstep.engine.k8s_runner import Deployments, ImagesInOrder, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
+from lockstep.engine.live_compose import ComposeLive
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
@@ -67,7 +68,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
                         ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
                                                     deployments=deployments),
-                        ResourceKind.COMPOSE: ImageRunner(builder, compose)}),
+                        ResourceKind.COMPOSE: ImageRunner(builder, compose, ComposeLive(compose))}),
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )

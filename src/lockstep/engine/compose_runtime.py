@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -106,6 +107,9 @@ class ComposeController(RuntimeController):
         self.compose = compose
         self._sleep = sleep
         self._projects: dict[str, set[str]] = {}
+        # name -> (container, when its log stream stopped): a live update keeps the container,
+        # and the next supervisor streams from there on, not the container's whole log again.
+        self._streamed: dict[str, tuple[str, float]] = {}
         super().__init__(engine)
 
     def handles(self, r: Resource) -> bool:
@@ -119,7 +123,8 @@ class ComposeController(RuntimeController):
         logs: ProcessHandle | None = None
         try:
             container = await self.compose.container(t)
-            logs = await self._stream_logs(name, t)
+            prev = self._streamed.get(name)
+            logs = await self._stream_logs(name, t, container, prev[1] if prev and prev[0] == container else None)
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
@@ -143,13 +148,17 @@ class ComposeController(RuntimeController):
         finally:
             if logs is not None:
                 await asyncio.shield(logs.stop(1.0))
+                self._streamed[name] = (container, time.time())
             await asyncio.shield(self._remove(name, t, me))
 
-    async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
+    async def _stream_logs(self, name: str, t: Target, container: str, since: float | None) -> ProcessHandle | None:
         def on_line(text: str, stream: Stream) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
 
         argv = C.logs_argv(t.flavor, t.project, t.files, t.service)
+        if since is not None and container:
+            # The same container as the last stream (a live update): only what came after it.
+            argv = ["docker", "logs", "--follow", "--since", f"{since:.3f}", container]
         try:
             return await self.compose.cli.processes.start(
                 ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
