@@ -208,8 +208,11 @@ STORMS = 8
 EDITS_PER_STORM = 3
 
 
+@pytest.mark.parametrize("declared", [False, True], ids=["learnt-writer", "resource-deps"])
 def test_a_slow_writer_under_edit_storms_never_yields_a_partial_sync(
-        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str, declared: bool) -> None:
+    """Without resource_deps (the seed's broken shape) the writer is held off by C4, learnt
+    from its writes; with them, by C1. Either way every update after the first is live."""
     compose_available(docker_engine)
     port = free_port()
     (tmp_path / "ui_src").mkdir()
@@ -218,12 +221,11 @@ def test_a_slow_writer_under_edit_storms_never_yields_a_partial_sync(
     (tmp_path / "ui_src" / "version.txt").write_text("0")
     (tmp_path / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY . /www/\n")
     (tmp_path / "docker-compose.yml").write_text(compose_file(port, "site", "lu-site"))
-    # The seed's broken shape: no resource_deps between the writer and the service.
     tiltfile = """
 local_resource('build-ui', cmd='python3 write_site.py', deps=['ui_src'], allow_parallel=True)
 docker_build('lu-site', 'site', dockerfile='Dockerfile', live_update=[sync('site', '/www')])
 docker_compose('docker-compose.yml', project_name='ls-livestorm')
-"""
+""" + ("dc_resource('site', resource_deps=['build-ui'])\n" if declared else "")
     samples: list[tuple[float, float, dict[str, str]]] = []
     stop = threading.Event()
 
@@ -267,9 +269,10 @@ docker_compose('docker-compose.yml', project_name='ls-livestorm')
     quiet = [s for s in samples if not any(s[0] <= end and start <= s[1] for start, end in windows)]
     partial = [(s[0], problems(s[2])) for s in quiet if problems(s[2])]
     lives = [r for r in site if r.live_update]
+    shape = "resource_deps" if declared else "learnt writer"
     refused = up.log_text().count("files changed while they were read for the sync")
     summary.LINES.append(
-        f"compose live-update storm: {STORMS} storms x {EDITS_PER_STORM} edits, {len(lives)} live updates "
+        f"compose live-update storm ({shape}): {STORMS} storms x {EDITS_PER_STORM} edits, {len(lives)} live updates "
         f"({sum(r.result is UpdateResult.SUCCEEDED for r in lives)} ok), {len(samples)} container samples "
         f"({len(quiet)} between updates), {len(partial)} partial, {refused} syncs refused for moving files, "
         f"{time.monotonic() - started:.0f}s")
@@ -277,3 +280,5 @@ docker_compose('docker-compose.yml', project_name='ls-livestorm')
     assert not partial, f"partial sites served: {partial[:3]}"
     later = [r for r in site if r.start > since]
     assert later and all(r.live_update for r in later), [(r.id, r.live_update, r.error) for r in site]
+    if not declared:
+        assert ("build-ui", "site") in up.inferred()
