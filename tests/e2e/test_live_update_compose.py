@@ -24,6 +24,7 @@ from petstore_support import free_port
 from upproc import Up, wait_until
 
 from lockstep.engine.checker import check_history
+from lockstep.engine.persist import read_holds
 from lockstep.model.update import UpdateRecord, UpdateResult
 
 pytestmark = pytest.mark.e2e
@@ -280,5 +281,9 @@ docker_compose('docker-compose.yml', project_name='ls-livestorm')
     assert not partial, f"partial sites served: {partial[:3]}"
     later = [r for r in site if r.start > since]
     assert later and all(r.live_update for r in later), [(r.id, r.live_update, r.error) for r in site]
+    # The waits are explained in words (`lockstep why site` shows this hold history).
+    texts = {str(h.get("text")) for entry in read_holds(up.sdir) if entry.get("resource") == "site"
+             for h in entry.get("holds") or [] if isinstance(h, dict)}  # type: ignore[attr-defined]
+    assert any("build-ui" in t for t in texts), texts
     if not declared:
         assert ("build-ui", "site") in up.inferred()
