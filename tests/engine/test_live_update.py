@@ -79,9 +79,10 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("reasons,previous,why", [
-    ((Reason(ReasonKind.INITIAL),), Outputs(images=("web:tilt-1",)), "initial"),
-    ((Reason(ReasonKind.MANUAL),), Outputs(images=("web:tilt-1",)), "manual"),
-    ((Reason(ReasonKind.CONFIG), Reason(ReasonKind.FILES, ("/x",))), Outputs(images=("web:tilt-1",)), "config"),
+    ((Reason(ReasonKind.INITIAL),), Outputs(images=("web:tilt-1",)), "initial update"),
+    ((Reason(ReasonKind.MANUAL),), Outputs(images=("web:tilt-1",)), "no file changed"),
+    ((Reason(ReasonKind.CONFIG), Reason(ReasonKind.FILES, ("/x",))), Outputs(images=("web:tilt-1",)),
+     "Tiltfile definition changed"),
     ((Reason(ReasonKind.UPSTREAM, upstream="db"),), Outputs(images=("web:tilt-1",)), "no file changed"),
     ((Reason(ReasonKind.FILES, ("/x",)),), Outputs(), "nothing deployed yet"),
 ])
@@ -91,10 +92,10 @@ def test_when_a_live_update_is_not_tried(root: Path, reasons: tuple[Reason, ...]
     assert LiveUpdater().decide(_job(img, *reasons, previous=previous), img) == Rebuild(why)
 
 
-def test_file_changes_with_an_upstream_update_or_a_taint_are_live(root: Path) -> None:
+def test_file_changes_with_an_upstream_update_a_taint_or_a_trigger_are_live(root: Path) -> None:
     img = _image(root)
     job = _job(img, files(root / "static" / "a"), Reason(ReasonKind.UPSTREAM, upstream="ui"),
-               Reason(ReasonKind.TAINTED))
+               Reason(ReasonKind.TAINTED), Reason(ReasonKind.MANUAL))
     got = LiveUpdater().decide(job, img)
     assert isinstance(got, LivePlan) and got.copies == (Copy(str(root / "static" / "a"), "/www/a"),)
 

@@ -3,8 +3,8 @@
 A runner (Compose services: `ImageRunner`; Kubernetes: `K8sRunner`) asks `LiveUpdater.decide`
 first. A live update is tried only when the resource was deployed by this lockstep (the
 previous update produced its images), the last image build did not fail, and the update is
-for changed files (with, possibly, upstream updates or a re-run after tainted inputs: those
-arrive as file changes here too); the planner (`model/liveupdate.py`) then says which
+for changed files (with, possibly, upstream updates, a re-run after tainted inputs, or a
+manual trigger of those pending changes); the planner (`model/liveupdate.py`) then says which
 files go where, or that a full rebuild is needed.
 
 The contract needs nothing new from the scheduler: the synced files are watched paths of
@@ -35,8 +35,10 @@ from lockstep.model.liveupdate import LivePlan, Rebuild, has_live_update, plan, 
 from lockstep.model.resource import Cmd, ImageTarget, Resource
 from lockstep.model.update import ReasonKind
 
-# Reasons a live update can serve: file changes, and what comes with them.
-_LIVE_REASONS = frozenset({ReasonKind.FILES, ReasonKind.TAINTED, ReasonKind.UPSTREAM})
+# Reasons a live update can serve: file changes, and what comes with them (an upstream's
+# update, a re-run after tainted inputs, or a manual trigger of pending changes, as Tilt
+# live-updates a manual-mode resource's pending files when it is triggered).
+_LIVE_REASONS = frozenset({ReasonKind.FILES, ReasonKind.TAINTED, ReasonKind.UPSTREAM, ReasonKind.MANUAL})
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,10 @@ class LiveUpdater:
             return Rebuild("nothing deployed yet")
         if name in self._broken:
             return Rebuild("the last build failed")
-        if ReasonKind.FILES not in kinds or not kinds <= _LIVE_REASONS:
-            return Rebuild(", ".join(sorted(k.value for k in kinds - _LIVE_REASONS)) or "no file changed")
+        if not kinds <= _LIVE_REASONS:
+            return Rebuild("; ".join(r.describe() for r in job.reasons if r.kind not in _LIVE_REASONS))
+        if ReasonKind.FILES not in kinds:
+            return Rebuild("no file changed")
         paths = set(job.changed_paths) | self._retry.get(name, frozenset())
         return plan(img.live_update, existing(sorted(paths)))
 
