@@ -149,11 +149,31 @@ docker_compose('docker-compose.yml', project_name='ls-live')
                    what="a new container after a fall_back_on change")
         wait_until(lambda: fetch(port, "config.json") == '{"a": 1}', timeout=60, what="the rebuilt container")
         up.expect("Full rebuild of web: fall_back_on matched: ")
+        live_bars_in_the_timeline(up, "web", 3)
         up.stop()
     history = up.history()
     assert check_history(history) == []
     lives = [r for r in history if r.resource == "web" and r.live_update]
     assert len(lives) == 3, [(r.id, r.result, r.error) for r in history]
+
+
+def live_bars_in_the_timeline(up: Up, name: str, count: int) -> None:
+    """The dashboard's timeline marks the live updates (in Chromium)."""
+    from browser import CHROMIUM, chromium_or_skip
+    from playwright.sync_api import expect, sync_playwright
+
+    chromium_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page()
+            page.goto(up.url)
+            page.locator('#tabs button[data-tab="timeline"]').click()
+            bars = page.locator(f'.tl-row[data-resource="{name}"] .bar.live')
+            expect(bars).to_have_count(count, timeout=20_000)
+            expect(bars.first).to_have_attribute("title", __import__("re").compile(r"\(live update\)"))
+        finally:
+            browser.close()
 
 
 # A bundler that empties its output, then writes hashed assets, the page that references
