@@ -38,13 +38,18 @@ def fetch(port: int, page: str = "index.html") -> str:
         return ""
 
 
-def compose_file(port: int, service: str, image: str) -> str:
+HTTPD = '["httpd", "-f", "-p", "80", "-h", "/www"]'
+# Says once per start which start it is, then serves.
+BOOT_HTTPD = '["sh", "-c", "echo booted $$(cat /proc/sys/kernel/random/uuid); exec httpd -f -p 80 -h /www"]'
+
+
+def compose_file(port: int, service: str, image: str, command: str = HTTPD) -> str:
     return textwrap.dedent(f"""
         version: "2.4"
         services:
           {service}:
             image: {image}
-            command: ["httpd", "-f", "-p", "80", "-h", "/www"]
+            command: {command}
             init: true
             ports: ["127.0.0.1:{port}:80"]
     """)
@@ -71,7 +76,7 @@ def test_edits_are_synced_into_the_running_container(tmp_path: Path, docker_engi
     # The image holds no page: only initial_sync() puts the static files into a new container.
     (web / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN mkdir /www\nCOPY other.txt /other.txt\n"
                                      "COPY static/config.json /config.json\n")
-    (tmp_path / "docker-compose.yml").write_text(compose_file(port, "web", "lu-web"))
+    (tmp_path / "docker-compose.yml").write_text(compose_file(port, "web", "lu-web", BOOT_HTTPD))
     tiltfile = """
 docker_build('lu-web', 'web', live_update=[
     initial_sync(),
@@ -150,11 +155,19 @@ docker_compose('docker-compose.yml', project_name='ls-live')
         wait_until(lambda: fetch(port, "config.json") == '{"a": 1}', timeout=60, what="the rebuilt container")
         up.expect("Full rebuild of web: fall_back_on matched: ")
         live_bars_in_the_timeline(up, "web", 3)
+        # The service's log follows its container across live updates and restarts, with no
+        # line shown twice: 2 restarts and 3 containers, each start said once.
+        wait_until(lambda: len(boots(up)) == 5, timeout=30, what="five starts in the log")
+        assert len(set(boots(up))) == 5, boots(up)
         up.stop()
     history = up.history()
     assert check_history(history) == []
     lives = [r for r in history if r.resource == "web" and r.live_update]
     assert len(lives) == 3, [(r.id, r.result, r.error) for r in history]
+
+
+def boots(up: Up) -> list[str]:
+    return [ln.split("booted ", 1)[1] for ln in up.log_text().splitlines() if "| booted " in ln]
 
 
 def live_bars_in_the_timeline(up: Up, name: str, count: int) -> None:

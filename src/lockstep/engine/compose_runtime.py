@@ -2,7 +2,9 @@
 
 The update (after the images are built) runs `up -d --no-deps --no-build SERVICE` with the
 built image substituted. The controller then follows the service's container like
-`ServeController` follows a process: it streams the service's logs, reports ready once the
+`ServeController` follows a process: it streams the container's output (`docker logs
+--follow`: unbuffered, stdout and stderr apart, and it can resume where the previous stream
+of the same container stopped, which a live update needs), reports ready once the
 container runs (and is healthy, when it has a healthcheck), reports a crash when it stops,
 and on stop (disable, shutdown) removes the service's container; the last service of a
 project to stop takes the project down (its network too).
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
-from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
 from lockstep.engine.runtime import RuntimeController
@@ -120,11 +122,13 @@ class ComposeController(RuntimeController):
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
-        logs: ProcessHandle | None = None
+        logs: asyncio.Task[None] | None = None
         try:
             container = await self.compose.container(t)
-            prev = self._streamed.get(name)
-            logs = await self._stream_logs(name, t, container, prev[1] if prev and prev[0] == container else None)
+            if container:
+                prev = self._streamed.get(name)
+                logs = asyncio.ensure_future(
+                    self._follow_logs(name, t, container, prev[1] if prev and prev[0] == container else None))
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
@@ -147,24 +151,35 @@ class ComposeController(RuntimeController):
                 await self._sleep(POLL_SECS)
         finally:
             if logs is not None:
-                await asyncio.shield(logs.stop(1.0))
-                self._streamed[name] = (container, time.time())
+                logs.cancel()
+                await asyncio.shield(asyncio.wait([logs]))
             await asyncio.shield(self._remove(name, t, me))
 
-    async def _stream_logs(self, name: str, t: Target, container: str, since: float | None) -> ProcessHandle | None:
-        def on_line(text: str, stream: Stream) -> None:
-            self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
+    async def _follow_logs(self, name: str, t: Target, container: str, since: float | None) -> None:
+        """The container's output (`docker logs --follow`), until cancelled. A stream ends when
+        the container stops (a restart); it is followed again from the moment it ended, and
+        the next supervisor of the same container (after a live update) carries on from where
+        this one stopped, so no line is shown twice or lost."""
 
-        argv = C.logs_argv(t.flavor, t.project, t.files, t.service)
-        if since is not None and container:
-            # The same container as the last stream (a live update): only what came after it.
-            argv = ["docker", "logs", "--follow", "--since", f"{since:.3f}", container]
-        try:
-            return await self.compose.cli.processes.start(
-                ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
-        except ProcessStartError as exc:
-            self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
-            return None
+        def on_line(text: str, stream: Stream) -> None:
+            self.engine.log_output(name, text, LogSource.RUNTIME, stream is Stream.STDERR)
+
+        while True:
+            argv = ("docker", "logs", "--follow", *(("--since", f"{since:.3f}") if since is not None else ()),
+                    container)
+            try:
+                handle = await self.compose.cli.processes.start(
+                    ProcessSpec(argv, os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
+            except ProcessStartError as exc:
+                self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
+                return
+            try:
+                await handle.wait()
+            finally:
+                await asyncio.shield(handle.stop(1.0))
+                since = time.time()
+                self._streamed[name] = (container, since)
+            await self._sleep(POLL_SECS)
 
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
         """Stopped for good (not replaced by a newer update's supervisor): remove the container;
