@@ -97,18 +97,29 @@ def plan(steps: tuple[LiveUpdateStep, ...], changed: Mapping[str, bool], *, rest
     copies: list[Copy] = []
     deletions: list[str] = []
     exists = {posixpath.normpath(p): e for p, e in changed.items()}
-    for p in paths:
-        for s in syncs:
-            if not under(p, s.local_path):
-                continue
-            if exists[p]:
-                copies.append(Copy(p, remote_of(p, s)))
-            else:
-                deletions.append(remote_of(p, s))
+    for s in syncs:
+        mine = [p for p in paths if under(p, s.local_path)]
+        # A directory copied (or removed) whole carries what is inside it: a file reported
+        # with its new directory is not copied twice.
+        present = _outermost([p for p in mine if exists[p]])
+        gone = _outermost([p for p in mine if not exists[p]])
+        copies += [Copy(p, remote_of(p, s)) for p in present]
+        # (A file gone from a directory that is copied whole must still go from the container.)
+        deletions += [remote_of(p, s) for p in gone]
+    copies.sort(key=lambda c: (c.local, c.remote))
     runs = tuple(s.command for s in steps if s.kind is LiveUpdateKind.RUN
                  and (not s.trigger or any(under(p, t) for p in paths for t in s.trigger)))
     restarts = restart and any(s.kind is LiveUpdateKind.RESTART_CONTAINER for s in steps)
     return LivePlan(tuple(copies), tuple(dict.fromkeys(deletions)), runs, restarts)
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    """`paths` (sorted) without those inside another one of them."""
+    out: list[str] = []
+    for p in paths:
+        if not any(under(p, q) for q in out):
+            out.append(p)
+    return out
 
 
 def sync_roots(steps: Iterable[LiveUpdateStep]) -> tuple[str, ...]:
