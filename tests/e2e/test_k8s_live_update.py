@@ -167,6 +167,11 @@ def test_live_update_into_every_ready_pod(tmp_path: Path, monkeypatch: pytest.Mo
             assert tar_members(sdir, 1) == {"app/static/index.html": "v2"}
             assert tar_members(sdir, 5) == {"app/static/index.html": "v2"}
             assert "Synced 1 file into pod/web-1/web: /app/static/index.html" in log_text()
+            # The pods stayed: their watch and log streams go on, and the resource is ready again.
+            await until(lambda: engine.snapshot.state.statuses["web"].runtime is RuntimeStatus.READY, "ready again")
+            assert not any("--watch" in c for c in argvs()[before:]), argvs()[before:]
+            streams = [c for c in argvs() if "logs" in c]
+            assert len(streams) == len({tuple(c) for c in streams}), streams  # no pod's log followed twice
 
             # 2. A failing run step fails the update, in the log; the next change recovers.
             (sdir / "fail-exec-check").write_text("check: not healthy\n")

@@ -104,6 +104,8 @@ def ready(state: str, health: str) -> bool:
 class ComposeController(RuntimeController):
     """The runtime of a Compose service (the supervision bookkeeping is `RuntimeController`'s)."""
 
+    live_in_place = True
+
     def __init__(self, engine: EnginePort, compose: Compose, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
@@ -112,7 +114,12 @@ class ComposeController(RuntimeController):
         # name -> (container, when its log stream stopped): a live update keeps the container,
         # and the next supervisor streams from there on, not the container's whole log again.
         self._streamed: dict[str, tuple[str, float]] = {}
+        # Services live-updated since their supervisor last reported readiness.
+        self._recheck: set[str] = set()
         super().__init__(engine)
+
+    def refresh(self, name: str) -> None:
+        self._recheck.add(name)
 
     def handles(self, r: Resource) -> bool:
         return r.compose is not None
@@ -145,6 +152,9 @@ class ComposeController(RuntimeController):
                     self.engine.dispatch(A.RuntimeExited(name, 1, self.engine.now()))
                     return
                 now_ready = ready(state, health)
+                if name in self._recheck:
+                    self._recheck.discard(name)
+                    was_ready = None  # a live update made it STARTING: say again whether it is ready
                 if now_ready != was_ready:
                     was_ready = now_ready
                     self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
