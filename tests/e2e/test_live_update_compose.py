@@ -98,6 +98,8 @@ docker_compose('docker-compose.yml', project_name='ls-live')
 
     with Up.write(tmp_path, tiltfile) as up:
         wait_until(lambda: fetch(port) == "v1", timeout=90, what="initial_sync to serve v1")
+        # The page is served before the first update ends (its initial sync is its last step).
+        wait_until(lambda: last_web() is not None, timeout=30, what="the first update recorded")
         first = containers(docker_engine, "ls-live")
         assert len(first) == 1
         tags = docker_engine.tags("lu-web")
