@@ -106,10 +106,12 @@ class Compose:
         argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image,
                          env_file=t.env_file)
         log(f"Running: {' '.join(argv)}", False)
+        # Whether a runtime follows the service already (a redeploy): its stop removes the container.
+        followed = (t.project, t.service) in self.supervised
         try:
             code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         except asyncio.CancelledError:
-            if (t.project, t.service) not in self.supervised:
+            if not followed:
                 # Stopped mid-`up` (Ctrl-C, disable) before any runtime took the service on:
                 # what this `up` created is nobody else's to remove.
                 await to_the_end(self._undo(t, log))
