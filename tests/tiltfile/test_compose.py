@@ -186,3 +186,17 @@ services:
     monkeypatch.setenv("COMPOSE_PROFILES", "debug")
     r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
     assert [x.name for x in r.resources] == ["web", "debugger", "metrics"]
+
+
+def test_an_edit_to_the_variables_compose_interpolates_changes_the_services(tiltfile):
+    compose = "services:\n  db:\n    image: postgres\n    environment: {PASSWORD: '${PASSWORD}'}\n"
+    before = tiltfile("docker_compose('docker-compose.yml')\n",
+                      files={"docker-compose.yml": compose, ".env": "PASSWORD=one\n"})
+    after = tiltfile("docker_compose('docker-compose.yml')\n",
+                     files={"docker-compose.yml": compose, ".env": "PASSWORD=two\n"})
+    assert before.ok and after.ok and before.resource("db") != after.resource("db")
+    assert any(f.endswith("/.env") for f in after.config_files)
+    with_file = tiltfile("docker_compose('docker-compose.yml', env_file='dev.env')\n",
+                         files={"docker-compose.yml": compose, "dev.env": "PASSWORD=three\n"})
+    assert with_file.resource("db").compose.env_file.endswith("/dev.env")
+    assert with_file.resource("db") != after.resource("db")

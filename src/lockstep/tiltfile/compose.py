@@ -74,6 +74,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             services[name] = merged if isinstance(merged, dict) else svc
             origins.setdefault(name, project_dir)
     project = a.string("project_name") or _default_project(name_field or project_dir, explicit=bool(name_field))
+    variables = _variables(st, env_file or os.path.join(project_dir, ".env"))
     active = _active_profiles(st, a)
     services = {n: svc for n, svc in services.items() if _enabled_by(svc.get("profiles"), active)}
     awaited = {dep for svc in services.values() for dep in _completion_deps(svc.get("depends_on"))}
@@ -86,7 +87,8 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             has_build="build" in svc, project_files=tuple(files), location=st.call_location,
             links=tuple(_port_links(svc.get("ports"))), depends_on=dependencies(svc),
             project=project, build_context=_build_context(svc.get("build"), origins[name]),
-            config_digest=hashlib.sha256(json.dumps(svc, sort_keys=True, default=str).encode()).hexdigest()[:16],
+            config_digest=hashlib.sha256((json.dumps(svc, sort_keys=True, default=str) + variables)
+                                         .encode()).hexdigest()[:16],
             ready_when_completed=name in awaited, env_file=env_file,
         ))
 
@@ -162,6 +164,17 @@ def dependencies(svc: dict[str, object]) -> tuple[str, ...]:
     if isinstance(network, str) and network.startswith("service:"):
         names.add(network.split(":", 1)[1])
     return tuple(sorted(n for n in names if n))
+
+
+def _variables(st: EvalState, path: str) -> str:
+    """The text of the file Compose interpolates `${VAR}` from (env_file=, else the project's
+    `.env`), watched: it is part of every service's definition, so an edit to it redeploys
+    them (`up` then recreates only the containers whose configuration changed)."""
+    st.watch(path)
+    try:
+        return read_text_file(path, "docker_compose()")
+    except OSError:
+        return ""
 
 
 def _active_profiles(st: EvalState, a: Args) -> frozenset[str]:
