@@ -200,3 +200,21 @@ def test_an_edit_to_the_variables_compose_interpolates_changes_the_services(tilt
                          files={"docker-compose.yml": compose, "dev.env": "PASSWORD=three\n"})
     assert with_file.resource("db").compose.env_file.endswith("/dev.env")
     assert with_file.resource("db") != after.resource("db")
+
+
+def test_a_compose_built_service_ignores_what_its_dockerignore_excludes(tiltfile, tmp_path):
+    from lockstep.model.paths import PathIndex
+
+    files = {"docker-compose.yml": "services:\n  web:\n    build: ./web\n",
+             "web/.dockerignore": "# deps\nnode_modules\n**/*.log\n", "web/Dockerfile": "FROM scratch\n"}
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
+    assert r.ok, r.errors
+    index = PathIndex(str(tmp_path), r.resources)
+    web = str(tmp_path / "web")
+    assert index.resources_for(f"{web}/src/app.js") == {"web"}
+    assert index.resources_for(f"{web}/node_modules/x/index.js") == frozenset()
+    assert index.resources_for(f"{web}/src/debug.log") == frozenset()
+    # An exception (`!`) cannot be carried over: then nothing is ignored rather than too much.
+    files["web/.dockerignore"] = "*\n!src\n"
+    r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
+    assert PathIndex(str(tmp_path), r.resources).resources_for(f"{web}/src/app.js") == {"web"}

@@ -38,6 +38,7 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
             links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
             deps=(svc.build_context,) if compose_builds else (),
+            ignore=svc.build_ignore if compose_builds else (),
             compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project,
                                 config_digest=svc.config_digest, compose_builds=compose_builds,
                                 ready_when_completed=svc.ready_when_completed, env_file=svc.env_file),

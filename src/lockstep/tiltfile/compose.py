@@ -17,6 +17,7 @@ import re
 from lockstep.model.resource import Link
 from lockstep.tiltfile import common
 from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.docker import dockerignore_patterns
 from lockstep.tiltfile.files import yaml_doc
 from lockstep.tiltfile.k8s import is_yaml_text
 from lockstep.tiltfile.limits import read_text_file
@@ -90,6 +91,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             config_digest=hashlib.sha256((json.dumps(svc, sort_keys=True, default=str) + variables)
                                          .encode()).hexdigest()[:16],
             ready_when_completed=name in awaited, env_file=env_file,
+            build_ignore=_context_ignores(st, _build_context(svc.get("build"), origins[name])),
         ))
 
 
@@ -198,6 +200,18 @@ def _completion_deps(value: object) -> list[str]:
         return []
     return [str(n) for n, c in value.items()
             if isinstance(c, dict) and c.get("condition") == "service_completed_successfully"]
+
+
+def _context_ignores(st: EvalState, context: str) -> tuple[str, ...]:
+    """The build context's .dockerignore as the resource's own (absolute) ignore patterns, so a
+    change Compose would not send does not rebuild. With any `!` exception the file is not
+    used: the exceptions cannot be carried over, and without them it would ignore too much."""
+    if not context:
+        return ()
+    patterns = dockerignore_patterns(st, context)
+    if any(p.startswith("!") for p in patterns):
+        return ()
+    return tuple(os.path.normpath(os.path.join(context, p.lstrip("/"))) for p in patterns)
 
 
 def _build_context(build: object, base: str) -> str:

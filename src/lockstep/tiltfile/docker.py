@@ -88,7 +88,7 @@ def _docker_build(st: EvalState, a: Args) -> None:
         build_args=build_args, target=a.string("target"),
         # Tilt: `only` and `ignore` are relative to the context, not to the Tiltfile.
         only=tuple(os.path.normpath(os.path.join(context, p)) for p in only),
-        ignore=common.patterns(a, "ignore"), dockerignore=_dockerignore(st, context),
+        ignore=common.patterns(a, "ignore"), dockerignore=dockerignore_patterns(st, context),
         dockerfile_digest=hashlib.sha256(text.encode()).hexdigest() if dockerfile else "",
         live_update=steps(st, a), entrypoint=_entrypoint(a), platform=a.string("platform"),
         extra_tags=a.str_list("extra_tag"), network=a.string("network"), ssh=a.str_list("ssh"),
@@ -107,7 +107,7 @@ def _read(path: str) -> str:
         return ""
 
 
-def _dockerignore(st: EvalState, context: str) -> tuple[str, ...]:
+def dockerignore_patterns(st: EvalState, context: str) -> tuple[str, ...]:
     """The context's .dockerignore patterns. Read here, so that an edit to it re-evaluates
     the Tiltfile and changes the image's definition (which rebuilds it)."""
     path = os.path.join(context, ".dockerignore")

@@ -91,6 +91,7 @@ class ComposeService:
     config_digest: str = ""
     ready_when_completed: bool = False
     env_file: str = ""
+    build_ignore: tuple[str, ...] = ()  # the build context's .dockerignore, as absolute patterns
 
 
 @dataclass
