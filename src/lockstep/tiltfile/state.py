@@ -172,6 +172,14 @@ class EvalState:
     missing_inputs: list[str] = field(default_factory=list)
     # Set once an error has been recorded, so enclosing evaluations do not report it again.
     failed: bool = False
+    # The file and interpreter text of the first error recorded (a dry run decides from
+    # them whether a missing input may explain it).
+    error_file: str = ""
+    error_text: str = ""
+    # Dry run: per file, top-level statements (by first line) to leave out, with the
+    # warning that says why. Shared by the attempts of one load; see runtime.tolerate.
+    skipped: dict[str, dict[int, Diagnostic]] = field(default_factory=dict)
+    restart: bool = False
     pending: Exception | None = None
     call_location: SourceLocation | None = None
     exited: bool = False
