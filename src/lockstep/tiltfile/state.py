@@ -198,10 +198,11 @@ class EvalState:
     def resolve(self, path: str) -> str:
         """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
         path = os.path.expanduser(path)
-        # Tilt resolves against the file the call is written in (a helper defined in a
-        # loaded file resolves against that file's directory, even when called from main).
-        base = os.path.dirname(self.call_location.file) if self.call_location else self.frame.dir
-        return os.path.normpath(os.path.join(base, path))
+        # Tilt resolves against the directory of the file being executed (the innermost
+        # load in progress), not the file a function is written in: a function of an
+        # extension called from the main Tiltfile resolves the caller's relative paths
+        # against the main Tiltfile's directory, as its users expect.
+        return os.path.normpath(os.path.join(self.frame.dir, path))
 
     def watch(self, path: str) -> None:
         self.config_files[path] = None
