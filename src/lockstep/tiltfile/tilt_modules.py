@@ -9,7 +9,7 @@ wherever it came from (the cached clone of Tilt's repository, or
 $LOCKSTEP_EXTENSIONS_DIR).
 
 Tilt keeps that directory in its user data directory (`~/.local/share/tilt-dev`);
-versions before 0.22 wrote it beside the Tiltfile. lockstep does the former, in its
+early versions wrote it beside the Tiltfile. lockstep does the former, in its
 own data directory, `$XDG_DATA_HOME/lockstep` (default `~/.local/share/lockstep`):
 nothing is written into the user's project, even by `check`. Each extension's
 directory is copied there when its content changed, and `extensions.json` records
