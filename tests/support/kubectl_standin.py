@@ -10,8 +10,9 @@ Install it on PATH as `kubectl` (see `install`). Environment:
     fail-<verb>     if present, that verb exits 1 with the file's text on stderr
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
     drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
+    pod-logs.txt, pod-logs-stderr.txt   more lines `logs` prints on stdout / stderr
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
-and follows; `port-forward` prints kubectl's banner and waits.
+(then the pod-logs files) and follows; `port-forward` prints kubectl's banner and waits.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ def main() -> int:
         pod = next(a for a in argv if a.startswith("pod/"))
         print(f"hello from {pod}", flush=True)
         print("listening on :8080", flush=True)
+        for name, out in (("pod-logs.txt", sys.stdout), ("pod-logs-stderr.txt", sys.stderr)):
+            if (DIR / name).exists():
+                out.write((DIR / name).read_text())
+                out.flush()
         while True:
             time.sleep(3600)
     if verb == "port-forward":
