@@ -71,6 +71,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )
+    # An edit during a slow evaluation stops it and evaluates again.
+    engine.config.restart_load = evaluator.restart_running
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))

@@ -227,6 +227,10 @@ class EvalState:
                 env[k] = v
         return env
 
+    def deadline(self) -> float | None:
+        """When the evaluation's budget runs out, on the wall clock (commands count)."""
+        return None if self.timeout is None else self.started + self.timeout
+
     def cancelled(self) -> bool:
         if self.timeout is None:
             return False
