@@ -11,6 +11,7 @@ Install it on PATH as `kubectl` (see `install`). Environment:
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
     drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
     pod-logs.txt, pod-logs-stderr.txt   more lines `logs` prints on stdout / stderr
+`get -oyaml -f -` prints the objects read on stdin as a List (and records them as "stdin").
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
 (then the pod-logs files) and follows; `port-forward` prints kubectl's banner and waits.
 """
@@ -92,6 +93,15 @@ def main() -> int:
     if verb == "get" and "--watch" in argv:
         kind = words[1]
         _follow(DIR / f"{kind}.jsonl", DIR / f"drop-{kind}-watch-once")
+        return 0
+    if verb == "get" and "-f" in argv and argv[argv.index("-f") + 1] == "-":
+        # `get -oyaml -f -` (helm_resource's apply helper): the objects read back, as a List.
+        import yaml
+
+        docs = [d for d in yaml.safe_load_all(sys.stdin.read()) if isinstance(d, dict)]
+        with open(DIR / "calls.jsonl", "a") as fh:
+            fh.write(json.dumps({"argv": ["kubectl", *argv], "stdin": docs}) + "\n")
+        print(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}))
         return 0
     if verb == "get":
         return 0  # e.g. the local-registry ConfigMap, absent (--ignore-not-found)
