@@ -83,3 +83,12 @@ def test_a_file_that_shrinks_while_read_is_padded_and_reported() -> None:
     assert reader.read(4) + reader.read(4) == b"abc\0\0" and reader.short
     whole = _HashingReader(io.BytesIO(b"abcdef"), 6)
     assert whole.read() == b"abcdef" and not whole.short
+
+
+def test_a_context_with_a_dockerignore_file_is_not_reported_as_moved(tmp_path: Path) -> None:
+    from lockstep.adapters.build_context import fingerprint
+
+    ctx = tmp_path / "ctx"
+    make(ctx, ["a.txt", ".dockerignore"])
+    flt = ContextFilter(ImageTarget(ref="x", context=str(ctx), dockerignore=("*.log",)))
+    assert fingerprint(flt) == write_context(flt, "FROM scratch\n", str(tmp_path / "c.tar")).stamp
