@@ -111,3 +111,18 @@ def test_crd_without_locator_is_untouched() -> None:
     doc = yaml.safe_load(CRD_OBJECT)
     out, hits = inject(doc, [BuiltImage("web", "web:tilt-7")])
     assert out == doc and hits == []
+
+
+def test_entrypoint_and_container_args_override_matching_containers_only() -> None:
+    doc = yaml.safe_load(DEPLOYMENT)
+    doc["spec"]["template"]["spec"]["containers"][0]["command"] = ["/app/server"]
+    doc["spec"]["template"]["spec"]["containers"][0]["args"] = ["--port", "80"]
+    wrapped = ("/tilt-restart-wrapper", "--watch_file=/tmp/.restart-proc", "/app/server")
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", command=wrapped)])
+    web, sidecar = out["spec"]["template"]["spec"]["containers"]
+    assert web["command"] == list(wrapped)
+    assert web["args"] == ["--port", "80"]  # no container_args: the YAML's args stay, as in Tilt
+    assert "command" not in sidecar
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", args=())])
+    assert out["spec"]["template"]["spec"]["containers"][0]["command"] == ["/app/server"]
+    assert out["spec"]["template"]["spec"]["containers"][0]["args"] == []
