@@ -213,3 +213,17 @@ def test_an_edit_restarts_a_slow_reload(tmp_path: Path) -> None:
         assert time.monotonic() - started < 15
         assert "restarting the evaluation" in up.log_text()
         wait_until(lambda: not _pids_running(value, b"sleep\x001005"), timeout=10, what="the slow local() gone")
+
+
+def test_an_edit_restarts_a_slow_first_evaluation(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('sleep 1006')\n" + GOOD)
+    with Up(tf, tmp_path / "state", env={key: value}) as up:
+        wait_until(lambda: _pids_running(value, b"sleep\x001006"), what="the first evaluation's local() to run")
+        started = time.monotonic()
+        tf.write_text(GOOD + "local_resource('after', cmd='echo fixed-first')\n")
+        up.expect("fixed-first", timeout=30)
+        assert time.monotonic() - started < 15
+        assert "restarting the evaluation" in up.log_text()
+        wait_until(lambda: not _pids_running(value, b"sleep\x001006"), timeout=10, what="the slow local() gone")

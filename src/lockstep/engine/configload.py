@@ -67,7 +67,21 @@ class ConfigController:
         return self._first(self.loader(self.engine.tiltfile, self.engine.args))
 
     async def initial_load_async(self) -> LoadResult:
-        return self._first(await self._evaluate())
+        while True:
+            result = await self._evaluate()
+            if not self._superseded:
+                return self._first(result)
+            self._superseded = False  # stopped by restart_first(): evaluate the edited files
+
+    def restart_first(self) -> None:
+        """The Tiltfile changed during the first evaluation (nothing watches it yet: the
+        watch follows the loaded configuration): stop that evaluation and start over."""
+        # After _first() the watcher and on_step() take over.
+        if self.restart_load is not None and not self._superseded and self.first_load is None:
+            self._superseded = True
+            self.engine.log(SystemLog.TILTFILE, "Tiltfile changed while it was being evaluated: "
+                            "restarting the evaluation")
+            self.restart_load()
 
     def on_step(self, state: EngineState) -> float | None:
         """Start a reload that is due; otherwise the time it will be due, for the ticker."""
