@@ -59,6 +59,7 @@ def test_extension_runs_from_tilt_modules_and_finds_its_root(tiltfile, tmp_path,
     copy = data / "tilt_modules" / "finder"
     assert r.printed == (str(data / ".finder-cache"), str(copy), "echo v1", str(copy / "Tiltfile"))
     assert str(copy / "Tiltfile") in r.config_files
+    assert str(ext_source / "finder" / "Tiltfile") in r.config_files  # edits of the original reload
     index = json.loads((data / "tilt_modules" / "extensions.json").read_text())
     assert [(e["name"], e["source"]) for e in index["extensions"]] == [("finder", str(ext_source / "finder"))]
     # Nothing is written into the project.

@@ -24,12 +24,13 @@ def _valid(name: str) -> bool:
 
 
 def resolve(name: str, *, fetch: bool) -> tuple[str | None, str]:
-    """(path of the extension's Tiltfile in tilt_modules, "") or (None, why it is unavailable)."""
+    """(path of the extension's Tiltfile in tilt_modules, path of the Tiltfile it was copied
+    from) or (None, why it is unavailable)."""
     source, reason = _source(name, fetch=fetch)
     if source is None:
         return None, reason
     try:
-        return tilt_modules.materialise(name, os.path.dirname(source)), ""
+        return tilt_modules.materialise(name, os.path.dirname(source)), source
     except OSError as exc:
         where = exc.filename or tilt_modules.modules_dir()
         return None, f"cannot copy the extension into {where}: {exc.strerror or exc}"
