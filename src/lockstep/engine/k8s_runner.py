@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
@@ -41,6 +41,9 @@ from lockstep.k8s.ordering import apply_order, describe
 from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
+
+if TYPE_CHECKING:
+    from lockstep.engine.live_k8s import K8sLive
 
 
 class ImageStep(Protocol):
@@ -178,23 +181,35 @@ def pod_selectors(r: Resource, docs: Sequence[Mapping[str, Any]], default_ns: st
 
 class K8sRunner:
     def __init__(self, cli: Cli, settings: Callable[[], Settings], images: ImageStep | None = None,
-                 deployments: Deployments | None = None) -> None:
+                 deployments: Deployments | None = None, live: K8sLive | None = None) -> None:
         self.cli = cli
         self.settings = settings
         self.images: ImageStep = images or NoImageBuilds()
         self.deployments = deployments if deployments is not None else Deployments()
+        # Live update into the running pods (engine/live_k8s.py): tried first; None always applies.
+        self.live = live
 
     async def run(self, job: UpdateJob, log: LogFn) -> Outcome:
         r = job.resource
         try:
             require("kubectl", f"deploy `{r.name}` to Kubernetes")
+            if self.live is not None:
+                synced = await self.live.try_update(job, log)
+                if synced is not None:
+                    return synced
             cluster = await self._cluster(log)
             built = await self.images.build(r, log)
             deployed = await self._deliver(cluster, built, log) if built else {}
             if r.k8s is not None and r.k8s.apply_cmd is not None and not r.k8s.objects:
-                return await self._custom(r, cluster, built, deployed, log)
-            return await self._apply(r, cluster, deployed, log)
+                outcome = await self._custom(r, cluster, built, deployed, log)
+            else:
+                outcome = await self._apply(r, cluster, deployed, log)
+            if self.live is not None:
+                self.live.deployed(r.name, deployed if outcome.ok else None)
+            return outcome
         except (K8sError, ToolMissing) as exc:
+            if self.live is not None:
+                self.live.deployed(r.name, None)
             log(str(exc), Stream.STDERR)
             return Outcome(False, str(exc))
 
