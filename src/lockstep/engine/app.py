@@ -32,6 +32,7 @@ from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
+from lockstep.k8s.registry import from_settings
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
@@ -48,15 +49,16 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
-    builder = ImageBuilder(docker)
-    compose = Compose(docker)
-    kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
-    deployments = Deployments(record=lambda by: write_private_json(
-        sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
     engine: Engine | None = None
 
     def settings() -> Settings:
         return engine.snapshot.state.settings if engine is not None else Settings()
+
+    builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
+    compose = Compose(docker)
+    kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
+    deployments = Deployments(record=lambda by: write_private_json(
+        sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
 
     # Each evaluation runs in a child bounded in memory and time; the run tag lets the
     # reaper find what its local() commands left behind if lockstep is killed.

@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from lockstep.adapters.build_context import fingerprint, write_context
@@ -30,6 +30,7 @@ from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, 
 from lockstep.adapters.process import LineSink, Stream
 from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.k8s.registry import Registry
 
 if TYPE_CHECKING:
     from lockstep.engine.compose_runtime import Compose
@@ -72,8 +73,12 @@ def _dockerfile(img: ImageTarget) -> str:
 
 
 class ImageBuilder:
-    def __init__(self, cli: DockerCli) -> None:
+    def __init__(self, cli: DockerCli, registry: Callable[[], Registry | None] = lambda: None) -> None:
         self.cli = cli
+        # default_registry(): custom_build scripts are told the registry name to build
+        # (and may push) under, as Tilt tells them; docker_build images are renamed when
+        # they are delivered (k8s_runner).
+        self.registry = registry
         # input digest -> built ref
         self._cache: dict[str, str] = {}
 
@@ -125,10 +130,19 @@ class ImageBuilder:
 
     async def _custom(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
         assert img.custom_command is not None
+        registry = self.registry()
         tag = img.tag or f"tilt-build-{int(time.time())}"
         expected = with_tag(img.ref, tag)
-        env: list[tuple[str, str]] = [("EXPECTED_REF", expected), ("EXPECTED_IMAGE", repo_of(img.ref)),
-                                      ("EXPECTED_TAG", tag)]
+        if registry is not None and not img.tag:
+            # A user-chosen tag= is for a script that knows nothing of the registry (Tilt's
+            # rule): the image is renamed when delivered. Otherwise the script builds, and
+            # may push, under the registry's name.
+            expected = registry.local_ref(expected)
+        repo, _, actual_tag = expected.rpartition(":")
+        env: list[tuple[str, str]] = [("EXPECTED_REF", expected), ("EXPECTED_IMAGE", _path(repo)),
+                                      ("EXPECTED_TAG", actual_tag)]
+        if registry is not None:
+            env += [("EXPECTED_REGISTRY", registry.host), ("REGISTRY_HOST", registry.host)]
         for i, dep in enumerate(img.image_deps):
             ref = next((out for r, out in built.items() if _norm(r) == _norm(dep)), dep)
             env += [(f"TILT_IMAGE_{i}", ref), (f"TILT_IMAGE_MAP_{i}", dep)]
@@ -158,10 +172,20 @@ class ImageBuilder:
             raise DockerError(f"custom_build command for {img.ref} finished but no image {expected} exists: "
                               "the command must build and tag $EXPECTED_REF (or pass skips_local_docker=True)")
         if img.tag:
-            return expected  # the user chose the tag: keep it, as Tilt does
+            return expected  # the user chose the tag: keep it
         ref = with_tag(img.ref, content_tag(image_id))
+        if registry is not None:
+            ref = registry.local_ref(ref)
         await self.cli.tag(image_id, ref, log)
         return ref
+
+
+def _path(repo: str) -> str:
+    """A repository without its registry domain (`localhost:5000/app` -> `app`)."""
+    first, sep, rest = repo.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return rest
+    return repo
 
 
 class DockerImages:

@@ -28,6 +28,7 @@ from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s import commands
 from lockstep.k8s.context import (
     Cluster,
+    Delivery,
     Plan,
     allowed,
     cluster_from_config,
@@ -38,6 +39,7 @@ from lockstep.k8s.context import (
 )
 from lockstep.k8s.inject import BuiltImage, Locator, inject
 from lockstep.k8s.ordering import apply_order, describe
+from lockstep.k8s.registry import from_settings
 from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
@@ -190,7 +192,7 @@ class K8sRunner:
             require("kubectl", f"deploy `{r.name}` to Kubernetes")
             cluster = await self._cluster(log)
             built = await self.images.build(r, log)
-            deployed = await self._deliver(cluster, built, log) if built else {}
+            deployed = await self._deliver(r, cluster, built, log) if built else {}
             if r.k8s is not None and r.k8s.apply_cmd is not None and not r.k8s.objects:
                 return await self._custom(r, cluster, built, deployed, log)
             return await self._apply(r, cluster, deployed, log)
@@ -218,13 +220,20 @@ class K8sRunner:
             text = (cm.get("data") or {}).get("localRegistryHosting.v1")
             hosting = yaml.safe_load(text) if isinstance(text, str) else None
             registry = registry_from_configmap(hosting) if isinstance(hosting, dict) else None
-        return delivery(cluster, self.settings().default_registry, registry)
+        return delivery(cluster, from_settings(self.settings()), registry)
 
-    async def _deliver(self, cluster: Cluster, built: Mapping[str, str], log: LogFn) -> dict[str, str]:
+    async def _deliver(self, r: Resource, cluster: Cluster, built: Mapping[str, str],
+                       log: LogFn) -> dict[str, str]:
         plan = await self._plan(cluster)
         out: dict[str, str] = {}
+        targets = {img.ref: img for img in r.images}
         for ref, ref_built in built.items():
-            argvs, final = deliver(ref_built, plan)
+            img = targets.get(ref)
+            # As Tilt: a custom_build that pushes itself (or never touches the local daemon).
+            push = img is None or not (img.disable_push or img.skips_local_docker)
+            argvs, final = deliver(ref_built, plan, push=push)
+            if not push and plan.delivery is not Delivery.LOCAL_DAEMON:
+                log(f"Not pushing {ref_built}: custom_build() pushes it itself", Stream.STDOUT)
             for argv in argvs:
                 require(argv[0], f"get image {ref_built} into the cluster ({plan.delivery.value})")
                 log(f"Running: {' '.join(argv)}", Stream.STDOUT)

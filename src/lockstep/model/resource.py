@@ -296,7 +296,10 @@ class Settings:
     k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
+    # default_registry(host, host_from_cluster, single_name): see k8s/registry.py.
     default_registry: str = ""
+    registry_host_from_cluster: str = ""
+    registry_single_name: str = ""
     allowed_k8s_contexts: tuple[str, ...] = ()
     k8s_context: str = ""
     k8s_namespace: str = ""
