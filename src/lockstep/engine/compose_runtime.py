@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
-from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn
 from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
 from lockstep.engine.runtime import RuntimeController
@@ -63,8 +64,8 @@ class Compose:
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
         files = t.files
-        image = next((out for ref, out in built.items()
-                      if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
+        exact = {img.ref: is_exact(img) for img in resource.images}
+        image = next((out for r in resource.compose.image_refs if (out := find_built(r, built, exact))), "")
         if image:
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
             override = os.path.join(self._dir, f"{t.project}-{t.service}.json")
