@@ -258,6 +258,7 @@ class ComposeSpec:
     service: str = ""
     image_refs: tuple[str, ...] = ()
     project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
+    env_file: str = ""  # docker_compose(env_file=): passed to compose as --env-file
 
 
 @dataclass(frozen=True)
