@@ -246,7 +246,8 @@ class K8sRunner:
 
     def _built_images(self, r: Resource, deployed: Mapping[str, str]) -> list[BuiltImage]:
         return [BuiltImage(img.ref, deployed[img.ref], exact=img.match_exact,
-                           match_in_env_vars=img.match_in_env_vars) for img in r.images if img.ref in deployed]
+                           match_in_env_vars=img.match_in_env_vars, command=img.entrypoint or None,
+                           args=img.container_args) for img in r.images if img.ref in deployed]
 
     async def _apply(self, r: Resource, cluster: Cluster, deployed: Mapping[str, str], log: LogFn) -> Outcome:
         images = self._built_images(r, deployed)

@@ -4,7 +4,8 @@ Where Tilt injects, lockstep injects: container (and init/ephemeral container) i
 specs, image volumes, container env values when the image was declared with
 match_in_env_vars=True, and the fields a k8s_kind()/k8s_image_json_path() locator names in
 custom resources. Matching is Tilt's ref-selector rule (`refs.RefSelector`): an untagged
-build matches every tag of its repository, a tagged (or exact) one only itself.
+build matches every tag of its repository, a tagged (or exact) one only itself. A matched
+container also gets the image's entrypoint=/container_args= as its `command`/`args`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class BuiltImage:
     built: str
     exact: bool = False
     match_in_env_vars: bool = False
+    # docker_build/custom_build(entrypoint=, container_args=): the matching containers'
+    # `command` / `args` are replaced, as Tilt does (None: leave the YAML's).
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
 
     def selector(self) -> RefSelector | None:
         parsed = try_ref(self.ref)
@@ -130,6 +135,10 @@ def inject(doc: Mapping[str, Any], images: Sequence[BuiltImage],
             c["image"] = img.built
             if c.get("imagePullPolicy") != "Never":
                 c["imagePullPolicy"] = INJECTED_PULL_POLICY
+            if img.command is not None:
+                c["command"] = list(img.command)
+            if img.args is not None:
+                c["args"] = list(img.args)
             hits.append(img.built)
         env = c.get("env")
         for e in env if isinstance(env, list) else []:
