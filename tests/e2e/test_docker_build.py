@@ -7,6 +7,8 @@ resource's update as the engine does; the images are then inspected with `docker
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,6 +176,21 @@ def test_a_secret_mount_builds_with_buildkit(tmp_path: Path, docker_engine: Dock
         "checked >", "checked-again >"))
     outcome = Runner().update(result)
     assert not outcome.ok and "docker build of sec failed" in outcome.error
+
+
+def test_an_ssh_mount_builds_with_buildkit(tmp_path: Path, docker_engine: DockerEngine,
+                                           busybox_image: str) -> None:
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed (Debian: openssh-client)")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")], check=True)
+    # The RUN sees an agent socket only when the key reached the build through --ssh.
+    write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\n"
+                     "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent > /agent\n"})
+    result = evaluate(tmp_path, "docker_build('withssh', 'ctx', ssh='default=key')\n" + DEPLOY.format(ref="withssh"))
+    runner = Runner()
+    ref = runner.built(runner.update(result), "withssh")
+    assert docker_engine.cat(ref, "/agent") == "agent\n"
+    assert "Image withssh built with BuildKit" in runner.logs
 
 
 def test_ssh_and_secret_are_refused_by_the_classic_builder(tmp_path: Path, docker_engine: DockerEngine,
