@@ -92,7 +92,12 @@ def test_image_delivery_decisions() -> None:
     # A custom_build that pushes itself: nothing is run, the ref is still renamed for the YAML.
     assert deliver("petstore:tilt-1", delivery(kind, None, hosted), push=False) == (
         [], "kind-registry:5000/petstore:tilt-1")
-    assert deliver("petstore:tilt-1", delivery(kind, None, None), push=False) == ([], "petstore:tilt-1")
+    # kind load is no push: disable_push keeps it; an image that is not on the local engine skips it.
+    load = [["kind", "load", "docker-image", "petstore:tilt-1", "--name", "kind"]]
+    assert deliver("petstore:tilt-1", delivery(kind, None, None), push=False) == (load, "petstore:tilt-1")
+    assert deliver("petstore:tilt-1", delivery(kind, None, None), push=False, local=False) == (
+        [], "petstore:tilt-1")
+    assert deliver("a:1", delivery(Cluster("prod", "eks"), None, None), push=False) == ([], "a:1")
 
 
 OBJECTS = yaml.safe_load_all("""

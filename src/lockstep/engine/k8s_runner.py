@@ -229,10 +229,11 @@ class K8sRunner:
         targets = {img.ref: img for img in r.images}
         for ref, ref_built in built.items():
             img = targets.get(ref)
-            # As Tilt: a custom_build that pushes itself (or never touches the local daemon).
+            # As Tilt: a custom_build that pushes itself, or never touches the local daemon.
             push = img is None or not (img.disable_push or img.skips_local_docker)
-            argvs, final = deliver(ref_built, plan, push=push)
-            if not push and plan.delivery is not Delivery.LOCAL_DAEMON:
+            local = img is None or not img.skips_local_docker
+            argvs, final = deliver(ref_built, plan, push=push, local=local)
+            if not push and plan.delivery in (Delivery.PUSH, Delivery.PUSH_AS_IS):
                 log(f"Not pushing {ref_built}: custom_build() pushes it itself", Stream.STDOUT)
             for argv in argvs:
                 require(argv[0], f"get image {ref_built} into the cluster ({plan.delivery.value})")

@@ -136,15 +136,20 @@ def delivery(cluster: Cluster, default_registry: Registry | None, configmap: Reg
     return Plan(Delivery.PUSH_AS_IS)
 
 
-def deliver(built: str, plan: Plan, *, push: bool = True) -> tuple[list[list[str]], str]:
+def deliver(built: str, plan: Plan, *, push: bool = True, local: bool = True) -> tuple[list[list[str]], str]:
     """The commands that get `built` to the cluster, and the ref the YAML must then name.
 
-    `push=False` (custom_build's disable_push / skips_local_docker): the build put the image
-    where the cluster pulls it itself; only the ref is renamed."""
+    `push=False` (custom_build's disable_push): the script pushes the image itself; only the
+    ref is renamed. `local=False` (skips_local_docker): the image is not on the local engine,
+    so nothing can be pushed or `kind load`ed from here either."""
     from lockstep.k8s import commands
 
     if plan.delivery is Delivery.KIND_LOAD:
-        return ([commands.kind_load(plan.kind_cluster, built)] if push else []), built
+        # Not a push: loading the local image into the nodes is what makes its ref usable
+        # there, so disable_push does not skip it (Tilt skips it; the pet-store's kind target,
+        # a custom_build that retags a loaded image, needs it).
+        return ([commands.kind_load(plan.kind_cluster, built)] if local else []), built
+    push = push and local
     if plan.delivery is Delivery.PUSH and plan.registry is not None:
         target = plan.registry.local_ref(built)
         final = plan.registry.cluster_ref(built)
