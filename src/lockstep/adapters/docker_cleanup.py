@@ -31,7 +31,7 @@ LABEL_TILTFILE = "dev.lockstep.tiltfile"
 LABEL_RUN = "dev.lockstep.run"
 COMPOSE_PROJECT = "com.docker.compose.project"
 RECORD = "docker-started.json"
-TIMEOUT = 60.0
+TIMEOUT = 20.0  # per docker command: a record exists only where a daemon answered before
 # Which daemon the containers were started on: `down` may run in another shell.
 _DAEMON_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
 
