@@ -52,17 +52,17 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
-    engine: Engine | None = None
-
-    def settings() -> Settings:
-        return engine.snapshot.state.settings if engine is not None else Settings()
-
+    # default_registry() comes from the Tiltfile: read it when a build runs (settings below).
     builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
     _sweep_orphans(sdir, reaper.tag)
     compose = Compose(docker, Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
+    engine: Engine | None = None
+
+    def settings() -> Settings:
+        return engine.snapshot.state.settings if engine is not None else Settings()
 
     # Each evaluation runs in a child bounded in memory and time; the run tag lets the
     # reaper find what its local() commands left behind if lockstep is killed.
