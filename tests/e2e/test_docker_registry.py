@@ -149,3 +149,30 @@ def test_a_failed_push_fails_the_update_with_the_registrys_message(
         assert any("Method not allowed" in line for line in lines)
         assert not [c for c in calls(standin) if "apply" in c["argv"]]  # type: ignore[operator]
         assert reg.tags("team_web") == []
+
+
+def test_lockstep_up_pushes_to_the_registry(tmp_path: Path, docker_engine: DockerEngine,
+                                           busybox_image: str) -> None:
+    """The real `lockstep up` process: build_engine gives the Tiltfile's registry to the builds."""
+    from upproc import Up, wait_until
+
+    with local_registry(tmp_path / "registry") as reg:
+        (tmp_path / "ctx").mkdir()
+        (tmp_path / "ctx" / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY v.txt /v.txt\n")
+        (tmp_path / "ctx" / "v.txt").write_text("one")
+        (tmp_path / "app.yaml").write_text(APP.replace("        - {name: selfpush, image: selfpush}\n", ""))
+        (tmp_path / "Tiltfile").write_text(textwrap.dedent(f"""
+            default_registry('{reg.host}')
+            docker_build('team/web', 'ctx')
+            custom_build('cb', 'docker build -t $EXPECTED_REF ctx', deps=['ctx'])
+            k8s_yaml('app.yaml')
+        """))
+        standin = tmp_path / "standin"
+        with Up(tmp_path / "Tiltfile", tmp_path / "state", env=install(tmp_path / "bin", standin)) as up:
+            wait_until(lambda: any("apply" in c["argv"] for c in calls(standin)),  # type: ignore[operator]
+                       120, "the apply")
+            web, cb = _applied_images(standin)
+            assert web.startswith(f"{reg.host}/team_web:tilt-") and cb.startswith(f"{reg.host}/cb:tilt-")
+            assert reg.tags("team_web") == [web.rsplit(":", 1)[1]] and reg.tags("cb") == [cb.rsplit(":", 1)[1]]
+            assert f"EXPECTED_REF={reg.host}/cb:tilt-build-" in up.log_text()
+            up.stop()
