@@ -24,6 +24,7 @@ import yaml
 
 from lockstep.adapters.kubectl import Cli, LogFn, Result, ToolMissing, require
 from lockstep.adapters.process import Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s import commands
 from lockstep.k8s.context import (
@@ -227,7 +228,14 @@ class K8sRunner:
         plan = await self._plan(cluster)
         out: dict[str, str] = {}
         targets = {img.ref: img for img in r.images}
+        deployed_refs = _deployed_refs(r)
         for ref, ref_built in built.items():
+            if plan.delivery is not Delivery.LOCAL_DAEMON and deployed_refs and ref not in deployed_refs:
+                # Only a base of the images deployed (their layers travel with them), as in Tilt:
+                # a registry that needs each repository created first has none for it.
+                log(f"Not pushing {ref_built}: only a base of other images", Stream.STDOUT)
+                out[ref] = ref_built
+                continue
             img = targets.get(ref)
             # As Tilt: a custom_build that pushes itself, or never touches the local daemon.
             push = img is None or not (img.disable_push or img.skips_local_docker)
@@ -340,6 +348,27 @@ class K8sRunner:
             delete_cmd=r.k8s.delete_cmd.argv if r.k8s.delete_cmd else (), delete_dir=r.k8s.delete_dir,
             delete_env=r.k8s.delete_env))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
+
+
+def _deployed_refs(r: Resource) -> set[str]:
+    """The images (refs as the Tiltfile writes them) that the resource's YAML or custom deploy
+    names itself; its other images are bases of those. Empty: unknown (deliver everything)."""
+    if r.k8s is None:
+        return set()
+    if r.k8s.apply_cmd is not None and not r.k8s.objects:
+        exact = {img.ref: is_exact(img) for img in r.images}
+        refs = {img.ref: img.ref for img in r.images}
+        return {found for ref in r.k8s.image_refs if (found := find_built(ref, refs, exact))}
+    # Injecting markers in place of built refs shows which images the objects use, by the
+    # same rules (containers, env values, CRD locators) the real injection follows.
+    marked = [BuiltImage(img.ref, "\0" + img.ref, exact=img.match_exact, match_in_env_vars=img.match_in_env_vars)
+              for img in r.images]
+    locators = _locators(r)
+    out: set[str] = set()
+    for doc in _docs(r):
+        _, hits = inject(doc, marked, locators.get(_key(doc), ()))
+        out.update(h[1:] for h in hits)
+    return out
 
 
 def _ident(doc: Mapping[str, Any], default_ns: str) -> tuple[str, str, str, str]:
