@@ -30,6 +30,8 @@ from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
 from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
 from lockstep.engine.k8s_runner import Deployments, ImagesInOrder, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
+from lockstep.engine.live_compose import ComposeLive
+from lockstep.engine.live_k8s import K8sLive
 from lockstep.engine.runners import LocalRunner, Runners
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
@@ -72,8 +74,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
         loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
                         ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
-                                                    deployments=deployments),
-                        ResourceKind.COMPOSE: ImageRunner(builder, compose)}),
+                                                    deployments=deployments, live=K8sLive(kubectl, deployments)),
+                        ResourceKind.COMPOSE: ImageRunner(builder, compose, ComposeLive(compose))}),
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )

@@ -2,7 +2,9 @@
 
 The update (after the images are built) runs `up -d --no-deps --no-build SERVICE` with the
 built image substituted. The controller then follows the service's container like
-`ServeController` follows a process: it streams the service's logs, reports ready once the
+`ServeController` follows a process: it streams the container's output (`docker logs
+--follow`: unbuffered, stdout and stderr apart, and it can resume where the previous stream
+of the same container stopped, which a live update needs), reports ready once the
 container runs (and is healthy, when it has a healthcheck), reports a crash when it stops,
 and on stop (disable, shutdown) removes the service's container; the last service of a
 project to stop takes the project down (its network too).
@@ -14,13 +16,14 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn
 from lockstep.adapters.docker_cleanup import Owner
-from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream
 from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
@@ -110,12 +113,22 @@ def ready(state: str, health: str) -> bool:
 class ComposeController(RuntimeController):
     """The runtime of a Compose service (the supervision bookkeeping is `RuntimeController`'s)."""
 
+    live_in_place = True
+
     def __init__(self, engine: EnginePort, compose: Compose, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
         self._sleep = sleep
         self._projects: dict[str, set[str]] = {}
+        # name -> (container, when its log stream stopped): a live update keeps the container,
+        # and the next supervisor streams from there on, not the container's whole log again.
+        self._streamed: dict[str, tuple[str, float]] = {}
+        # Services live-updated since their supervisor last reported readiness.
+        self._recheck: set[str] = set()
         super().__init__(engine)
+
+    def refresh(self, name: str) -> None:
+        self._recheck.add(name)
 
     def handles(self, r: Resource) -> bool:
         return r.compose is not None
@@ -125,10 +138,13 @@ class ComposeController(RuntimeController):
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
-        logs: ProcessHandle | None = None
+        logs: asyncio.Task[None] | None = None
         try:
             container = await self.compose.container(t)
-            logs = await self._stream_logs(name, t)
+            if container:
+                prev = self._streamed.get(name)
+                logs = asyncio.ensure_future(
+                    self._follow_logs(name, t, container, prev[1] if prev and prev[0] == container else None))
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
@@ -145,26 +161,44 @@ class ComposeController(RuntimeController):
                     self.engine.dispatch(A.RuntimeExited(name, 1, self.engine.now()))
                     return
                 now_ready = ready(state, health)
+                if name in self._recheck:
+                    self._recheck.discard(name)
+                    was_ready = None  # a live update made it STARTING: say again whether it is ready
                 if now_ready != was_ready:
                     was_ready = now_ready
                     self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
                 await self._sleep(POLL_SECS)
         finally:
             if logs is not None:
-                await asyncio.shield(logs.stop(1.0))
+                logs.cancel()
+                await asyncio.shield(asyncio.wait([logs]))
             await asyncio.shield(self._remove(name, t, me))
 
-    async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
-        def on_line(text: str, stream: Stream) -> None:
-            self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
+    async def _follow_logs(self, name: str, t: Target, container: str, since: float | None) -> None:
+        """The container's output (`docker logs --follow`), until cancelled. A stream ends when
+        the container stops (a restart); it is followed again from the moment it ended, and
+        the next supervisor of the same container (after a live update) carries on from where
+        this one stopped, so no line is shown twice or lost."""
 
-        argv = C.logs_argv(t.flavor, t.project, t.files, t.service, t.env_file)
-        try:
-            return await self.compose.cli.processes.start(
-                ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
-        except ProcessStartError as exc:
-            self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
-            return None
+        def on_line(text: str, stream: Stream) -> None:
+            self.engine.log_output(name, text, LogSource.RUNTIME, stream is Stream.STDERR)
+
+        while True:
+            argv = ("docker", "logs", "--follow", *(("--since", f"{since:.3f}") if since is not None else ()),
+                    container)
+            try:
+                handle = await self.compose.cli.processes.start(
+                    ProcessSpec(argv, os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
+            except ProcessStartError as exc:
+                self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
+                return
+            try:
+                await handle.wait()
+            finally:
+                await asyncio.shield(handle.stop(1.0))
+                since = time.time()
+                self._streamed[name] = (container, since)
+            await self._sleep(POLL_SECS)
 
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
         """Stopped for good (not replaced by a newer update's supervisor): remove the container;

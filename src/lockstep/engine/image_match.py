@@ -8,7 +8,7 @@ every tag of its repository, one built with a tag (or a repository built under s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from lockstep.model.resource import ImageTarget
 from lockstep.tiltfile.refs import RefSelector, try_ref
@@ -32,3 +32,10 @@ def find_built(ref: str, built: Mapping[str, str], exact: Mapping[str, bool]) ->
         if parsed is not None and RefSelector(parsed, exact.get(source, bool(parsed.tag))).matches(used):
             return out
     return None
+
+
+def images_named(refs: Iterable[str], images: Sequence[ImageTarget]) -> set[str]:
+    """The refs of `images` that some reference in `refs` means."""
+    exact = {img.ref: is_exact(img) for img in images}
+    own = {img.ref: img.ref for img in images}
+    return {found for ref in refs if (found := find_built(ref, own, exact))}

@@ -35,6 +35,7 @@ from lockstep.k8s.registry import Registry
 
 if TYPE_CHECKING:
     from lockstep.engine.compose_runtime import Compose
+    from lockstep.engine.live_compose import ComposeLive
 from lockstep.model.context_filter import ContextFilter
 from lockstep.model.resource import ImageTarget
 from lockstep.model.update import Outputs
@@ -215,12 +216,22 @@ class DockerImages:
 class ImageRunner:
     """The runner of Compose services: builds the images a service uses, then runs it."""
 
-    def __init__(self, builder: ImageBuilder, compose: Compose) -> None:
+    def __init__(self, builder: ImageBuilder, compose: Compose, live: ComposeLive | None = None) -> None:
         self.builder = builder
         self.compose = compose
+        # Live update (engine/live_compose.py): tried first; None builds every time.
+        self.live = live
 
     async def run(self, job: UpdateJob, sink: LineSink) -> Outcome:
         log = _by_level(sink)
+        if self.live is not None:
+            synced = await self.live.try_update(job, log)
+            if synced is not None:
+                return synced
+        outcome = await self._build_and_deploy(job, log)
+        return await self.live.after_deploy(job, outcome, log) if self.live is not None else outcome
+
+    async def _build_and_deploy(self, job: UpdateJob, log: LogFn) -> Outcome:
         resource = job.resource
         built: dict[str, str] = {}
         try:

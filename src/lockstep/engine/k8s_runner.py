@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from lockstep.adapters.kubectl import Cli, LogFn, Result, ToolMissing, require
 from lockstep.adapters.process import Stream
-from lockstep.engine.image_match import find_built, is_exact
+from lockstep.engine.image_match import images_named
 from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s import commands
 from lockstep.k8s.context import (
@@ -38,12 +38,15 @@ from lockstep.k8s.context import (
     refusal,
     registry_from_configmap,
 )
-from lockstep.k8s.inject import BuiltImage, Locator, inject
+from lockstep.k8s.inject import BuiltImage, Locator, inject, refs_used
 from lockstep.k8s.ordering import apply_order, describe
 from lockstep.k8s.registry import from_settings
 from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
+
+if TYPE_CHECKING:
+    from lockstep.engine.live_k8s import K8sLive
 
 
 class ImageStep(Protocol):
@@ -181,23 +184,35 @@ def pod_selectors(r: Resource, docs: Sequence[Mapping[str, Any]], default_ns: st
 
 class K8sRunner:
     def __init__(self, cli: Cli, settings: Callable[[], Settings], images: ImageStep | None = None,
-                 deployments: Deployments | None = None) -> None:
+                 deployments: Deployments | None = None, live: K8sLive | None = None) -> None:
         self.cli = cli
         self.settings = settings
         self.images: ImageStep = images or NoImageBuilds()
         self.deployments = deployments if deployments is not None else Deployments()
+        # Live update into the running pods (engine/live_k8s.py): tried first; None always applies.
+        self.live = live
 
     async def run(self, job: UpdateJob, log: LogFn) -> Outcome:
         r = job.resource
         try:
             require("kubectl", f"deploy `{r.name}` to Kubernetes")
+            if self.live is not None:
+                synced = await self.live.try_update(job, log)
+                if synced is not None:
+                    return synced
             cluster = await self._cluster(log)
             built = await self.images.build(r, log)
             deployed = await self._deliver(r, cluster, built, log) if built else {}
             if r.k8s is not None and r.k8s.apply_cmd is not None and not r.k8s.objects:
-                return await self._custom(r, cluster, built, deployed, log)
-            return await self._apply(r, cluster, deployed, log)
+                outcome = await self._custom(r, cluster, built, deployed, log)
+            else:
+                outcome = await self._apply(r, cluster, deployed, log)
+            if self.live is not None:
+                self.live.deployed(r.name, deployed if outcome.ok else None)
+            return outcome
         except (K8sError, ToolMissing) as exc:
+            if self.live is not None:
+                self.live.deployed(r.name, None)
             log(str(exc), Stream.STDERR)
             return Outcome(False, str(exc))
 
@@ -223,16 +238,15 @@ class K8sRunner:
             registry = registry_from_configmap(hosting) if isinstance(hosting, dict) else None
         return delivery(cluster, from_settings(self.settings()), registry)
 
-    async def _deliver(self, r: Resource, cluster: Cluster, built: Mapping[str, str],
-                       log: LogFn) -> dict[str, str]:
+    async def _deliver(self, r: Resource, cluster: Cluster, built: Mapping[str, str], log: LogFn) -> dict[str, str]:
         plan = await self._plan(cluster)
         out: dict[str, str] = {}
         targets = {img.ref: img for img in r.images}
         deployed_refs = _deployed_refs(r)
         for ref, ref_built in built.items():
             if plan.delivery is not Delivery.LOCAL_DAEMON and deployed_refs and ref not in deployed_refs:
-                # Only a base of the images deployed (their layers travel with them), as in Tilt:
-                # a registry that needs each repository created first has none for it.
+                # A base only (its layers travel with the images on it), as in Tilt: a registry
+                # that needs each repository created first (ECR) has none for it.
                 log(f"Not pushing {ref_built}: only a base of other images", Stream.STDOUT)
                 out[ref] = ref_built
                 continue
@@ -248,8 +262,7 @@ class K8sRunner:
                 log(f"Running: {' '.join(argv)}", Stream.STDOUT)
                 res = await self.cli.run(argv, log, echo=True)
                 if res.code != 0:
-                    raise K8sError(f"{' '.join(argv[:3])} failed (exit {res.code}): "
-                                   f"{_tail(res)}")
+                    raise K8sError(f"{' '.join(argv[:3])} failed (exit {res.code}): {_tail(res)}")
             out[ref] = final
         return out
 
@@ -356,19 +369,11 @@ def _deployed_refs(r: Resource) -> set[str]:
     if r.k8s is None:
         return set()
     if r.k8s.apply_cmd is not None and not r.k8s.objects:
-        exact = {img.ref: is_exact(img) for img in r.images}
-        refs = {img.ref: img.ref for img in r.images}
-        return {found for ref in r.k8s.image_refs if (found := find_built(ref, refs, exact))}
-    # Injecting markers in place of built refs shows which images the objects use, by the
-    # same rules (containers, env values, CRD locators) the real injection follows.
-    marked = [BuiltImage(img.ref, "\0" + img.ref, exact=img.match_exact, match_in_env_vars=img.match_in_env_vars)
-              for img in r.images]
+        return images_named(r.k8s.image_refs, r.images)
     locators = _locators(r)
-    out: set[str] = set()
-    for doc in _docs(r):
-        _, hits = inject(doc, marked, locators.get(_key(doc), ()))
-        out.update(h[1:] for h in hits)
-    return out
+    return refs_used([(d, locators.get(_key(d), ())) for d in _docs(r)],
+                     [BuiltImage(i.ref, "", exact=i.match_exact, match_in_env_vars=i.match_in_env_vars)
+                      for i in r.images])
 
 
 def _ident(doc: Mapping[str, Any], default_ns: str) -> tuple[str, str, str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockstep.tiltfile.jsonpath import JsonPathError, evaluate
@@ -159,3 +159,14 @@ def inject(doc: Mapping[str, Any], images: Sequence[BuiltImage],
     for loc in locators:
         out = _inject_path(out, loc, images, hits)
     return out, hits
+
+
+def refs_used(docs: Sequence[tuple[Mapping[str, Any], Sequence[Locator]]], images: Sequence[BuiltImage]) -> set[str]:
+    """Which of `images` (their `ref`) the documents name, by the rules inject() follows:
+    each is injected as a marker, and the markers found say which."""
+    marked = [replace(img, built="\0" + img.ref) for img in images]
+    out: set[str] = set()
+    for doc, locators in docs:
+        _, hits = inject(doc, marked, locators)
+        out.update(h[1:] for h in hits)
+    return out
