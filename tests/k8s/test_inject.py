@@ -113,16 +113,16 @@ def test_crd_without_locator_is_untouched() -> None:
     assert out == doc and hits == []
 
 
-def test_entrypoint_and_container_args_override_matching_containers_only() -> None:
+def test_entrypoint_and_container_args_override_command_and_args() -> None:
     doc = yaml.safe_load(DEPLOYMENT)
-    doc["spec"]["template"]["spec"]["containers"][0]["command"] = ["/app/server"]
-    doc["spec"]["template"]["spec"]["containers"][0]["args"] = ["--port", "80"]
-    wrapped = ("/tilt-restart-wrapper", "--watch_file=/tmp/.restart-proc", "/app/server")
-    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", command=wrapped)])
-    web, sidecar = out["spec"]["template"]["spec"]["containers"]
-    assert web["command"] == list(wrapped)
-    assert web["args"] == ["--port", "80"]  # no container_args: the YAML's args stay, as in Tilt
-    assert "command" not in sidecar
-    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", args=())])
-    assert out["spec"]["template"]["spec"]["containers"][0]["command"] == ["/app/server"]
-    assert out["spec"]["template"]["spec"]["containers"][0]["args"] == []
+    doc["spec"]["template"]["spec"]["containers"][0]["args"] = ["--old"]
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", command=("/bin/sh", "-c"), args=("serve",))])
+    spec = out["spec"]["template"]["spec"]
+    web, sidecar = spec["containers"]
+    assert (web["command"], web["args"]) == (["/bin/sh", "-c"], ["serve"])
+    assert spec["initContainers"][0]["command"] == ["/bin/sh", "-c"]
+    assert "command" not in sidecar and "args" not in sidecar
+    # Not given: the YAML's own args stay.
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1")])
+    assert out["spec"]["template"]["spec"]["containers"][0]["args"] == ["--old"]
+    assert "command" not in out["spec"]["template"]["spec"]["containers"][0]
