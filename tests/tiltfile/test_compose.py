@@ -218,3 +218,17 @@ def test_a_compose_built_service_ignores_what_its_dockerignore_excludes(tiltfile
     files["web/.dockerignore"] = "*\n!src\n"
     r = tiltfile("docker_compose('docker-compose.yml')\n", files=files)
     assert PathIndex(str(tmp_path), r.resources).resources_for(f"{web}/src/app.js") == {"web"}
+
+
+def test_env_file_reaches_compose_and_ignored_parameters_warn(tiltfile, tmp_path):
+    r = tiltfile("""
+        docker_compose('docker-compose.yml', env_file='dev.env', profiles=['debug'], wait=True)
+        dc_resource('db', infer_links=False)
+    """, files={"docker-compose.yml": COMPOSE, "dev.env": "TAG=1\n"})
+    assert r.ok, r.errors
+    assert r.resource("db").compose.env_file == str(tmp_path / "dev.env")
+    messages = sorted(w.message for w in r.warnings)
+    # profiles= is used (see test_services_of_inactive_profiles_are_left_out_as_compose_does).
+    assert messages == ["dc_resource(infer_links=False) is ignored: lockstep always links a service's published ports",
+                        "docker_compose(wait=...) is ignored by lockstep"], messages
+    assert all(w.location is not None for w in r.warnings)

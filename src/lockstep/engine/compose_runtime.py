@@ -21,8 +21,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
-from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn
+from lockstep.adapters.docker_cleanup import Owner
 from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
 from lockstep.engine.runtime import RuntimeController
@@ -46,8 +48,11 @@ class Target:
 class Compose:
     """Finds the compose CLI once and addresses one service of one project."""
 
-    def __init__(self, cli: DockerCli, override_dir: str = "") -> None:
+    def __init__(self, cli: DockerCli, owner: Owner | None = None, override_dir: str = "") -> None:
         self.cli = cli
+        # Labels every container started here, so that `down` and the next `up` find them
+        # even when this process was killed (adapters/docker_cleanup.py).
+        self.owner = owner
         self._flavor: C.ComposeFlavor | None = None
         # The override files name the image a service runs: they live in the private state dir
         # (`up` passes it). Never a fixed name under /tmp, where another user could plant the
@@ -90,9 +95,10 @@ class Compose:
             return Outcome(False, str(exc), outputs)
         await self.removals_done(t.project, log)
         files = t.files
-        image = next((out for ref, out in built.items()
-                      if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
-        if image:
+        exact = {img.ref: is_exact(img) for img in resource.images}
+        image = next((out for r in resource.compose.image_refs if (out := find_built(r, built, exact))), "")
+        labels = self.owner.labels if self.owner is not None else None
+        if image or labels:
             if not self._dir:
                 self._dir = tempfile.mkdtemp(prefix="lockstep-compose-")  # private (0700), unique
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
@@ -101,10 +107,12 @@ class Compose:
                 os.unlink(override)  # write a new file, never through whatever is there
             fd = os.open(override, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with open(fd, "w", encoding="utf-8") as f:
-                f.write(C.override_yaml(t.service, image, files[0]))
+                f.write(C.override_yaml(t.service, image, files[0], labels))
             files = (*files, override)
-        argv = C.up_argv(t.flavor, t.project, files, t.service, build=resource.compose.compose_builds and not image,
-                         env_file=t.env_file)
+        if self.owner is not None:
+            self.owner.note_started()
+        argv = C.up_argv(t.flavor, t.project, files, t.service, t.env_file,
+                         build=resource.compose.compose_builds and not image)
         log(f"Running: {' '.join(argv)}", False)
         # Whether a runtime follows the service already (a redeploy): its stop removes the container.
         followed = (t.project, t.service) in self.supervised

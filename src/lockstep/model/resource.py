@@ -258,6 +258,7 @@ class ComposeSpec:
     service: str = ""
     image_refs: tuple[str, ...] = ()
     project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
+    env_file: str = ""  # docker_compose(env_file=): passed to compose as --env-file
     # A digest of the service's definition (its merged YAML): an edit to it changes the resource,
     # so the service is deployed again, as Tilt does.
     config_digest: str = ""
@@ -266,7 +267,6 @@ class ComposeSpec:
     # A dependent waits for it with `condition: service_completed_successfully` (a migration):
     # it is ready once its container exited 0, not while it runs.
     ready_when_completed: bool = False
-    env_file: str = ""  # docker_compose(env_file=), absolute
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,10 @@ class Settings:
     k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
+    # default_registry(host, host_from_cluster, single_name): see k8s/registry.py.
     default_registry: str = ""
+    registry_host_from_cluster: str = ""
+    registry_single_name: str = ""
     allowed_k8s_contexts: tuple[str, ...] = ()
     k8s_context: str = ""
     k8s_namespace: str = ""

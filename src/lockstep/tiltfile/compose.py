@@ -55,6 +55,9 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     env_file = st.resolve(a.string("env_file")) if a.has("env_file") and a.string("env_file") else ""
     if env_file:
         st.watch(env_file)
+    if a.has("wait"):
+        st.warn("docker_compose(wait=...) is ignored by lockstep", st.call_location,
+                "a service's dependents already wait until it is ready (healthy, with a healthcheck)")
     known = {s.name for s in st.compose_services}
     project_dir = os.path.dirname(files[0]) if files else st.resolve(".")
     services: dict[str, dict[str, object]] = {}
@@ -253,6 +256,9 @@ def _dc_resource(st: EvalState, a: Args) -> None:
     if not a.string("name"):
         raise TiltfileError("dc_resource(): `name` must not be empty", hint="pass the Compose service name")
     a.string("image")  # accepted as Tilt does (undocumented there); the compose file names the image
+    if a.has("infer_links") and not a.boolean("infer_links"):
+        st.warn("dc_resource(infer_links=False) is ignored: lockstep always links a service's published ports",
+                st.call_location, "drop the argument")
     st.dc_opts.append(DcResourceOpts(
         name=a.string("name"), location=st.call_location,
         new_name=common.name(a, "new_name"), trigger_mode=common.trigger_mode(a),
