@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from apirig import rig
 
+from lockstep.ui.api import STREAMS
 from lockstep.ui.server import start
 
 playwright = pytest.importorskip("playwright.async_api")
@@ -31,12 +32,28 @@ def test_printed_url_logs_in_and_the_storage_banner_follows_the_disk(tmp_path: P
                 async with async_playwright() as p:
                     browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
                     page = await browser.new_page()
+                    # What the page went through, for the message if it never goes live: a script that
+                    # failed to load or threw, or a WebSocket that never opened, each name the cause.
+                    events: list[str] = []
+                    page.on("console", lambda m: events.append(f"console {m.type}: {m.text}"))
+                    page.on("pageerror", lambda e: events.append(f"uncaught: {e}"))
+                    page.on("requestfailed", lambda q: events.append(f"failed: {q.url} {q.failure}"))
+                    page.on("response", lambda q: events.append(f"HTTP {q.status} {q.url}"))
+                    page.on("websocket", lambda w: (
+                        events.append(f"websocket {w.url}"),
+                        w.on("socketerror", lambda e: events.append(f"websocket error: {e}")),
+                        w.on("close", lambda _: events.append("websocket closed"))))
                     res = await page.goto(base)
                     assert res is not None and res.status == 403
                     await expect(page.locator("body")).to_contain_text("Open the URL lockstep up printed")
                     await page.goto(base + "?token=secret-token")
                     assert page.url == base  # the token left the address bar
-                    await expect(page.locator("#conn")).to_have_text("live", timeout=20_000)
+                    try:
+                        await expect(page.locator("#conn")).to_have_text("live", timeout=20_000)
+                    except AssertionError as e:
+                        streams = len(runner.app[STREAMS]) if runner.app is not None else None
+                        raise AssertionError(f"{e}\nserver-side streams open: {streams}\n"
+                                             + "\n".join(events)) from None
                     assert "secret-token" not in await page.content()
                     assert await page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
                     banner = page.locator("#storage-banner")
