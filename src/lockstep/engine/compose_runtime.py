@@ -261,7 +261,9 @@ class ComposeController(RuntimeController):
                     self.engine.log(name, f"container of service {t.service} is {cs.state}{code}",
                                     source=LogSource.RUNTIME, error=True)
                     self.engine.dispatch(A.RuntimeExited(name, cs.exit_code or 1, self.engine.now()))
-                    return
+                    # Stay until stopped or replaced: returning would report the runtime stopped,
+                    # which resets the crash to "pending" and `ci` would wait for it forever.
+                    await asyncio.Event().wait()
                 if cs.completed and not was_completed:
                     was_completed = True
                     self.engine.log(name, f"container of service {t.service} completed (exit code 0)",
