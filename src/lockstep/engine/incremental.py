@@ -26,7 +26,7 @@ import heapq
 
 from lockstep.engine.rules import RULES, Context, Stage, holds_for, ignored_edge, serial_local, upstream_view
 from lockstep.engine.scheduler import Decision
-from lockstep.engine.snapshot import changed_names
+from lockstep.model.pmap import changed_keys
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
 from lockstep.store.state import EngineState, ResourceState
@@ -82,7 +82,7 @@ class IncrementalScheduler:
             self._rebuild(state, key)
         else:
             old = prev.statuses
-            moved = changed_names(old, state.statuses)
+            moved = changed_keys(old, state.statuses)
             changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
             if any(state.statuses[n].enabled != old[n].enabled for n in changed):
                 self._rebuild(state, key)  # the disabled set is global to the rules
