@@ -143,6 +143,8 @@ class Reaper:
         self.tag = uuid.uuid4().hex
         # The groups registered and not yet released, for kill_now().
         self._groups: set[int] = set()
+        # Messages waiting for the end of the event loop's iteration (see _post).
+        self._outbox: list[str] = []
 
     @property
     def pid(self) -> int | None:
@@ -180,11 +182,38 @@ class Reaper:
     def register(self, pgid: int) -> None:
         self.start()
         self._groups.add(pgid)
-        self._send(f"+{pgid}\n")
+        self._post(f"+{pgid}\n")
 
     def unregister(self, pgid: int) -> None:
         self._groups.discard(pgid)
-        self._send(f"-{pgid}\n")
+        self._post(f"-{pgid}\n")
+
+    def _post(self, msg: str) -> None:
+        """Send now, or (on an event loop) with the other messages of this loop iteration, in one write.
+
+        A write to the pipe wakes the watchdog: one per start and one per end
+        cost more than the start itself on a busy machine. Deferring a
+        registration to the end of the iteration leaves no gap: until it is
+        sent, the child's run tag already marks its group for the watchdog.
+        """
+        import asyncio  # here: the watchdog (this module's __main__) never posts
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send(msg)
+            return
+        with self._lock:
+            self._outbox.append(msg)
+            if len(self._outbox) > 1:
+                return
+        loop.call_soon(self._send_posted)
+
+    def _send_posted(self) -> None:
+        with self._lock:
+            msgs, self._outbox = self._outbox, []
+        if msgs:
+            self._send("".join(msgs))
 
     def kill_now(self) -> None:
         """SIGKILL every registered group at once (a second Ctrl-C: no more graceful waits)."""
@@ -198,6 +227,7 @@ class Reaper:
         Called after the controllers have stopped their own processes: what is
         left with the tag escaped its process group (a daemon that setsid'd).
         """
+        self._send_posted()
         if sweep and not self._closed:
             kill_groups(tagged_groups(self.tag), self._grace)
         with self._lock:
