@@ -40,6 +40,11 @@ def test_pmap_equals_the_dict_it_models_after_every_update(start: dict[int, int]
         else:
             assert prev_model.keys() != model.keys()
         versions.append((m, model))
+        # Several steps apart (the chain of steps, or the overlays once it is cut).
+        old, old_model = versions[max(0, len(versions) - 5)]
+        diff = changed_keys(old, m)
+        truly = {k for k in old_model.keys() | model.keys() if old_model.get(k, "-") is not model.get(k, "-")}
+        assert (diff is None and old_model.keys() != model.keys()) or truly <= set(diff or [])
     # Older versions are untouched by later updates.
     for v, want in versions:
         assert v == want

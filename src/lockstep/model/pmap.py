@@ -8,10 +8,12 @@ removed since; an update copies only the overlay, and once the overlay grows
 past about the square root of the base it is folded into a new base (so an
 update costs O(sqrt n) amortised, and a lookup at most two dict probes).
 
-Two maps derived from the same base also tell, cheaply, which keys differ
-(`changed_keys`): the union of their overlays is a superset of the changes.
-That is what lets the scheduler and the snapshot diff do work proportional to
-a batch, not to the graph.
+Two maps derived from one another also tell, cheaply, which keys differ
+(`changed_keys`): each map remembers the map it was made from and the keys
+that step set, a few steps back, so the changes between two states of one
+batch cost what changed; failing that, maps of the same base compare their
+overlays. That is what lets the scheduler and the snapshot diff do work
+proportional to a batch, not to the graph.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ _REMOVED = _Removed()
 _ABSENT = object()
 # Overlays smaller than this are never folded: folding a small map gains nothing.
 _MIN_OVERLAY = 32
+# How many steps back a map remembers where it came from (each step keeps its
+# predecessor alive, so the chain is short: a batch is a few actions).
+_CHAIN = 8
 
 
 class PMap(Mapping[K, V], Generic[K, V]):
-    __slots__ = ("_base", "_flat", "_len", "_over")
+    __slots__ = ("_base", "_depth", "_flat", "_len", "_over", "_parent", "_step")
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         base = dict(items)
@@ -48,6 +53,9 @@ class PMap(Mapping[K, V], Generic[K, V]):
         self._len = len(base)
         # The merged dict, built on first whole-map read (the map never changes after creation).
         self._flat: dict[K, V] | None = base
+        self._parent: PMap[K, V] | None = None
+        self._step: frozenset[K] = frozenset()
+        self._depth = 0
 
     @staticmethod
     def of(m: Mapping[K, V]) -> PMap[K, V]:
@@ -59,6 +67,12 @@ class PMap(Mapping[K, V], Generic[K, V]):
         m: PMap[K, V] = cls.__new__(cls)
         m._base, m._over, m._len = base, over, length
         m._flat = None if over else base
+        m._parent, m._step, m._depth = None, frozenset(), 0
+        return m
+
+    def _derived(self, m: PMap[K, V], step: frozenset[K]) -> PMap[K, V]:
+        if self._depth < _CHAIN:
+            m._parent, m._step, m._depth = self, step, self._depth + 1
         return m
 
     # -- reading -------------------------------------------------------------
@@ -151,10 +165,21 @@ class PMap(Mapping[K, V], Generic[K, V]):
             if not present(k):
                 length += 1
             over[k] = v
+        step = frozenset(changes.keys()).union(removed) if removed else frozenset(changes.keys())
         if len(over) > max(_MIN_OVERLAY, isqrt(len(base))):
             merged = PMap._make(base, over, length).flat()
-            return PMap._make(merged, {}, len(merged))
-        return PMap._make(self._base, over, length)
+            return self._derived(PMap._make(merged, {}, len(merged)), step)
+        return self._derived(PMap._make(self._base, over, length), step)
+
+
+def _steps_between(old: PMap[K, V], new: PMap[K, V]) -> set[K] | None:
+    """The keys set on the way from `old` to `new`, when `new` was made from `old` in a few steps."""
+    keys: set[K] = set()
+    m: PMap[K, V] | None = new
+    while m is not None and m is not old:
+        keys.update(m._step)
+        m = m._parent
+    return keys if m is old else None
 
 
 def changed_keys(old: Mapping[K, object], new: Mapping[K, object]) -> list[K] | None:
@@ -165,6 +190,9 @@ def changed_keys(old: Mapping[K, object], new: Mapping[K, object]) -> list[K] | 
     neither applies (the caller compares in full).
     """
     if isinstance(old, PMap) and isinstance(new, PMap):
+        steps = _steps_between(old, new)
+        if steps is not None:
+            return [k for k in steps if old.get(k, _ABSENT) is not new.get(k, _ABSENT)]
         if old._base is new._base:
             return [k for k in old._over.keys() | new._over.keys() if old.get(k, _ABSENT) is not new.get(k, _ABSENT)]
         old, new = old.flat(), new.flat()
