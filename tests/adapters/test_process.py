@@ -222,17 +222,20 @@ def test_reaper_registration_follows_the_group() -> None:
         reaper = Reaper()
         sent: list[str] = []
         original = reaper._send
+        released = asyncio.Event()
 
         def spy(msg: str) -> None:
             sent.append(msg)
             original(msg)
+            if "-" in msg:
+                released.set()
 
         reaper._send = spy  # type: ignore[method-assign]
         try:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("true",), "/"), lambda t, s: None)
             await h.wait()
-            # Messages go out at the end of the loop iteration that posted them (one write per iteration).
-            await asyncio.sleep(0)
+            # Messages go out together, a few milliseconds after they are posted.
+            await asyncio.wait_for(released.wait(), 10)
             assert "".join(sent) == f"+{h.pid}\n-{h.pid}\n"
         finally:
             reaper.close()
