@@ -347,3 +347,49 @@ def test_child_exits_are_seen_through_pidfds_without_a_thread_per_child() -> Non
         assert await p.wait() == 0
 
     run(main())
+
+
+def test_a_command_found_on_path_is_remembered_and_looked_up_again_once_it_is_gone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Under the watchdog a command is exec'd by the path it was found at (argv[0] as written); a stale one is
+    searched again."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for d in (first, second):
+        d.mkdir()
+    (first / "lockstep-probe").write_text('#!/bin/sh\necho first\n')
+    (first / "lockstep-probe").chmod(0o755)
+    path = f"{first}:{second}:{os.environ['PATH']}"
+    lines, sink = collect()
+
+    async def main() -> None:
+        reaper = Reaper()
+        runner = SubprocessRunner(reaper)
+        try:
+            for _ in range(2):
+                h = await runner.start(ProcessSpec(("lockstep-probe",), "/", env=(("PATH", path),)), sink)  # type: ignore[arg-type]
+                assert await h.wait() == 0
+            assert runner._paths.resolve("lockstep-probe", path) == str(first / "lockstep-probe")
+            (first / "lockstep-probe").unlink()
+            (second / "lockstep-probe").write_text('#!/bin/sh\necho second\n')
+            (second / "lockstep-probe").chmod(0o755)
+            h = await runner.start(ProcessSpec(("lockstep-probe",), "/", env=(("PATH", path),)), sink)  # type: ignore[arg-type]
+            assert await h.wait() == 0
+            h = await runner.start(ProcessSpec(("sh", "-c", 'echo "$0"'), "/"), sink)  # type: ignore[arg-type]
+            assert await h.wait() == 0
+        finally:
+            reaper.close()
+
+    run(main())
+    assert [t for t, _ in lines] == ["first", "first", "second", "sh"]
+
+
+def test_exec_paths_remember_only_absolute_finds() -> None:
+    from lockstep.adapters.spawnenv import ExecPaths
+
+    paths = ExecPaths()
+    assert paths.resolve("/bin/sh", None) is None  # a path: exec'd as written
+    assert paths.resolve("sh", ".") is None or os.path.isabs(paths.resolve("sh", ".") or "")
+    assert paths.resolve("no-such-command-xyz", os.environ["PATH"]) is None
+    found = paths.resolve("sh", os.environ["PATH"])
+    assert found is not None and os.path.isabs(found)
+    paths.forget("sh", os.environ["PATH"])
+    assert paths.resolve("sh", os.environ["PATH"]) == found
