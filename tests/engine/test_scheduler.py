@@ -430,3 +430,16 @@ def test_c4_a_finishing_writer_releases_exactly_the_readers_it_held() -> None:
     assert s.statuses["r1"].writers == frozenset() and s.statuses["r1"].last_change == 4.0
     assert s.statuses["r2"].suspects == frozenset()
     assert sorted(changed_keys(before, s.statuses) or []) == ["gen", "r1", "r2"]
+
+
+def test_c4_the_writer_index_survives_a_reload_and_forgets_removed_resources() -> None:
+    s = loaded(local("gen", deps=("api",)), local("image", deps=("site",)), local("doc", deps=("docs",)))
+    for i, n in enumerate(("gen", "image", "doc"), 1):
+        s = finish(start(s, n, i), n, i)
+    s = start(s, "gen", 4, at=3.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/site/a", f"{ROOT}/docs/b"}), 3.5))
+    assert s.held_by == {"gen": frozenset({"image", "doc"})}
+    s = reduce(s, loaded_action(config(local("gen", deps=("api",)), local("image", deps=("site",))), 3.6))
+    assert s.held_by == {"gen": frozenset({"image"})} and isinstance(s.held_by["gen"], frozenset)
+    s = finish(s, "gen", 4, at=4.0)
+    assert s.held_by == {} and s.statuses["image"].suspects == frozenset()

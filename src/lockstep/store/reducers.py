@@ -113,7 +113,7 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         config=result,
         resources=new,
         statuses=PMap(rs),
-        held_by={w: readers & new.keys() for w, readers in state.held_by.items() if w in new},
+        held_by={w: frozenset(r for r in readers if r in new) for w, readers in state.held_by.items() if w in new},
         settings=result.settings,
         paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
