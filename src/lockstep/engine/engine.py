@@ -220,5 +220,6 @@ class Engine:
         if not outcome.ok:
             self.log(name, f"Update #{update_id} failed: {outcome.error}", source=LogSource.BUILD, error=True)
         self.store.dispatch(
-            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outputs=outcome.outputs)
+            A.UpdateFinished(update_id, name, outcome.ok, self.clock.now(), outcome.error, outputs=outcome.outputs,
+                              live_update=outcome.live_update)
         )

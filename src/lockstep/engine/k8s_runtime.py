@@ -59,12 +59,24 @@ def _ready_pod(pods: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 
 
 class K8sRuntime(RuntimeController):
+    live_in_place = True
+
     def __init__(self, engine: EnginePort, cli: Cli, deployments: Deployments, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.cli = cli
         self.deployments = deployments
         self._sleep = sleep
+        self._supervisions: dict[str, _Supervision] = {}
         super().__init__(engine)
+
+    def refresh(self, name: str) -> None:
+        """A live update left the pods in place: judge them again, which reports readiness."""
+        sup = self._supervisions.get(name)
+        if sup is None:
+            self.engine.dispatch(A.RuntimeReady(name, True, self.engine.now()))  # nothing with pods
+            return
+        sup.ready = None
+        sup.changed.set()
 
     def handles(self, r: Resource) -> bool:
         return r.kind is ResourceKind.K8S and r.name != UNCATEGORIZED
@@ -103,7 +115,12 @@ class K8sRuntime(RuntimeController):
             await asyncio.Event().wait()
             return
         sup = _Supervision(self, name, r, deployed, mode)
-        await sup.run()
+        self._supervisions[name] = sup
+        try:
+            await sup.run()
+        finally:
+            if self._supervisions.get(name) is sup:
+                del self._supervisions[name]
 
 
 def withdrawn(deployments: Deployments, state: EngineState) -> list[str]:

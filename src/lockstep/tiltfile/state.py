@@ -87,6 +87,7 @@ class ComposeService:
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
     project: str = ""
+    env_file: str = ""
 
 
 @dataclass
