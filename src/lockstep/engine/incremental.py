@@ -141,7 +141,7 @@ class IncrementalScheduler:
         """Re-derive clear/failed downstream of the changed resources, in topological order.
 
         Returns the resources whose condition holds may differ: those whose
-        view changed, and the dependents of those whose view or status changed.
+        view changed, and the dependents of those whose view changed.
         """
         ups_of, downs_of = state.topology.ups, state.topology.downs
         statuses = state.statuses
@@ -175,7 +175,12 @@ class IncrementalScheduler:
                 affected.add(n)
             if moved or n in changed:
                 downs = downs_of.get(n, none)
-                affected |= downs
+                # A dependent's condition holds read an upstream's status only through the
+                # views (its clear, the dependent's own failed set) and its enabled flag (a
+                # change of which rebuilds): a status change that moves no view (a start)
+                # re-derives the dependents' views, and only those that move are affected.
+                if moved:
+                    affected |= downs
                 for d in downs:
                     if d not in done:
                         heapq.heappush(heap, (self._index[d], d))
