@@ -85,6 +85,15 @@ def test_a_file_that_shrinks_while_read_is_padded_and_reported() -> None:
     assert whole.read() == b"abcdef" and not whole.short
 
 
+def test_a_context_with_a_dockerignore_file_is_not_reported_as_moved(tmp_path: Path) -> None:
+    from lockstep.adapters.build_context import fingerprint
+
+    ctx = tmp_path / "ctx"
+    make(ctx, ["a.txt", ".dockerignore"])
+    flt = ContextFilter(ImageTarget(ref="x", context=str(ctx), dockerignore=("*.log",)))
+    assert fingerprint(flt) == write_context(flt, "FROM scratch\n", str(tmp_path / "c.tar")).stamp
+
+
 def test_buildkit_gets_the_same_files_as_a_directory(tmp_path: Path) -> None:
     from lockstep.adapters.build_context import extract_context
 

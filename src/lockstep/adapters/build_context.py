@@ -90,8 +90,10 @@ def fingerprint(flt: ContextFilter) -> str:
             st = os.lstat(full)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-            _stamp_of(h, os.path.relpath(full, flt.context), st)
+        rel = os.path.relpath(full, flt.context)
+        # As write_context: .dockerignore is not sent (an edit to it re-evaluates the Tiltfile).
+        if rel != ".dockerignore" and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            _stamp_of(h, rel, st)
     return h.hexdigest()
 
 
