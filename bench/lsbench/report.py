@@ -224,8 +224,19 @@ def performance_md(data: dict[str, Any], plots_made: dict[str, str]) -> str:
 
 # --- README -------------------------------------------------------------------
 
+def run_caption(data: dict[str, Any]) -> str:
+    """When and under which load the suite's rows were measured (the machine is shared: it matters)."""
+    meta = data["meta"]
+    before, after = meta.get("load_before") or [0.0], meta.get("load_after") or [0.0]
+    older = [name for name, result in data["scenarios"].items() if "taken" in result]
+    return (f"*`make bench` rows: {meta['mode']} run of {meta['started']}, {meta.get('cpus', '?')} CPUs; "
+            f"1-minute load average {before[0]:g} before the run and {after[0]:g} after it (other builds "
+            f"shared the machine)"
+            + (f"; {', '.join(older)} from an earlier run (see docs/performance.md)" if older else "") + ".*")
+
+
 def readme_table(data: dict[str, Any], plots_made: dict[str, str], kept: list[str]) -> str:
-    lines = [README_BEGIN, "| what | figure | goal | source |", "|---|---|---|---|"]
+    lines = [README_BEGIN, run_caption(data), "", "| what | figure | goal | source |", "|---|---|---|---|"]
     for name, result in data["scenarios"].items():
         plot = f", [plot](docs/performance/{plots_made[name]})" if name in plots_made else ""
         for row in result["summary"]:
