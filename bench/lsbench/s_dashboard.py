@@ -33,10 +33,10 @@ def run(ctx: Context) -> dict[str, Any]:
     if not browser:
         argv.append("--no-browser")
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=ctx.pick(1200, 400, 120))
-    if proc.returncode != 0:
-        raise RuntimeError(f"bench/dashboard.py exited {proc.returncode}: {proc.stderr[-1500:]}")
     for line in proc.stdout.splitlines():
         ctx.log(f"  {line}")
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench/dashboard.py exited {proc.returncode}: {proc.stderr[-3000:]}")
     figures = json.loads(out.read_text())
 
     def ms(key: str) -> list[float]:

@@ -18,6 +18,7 @@ from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
 from lockstep.ui import hub as hub_module
 from lockstep.ui.hub import Hub
+from lockstep.ui.stream import HEARTBEAT
 
 
 class _Engine:
@@ -135,7 +136,10 @@ def test_a_costly_build_paces_the_next_one() -> None:
     hub = Hub(_serial(3))  # type: ignore[arg-type]
     hub._build_cost, hub._built_at = 0.0001, time.perf_counter()
     assert hub.pace() == 0.0  # one trigger's worth of views: never delayed
-    hub._build_cost, hub._built_at = 0.2, time.perf_counter()
-    assert 0.0 < hub.pace() <= 2 * 0.2
+    hub._build_cost, hub._built_at = 0.1, time.perf_counter()
+    assert 0.0 < hub.pace() <= 2 * 0.1
+    # However costly the build, a paced stream still hears from the server within its heartbeat interval.
+    hub._build_cost, hub._built_at = 5.0, time.perf_counter()
+    assert 0.0 < hub.pace() <= hub_module.MAX_PACE_DELAY < HEARTBEAT
     hub._built_at -= 10
     assert hub.pace() == 0.0

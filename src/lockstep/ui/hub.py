@@ -39,10 +39,11 @@ if TYPE_CHECKING:
 
 # A stream sender waits PACE times as long as the last build of views took before it builds again, so that
 # building views for watchers takes at most 1 / (1 + PACE) of the loop while thousands change per batch.
-# Builds under MIN_PACED seconds (one trigger's worth of changes) are never delayed.
+# Builds under MIN_PACED seconds (one trigger's worth of changes) are never delayed, and no wait is longer
+# than MAX_PACE_DELAY: below the stream's heartbeat interval, so a paced stream never looks like a dead server.
 PACE = 2.0
 MIN_PACED = 0.005
-MAX_PACE_DELAY = 1.0
+MAX_PACE_DELAY = 0.3
 
 _Inputs = tuple[Resource, ResourceState, tuple[HoldReason, ...]]
 
