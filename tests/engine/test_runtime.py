@@ -171,3 +171,53 @@ def test_a_stop_while_waiting_for_the_previous_runtime_starts_nothing(tmp_path: 
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(main())
+
+
+class InPlace(Toy):
+    """Keeps its runtime across live updates, and says so when asked to refresh."""
+
+    live_in_place = True
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.refreshed: list[str] = []
+
+    def refresh(self, name: str) -> None:
+        self.refreshed.append(name)
+        self.engine.dispatch(A.RuntimeReady(name, True, self.engine.now()))
+
+
+def test_a_live_update_keeps_the_runtime_of_a_controller_that_can(tmp_path: Path) -> None:
+    live = [False]
+
+    async def maybe_live(job: UpdateJob, log: LogFn) -> Outcome:
+        return Outcome(True, live_update=live[0])
+
+    async def main() -> None:
+        def loader(path: str, args: Sequence[str]) -> LoadResult:
+            return config(local("svc"))
+
+        engine = Engine(EngineOptions(tiltfile=f"{ROOT}/Tiltfile", state_dir=tmp_path), loader=loader,
+                        runner=FunctionRunner(maybe_live), logs=LogStore(None), clock=FakeClock())
+        ctl = InPlace(engine)
+        engine.add_runtime(ctl)
+        task = asyncio.ensure_future(engine.run())
+        engine.initial_load()
+        await engine.wait_for(lambda s: bool(s.state.statuses) and s.state.statuses["svc"].runtime
+                              is RuntimeStatus.READY, 5)
+        live[0] = True
+        engine.dispatch(A.Trigger("svc", 1.0))
+        await engine.wait_for(lambda s: s.state.statuses["svc"].last is not None and s.state.statuses["svc"].last.id
+                              == 2 and s.state.statuses["svc"].runtime is RuntimeStatus.READY, 5)
+        # The same supervisor, told to report again; nothing cancelled.
+        assert ctl.runs == ["svc"] and ctl.refreshed == ["svc"] and ctl.cancelled == []
+        # A full update still replaces it.
+        live[0] = False
+        engine.dispatch(A.Trigger("svc", 2.0))
+        await engine.wait_for(lambda s: len(ctl.runs) == 2 and s.state.statuses["svc"].runtime
+                              is RuntimeStatus.READY, 5)
+        assert ctl.cancelled == ["svc"] and ctl.refreshed == ["svc"]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(main())

@@ -8,10 +8,13 @@ Install it on PATH as `kubectl` (see `install`). Environment:
     pods.jsonl      watch events, one JSON object a line; `get pods --watch` prints each line
                     as it is appended, until killed (a test appends to move pods along)
     fail-<verb>     if present, that verb exits 1 with the file's text on stderr
+    exec-<n>.stdin  what the n-th `exec -i` read on stdin (fail-exec-<cmd> fails one command)
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
     drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
+    pod-logs.txt, pod-logs-stderr.txt   more lines `logs` prints on stdout / stderr
+`get -oyaml -f -` prints the objects read on stdin as a List (and records them as "stdin").
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
-and follows; `port-forward` prints kubectl's banner and waits.
+(then the pod-logs files) and follows; `port-forward` prints kubectl's banner and waits.
 """
 
 from __future__ import annotations
@@ -62,6 +65,37 @@ def _follow(path: Path, drop: Path | None = None) -> None:
         time.sleep(0.02)
 
 
+def _current_pods() -> list[object]:
+    """The pods as the watch events in pods.jsonl leave them (a `get pods -o json` list)."""
+    pods: dict[str, object] = {}
+    path = DIR / "pods.jsonl"
+    for line in path.read_text().splitlines() if path.exists() else []:
+        event = json.loads(line)
+        name = event["object"]["metadata"]["name"]
+        if event.get("type") == "DELETED":
+            pods.pop(name, None)
+        else:
+            pods[name] = event["object"]
+    return list(pods.values())
+
+
+def _exec(argv: list[str]) -> int:
+    """`exec [-i] ... -- CMD`: stdin (a live update's tar) is kept as exec-<n>.stdin; a
+    `fail-exec-<first word of CMD>` file makes that command fail with its text."""
+    n = len(list(DIR.glob("exec-*.stdin"))) + len(list(DIR.glob("exec-*.none")))
+    cmd = argv[argv.index("--") + 1:]
+    if "-i" in argv:
+        (DIR / f"exec-{n}.stdin").write_bytes(sys.stdin.buffer.read())
+    else:
+        (DIR / f"exec-{n}.none").touch()
+    failing = DIR / f"fail-exec-{cmd[0] if cmd else ''}"
+    if failing.exists():
+        sys.stderr.write(failing.read_text())
+        return 1
+    print(f"ran {' '.join(cmd)}", flush=True)
+    return 0
+
+
 def main() -> int:
     argv = sys.argv[1:]
     if argv[:1] == ["--as-kind"]:
@@ -92,12 +126,30 @@ def main() -> int:
         kind = words[1]
         _follow(DIR / f"{kind}.jsonl", DIR / f"drop-{kind}-watch-once")
         return 0
+    if verb == "get" and "-f" in argv and argv[argv.index("-f") + 1] == "-":
+        # `get -oyaml -f -` (helm_resource's apply helper): the objects read back, as a List.
+        import yaml
+
+        docs = [d for d in yaml.safe_load_all(sys.stdin.read()) if isinstance(d, dict)]
+        with open(DIR / "calls.jsonl", "a") as fh:
+            fh.write(json.dumps({"argv": ["kubectl", *argv], "stdin": docs}) + "\n")
+        print(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}))
+        return 0
+    if verb == "get" and words[1:2] == ["pods"]:
+        print(json.dumps({"apiVersion": "v1", "kind": "List", "items": _current_pods()}))
+        return 0
     if verb == "get":
         return 0  # e.g. the local-registry ConfigMap, absent (--ignore-not-found)
+    if verb == "exec":
+        return _exec(argv)
     if verb == "logs":
         pod = next(a for a in argv if a.startswith("pod/"))
         print(f"hello from {pod}", flush=True)
         print("listening on :8080", flush=True)
+        for name, out in (("pod-logs.txt", sys.stdout), ("pod-logs-stderr.txt", sys.stderr)):
+            if (DIR / name).exists():
+                out.write((DIR / name).read_text())
+                out.flush()
         while True:
             time.sleep(3600)
     if verb == "port-forward":

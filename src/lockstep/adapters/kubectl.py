@@ -53,7 +53,7 @@ class Cli:
         self.env = env
 
     async def run(self, argv: Sequence[str], log: LogFn | None = None, *, echo: bool = False,
-                  cwd: str = "", env: tuple[tuple[str, str], ...] = ()) -> Result:
+                  cwd: str = "", env: tuple[tuple[str, str], ...] = (), stdin_path: str = "") -> Result:
         out: list[str] = []
         err: list[str] = []
 
@@ -62,6 +62,9 @@ class Cli:
             if log is not None and (echo or stream is Stream.STDERR):
                 log(text, stream)
 
+        if stdin_path:
+            # The process adapter gives children no stdin; a tiny shell redirects it from the file.
+            argv = ["sh", "-c", 'exec "$@" < "$0"', stdin_path, *argv]
         try:
             handle = await self.processes.start(ProcessSpec(tuple(argv), cwd or self.cwd, self.env + env), sink)
         except ProcessStartError as exc:

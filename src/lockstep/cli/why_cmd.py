@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     for r in records:
         dur = f"{(r.end - r.start):.2f}s" if r.end is not None else "running"
         taint = " (tainted: inputs changed while it ran)" if r.tainted else ""
+        taint += " (live update)" if r.live_update else ""
         if r.end is None:
             print(f"#{r.id} {r.resource}: running since {_clock(r.start)}{taint}")
         else:

@@ -2,7 +2,9 @@
 
 The update (after the images are built) runs `up -d --no-deps --no-build SERVICE` with the
 built image substituted. The controller then follows the service's container like
-`ServeController` follows a process: it streams the service's logs, reports ready once the
+`ServeController` follows a process: it streams the container's output (`docker logs
+--follow`: unbuffered, stdout and stderr apart, and it can resume where the previous stream
+of the same container stopped, which a live update needs), reports ready once the
 container runs (and is healthy, when it has a healthcheck), reports a crash when it stops,
 and on stop (disable, shutdown) removes the service's container; the last service of a
 project to stop takes the project down (its network too).
@@ -14,12 +16,15 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
-from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
-from lockstep.adapters.process import ProcessHandle, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn
+from lockstep.adapters.docker_cleanup import Owner
+from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
 from lockstep.engine.runtime import RuntimeController
@@ -37,13 +42,17 @@ class Target:
     project: str
     files: tuple[str, ...]
     service: str
+    env_file: str = ""
 
 
 class Compose:
     """Finds the compose CLI once and addresses one service of one project."""
 
-    def __init__(self, cli: DockerCli) -> None:
+    def __init__(self, cli: DockerCli, owner: Owner | None = None) -> None:
         self.cli = cli
+        # Labels every container started here, so that `down` and the next `up` find them
+        # even when this process was killed (adapters/docker_cleanup.py).
+        self.owner = owner
         self._flavor: C.ComposeFlavor | None = None
         self._dir = os.path.join(tempfile.gettempdir(), f"lockstep-compose-{os.getuid()}")
 
@@ -53,7 +62,7 @@ class Compose:
         if self._flavor is None:
             self._flavor = await C.detect(self.cli)
         return Target(self._flavor, C.project_name(spec.project_files, spec.project), spec.project_files,
-                      spec.service)
+                      spec.service, spec.env_file)
 
     async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
                      outputs: Outputs) -> Outcome:
@@ -63,15 +72,18 @@ class Compose:
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
         files = t.files
-        image = next((out for ref, out in built.items()
-                      if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
-        if image:
+        exact = {img.ref: is_exact(img) for img in resource.images}
+        image = next((out for r in resource.compose.image_refs if (out := find_built(r, built, exact))), "")
+        labels = self.owner.labels if self.owner is not None else None
+        if image or labels:
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
             override = os.path.join(self._dir, f"{t.project}-{t.service}.json")
             with open(override, "w", encoding="utf-8") as f:
-                f.write(C.override_yaml(t.service, image, files[0]))
+                f.write(C.override_yaml(t.service, image, files[0], labels))
             files = (*files, override)
-        argv = C.up_argv(t.flavor, t.project, files, t.service)
+        if self.owner is not None:
+            self.owner.note_started()
+        argv = C.up_argv(t.flavor, t.project, files, t.service, t.env_file)
         log(f"Running: {' '.join(argv)}", False)
         code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         if code != 0:
@@ -79,7 +91,7 @@ class Compose:
         return Outcome(True, "", outputs)
 
     async def container(self, t: Target) -> str:
-        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service), None)
+        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service, t.env_file), None)
         ids = [ln.strip() for ln in lines if ln.strip()]
         return ids[0] if code == 0 and ids else ""
 
@@ -101,12 +113,22 @@ def ready(state: str, health: str) -> bool:
 class ComposeController(RuntimeController):
     """The runtime of a Compose service (the supervision bookkeeping is `RuntimeController`'s)."""
 
+    live_in_place = True
+
     def __init__(self, engine: EnginePort, compose: Compose, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
         self._sleep = sleep
         self._projects: dict[str, set[str]] = {}
+        # name -> (container, when its log stream stopped): a live update keeps the container,
+        # and the next supervisor streams from there on, not the container's whole log again.
+        self._streamed: dict[str, tuple[str, float]] = {}
+        # Services live-updated since their supervisor last reported readiness.
+        self._recheck: set[str] = set()
         super().__init__(engine)
+
+    def refresh(self, name: str) -> None:
+        self._recheck.add(name)
 
     def handles(self, r: Resource) -> bool:
         return r.compose is not None
@@ -116,10 +138,13 @@ class ComposeController(RuntimeController):
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
         self._projects.setdefault(t.project, set()).add(name)
-        logs: ProcessHandle | None = None
+        logs: asyncio.Task[None] | None = None
         try:
             container = await self.compose.container(t)
-            logs = await self._stream_logs(name, t)
+            if container:
+                prev = self._streamed.get(name)
+                logs = asyncio.ensure_future(
+                    self._follow_logs(name, t, container, prev[1] if prev and prev[0] == container else None))
             self.engine.dispatch(A.RuntimeStarted(name, self.engine.now()))
             was_ready: bool | None = None
             while True:
@@ -136,26 +161,44 @@ class ComposeController(RuntimeController):
                     self.engine.dispatch(A.RuntimeExited(name, 1, self.engine.now()))
                     return
                 now_ready = ready(state, health)
+                if name in self._recheck:
+                    self._recheck.discard(name)
+                    was_ready = None  # a live update made it STARTING: say again whether it is ready
                 if now_ready != was_ready:
                     was_ready = now_ready
                     self.engine.dispatch(A.RuntimeReady(name, now_ready, self.engine.now()))
                 await self._sleep(POLL_SECS)
         finally:
             if logs is not None:
-                await asyncio.shield(logs.stop(1.0))
+                logs.cancel()
+                await asyncio.shield(asyncio.wait([logs]))
             await asyncio.shield(self._remove(name, t, me))
 
-    async def _stream_logs(self, name: str, t: Target) -> ProcessHandle | None:
-        def on_line(text: str, stream: Stream) -> None:
-            self.engine.log(name, text, source=LogSource.RUNTIME, error=stream is Stream.STDERR)
+    async def _follow_logs(self, name: str, t: Target, container: str, since: float | None) -> None:
+        """The container's output (`docker logs --follow`), until cancelled. A stream ends when
+        the container stops (a restart); it is followed again from the moment it ended, and
+        the next supervisor of the same container (after a live update) carries on from where
+        this one stopped, so no line is shown twice or lost."""
 
-        argv = C.logs_argv(t.flavor, t.project, t.files, t.service)
-        try:
-            return await self.compose.cli.processes.start(
-                ProcessSpec(tuple(argv), os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
-        except ProcessStartError as exc:
-            self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
-            return None
+        def on_line(text: str, stream: Stream) -> None:
+            self.engine.log_output(name, text, LogSource.RUNTIME, stream is Stream.STDERR)
+
+        while True:
+            argv = ("docker", "logs", "--follow", *(("--since", f"{since:.3f}") if since is not None else ()),
+                    container)
+            try:
+                handle = await self.compose.cli.processes.start(
+                    ProcessSpec(argv, os.path.dirname(t.files[0]), self.compose.cli.env), on_line)
+            except ProcessStartError as exc:
+                self.engine.log(name, f"cannot stream logs: {exc}", source=LogSource.RUNTIME, error=True)
+                return
+            try:
+                await handle.wait()
+            finally:
+                await asyncio.shield(handle.stop(1.0))
+                since = time.time()
+                self._streamed[name] = (container, since)
+            await self._sleep(POLL_SECS)
 
     async def _remove(self, name: str, t: Target, me: asyncio.Task[object] | None) -> None:
         """Stopped for good (not replaced by a newer update's supervisor): remove the container;
@@ -166,10 +209,10 @@ class ComposeController(RuntimeController):
         members = self._projects.get(t.project, set())
         members.discard(name)
         if members:
-            argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
+            argv = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file)
         else:
             self._projects.pop(t.project, None)
-            argv = C.down_argv(t.flavor, t.project, t.files)
+            argv = C.down_argv(t.flavor, t.project, t.files, t.env_file)
 
         def log(text: str, is_error: bool) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)

@@ -35,7 +35,8 @@ from lockstep.k8s import commands
 from lockstep.k8s.forwards import address, resolve, url
 from lockstep.k8s.ordering import describe
 from lockstep.k8s.status import Health, Verdict, event_words, job_verdict, pod_name, pods_verdict
-from lockstep.logs.store import LogSource
+from lockstep.logs.levels import level_of
+from lockstep.logs.store import LogLevel, LogSource
 from lockstep.model.resource import PodReadiness, PortForward, Resource, ResourceKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -59,12 +60,24 @@ def _ready_pod(pods: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 
 
 class K8sRuntime(RuntimeController):
+    live_in_place = True
+
     def __init__(self, engine: EnginePort, cli: Cli, deployments: Deployments, *,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.cli = cli
         self.deployments = deployments
         self._sleep = sleep
+        self._supervisions: dict[str, _Supervision] = {}
         super().__init__(engine)
+
+    def refresh(self, name: str) -> None:
+        """A live update left the pods in place: judge them again, which reports readiness."""
+        sup = self._supervisions.get(name)
+        if sup is None:
+            self.engine.dispatch(A.RuntimeReady(name, True, self.engine.now()))  # nothing with pods
+            return
+        sup.ready = None
+        sup.changed.set()
 
     def handles(self, r: Resource) -> bool:
         return r.kind is ResourceKind.K8S and r.name != UNCATEGORIZED
@@ -103,7 +116,12 @@ class K8sRuntime(RuntimeController):
             await asyncio.Event().wait()
             return
         sup = _Supervision(self, name, r, deployed, mode)
-        await sup.run()
+        self._supervisions[name] = sup
+        try:
+            await sup.run()
+        finally:
+            if self._supervisions.get(name) is sup:
+                del self._supervisions[name]
 
 
 def withdrawn(deployments: Deployments, state: EngineState) -> list[str]:
@@ -274,7 +292,17 @@ class _Supervision:
         prefix = f"[{pod}/{container}] "
 
         def on_line(text: str, s: Stream) -> None:
-            self.log(prefix + text, error=s is Stream.STDERR)
+            # The API server hands a container's stdout and stderr over as one stream, so
+            # everything kubectl prints on stdout is the pod's output: its level comes from
+            # the text, as for every process line. kubectl's stderr is kubectl's own word
+            # about the stream (a container not started yet), said as such.
+            if s is Stream.STDERR:
+                level = level_of(text)
+                self.ctl.engine.log_output(self.name, f"{prefix}kubectl logs: {text}", LogSource.RUNTIME,
+                                           True, level=level if level is LogLevel.ERROR else LogLevel.WARN)
+            else:
+                self.ctl.engine.log_output(self.name, prefix + text, LogSource.RUNTIME, False,
+                                           level=level_of(text))
 
         handle = await self.ctl.cli.start(commands.logs(self.d.context, ns, pod, container), on_line)
         try:

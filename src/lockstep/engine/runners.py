@@ -45,6 +45,8 @@ class Outcome:
     ok: bool
     error: str = ""
     outputs: Outputs = field(default_factory=Outputs)
+    # Carried out as a live update into the running container (recorded in the history).
+    live_update: bool = False
 
 
 class UpdateRunner(Protocol):

@@ -41,6 +41,11 @@ class _Supervisor:
 
 
 class RuntimeController(abc.ABC):
+    # Whether a live update (files synced into the running container) keeps the supervisor:
+    # the controller is then told to report readiness again (`refresh`) instead of starting
+    # over (its log streams, watches and port-forwards stay as they are).
+    live_in_place = False
+
     def __init__(self, engine: EnginePort) -> None:
         self.engine = engine
         self._sup: dict[str, _Supervisor] = {}
@@ -61,6 +66,11 @@ class RuntimeController(abc.ABC):
         everything it started when cancelled.
         """
 
+    def refresh(self, name: str) -> None:
+        """A live update changed `name`'s runtime in place (its state is STARTING again): report
+        whether it is ready. Only called when `live_in_place` is set."""
+        raise NotImplementedError(f"{type(self).__name__} sets live_in_place but has no refresh()")
+
     def supervised(self) -> frozenset[str]:
         return frozenset(self._sup)
 
@@ -76,6 +86,12 @@ class RuntimeController(abc.ABC):
             self._stop(name)
         for name, update_id in plan.start:
             sup = self._sup.get(name)
+            last = state.statuses[name].last
+            if (self.live_in_place and sup is not None and not sup.task.done() and last is not None
+                    and last.id == update_id and last.live_update):
+                sup.update_id = update_id
+                self.refresh(name)
+                continue
             previous = sup.task if sup else None
             if sup:
                 sup.task.cancel()

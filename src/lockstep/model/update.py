@@ -83,6 +83,8 @@ class UpdateRecord:
     error: str = ""
     # Inputs changed while it ran: its output may be stale, so it is re-run.
     tainted: bool = False
+    # Carried out as a live update (files synced into the running container), not a rebuild.
+    live_update: bool = False
     # Upstreams (declared and inferred) in force when it started, for the checker.
     # Usually the topology's own closure set, referenced rather than copied: at
     # thousands of resources a copy per record would dominate memory.
@@ -98,6 +100,7 @@ class UpdateRecord:
             "result": self.result.value,
             "error": self.error,
             "tainted": self.tainted,
+            "live_update": self.live_update,
             # In the set's own order (start order for the topology's sets): sorting
             # thousands of names per record would cost more than writing them.
             "upstreams": list(self.upstreams),
@@ -122,6 +125,7 @@ class UpdateRecord:
             result=UpdateResult(str(d.get("result", "running"))),
             error=str(d.get("error", "")),
             tainted=bool(d.get("tainted", False)),
+            live_update=bool(d.get("live_update", False)),
             upstreams=frozenset(str(u) for u in ups) if isinstance(ups, list) else frozenset(),
         )
 

@@ -64,6 +64,8 @@ class UpdateFinished:
     # Stopped by lockstep (disabled, removed, shutdown), not a failure of the command.
     cancelled: bool = False
     outputs: Outputs = field(default_factory=Outputs)
+    # A live update (synced into the running container) rather than a rebuild.
+    live_update: bool = False
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
     result = UpdateResult.SUCCEEDED if a.ok else UpdateResult.CANCELLED if a.cancelled else UpdateResult.FAILED
-    record = replace(s.running, end=a.at, result=result, error=a.error)
+    record = replace(s.running, end=a.at, result=result, error=a.error, live_update=a.live_update)
     s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
     if record.tainted:
         s = _pend(s, Reason(ReasonKind.TAINTED), a.at)

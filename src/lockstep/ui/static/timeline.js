@@ -63,14 +63,14 @@ const Timeline = (() => {
         const end = u.end == null ? now : u.end;
         const bar = document.createElement("div");
         const kinds = u.reasons.map((r) => r.kind);
-        bar.className = `bar ${u.result}` + (crit.has(u.id) ? " critical" : "");
+        bar.className = `bar ${u.result}` + (crit.has(u.id) ? " critical" : "") + (u.live_update ? " live" : "");
         bar.dataset.id = u.id;
         bar.dataset.reasons = kinds.join(" ");
         bar.style.left = `${((u.start - t0) / span) * 100}%`;
         bar.style.width = `${Math.max(0.2, ((end - u.start) / span) * 100)}%`;
-        bar.title = `#${u.id} ${name}: ${u.reason_text} — ${u.result}, ${(end - u.start).toFixed(2)} s` + (u.error ? `\n${u.error}` : "") +
+        bar.title = `#${u.id} ${name}: ${u.reason_text}${u.live_update ? " (live update)" : ""} — ${u.result}, ${(end - u.start).toFixed(2)} s` + (u.error ? `\n${u.error}` : "") +
           (crit.has(u.id) ? "\n(on the critical path)" : "");
-        bar.textContent = kinds.join(",");
+        bar.textContent = (u.live_update ? "live " : "") + kinds.join(",");
         track.appendChild(bar);
       }
       row.append(label, track);
