@@ -47,7 +47,10 @@ function connect() {
   S.ws = ws;
   S.lastHeard = Date.now();
   S.heardFrame = false;
-  ws.onopen = () => { S.backoff = 250; S.lastHeard = Date.now(); setLive(true); };
+  ws.onopen = () => {
+    S.backoff = 250; S.lastHeard = Date.now(); setLive(true);
+    sessionStorage.removeItem("lockstep.reloads");  // the page loaded whole (see index.html)
+  };
   ws.onmessage = (ev) => { S.lastHeard = Date.now(); S.heardFrame = true; handle(JSON.parse(ev.data)); };
   ws.onclose = () => {
     if (S.ws !== ws) return;
