@@ -118,6 +118,8 @@ docker_compose('docker-compose.yml', project_name='ls-live')
         assert docker_engine.tags("lu-web") == tags
         assert started_at(first[0]) != began, "restart_container() restarts the container"
         up.expect("Synced 1 file into web: /www/index.html")
+        # `docker restart` answers with the container's id: not a line for the user's log.
+        assert not any(first[0][:12] in ln for ln in up.log_text().splitlines()), "bare container id logged"
 
         # 2. A failing run step: the update fails, visibly; the synced file stays in the container.
         n = len(updates(up, "web"))

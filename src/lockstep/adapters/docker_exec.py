@@ -60,7 +60,12 @@ class DockerContainer:
         return code
 
     async def restart(self, log: LogFn) -> int:
-        code, _ = await self.cli.run(["docker", "restart", self.container], log)
+        # `docker restart` prints the container id on success: noise in the resource's log,
+        # so its output is shown only when it failed.
+        code, lines = await self.cli.run(["docker", "restart", self.container], None)
+        if code != 0:
+            for line in lines:
+                log(line, True)
         return code
 
 
