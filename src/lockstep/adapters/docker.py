@@ -9,6 +9,7 @@ buildx; otherwise the classic builder, which cannot do `ssh=` or `secret=`.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 from collections.abc import Callable
@@ -19,6 +20,10 @@ from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartEr
 from lockstep.model.resource import ImageTarget
 
 LogFn = Callable[[str, bool], None]  # (text, is_error)
+
+# How long the engine may take to answer a short request (version, inspect, tag): a daemon
+# that accepts the connection and never replies would otherwise hold an update for ever.
+ENGINE_TIMEOUT = 20.0
 
 # Tilt's immutable tags: `<ref>:tilt-<first 16 hex digits of the image id>`.
 TAG_PREFIX = "tilt-"
@@ -87,8 +92,9 @@ class DockerCli:
     _buildkit: bool | None = field(default=None, init=False)
 
     async def run(self, argv: list[str], log: LogFn | None, *, cwd: str = "", stdin_path: str = "",
-                  env: tuple[tuple[str, str], ...] = ()) -> tuple[int, list[str]]:
-        """Run a command to completion; (exit code, its output lines)."""
+                  env: tuple[tuple[str, str], ...] = (), timeout: float | None = None) -> tuple[int, list[str]]:
+        """Run a command to completion; (exit code, its output lines). DockerError when it
+        runs longer than `timeout` seconds (it is stopped)."""
         lines: list[str] = []
 
         def on_line(line: str, stream: Stream) -> None:
@@ -107,10 +113,23 @@ class DockerCli:
         except ProcessStartError as exc:
             raise DockerError(f"cannot run docker: {exc}") from exc
         try:
-            code = await handle.wait()
+            code = await asyncio.wait_for(handle.wait(), timeout)
+        except TimeoutError:
+            host = dict((*self.env, *env)).get("DOCKER_HOST") or os.environ.get("DOCKER_HOST") or "the default socket"
+            raise DockerError(f"the Docker engine ({host}) did not answer `{' '.join(argv[:2])}` within "
+                              f"{timeout:g}s: is the daemon hung? (`docker version` shows whether it answers)"
+                              ) from None
         finally:
             await handle.stop()
         return code, lines
+
+    async def ping(self) -> None:
+        """Fail fast, with the reason, when the engine cannot be reached or does not answer."""
+        code, lines = await self.run(["docker", "version", "--format", "{{.Server.Version}}"], None,
+                                     timeout=ENGINE_TIMEOUT)
+        if code != 0:
+            tail = next((ln for ln in reversed(lines) if ln.strip()), f"exit {code}")
+            raise DockerError(f"the Docker engine is not reachable: {tail}")
 
     async def buildkit(self) -> bool:
         """Whether builds can use BuildKit (the client has buildx). Asked once."""
@@ -126,11 +145,12 @@ class DockerCli:
         return (("DOCKER_BUILDKIT", "1" if await self.buildkit() else "0"),)
 
     async def image_id(self, ref: str) -> str | None:
-        code, lines = await self.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], None)
+        code, lines = await self.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], None,
+                                     timeout=ENGINE_TIMEOUT)
         return lines[0].strip() if code == 0 and lines else None
 
     async def tag(self, source: str, target: str, log: LogFn) -> None:
-        code, lines = await self.run(["docker", "tag", source, target], None)
+        code, lines = await self.run(["docker", "tag", source, target], None, timeout=ENGINE_TIMEOUT)
         if code != 0:
             raise DockerError(f"docker tag {source} {target} failed: {' '.join(lines)[-300:]}")
         log(f"Tagged {target}", False)

@@ -13,7 +13,6 @@ project to stop takes the project down (its network too).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import tempfile
 import time
@@ -32,6 +31,9 @@ from lockstep.model.update import Outputs
 from lockstep.store import actions as A
 
 POLL_SECS = 0.5
+# A stop (`rm -s -f`, `down`) bounded below `lockstep down`'s own 30 s wait: an engine that
+# stopped answering must not hold lockstep's shutdown; the user is told what is left.
+REMOVE_TIMEOUT = 25.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Compose:
     def __init__(self, cli: DockerCli) -> None:
         self.cli = cli
         self._flavor: C.ComposeFlavor | None = None
+        # project -> the resources whose runtime is supervised (the controller keeps it).
+        self.members: dict[str, set[str]] = {}
         self._dir = os.path.join(tempfile.gettempdir(), f"lockstep-compose-{os.getuid()}")
 
     async def target(self, spec: ComposeSpec) -> Target:
@@ -62,6 +66,7 @@ class Compose:
                      outputs: Outputs) -> Outcome:
         assert resource.compose is not None
         try:
+            await self.cli.ping()
             t = await self.target(resource.compose)
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
@@ -78,8 +83,24 @@ class Compose:
         log(f"Running: {' '.join(argv)}", False)
         code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         if code != 0:
+            await self._clean_failed(resource.name, t, log)
             return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}", outputs)
         return Outcome(True, "", outputs)
+
+    async def _clean_failed(self, name: str, t: Target, log: LogFn) -> None:
+        """A failed `up` (a port already in use, an image that cannot be pulled) can leave a
+        created, never started container and the project's network. No supervisor will own
+        them, so they go now; a service that still has a supervisor is left to it."""
+        members = self.members.get(t.project, set())
+        if name in members:
+            return
+        argv = C.rm_argv(t.flavor, t.project, t.files, t.service) if members else \
+            C.down_argv(t.flavor, t.project, t.files)
+        log(f"Cleaning up after the failed start: {' '.join(argv)}", False)
+        try:
+            await self.cli.run(argv, log, timeout=REMOVE_TIMEOUT)
+        except DockerError as exc:
+            log(str(exc), True)
 
     async def container(self, t: Target) -> str:
         code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service), None)
@@ -110,7 +131,6 @@ class ComposeController(RuntimeController):
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
         self._sleep = sleep
-        self._projects: dict[str, set[str]] = {}
         # name -> (container, when its log stream stopped): a live update keeps the container,
         # and the next supervisor streams from there on, not the container's whole log again.
         self._streamed: dict[str, tuple[str, float]] = {}
@@ -128,7 +148,7 @@ class ComposeController(RuntimeController):
         assert r.compose is not None
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
-        self._projects.setdefault(t.project, set()).add(name)
+        self.compose.members.setdefault(t.project, set()).add(name)
         logs: asyncio.Task[None] | None = None
         try:
             container = await self.compose.container(t)
@@ -197,16 +217,18 @@ class ComposeController(RuntimeController):
         current = self._sup.get(name)
         if current is not None and current.task is not me:
             return  # a newer update's supervisor took over the same container
-        members = self._projects.get(t.project, set())
+        members = self.compose.members.get(t.project, set())
         members.discard(name)
         if members:
             argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
         else:
-            self._projects.pop(t.project, None)
+            self.compose.members.pop(t.project, None)
             argv = C.down_argv(t.flavor, t.project, t.files)
 
         def log(text: str, is_error: bool) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)
         log(f"Stopping: {' '.join(argv)}", False)
-        with contextlib.suppress(DockerError):
-            await self.compose.cli.run(argv, log)
+        try:
+            await self.compose.cli.run(argv, log, timeout=REMOVE_TIMEOUT)
+        except DockerError as exc:
+            log(f"{exc}; what it started may still run: `{' '.join(argv)}` removes it", True)

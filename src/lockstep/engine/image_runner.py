@@ -85,6 +85,7 @@ class ImageBuilder:
 
     async def _docker(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
         dockerfile = rewrite_bases(_dockerfile(img), built)
+        await self.cli.ping()
         buildkit = await self.cli.buildkit()
         tmp = tempfile.mkdtemp(prefix="lockstep-build-")
         try:

@@ -1,0 +1,78 @@
+"""Containers under hostile conditions, with the real `lockstep ci`: an engine that accepts the
+connection and never answers, a Compose service whose start fails. Each ends in a clear failure
+in bounded time, and leaves nothing of the project behind."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from dockerd import DockerEngine, compose_available
+from petstore_support import free_port
+from upproc import VENV_BIN
+
+pytestmark = pytest.mark.e2e
+
+
+def ci(tmp_path: Path, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
+    start = time.monotonic()
+    done = subprocess.run([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", "120s"],
+                          cwd=tmp_path, env={**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state"),
+                                             **(env or {})},
+                          capture_output=True, text=True, timeout=180, check=False)
+    return done, time.monotonic() - start
+
+
+def test_an_engine_that_never_answers_fails_the_build_with_the_reason(tmp_path: Path) -> None:
+    # A socket that accepts connections and never says anything: a hung daemon.
+    path = tmp_path / "mute.sock"
+    mute = socket.socket(socket.AF_UNIX)
+    mute.bind(str(path))
+    mute.listen(64)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: hostile-web\n")
+    (tmp_path / "Tiltfile").write_text("docker_build('hostile-web', 'app')\ndocker_compose('docker-compose.yml')\n")
+    try:
+        done, took = ci(tmp_path, {"DOCKER_HOST": f"unix://{path}"})
+    finally:
+        mute.close()
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert f"the Docker engine (unix://{path}) did not answer `docker version` within 20s" in out, out
+    assert "Traceback" not in out
+    assert took < 90, f"ci took {took:.0f}s"
+
+
+def test_a_service_that_cannot_start_fails_clearly_and_leaves_no_container_or_network(
+        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+    compose_available(docker_engine)
+    port = free_port()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", port))
+    taken.listen(1)
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          web:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            init: true
+            ports: ["127.0.0.1:{port}:80"]
+    """))
+    (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-taken')\n")
+    try:
+        done, _ = ci(tmp_path)
+    finally:
+        taken.close()
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "address already in use" in out, out
+    left = docker_engine.docker("ps", "-a", "--filter", "label=com.docker.compose.project=ls-taken", "-q").stdout
+    assert left == "", f"a container of the failed start was left: {left}"
+    networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert "ls-taken_default" not in networks, networks
