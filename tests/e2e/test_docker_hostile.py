@@ -5,6 +5,7 @@ in bounded time, and leaves nothing of the project behind."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import textwrap
@@ -76,3 +77,29 @@ def test_a_service_that_cannot_start_fails_clearly_and_leaves_no_container_or_ne
     assert left == "", f"a container of the failed start was left: {left}"
     networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "ls-taken_default" not in networks, networks
+
+
+def test_an_unreadable_file_in_the_context_fails_the_build_naming_it(
+        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("needs util-linux's setpriv to drop the capability that lets root read anything")
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(f"FROM {busybox_image}\nCOPY . /app/\n")
+    (tmp_path / "app" / "secret.key").write_text("k")
+    (tmp_path / "app" / "secret.key").chmod(0)
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: hostile-unreadable\n")
+    (tmp_path / "Tiltfile").write_text("docker_build('hostile-unreadable', 'app')\n"
+                                       "docker_compose('docker-compose.yml')\n")
+    # Root reads any file; without CAP_DAC_OVERRIDE/DAC_READ_SEARCH it is held to the mode bits, as a user is.
+    start = time.monotonic()
+    done = subprocess.run([setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search",
+                           f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", "60s"],
+                          cwd=tmp_path, env={**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")},
+                          capture_output=True, text=True, timeout=120, check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert ("docker_build('hostile-unreadable'): cannot read secret.key in the build context "
+            f"{tmp_path / 'app'}: Permission denied; make it readable, or leave it out of the context") in out, out
+    assert "internal error" not in out
+    assert time.monotonic() - start < 60

@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from lockstep.adapters.build_context import fingerprint, write_context
+from lockstep.adapters.build_context import ContextError, fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
 from lockstep.adapters.process import LineSink, Stream
 from lockstep.engine.k8s_runner import K8sError
@@ -93,7 +93,10 @@ class ImageBuilder:
             argv = build_argv(img, buildkit=buildkit, iidfile=iidfile)
             # Read the files once (off the event loop): what is hashed is what is sent.
             flt = ContextFilter(img)
-            tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
+            try:
+                tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
+            except ContextError as exc:
+                raise DockerError(f"docker_build('{img.ref}'): {exc}") from exc
             options = [a for a in argv if a != iidfile]
             key = hashlib.sha256("\0".join([tar.digest, *options]).encode()).hexdigest()
             cached = self._cache.get(key)
