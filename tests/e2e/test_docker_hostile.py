@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import textwrap
@@ -13,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from dockerd import DockerEngine, compose_available
+from dockerd import DockerEngine, compose_available, make_busybox_image, private_dockerd
 from petstore_support import free_port
-from upproc import VENV_BIN
+from upproc import VENV_BIN, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +104,57 @@ def test_an_unreadable_file_in_the_context_fails_the_build_naming_it(
             f"{tmp_path / 'app'}: Permission denied; make it readable, or leave it out of the context") in out, out
     assert "internal error" not in out
     assert time.monotonic() - start < 60
+
+
+def _kill_daemon_when(tmp_path: Path, engine: DockerEngine, seen: str) -> tuple[str, float]:
+    """Run `lockstep ci`; kill -9 the engine once its output shows `seen`; (output, seconds after the kill)."""
+    log = open(tmp_path / "ci.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", "120s"],
+                            cwd=tmp_path, env={**os.environ, **engine.env,
+                                               "LOCKSTEP_STATE_DIR": str(tmp_path / "state")},
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: seen in (tmp_path / "ci.log").read_text(), 90, f"ci to print {seen!r}")
+        os.kill(int((engine.root / "dockerd.pid").read_text()), signal.SIGKILL)
+        killed = time.monotonic()
+        proc.wait(90)
+        return (tmp_path / "ci.log").read_text(), time.monotonic() - killed
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_the_engine_killed_during_a_build_fails_it_saying_so(tmp_path: Path) -> None:
+    with private_dockerd() as engine:
+        image = make_busybox_image(engine)
+        (tmp_path / "app").mkdir()
+        (tmp_path / "app" / "Dockerfile").write_text(f"FROM {image}\nRUN sleep 60\n")
+        (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: hostile-killed\n")
+        (tmp_path / "Tiltfile").write_text("docker_build('hostile-killed', 'app')\n"
+                                           "docker_compose('docker-compose.yml')\n")
+        out, took = _kill_daemon_when(tmp_path, engine, "Step 2/2 : RUN sleep 60")
+    assert "docker build of hostile-killed failed (exit 1" in out, out
+    assert "the Docker engine is not reachable: Cannot connect to the Docker daemon" in out, out
+    assert "stopped answering during the build" in out
+    assert "lockstep ci: failed: web failed" in out
+    assert took < 60, f"ci took {took:.0f}s after the engine died"
+
+
+def test_the_engine_killed_during_a_compose_start_fails_it_saying_so(tmp_path: Path) -> None:
+    with private_dockerd() as engine:
+        compose_available(engine)
+        image = make_busybox_image(engine)
+        (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+            services:
+              web:
+                image: {image}
+                command: ["sleep", "3600"]
+        """))
+        (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-killed')\n")
+        out, took = _kill_daemon_when(tmp_path, engine, "Running: docker")
+    assert "up web exited with code 1: the Docker engine is not reachable" in out, out
+    assert "lockstep ci: failed: web failed" in out
+    assert "internal error" not in out  # docker-compose v1's own traceback may be in the excerpt: it is its output
+    assert took < 60, f"ci took {took:.0f}s after the engine died"

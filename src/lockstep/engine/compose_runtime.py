@@ -83,6 +83,10 @@ class Compose:
         log(f"Running: {' '.join(argv)}", False)
         code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         if code != 0:
+            try:
+                await self.cli.ping()
+            except DockerError as gone:  # the daemon died or hung during the start
+                return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}: {gone}", outputs)
             await self._clean_failed(resource.name, t, log)
             return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}", outputs)
         return Outcome(True, "", outputs)

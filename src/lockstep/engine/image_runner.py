@@ -110,6 +110,12 @@ class ImageBuilder:
             code, lines = await self.cli.run(argv, log, stdin_path=tar.path, env=await self.cli.build_env())
             if code != 0:
                 tail = next((ln for ln in reversed(lines) if ln.strip()), "")
+                try:
+                    await self.cli.ping()
+                except DockerError as gone:
+                    # "unexpected EOF" alone does not say that the daemon died mid-build.
+                    raise DockerError(f"docker build of {img.ref} failed (exit {code}: {tail}): {gone}; it "
+                                      "stopped answering during the build") from None
                 raise DockerError(f"docker build of {img.ref} failed (exit {code}): {tail}")
             with open(iidfile, encoding="utf-8") as f:
                 image_id = f.read().strip()
