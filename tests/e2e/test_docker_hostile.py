@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from dockerd import DockerEngine, compose_available, make_busybox_image, private_dockerd
 from petstore_support import free_port
-from upproc import VENV_BIN, wait_until
+from upproc import VENV_BIN, Up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +158,25 @@ def test_the_engine_killed_during_a_compose_start_fails_it_saying_so(tmp_path: P
     assert "lockstep ci: failed: web failed" in out
     assert "internal error" not in out  # docker-compose v1's own traceback may be in the excerpt: it is its output
     assert took < 60, f"ci took {took:.0f}s after the engine died"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_during_a_compose_start_leaves_no_container_or_network(
+        tmp_path: Path, docker_engine: DockerEngine, busybox_image: str, sig: signal.Signals) -> None:
+    compose_available(docker_engine)
+    project = f"ls-stop{int(sig)}"
+    (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+        services:
+          web:
+            image: {busybox_image}
+            command: ["sleep", "3600"]
+            init: true
+    """))
+    (tmp_path / "Tiltfile").write_text(f"docker_compose('docker-compose.yml', project_name='{project}')\n")
+    with Up(tmp_path / "Tiltfile", tmp_path / "state") as up:
+        up.expect("Creating network", timeout=90)
+        assert up.stop(sig, timeout=60) == 0
+    left = docker_engine.docker("ps", "-a", "--filter", f"label=com.docker.compose.project={project}", "-q").stdout
+    networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
+    assert (left, f"{project}_default" in networks) == ("", False), f"left: {left} {networks}\n{up.log_text()}"
+    assert "Cleaning up after the failed start" in up.log_text()

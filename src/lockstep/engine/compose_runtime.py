@@ -81,7 +81,13 @@ class Compose:
             files = (*files, override)
         argv = C.up_argv(t.flavor, t.project, files, t.service)
         log(f"Running: {' '.join(argv)}", False)
-        code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
+        try:
+            code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
+        except asyncio.CancelledError:
+            # Stopped mid-start (Ctrl-C, SIGTERM, a newer update): compose may have created and
+            # started the container already, and no supervisor will ever own it.
+            await asyncio.shield(self._clean_failed(resource.name, t, log))
+            raise
         if code != 0:
             try:
                 await self.cli.ping()
@@ -92,9 +98,10 @@ class Compose:
         return Outcome(True, "", outputs)
 
     async def _clean_failed(self, name: str, t: Target, log: LogFn) -> None:
-        """A failed `up` (a port already in use, an image that cannot be pulled) can leave a
-        created, never started container and the project's network. No supervisor will own
-        them, so they go now; a service that still has a supervisor is left to it."""
+        """A failed or interrupted `up` (a port already in use, an image that cannot be pulled,
+        a stop signal) can leave the service's container and the project's network. No
+        supervisor will own them, so they go now; a service that still has a supervisor (an
+        earlier update's container) is left to it."""
         members = self.members.get(t.project, set())
         if name in members:
             return
