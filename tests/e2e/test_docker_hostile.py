@@ -46,7 +46,8 @@ def test_an_engine_that_never_answers_fails_the_build_with_the_reason(tmp_path: 
         mute.close()
     out = done.stdout + done.stderr
     assert done.returncode == 1, out
-    assert f"the Docker engine (unix://{path}) did not answer `docker version` within 20s" in out, out
+    assert (f"the Docker engine (unix://{path}) did not answer `docker version --format "
+            "{{.Server.Version}}` within 20s: is the daemon hung?") in out, out
     assert "Traceback" not in out
     assert took < 90, f"ci took {took:.0f}s"
 
@@ -180,3 +181,34 @@ def test_a_stop_during_a_compose_start_leaves_no_container_or_network(
     networks = docker_engine.docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert (left, f"{project}_default" in networks) == ("", False), f"left: {left} {networks}\n{up.log_text()}"
     assert "Cleaning up after the failed start" in up.log_text()
+
+
+def test_down_stops_up_in_bounded_time_when_the_engine_hangs(tmp_path: Path) -> None:
+    with private_dockerd() as engine:
+        compose_available(engine)
+        image = make_busybox_image(engine)
+        (tmp_path / "docker-compose.yml").write_text(textwrap.dedent(f"""
+            services:
+              web:
+                image: {image}
+                command: ["sleep", "3600"]
+                init: true
+        """))
+        (tmp_path / "Tiltfile").write_text("docker_compose('docker-compose.yml', project_name='ls-hung')\n")
+        env = {**os.environ, **engine.env, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")}
+        daemon = int((engine.root / "dockerd.pid").read_text())
+        with Up(tmp_path / "Tiltfile", tmp_path / "state", env=engine.env) as up:
+            wait_until(lambda: any(r.resource == "web" and r.end for r in up.history()), 90, "web to start")
+            os.kill(daemon, signal.SIGSTOP)  # it keeps accepting connections, and answers nothing
+            try:
+                start = time.monotonic()
+                done = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tmp_path / "Tiltfile")],
+                                      env=env, capture_output=True, text=True, timeout=90, check=False)
+                took = time.monotonic() - start
+            finally:
+                os.kill(daemon, signal.SIGCONT)
+            assert done.returncode == 0, done.stdout + done.stderr
+            assert "lockstep down: stopped pid" in done.stdout
+            assert took < 30
+            assert " down` within 25s: is the daemon hung?" in up.log_text(), up.log_text()[-2000:]
+            assert "what it started may still run: `" in up.log_text()

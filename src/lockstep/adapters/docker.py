@@ -116,7 +116,7 @@ class DockerCli:
             code = await asyncio.wait_for(handle.wait(), timeout)
         except TimeoutError:
             host = dict((*self.env, *env)).get("DOCKER_HOST") or os.environ.get("DOCKER_HOST") or "the default socket"
-            raise DockerError(f"the Docker engine ({host}) did not answer `{' '.join(argv[:2])}` within "
+            raise DockerError(f"the Docker engine ({host}) did not answer `{' '.join(argv)[:160]}` within "
                               f"{timeout:g}s: is the daemon hung? (`docker version` shows whether it answers)"
                               ) from None
         finally:
