@@ -101,3 +101,22 @@ def test_a_garbled_watch_event_is_reported_and_the_next_events_still_count(tmp_p
         up.expect("malformed JSON skipped", timeout=30)
         up.expect("web is ready", timeout=30)
         assert up.stop() == 0
+
+
+@pytest.mark.parametrize("verb", ["delete", "config"])
+def test_down_fails_clearly_when_kubectl_never_answers(tmp_path: Path, verb: str) -> None:
+    env, sdir = _project(tmp_path, "update_settings(k8s_upsert_timeout_secs=2)\n")
+    with Up(tmp_path / "Tiltfile", tmp_path / "state", env=env) as up:
+        up.expect("Applied Deployment", timeout=30)
+        assert up.stop() == 0
+    (sdir / f"hang-{verb}").touch()
+    marker = uuid.uuid4().hex
+    full = {**os.environ, **env, "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "HOSTILE_MARK": marker}
+    start = time.monotonic()
+    done = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tmp_path / "Tiltfile")],
+                          env=full, capture_output=True, text=True, timeout=60, check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "got no answer within 2s and was stopped; is the cluster reachable?" in out, out
+    assert time.monotonic() - start < 30
+    assert not marked_pids(marker), "a kubectl was left running"
