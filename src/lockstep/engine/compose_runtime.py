@@ -66,8 +66,8 @@ class Compose:
                      outputs: Outputs) -> Outcome:
         assert resource.compose is not None
         try:
-            await self.cli.ping()
             t = await self.target(resource.compose)
+            await self.cli.ping()
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
         files = t.files
