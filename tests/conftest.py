@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 import summary
+
+# A shell starts background jobs with SIGINT ignored (`make test &`, CI runners), and an ignored
+# signal stays ignored across exec: the `lockstep` processes the tests stop with SIGINT (Ctrl-C)
+# would never see it. Python's own handler is reset to the default in every child instead.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

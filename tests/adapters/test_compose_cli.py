@@ -10,6 +10,7 @@ import pytest
 
 from lockstep.adapters import compose as C
 from lockstep.adapters.docker import DockerCli, DockerError
+from lockstep.adapters.docker_cleanup import Owner
 from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
 from lockstep.adapters.process import ProcessSpec
 
@@ -28,6 +29,15 @@ def test_arguments_for_both_versions() -> None:
                                                                  "down"]
 
 
+def test_env_file_goes_before_the_command_in_both_versions() -> None:
+    for flavor, head in ((C.ComposeFlavor.V2, ["docker", "compose"]), (C.ComposeFlavor.V1, ["docker-compose"])):
+        assert C.up_argv(flavor, "shop", FILES[:1], "web", "/p/dev.env") == [
+            *head, "--env-file", "/p/dev.env", "-p", "shop", "-f", FILES[0], "up", "-d", "--no-deps", "--no-build",
+            "web"]
+        assert C.down_argv(flavor, "shop", FILES[:1], "/p/dev.env")[len(head):len(head) + 2] == [
+            "--env-file", "/p/dev.env"]
+
+
 def test_project_name_is_composes_default() -> None:
     assert C.project_name(("/home/me/My-Shop_2.x/docker-compose.yml",)) == "my-shop_2x"
     assert C.project_name(FILES, explicit="Other") == "other"
@@ -42,6 +52,14 @@ def test_override_substitutes_the_built_image_and_keeps_the_files_version(tmp_pa
     base.write_text("services:\n  web:\n    build: .\n")
     assert json.loads(C.override_yaml("web", "app:tilt-0123", str(base))) == {
         "services": {"web": {"image": "app:tilt-0123"}}}
+
+
+def test_override_labels_the_container_as_lockstep_s(tmp_path: Path) -> None:
+    owner = Owner("0123456789abcdef", "run1", tmp_path / "state" / "docker-started.json")
+    assert json.loads(C.override_yaml("db", "", "", owner.labels)) == {
+        "services": {"db": {"labels": {"dev.lockstep.tiltfile": "0123456789abcdef", "dev.lockstep.run": "run1"}}}}
+    owner.note_started()  # recorded before the container starts, for `down` and the next `up`
+    assert json.loads(owner.record.read_text())["run"] == "run1"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("works", "want"), [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,14 +29,36 @@ HELPER = os.path.join(os.path.dirname(__file__), "orphan_helper.py")
 
 
 def _wait_exec(pid: int, name: str) -> None:
-    """start() returns once the child exists; under load it may not have exec'd yet, and until then
-    /proc shows lockstep's own environment and descriptors. Wait for the exec, not a fixed time."""
+    """Wait until `pid` has finished exec'ing `name`, not merely begun.
+
+    start() returns once the child exists; until its exec, /proc shows lockstep's own environment and
+    descriptors. The kernel renames the task early in exec, *before* it closes the close-on-exec
+    descriptors (the exec error pipe shows as fd 3 for that moment), and lays out the new environment
+    last: under load a reader sees every step. So wait for the name and then for a non-empty
+    environment (it reads empty while the new one is being built), never for a fixed time."""
 
     def comm() -> str:
         with open(f"/proc/{pid}/comm") as f:
             return f.read().strip()
 
+    def environ() -> bytes:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read()
+
     wait_until(lambda: comm() == name, timeout=10, what=f"pid {pid} to exec {name}")
+    wait_until(lambda: environ() != b"", timeout=10, what=f"pid {pid} to finish exec'ing {name}")
+
+
+def _fd_targets(pid: int) -> set[str]:
+    """What `pid`'s open descriptors point at. Right after the exec the new program still opens and
+    closes files of its own (the loader opens libc, setlocale the locale files, each briefly as fd 3),
+    so a listed descriptor can be gone by the time it is read: that one was not inherited, since an
+    inherited descriptor stays open for the life of the process."""
+    targets = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            targets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return targets
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -249,8 +272,7 @@ def test_reaper_pipe_is_not_inherited_by_children() -> None:
             pipe = f"pipe:[{os.fstat(reaper._proc.stdin.fileno()).st_ino}]"
             h = await SubprocessRunner(reaper).start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
             _wait_exec(h.pid, "sleep")
-            fds = os.listdir(f"/proc/{h.pid}/fd")
-            targets = {os.readlink(f"/proc/{h.pid}/fd/{fd}") for fd in fds}
+            targets = _fd_targets(h.pid)
             assert pipe not in targets
             await h.stop()
         finally:
@@ -271,8 +293,6 @@ def test_children_carry_the_run_tag() -> None:
                 with open(f"/proc/{h.pid}/environ", "rb") as f:
                     return f.read().split(b"\0")
 
-            # The name changes before exec has laid out the new environment (it reads empty until then).
-            wait_until(lambda: environ() != [b""], timeout=10, what="the exec'd environment")
             assert f"{RUN_TAG_VAR}={reaper.tag}".encode() in environ()
             await h.stop()
         finally:

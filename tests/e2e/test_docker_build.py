@@ -7,6 +7,8 @@ resource's update as the engine does; the images are then inspected with `docker
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,8 +54,8 @@ class Runner:
     """The image step of a resource's update, as the engine runs it (the Kubernetes runner's
     `ImagesInOrder` over the docker builder; Compose services use the same builder)."""
 
-    def __init__(self) -> None:
-        self.builder = ImageBuilder(DockerCli(SubprocessRunner()))
+    def __init__(self, env: tuple[tuple[str, str], ...] = ()) -> None:
+        self.builder = ImageBuilder(DockerCli(SubprocessRunner(), env=env))
         self.step = ImagesInOrder(DockerImages(self.builder))
         self.logs: list[str] = []
 
@@ -127,7 +129,7 @@ def test_content_derived_tags_are_immutable_and_reused(
 def test_build_options_reach_docker(tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
     (tmp_path / "ctx").mkdir()
     dockerfile = (f"FROM {busybox_image} AS dev\nARG GREETING=unset\n"
-                  "RUN echo \"$GREETING\" > /greeting && echo dev > /stage && grep db /etc/hosts > /hosts\n"
+                  "RUN echo \"$GREETING\" > /greeting && echo dev > /stage && grep -w db /etc/hosts > /hosts\n"
                   "FROM dev AS prod\nRUN echo prod > /stage\n")
     result = evaluate(tmp_path, f"docker_build('opts', 'ctx', dockerfile_contents={dockerfile!r}, "
                       "build_args={'GREETING': 'hello'}, target='dev', extra_tag=['opts:extra', 'other/opts:x'], "
@@ -146,15 +148,63 @@ def test_build_options_reach_docker(tmp_path: Path, docker_engine: DockerEngine,
     assert img.entrypoint == ("/bin/sh",) and img.container_args == ("-c", "true") and img.match_in_env_vars
 
 
-def test_ssh_and_secret_need_buildkit(tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
-    write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\n"})
+def test_a_secret_mount_builds_with_buildkit(tmp_path: Path, docker_engine: DockerEngine,
+                                             busybox_image: str) -> None:
+    # The engine (20.10) has BuildKit; the client on PATH may lack buildx: lockstep finds a
+    # client that builds with it (Debian's 20.10 client has it built in).
+    write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\n"
+                     "RUN --mount=type=secret,id=tok test \"$(cat /run/secrets/tok)\" = hunter2 "
+                     "&& echo checked > /checked\n",
+                     "tok.txt": "hunter2"})
+    # src= is relative to the Tiltfile, as every path in it.
     result = evaluate(tmp_path, "docker_build('sec', 'ctx', secret=['id=tok,src=tok.txt'])\n"
                       + DEPLOY.format(ref="sec"))
     runner = Runner()
-    if asyncio.run(runner.builder.cli.buildkit()):
-        pytest.skip("this docker client has buildx: the classic-builder refusal does not apply")
+    builder = asyncio.run(runner.builder.cli.builder())
+    assert builder.buildkit, f"no docker client here builds with BuildKit: {builder.why}"
+    ref = runner.built(runner.update(result), "sec")
+    assert docker_engine.cat(ref, "/checked") == "checked\n"
+    assert "with BuildKit" in "\n".join(runner.logs) and any(
+        line == "Image sec built with BuildKit" for line in runner.logs)
+    # The secret was mounted for the RUN only: the image does not hold it.
+    assert docker_engine.docker("run", "--rm", ref, "ls", "/run/secrets/tok", check=False).returncode != 0
+
+    # A wrong secret fails the build, so the check above is real (a changed RUN line: BuildKit
+    # does not count secrets in its cache key).
+    (tmp_path / "tok.txt").write_text("wrong")
+    (tmp_path / "ctx" / "Dockerfile").write_text((tmp_path / "ctx" / "Dockerfile").read_text().replace(
+        "checked >", "checked-again >"))
+    outcome = Runner().update(result)
+    assert not outcome.ok and "docker build of sec failed" in outcome.error
+
+
+def test_an_ssh_mount_builds_with_buildkit(tmp_path: Path, docker_engine: DockerEngine,
+                                           busybox_image: str) -> None:
+    if shutil.which("ssh-keygen") is None:
+        pytest.skip("ssh-keygen is not installed (Debian: openssh-client)")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")], check=True)
+    # The RUN sees an agent socket only when the key reached the build through --ssh.
+    write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\n"
+                     "RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent > /agent\n"})
+    result = evaluate(tmp_path, "docker_build('withssh', 'ctx', ssh='default=key')\n" + DEPLOY.format(ref="withssh"))
+    runner = Runner()
+    ref = runner.built(runner.update(result), "withssh")
+    assert docker_engine.cat(ref, "/agent") == "agent\n"
+    assert "Image withssh built with BuildKit" in runner.logs
+
+
+def test_ssh_and_secret_are_refused_by_the_classic_builder(tmp_path: Path, docker_engine: DockerEngine,
+                                                           busybox_image: str) -> None:
+    write(tmp_path, {"ctx/Dockerfile": f"FROM {busybox_image}\nCOPY v.txt /v.txt\n", "ctx/v.txt": "x"})
+    result = evaluate(tmp_path, "docker_build('sec', 'ctx', secret=['id=tok,src=tok.txt'])\n"
+                      "docker_build('plain', 'ctx')\n" + DEPLOY.format(ref="sec")
+                      + DEPLOY.format(ref="plain").replace("'app'", "'app2'"))
+    runner = Runner(env=(("DOCKER_BUILDKIT", "0"),))  # the user's choice: the classic builder
     outcome = runner.update(result)
     assert not outcome.ok and "needs BuildKit" in outcome.error and "secret=" in outcome.error
+    ref = runner.built(runner.update(result, "app2"), "plain")
+    assert docker_engine.cat(ref, "/v.txt") == "x"
+    assert "Image plain built with classic builder" in runner.logs
 
 
 def test_an_image_built_from_another_rebuilds_after_it(
@@ -228,3 +278,23 @@ def test_build_failures_are_clear(tmp_path: Path, docker_engine: DockerEngine, b
     assert not outcome.ok and "docker build of bad failed" in outcome.error
     outcome = runner.update(result, "app2")
     assert not outcome.ok and "no image lazy:tilt-build-" in outcome.error and "$EXPECTED_REF" in outcome.error
+
+
+def test_base_images_are_substituted_by_tag(tmp_path: Path, docker_engine: DockerEngine, busybox_image: str) -> None:
+    # One repository built under two tags: `FROM app:v1` and `COPY --from=app:v2` must each
+    # get their own build, not whichever `app` was built last.
+    write(tmp_path, {
+        "v1/Dockerfile": f"FROM {busybox_image}\nCOPY which.txt /which.txt\n",
+        "v1/which.txt": "v1",
+        "v2/Dockerfile": f"FROM {busybox_image}\nCOPY which.txt /which.txt\n",
+        "v2/which.txt": "v2",
+        "web/Dockerfile": "FROM app:v1\nCOPY --from=app:v2 /which.txt /from-v2.txt\n",
+    })
+    result = evaluate(tmp_path, "docker_build('app:v1', 'v1')\ndocker_build('app:v2', 'v2')\n"
+                      "docker_build('web', 'web')\n" + DEPLOY.format(ref="web"))
+    app = result.resource("app")
+    assert app is not None and [i.ref for i in app.images] == ["app:v1", "app:v2", "web"]
+    runner = Runner()
+    outcome = runner.update(result)
+    web = runner.built(outcome, "web")
+    assert docker_engine.cat(web, "/which.txt", "/from-v2.txt") == "v1v2"

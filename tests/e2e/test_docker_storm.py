@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import summary
 from dockerd import DockerEngine, compose_available
-from upproc import Up, wait_until
+from upproc import Up, wait_progressing, wait_until
 
 from lockstep.engine.checker import check_history
 
@@ -126,6 +126,7 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
 
     (tmp_path / "Tiltfile").write_text(TILTFILE)
     started = time.monotonic()
+    slowest = 0.0  # the longest storm, edits to deployed: the margin under wait_progressing's bounds
     with Up(tmp_path / "Tiltfile", tmp_path / "state") as up:
         wait_until(lambda: deployed_at("0"), timeout=90, what="the first image deployed", interval=0.3)
         for storm in range(1, STORMS + 1):
@@ -133,8 +134,14 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
                 (tmp_path / "ui_src" / "version.txt").write_text(f"{storm}.{k}")
                 time.sleep(0.05)
             final = f"{storm}.{EDITS_PER_STORM - 1}"
-            wait_until(lambda v=final: deployed_at(v), timeout=60,  # type: ignore[misc]
-                       what=f"an image at {final} deployed", interval=0.3)
+            storm_began = time.monotonic()
+            # A storm is bounded work (at most EDITS_PER_STORM site builds, the image builds they
+            # coalesce into, one redeploy): 3-6 s here at a load of 12, far longer when other docker
+            # daemons on the machine hold the disk. So no fixed deadline: lockstep's output (build
+            # steps, deploys) must keep moving, and a storm gets a bound well above its work.
+            wait_progressing(lambda v=final: deployed_at(v), up.output_size, stall=60,  # type: ignore[misc]
+                             limit=240, what=f"an image at {final} deployed", interval=0.3)
+            slowest = max(slowest, time.monotonic() - storm_began)
         up.stop()
     history = up.history()
     assert check_history(history) == []
@@ -153,7 +160,7 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
         f"docker image storm: {STORMS} storms x {EDITS_PER_STORM} edits, {len(image_updates)} image updates, "
         f"{len(tags)} images inspected, {len(partial)} partial, {discarded} builds discarded for a moving "
         f"context (untagged; {dangling_partial} of the {len(dangling)} left dangling were partial), "
-        f"{time.monotonic() - started:.0f}s")
+        f"{time.monotonic() - started:.0f}s, slowest storm {slowest:.1f}s")
     assert tags and all(t.startswith("site-image:tilt-") for t in tags)
     assert not partial, f"partial images: {partial}"
     assert ("build-ui", "site") in up.inferred()

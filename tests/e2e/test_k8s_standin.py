@@ -155,6 +155,12 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
                              "--selector", "lockstep.dev/resource=web", "--watch", "--output-watch-events",
                              "-o", "json"]
             # 2. the pod comes up: not ready, then ready -> RuntimeReady, logs and a port-forward.
+            # Pod logs are one stream (kubectl's stdout): levels come from each line's text;
+            # kubectl's own stderr is labelled as kubectl's, a warning at least.
+            (sdir / "pod-logs.txt").write_text("ERROR: database unreachable\n"
+                                               "W1130 12:00:00.000000 1 main.go:10] slow start\n"
+                                               "Traceback (most recent call last):\n")
+            (sdir / "pod-logs-stderr.txt").write_text("unexpected EOF\n")
             pod_event(sdir, "ADDED", "web-1", ready=False, image="web:tilt-1")
             await until(lambda: any("logs" in c for c in argvs(sdir)), "log stream")
             assert state().rs["web"].runtime is not RuntimeStatus.READY
@@ -186,6 +192,14 @@ def test_apply_watch_ready_forward_reapply_delete(tmp_path: Path, monkeypatch: p
                     "pod/web-1", "--container", "web"] in argvs(sdir)
             await until(lambda: any("[web-1/web] hello from pod/web-1" in ln.text
                                     for ln in engine.logs.tail("web", 100)), "pod log line in the resource log")
+            await until(lambda: any("kubectl logs: unexpected EOF" in ln.text
+                                    for ln in engine.logs.tail("web", 100)), "kubectl's stderr line")
+            levels = {ln.text: ln.level for ln in engine.logs.tail("web", 200) if ln.text.startswith("[web-1/web]")}
+            assert levels["[web-1/web] hello from pod/web-1"] is LogLevel.INFO
+            assert levels["[web-1/web] ERROR: database unreachable"] is LogLevel.ERROR
+            assert levels["[web-1/web] W1130 12:00:00.000000 1 main.go:10] slow start"] is LogLevel.WARN
+            assert levels["[web-1/web] Traceback (most recent call last):"] is LogLevel.ERROR
+            assert levels["[web-1/web] kubectl logs: unexpected EOF"] is LogLevel.WARN
             # 3. a new image: re-applied with the new ref; the forward moves to the new pod.
             engine.dispatch(A.Trigger("web", engine.now()))
             await until(lambda: sum(1 for c in argvs(sdir) if "apply" in c) >= 3, "second apply of web")

@@ -139,3 +139,91 @@ def test_down_stops_up_during_a_blocked_first_evaluation(tmp_path: Path) -> None
     up.out.close()
     assert time.monotonic() - started < 5
     wait_until(lambda: not marked_pids(value), timeout=10, what="every process gone")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
+def test_local_blocked_past_the_budget_is_stopped_in_process(tmp_path: Path) -> None:
+    from lockstep.tiltfile import load
+
+    tf = tmp_path / "Tiltfile"
+    # A command waiting on stdin gets end-of-file at once; one that never ends is stopped.
+    tf.write_text("print(local('cat', quiet=True) == '')\n"
+                  "local('sleep 1001 & echo $! > child.pid; exec sleep 1000')\n")
+    started = time.monotonic()
+    r = load(str(tf), timeout=1.0)
+    assert time.monotonic() - started < 10
+    assert r.printed == ("True",)
+    (err,) = r.errors
+    assert "'sleep 1001 & echo $! > child.pid; exec sleep 1000' was still running" in err.message
+    assert "1 s budget" in err.message and "LOCKSTEP_TILTFILE_TIMEOUT" in err.hint
+    assert (err.location.line, err.location.col) == (2, 1)
+    grandchild = int((tmp_path / "child.pid").read_text())
+    wait_until(lambda: not _pid_alive(grandchild), timeout=10, what="the command's process group gone")
+
+
+def test_local_blocked_past_the_budget_stops_the_evaluation_child(tmp_path: Path) -> None:
+    from lockstep.tiltfile.isolate import Evaluator
+
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('a', cmd='true')\n"
+                  "x = local('sleep 1003 & echo $! > child.pid; exec sleep 1002')\n")
+    started = time.monotonic()
+    r = Evaluator().load(str(tf), timeout=1.0)
+    took = time.monotonic() - started
+    assert took < 10, took
+    (err,) = r.errors
+    assert "command 'sleep 1003 & echo $! > child.pid; exec sleep 1002' was still running" in err.message
+    assert err.location is not None and (err.location.file, err.location.line) == (str(tf), 2)
+    assert "LOCKSTEP_TILTFILE_TIMEOUT" in err.hint
+    grandchild = int((tmp_path / "child.pid").read_text())
+    wait_until(lambda: not _pid_alive(grandchild), timeout=10, what="the command's process group gone")
+
+
+def test_up_reports_a_blocked_reload_and_keeps_running(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(GOOD)
+    with Up(tf, tmp_path / "state", env={key: value, "LOCKSTEP_TILTFILE_TIMEOUT": "2"}) as up:
+        wait_until(lambda: _pids_running(value, b"sleep"), what="the server to start")
+        server = _pids_running(value, b"sleep")
+        tf.write_text(GOOD + "local('sleep 1004')\n")
+        up.expect("command 'sleep 1004' was still running", timeout=30)
+        assert not _pids_running(value, b"sleep\x001004")
+        assert _pids_running(value, b"sleep") == server and up.proc.poll() is None
+
+
+def test_an_edit_restarts_a_slow_reload(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text(GOOD)
+    with Up(tf, tmp_path / "state", env={key: value}) as up:
+        wait_until(lambda: _pids_running(value, b"sleep"), what="the server to start")
+        tf.write_text(GOOD + "local('sleep 1005')\n")
+        wait_until(lambda: _pids_running(value, b"sleep\x001005"), what="the slow reload's local() to run")
+        started = time.monotonic()
+        tf.write_text(GOOD + "local_resource('after', cmd='echo fixed-now')\n")
+        up.expect("fixed-now", timeout=30)
+        # Well inside the 120 s budget: the edit stopped the slow evaluation at once.
+        assert time.monotonic() - started < 15
+        assert "restarting the evaluation" in up.log_text()
+        wait_until(lambda: not _pids_running(value, b"sleep\x001005"), timeout=10, what="the slow local() gone")
+
+
+def test_an_edit_restarts_a_slow_first_evaluation(tmp_path: Path) -> None:
+    key, value = _marker()
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('sleep 1006')\n" + GOOD)
+    with Up(tf, tmp_path / "state", env={key: value}) as up:
+        wait_until(lambda: _pids_running(value, b"sleep\x001006"), what="the first evaluation's local() to run")
+        started = time.monotonic()
+        tf.write_text(GOOD + "local_resource('after', cmd='echo fixed-first')\n")
+        up.expect("fixed-first", timeout=30)
+        assert time.monotonic() - started < 15
+        assert "restarting the evaluation" in up.log_text()
+        wait_until(lambda: not _pids_running(value, b"sleep\x001006"), timeout=10, what="the slow local() gone")

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
 
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.fakes import FakeProcessRunner, FakeRun
+from lockstep.adapters.process import ProcessSpec
 from lockstep.engine.compose_runtime import Compose
 from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner, rewrite_bases
 from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import UpdateJob
 from lockstep.model.resource import ComposeSpec, ImageTarget, Resource, ResourceKind
+from lockstep.model.update import Outputs
 
 
 def test_bases_built_here_are_replaced_by_their_fresh_refs() -> None:
     text = "FROM base AS b\nCOPY --from=docker.io/library/tools /t /t\nFROM other\nFROM base:$V\n"
-    out = rewrite_bases(text, {"base": "base:tilt-1", "tools:latest": "tools:tilt-2"})
+    out = rewrite_bases(text, {"base": "base:tilt-1", "tools": "tools:tilt-2"})
     assert out == "FROM base:tilt-1 AS b\nCOPY --from=tools:tilt-2 /t /t\nFROM other\nFROM base:$V\n"
+
+
+def test_bases_are_matched_by_tag_when_the_tiltfile_builds_tags() -> None:
+    text = "FROM app:v1\nCOPY --from=app:v2 /a /a\nFROM app\nFROM app:v3\n"
+    built = {"app:v1": "app:tilt-1", "app:v2": "app:tilt-2"}
+    assert rewrite_bases(text, built) == "FROM app:tilt-1\nCOPY --from=app:tilt-2 /a /a\nFROM app\nFROM app:v3\n"
+    # An untagged image matches every tag of its repository, unless the loader made it exact
+    # (the same repository built under several tags).
+    assert rewrite_bases("FROM app:v9\n", {"app": "app:tilt-3"}) == "FROM app:tilt-3\n"
+    assert rewrite_bases("FROM app:v9\n", {"app": "app:tilt-3"}, {"app": True}) == "FROM app:v9\n"
 
 
 def no_docker() -> DockerCli:
@@ -56,3 +69,22 @@ def test_no_compose_fails_clearly(tmp_path: Path) -> None:
                         compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "db"))
     outcome = asyncio.run(runner.run(UpdateJob(resource, 1), lambda _t, _s: None))
     assert not outcome.ok and "Docker Compose not found" in outcome.error
+
+
+def test_a_compose_service_gets_the_build_of_its_exact_tag(tmp_path: Path) -> None:
+    started: list[tuple[str, ...]] = []
+
+    def answer(spec: ProcessSpec) -> FakeRun:
+        started.append(spec.argv)
+        return FakeRun()
+    compose = Compose(DockerCli(FakeProcessRunner(answer)))
+    (tmp_path / "docker-compose.yml").write_text("services: {web: {image: 'app:v2'}}\n")
+    resource = Resource("web", ResourceKind.COMPOSE,
+                        images=(ImageTarget("app:v1", match_exact=True), ImageTarget("app:v2", match_exact=True)),
+                        compose=ComposeSpec((str(tmp_path / "docker-compose.yml"),), "web", ("app:v2",)))
+    outcome = asyncio.run(compose.deploy(resource, {"app:v1": "app:tilt-1", "app:v2": "app:tilt-2"},
+                                         lambda _t, _e: None, Outputs()))
+    assert outcome.ok
+    up = started[-1]
+    override = up[up.index("-f", up.index("-f") + 1) + 1]
+    assert json.loads(Path(override).read_text())["services"]["web"]["image"] == "app:tilt-2"

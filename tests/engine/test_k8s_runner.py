@@ -153,6 +153,26 @@ def test_registry_from_the_cluster_configmap_push_and_in_cluster_ref() -> None:
     assert outcome.outputs.images == ("registry:5000/web:tilt-abc",)
 
 
+def test_a_base_only_image_is_not_pushed() -> None:
+    # `web` is built FROM `base`; the YAML names only `web`.
+    cli = FakeCli(answer(KIND))
+    images = (ImageTarget("base"), ImageTarget("web", image_deps=("base",)))
+    outcome, lines = run(cli, web(DEPLOY, images=images), Settings(default_registry="localhost:5000"),
+                         built={"base": "base:tilt-1", "web": "web:tilt-2"})
+    assert outcome.ok, outcome.error
+    pushes = [c[0] for c in cli.calls if c[0][:2] == ["docker", "push"]]
+    assert pushes == [["docker", "push", "localhost:5000/web:tilt-2"]]
+    assert "Not pushing base:tilt-1: only a base of other images" in lines
+    # A base the YAML names too is pushed.
+    both = obj("Deployment", "web", "spec:\n  template:\n    metadata: {labels: {app: web}}\n"
+                                    "    spec: {containers: [{name: web, image: web}, {name: b, image: base}]}\n")
+    cli = FakeCli(answer(KIND))
+    outcome, _ = run(cli, web(both, images=images), Settings(default_registry="localhost:5000"),
+                     built={"base": "base:tilt-1", "web": "web:tilt-2"})
+    assert sorted(c[0][2] for c in cli.calls if c[0][:2] == ["docker", "push"]) == [
+        "localhost:5000/base:tilt-1", "localhost:5000/web:tilt-2"]
+
+
 def test_custom_deploy_gets_tilt_image_env_and_must_print_yaml() -> None:
     r = Resource("crd", ResourceKind.K8S, images=(ImageTarget("web"),),
                  k8s=K8sSpec(apply_cmd=Cmd(("sh", "-c", "deploy")), delete_cmd=Cmd(("sh", "-c", "undeploy")),

@@ -19,7 +19,6 @@ from lockstep.k8s.context import (
     product,
     refusal,
     registry_from_configmap,
-    registry_ref,
 )
 from lockstep.k8s.forwards import address, links, resolve, url
 from lockstep.k8s.ordering import apply_order, down_plan
@@ -74,27 +73,31 @@ def test_cluster_from_kubectl_config_view() -> None:
 
 def test_image_delivery_decisions() -> None:
     kind = Cluster("kind-kind", "kind-kind")
-    plan = delivery(kind, "", None)
+    plan = delivery(kind, None, None)
     assert plan.delivery is Delivery.KIND_LOAD and plan.kind_cluster == "kind"
     assert deliver("petstore:tilt-1", plan) == ([["kind", "load", "docker-image", "petstore:tilt-1",
                                                   "--name", "kind"]], "petstore:tilt-1")
     hosted = registry_from_configmap(yaml.safe_load(
         'host: "localhost:5001"\nhostFromContainerRuntime: "kind-registry:5000"\nhelp: "https://kind.sigs.k8s.io"'))
     assert hosted == Registry("localhost:5001", "kind-registry:5000")
-    plan = delivery(kind, "", hosted)
+    plan = delivery(kind, None, hosted)
     assert plan.delivery is Delivery.PUSH
     assert deliver("petstore:tilt-1", plan) == (
         [["docker", "tag", "petstore:tilt-1", "localhost:5001/petstore:tilt-1"],
          ["docker", "push", "localhost:5001/petstore:tilt-1"]], "kind-registry:5000/petstore:tilt-1")
     # default_registry wins over the ConfigMap.
-    assert delivery(kind, "gcr.io/team", hosted).registry == Registry("gcr.io/team")
-    assert delivery(Cluster("docker-desktop", "docker-desktop"), "", None).delivery is Delivery.LOCAL_DAEMON
-    assert delivery(Cluster("prod", "eks"), "", None).delivery is Delivery.PUSH_AS_IS
-
-
-def test_registry_ref_escapes_paths() -> None:
-    assert registry_ref("team/api:tilt-2", "localhost:5000") == "localhost:5000/team_api:tilt-2"
-    assert registry_ref("gcr.io/other/api", "localhost:5000") == "localhost:5000/other_api"
+    assert delivery(kind, Registry("gcr.io/team"), hosted).registry == Registry("gcr.io/team")
+    assert delivery(Cluster("docker-desktop", "docker-desktop"), None, None).delivery is Delivery.LOCAL_DAEMON
+    assert delivery(Cluster("prod", "eks"), None, None).delivery is Delivery.PUSH_AS_IS
+    # A custom_build that pushes itself: nothing is run, the ref is still renamed for the YAML.
+    assert deliver("petstore:tilt-1", delivery(kind, None, hosted), push=False) == (
+        [], "kind-registry:5000/petstore:tilt-1")
+    # kind load is no push: disable_push keeps it; an image that is not on the local engine skips it.
+    load = [["kind", "load", "docker-image", "petstore:tilt-1", "--name", "kind"]]
+    assert deliver("petstore:tilt-1", delivery(kind, None, None), push=False) == (load, "petstore:tilt-1")
+    assert deliver("petstore:tilt-1", delivery(kind, None, None), push=False, local=False) == (
+        [], "petstore:tilt-1")
+    assert deliver("a:1", delivery(Cluster("prod", "eks"), None, None), push=False) == ([], "a:1")
 
 
 OBJECTS = yaml.safe_load_all("""

@@ -111,3 +111,18 @@ def test_crd_without_locator_is_untouched() -> None:
     doc = yaml.safe_load(CRD_OBJECT)
     out, hits = inject(doc, [BuiltImage("web", "web:tilt-7")])
     assert out == doc and hits == []
+
+
+def test_entrypoint_and_container_args_override_command_and_args() -> None:
+    doc = yaml.safe_load(DEPLOYMENT)
+    doc["spec"]["template"]["spec"]["containers"][0]["args"] = ["--old"]
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1", command=("/bin/sh", "-c"), args=("serve",))])
+    spec = out["spec"]["template"]["spec"]
+    web, sidecar = spec["containers"]
+    assert (web["command"], web["args"]) == (["/bin/sh", "-c"], ["serve"])
+    assert spec["initContainers"][0]["command"] == ["/bin/sh", "-c"]
+    assert "command" not in sidecar and "args" not in sidecar
+    # Not given: the YAML's own args stay.
+    out, _ = inject(doc, [BuiltImage("web", "web:tilt-1")])
+    assert out["spec"]["template"]["spec"]["containers"][0]["args"] == ["--old"]
+    assert "command" not in out["spec"]["template"]["spec"]["containers"][0]

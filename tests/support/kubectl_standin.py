@@ -12,8 +12,10 @@ Install it on PATH as `kubectl` (see `install`). Environment:
     exec-<n>.stdin  what the n-th `exec -i` read on stdin (fail-exec-<cmd> fails one command)
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
     drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
+    pod-logs.txt, pod-logs-stderr.txt   more lines `logs` prints on stdout / stderr
+`get -oyaml -f -` prints the objects read on stdin as a List (and records them as "stdin").
 Output of `apply`/`replace -o json` is a List of the objects given; `logs` prints two lines
-and follows; `port-forward` prints kubectl's banner and waits.
+(then the pod-logs files) and follows; `port-forward` prints kubectl's banner and waits.
 """
 
 from __future__ import annotations
@@ -128,6 +130,15 @@ def main() -> int:
         kind = words[1]
         _follow(DIR / f"{kind}.jsonl", DIR / f"drop-{kind}-watch-once")
         return 0
+    if verb == "get" and "-f" in argv and argv[argv.index("-f") + 1] == "-":
+        # `get -oyaml -f -` (helm_resource's apply helper): the objects read back, as a List.
+        import yaml
+
+        docs = [d for d in yaml.safe_load_all(sys.stdin.read()) if isinstance(d, dict)]
+        with open(DIR / "calls.jsonl", "a") as fh:
+            fh.write(json.dumps({"argv": ["kubectl", *argv], "stdin": docs}) + "\n")
+        print(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": docs}))
+        return 0
     if verb == "get" and words[1:2] == ["pods"]:
         print(json.dumps({"apiVersion": "v1", "kind": "List", "items": _current_pods()}))
         return 0
@@ -139,6 +150,10 @@ def main() -> int:
         pod = next(a for a in argv if a.startswith("pod/"))
         print(f"hello from {pod}", flush=True)
         print("listening on :8080", flush=True)
+        for name, out in (("pod-logs.txt", sys.stdout), ("pod-logs-stderr.txt", sys.stderr)):
+            if (DIR / name).exists():
+                out.write((DIR / name).read_text())
+                out.flush()
         while True:
             time.sleep(3600)
     if verb == "port-forward":

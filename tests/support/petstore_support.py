@@ -124,6 +124,12 @@ class Lockstep:
         with self._cond:
             return "\n".join(line.text for line in self.lines[-n:])
 
+    def activity(self, quiet: str) -> int:
+        """How many output lines came from anything but resource `quiet` (say, a server logging the
+        test's own polling): a measure of work in progress for upproc.wait_progressing."""
+        with self._cond:
+            return sum(1 for line in self.lines if line.text.split()[1:2] != [quiet])
+
     def mark(self) -> int:
         """A position in the output: wait_for_line(after=mark) sees only later lines."""
         with self._cond:

@@ -31,6 +31,34 @@ def wait_until(pred: Callable[[], T], timeout: float = 60.0, what: str = "condit
         time.sleep(interval)
 
 
+
+def wait_progressing(pred: Callable[[], T], progress: Callable[[], object], stall: float, limit: float,
+                     what: str = "condition", interval: float = 0.1) -> T:
+    """Poll `pred` until it holds, for as long as the work behind it visibly moves.
+
+    For waits on a bounded amount of real work (builds, image pushes, container restarts) whose
+    speed depends on what else the machine is doing: a fixed deadline either fails a loaded but
+    healthy run or waits far too long on a hung one. `progress()` returns an observable measure
+    of the work (lockstep's output so far, say); the wait fails when it has not changed for
+    `stall` seconds (nothing is happening: waiting longer would not help), or after `limit`
+    seconds in all (the work is bounded, so it cannot legitimately take longer).
+    """
+    start = time.monotonic()
+    last, moved = progress(), start
+    while True:
+        value = pred()
+        if value:
+            return value
+        now = time.monotonic()
+        current = progress()
+        if current != last:
+            last, moved = current, now
+        if now - moved > stall:
+            raise AssertionError(f"no progress for {stall:.0f}s ({now - start:.0f}s in all) waiting for {what}")
+        if now - start > limit:
+            raise AssertionError(f"timed out after {limit:.0f}s (still progressing) waiting for {what}")
+        time.sleep(interval)
+
 class Up:
     def __init__(self, tiltfile: Path, state_root: Path, *extra: str, env: dict[str, str] | None = None):
         self.tiltfile = tiltfile
@@ -75,6 +103,10 @@ class Up:
 
     def inferred(self) -> frozenset[tuple[str, str]]:
         return load_inferred(self.sdir)
+
+    def output_size(self) -> int:
+        """How much lockstep has written so far: a measure of progress for wait_progressing."""
+        return (self.tiltfile.parent / "up.log").stat().st_size
 
     def log_text(self) -> str:
         if not self.out.closed:

@@ -32,9 +32,11 @@ def tiltfile(tmp_path: Path) -> Callable[..., LoadResult]:
 
 
 @pytest.fixture(autouse=True)
-def _extensions_dir(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Tests never touch the network: ext:// resolves only from the extensions under tests/.
+def _extensions_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Tests never touch the network: ext:// resolves only from the extensions under tests/,
+    # and their tilt_modules copies go to a temp data dir, not the user's.
     monkeypatch.setenv("LOCKSTEP_EXTENSIONS_DIR", str(EXTENSIONS))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
 def messages(result: LoadResult) -> list[str]:

@@ -56,3 +56,17 @@ services:
     assert r.resource("backend").resource_deps == ("cache", "db")
     assert r.resource("worker").resource_deps == ("backend",)
     assert [i.ref for i in r.resource("backend").images] == [f"{project}_api"]
+
+
+def test_env_file_reaches_compose_and_ignored_parameters_warn(tiltfile, tmp_path):
+    r = tiltfile("""
+        docker_compose('docker-compose.yml', env_file='dev.env', profiles=['debug'], wait=True)
+        dc_resource('db', infer_links=False)
+    """, files={"docker-compose.yml": COMPOSE, "dev.env": "TAG=1\n"})
+    assert r.ok, r.errors
+    assert r.resource("db").compose.env_file == str(tmp_path / "dev.env")
+    messages = sorted(w.message for w in r.warnings)
+    assert messages == ["dc_resource(infer_links=False) is ignored: lockstep always links a service's published ports",
+                        "docker_compose(profiles=...) is ignored by lockstep",
+                        "docker_compose(wait=...) is ignored by lockstep"], messages
+    assert all(w.location is not None for w in r.warnings)

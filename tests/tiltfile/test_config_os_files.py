@@ -89,7 +89,7 @@ def test_settings(tiltfile):
         update_settings(max_parallel_updates=5, k8s_upsert_timeout_secs=90)
         watch_settings(ignore=['*.log'])
         allow_k8s_contexts(['kind-kind'])
-        default_registry('localhost:5000')
+        default_registry('localhost:5000', host_from_cluster='registry:5000', single_name='dev')
         version_settings(constraint='>=0.30')
         ci_settings(timeout='10m')
         secret_settings(disable_scrub=True)
@@ -102,6 +102,7 @@ def test_settings(tiltfile):
     assert (s.max_parallel_updates, s.k8s_upsert_timeout_secs) == (5, 90)
     assert s.watch_ignore == ("*.log",) and s.allowed_k8s_contexts == ("kind-kind",)
     assert s.default_registry == "localhost:5000" and s.ci_timeout_secs == 600
+    assert (s.registry_host_from_cluster, s.registry_single_name) == ("registry:5000", "dev")
     assert r.api_objects[0][0] == "extension_repo"
 
 

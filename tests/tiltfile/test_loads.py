@@ -1,13 +1,21 @@
-def test_load_local_file_resolves_paths_against_its_own_dir(tiltfile, tmp_path):
+def test_paths_resolve_against_the_file_being_executed_as_in_tilt(tiltfile, tmp_path):
+    # Tilt (starkit.AbsWorkingDir) resolves against the file whose evaluation is in
+    # progress: a loaded file's top-level code against its own directory, its functions,
+    # when the main Tiltfile calls them, against the main Tiltfile's directory.
     r = tiltfile("""
-        load('lib/helpers.star', 'make')
+        load('lib/helpers.star', 'make', 'LIB_DIR')
         make('a')
+        print(LIB_DIR, os.getcwd())
     """, files={"lib/helpers.star": """
+        LIB_DIR = os.getcwd()
+        local_resource('at-load', 'true', deps=['src'])
         def make(name):
             local_resource(name, 'true', deps=['src'])
     """})
     assert r.ok, r.errors
-    assert r.resource("a").deps == (str(tmp_path / "lib" / "src"),)
+    assert r.resource("at-load").deps == (str(tmp_path / "lib" / "src"),)
+    assert r.resource("a").deps == (str(tmp_path / "src"),)
+    assert r.printed == (f"{tmp_path / 'lib'} {tmp_path}",)
     assert str(tmp_path / "lib" / "helpers.star") in r.config_files
 
 

@@ -83,3 +83,37 @@ def test_a_file_that_shrinks_while_read_is_padded_and_reported() -> None:
     assert reader.read(4) + reader.read(4) == b"abc\0\0" and reader.short
     whole = _HashingReader(io.BytesIO(b"abcdef"), 6)
     assert whole.read() == b"abcdef" and not whole.short
+
+
+def test_a_context_with_a_dockerignore_file_is_not_reported_as_moved(tmp_path: Path) -> None:
+    from lockstep.adapters.build_context import fingerprint
+
+    ctx = tmp_path / "ctx"
+    make(ctx, ["a.txt", ".dockerignore"])
+    flt = ContextFilter(ImageTarget(ref="x", context=str(ctx), dockerignore=("*.log",)))
+    assert fingerprint(flt) == write_context(flt, "FROM scratch\n", str(tmp_path / "c.tar")).stamp
+
+
+def test_buildkit_gets_the_same_files_as_a_directory(tmp_path: Path) -> None:
+    from lockstep.adapters.build_context import extract_context
+
+    ctx = tmp_path / "ctx"
+    make(ctx, ["a.txt", "skip.log", "d/b.txt"])
+    (ctx / "link").symlink_to("a.txt")
+    (ctx / "run.sh").write_text("#!/bin/sh\n")
+    (ctx / "run.sh").chmod(0o755)
+    flt = ContextFilter(ImageTarget(ref="x", context=str(ctx), ignore=("*.log",)))
+    sent = write_context(flt, "FROM scratch\n", str(tmp_path / "c.tar"))
+    out = tmp_path / "out"
+    extract_context(sent.path, str(out))
+    # Lockstep's own Dockerfile and ignore file are not part of what COPY may see.
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["a.txt", "d", "d/b.txt", "link", "run.sh"]
+    assert (out / "d" / "b.txt").read_text() == "d/b.txt" and (out / "link").is_symlink()
+    assert (out / "run.sh").stat().st_mode & 0o777 == 0o755
+    # An empty context is still a directory to build from.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = write_context(ContextFilter(ImageTarget(ref="x", context=str(empty))), "FROM scratch\n",
+                         str(tmp_path / "e.tar"))
+    extract_context(none.path, str(tmp_path / "e"))
+    assert list((tmp_path / "e").iterdir()) == []

@@ -94,8 +94,10 @@ def fingerprint(flt: ContextFilter) -> str:
             st = os.lstat(full)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
-            _stamp_of(h, os.path.relpath(full, flt.context), st)
+        rel = os.path.relpath(full, flt.context)
+        # As write_context: .dockerignore is not sent (an edit to it re-evaluates the Tiltfile).
+        if rel != ".dockerignore" and (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            _stamp_of(h, rel, st)
     return h.hexdigest()
 
 
@@ -155,6 +157,22 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
         tar.addfile(_info(".dockerignore", 0o644, len(ignore)), io.BytesIO(ignore))
         h.update(b"D" + hashlib.sha256(body).digest())
     return ContextTar(out_path, h.hexdigest(), count, size, stamp.hexdigest(), moved)
+
+
+def extract_context(tar_path: str, dest: str) -> None:
+    """Unpack a context tar as a plain directory, without lockstep's Dockerfile and ignore file
+    (blocking: run in a thread).
+
+    BuildKit takes the context as a directory: given a tar on stdin it applies no
+    .dockerignore, so COPY would see lockstep's own two files. The tar stays the one source:
+    the directory holds exactly the bytes that were hashed."""
+    os.makedirs(dest, exist_ok=True)  # an empty context is still a context
+    with tarfile.open(tar_path) as tar:
+        members = [m for m in tar.getmembers() if m.name not in (DOCKERFILE_MEMBER, ".dockerignore")]
+        if hasattr(tarfile, "tar_filter"):
+            tar.extractall(dest, members=members, filter="tar")
+        else:  # Python before 3.11.4: the members are our own, with relative, walked names
+            tar.extractall(dest, members=members)
 
 
 def context_files(flt: ContextFilter) -> list[str]:

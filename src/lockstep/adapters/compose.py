@@ -31,40 +31,52 @@ def project_name(files: tuple[str, ...], explicit: str = "") -> str:
     return name or "default"
 
 
-def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> list[str]:
+def base_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], env_file: str = "") -> list[str]:
     argv = ["docker", "compose"] if flavor is ComposeFlavor.V2 else ["docker-compose"]
+    if env_file:  # docker_compose(env_file=): both versions take it before the command
+        argv += ["--env-file", env_file]
     argv += ["-p", project]
     for f in files:
         argv += ["-f", f]
     return argv
 
 
-def up_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
+def up_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
     # --no-deps: other services are resources of their own, ordered by the engine.
-    return [*base_argv(flavor, project, files), "up", "-d", "--no-deps", "--no-build", service]
+    return [*base_argv(flavor, project, files, env_file), "up", "-d", "--no-deps", "--no-build", service]
 
 
-def ps_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "ps", "-q", service]
+def ps_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "ps", "-q", service]
 
 
-def logs_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "logs", "-f", "--no-color", service]
+def logs_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+              env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "logs", "-f", "--no-color", service]
 
 
-def rm_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str) -> list[str]:
-    return [*base_argv(flavor, project, files), "rm", "-s", "-f", service]
+def rm_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], service: str,
+            env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "rm", "-s", "-f", service]
 
 
-def down_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...]) -> list[str]:
-    return [*base_argv(flavor, project, files), "down"]
+def down_argv(flavor: ComposeFlavor, project: str, files: tuple[str, ...], env_file: str = "") -> list[str]:
+    return [*base_argv(flavor, project, files, env_file), "down"]
 
 
-def override_yaml(service: str, image: str, base_file: str = "") -> str:
-    """An override file giving `service` the image lockstep built (JSON is YAML).
+def override_yaml(service: str, image: str, base_file: str = "", labels: dict[str, str] | None = None) -> str:
+    """An override file giving `service` the image lockstep built and lockstep's labels (JSON
+    is YAML; labels merge with the service's own).
 
     Compose v1 refuses to merge files of different `version`s, so the base file's is copied."""
-    doc: dict[str, object] = {"services": {service: {"image": image}}}
+    svc: dict[str, object] = {}
+    if image:
+        svc["image"] = image
+    if labels:
+        svc["labels"] = dict(labels)
+    doc: dict[str, object] = {"services": {service: svc}}
     if base_file:
         try:
             with open(base_file, encoding="utf-8", errors="replace") as f:

@@ -3,14 +3,24 @@
 Everything goes through the `docker` client on PATH, started like any other process (own
 process group, stopped on cancellation). The client negotiates the API version with the
 engine by itself (a 28.x client talks to a 20.10 engine at API 1.41); DOCKER_API_VERSION,
-when the user sets it, is passed through untouched. BuildKit is used when the client has
-buildx; otherwise the classic builder, which cannot do `ssh=` or `secret=`.
+when the user sets it, is passed through untouched.
+
+Which builder builds (`Builder`, chosen once per run, logged with every build):
+- BuildKit through `docker` when it has buildx (since client 23, `DOCKER_BUILDKIT=1 docker
+  build` *is* buildx, and fails without it);
+- else BuildKit through a docker client older than 23 found on PATH or at /usr/bin/docker
+  (Debian's 20.10 client has BuildKit built in and needs no buildx), when the engine is
+  18.09 or newer;
+- else the classic builder, which cannot do `ssh=` or `secret=`.
+DOCKER_BUILDKIT=0 in the environment forces the classic builder, as it does for docker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,14 +63,61 @@ def with_tag(ref: str, tag: str) -> str:
     return f"{repo_of(ref)}:{tag}"
 
 
-def build_argv(img: ImageTarget, *, buildkit: bool, iidfile: str) -> list[str]:
-    """`docker build` arguments for a docker_build, reading the context tar from stdin."""
+class BuilderKind(enum.Enum):
+    BUILDKIT = "BuildKit"
+    CLASSIC = "classic builder"
+
+
+@dataclass(frozen=True)
+class Builder:
+    kind: BuilderKind
+    client: str = "docker"  # the client that runs `build`
+    why: str = ""  # how it was chosen (said once in the build log)
+
+    @property
+    def buildkit(self) -> bool:
+        return self.kind is BuilderKind.BUILDKIT
+
+    @property
+    def env(self) -> tuple[tuple[str, str], ...]:
+        return (("DOCKER_BUILDKIT", "1" if self.buildkit else "0"),)
+
+
+# The first client release without BuildKit built into `docker build` (it moved to buildx).
+_BUILDX_ONLY_MAJOR = 23
+_VERSION = re.compile(r"^(\d+)\.(\d+)")
+
+
+def _version(text: str) -> tuple[int, int] | None:
+    m = _VERSION.match(text.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def docker_clients() -> list[str]:
+    """Every `docker` executable on PATH, then Debian's /usr/bin/docker, each once."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for d in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/bin"]:
+        path = os.path.join(d, "docker") if d else ""
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                out.append(path)
+    return out
+
+
+def build_argv(img: ImageTarget, *, buildkit: bool, iidfile: str, client: str = "docker",
+               dockerfile: str = DOCKERFILE_MEMBER, context: str = "-") -> list[str]:
+    """`docker build` arguments for a docker_build: by default the context tar comes on stdin
+    with the Dockerfile inside it (the classic builder); BuildKit is given a directory."""
     if not buildkit and (img.ssh or img.secrets):
         which = "ssh=" if img.ssh else "secret="
         raise DockerError(
-            f"docker_build('{img.ref}', {which}...) needs BuildKit, and this docker client has only the "
-            "classic builder: install docker-buildx (or drop the option)")
-    argv = ["docker", "build", "-f", DOCKERFILE_MEMBER, "--iidfile", iidfile]
+            f"docker_build('{img.ref}', {which}...) needs BuildKit, and no docker client here builds with it "
+            "(the engine must be 18.09 or newer, and the client have buildx or be older than 23): "
+            "install docker-buildx, or drop the option")
+    argv = [client, "build", "-f", dockerfile, "--iidfile", iidfile]
     for key, value in img.build_args:
         argv += ["--build-arg", f"{key}={value}"]
     if img.target:
@@ -81,7 +138,7 @@ def build_argv(img: ImageTarget, *, buildkit: bool, iidfile: str) -> list[str]:
         argv.append("--pull")
     if buildkit:
         argv += ["--progress", "plain"]
-    argv.append("-")
+    argv.append(context)
     return argv
 
 
@@ -89,7 +146,9 @@ def build_argv(img: ImageTarget, *, buildkit: bool, iidfile: str) -> list[str]:
 class DockerCli:
     processes: ProcessRunner
     env: tuple[tuple[str, str], ...] = ()
-    _buildkit: bool | None = field(default=None, init=False)
+    # Where to look for a client that builds with BuildKit (a seam for the tests).
+    clients: Callable[[], list[str]] = docker_clients
+    _builder: Builder | None = field(default=None, init=False)
 
     async def run(self, argv: list[str], log: LogFn | None, *, cwd: str = "", stdin_path: str = "",
                   env: tuple[tuple[str, str], ...] = (), timeout: float | None = None) -> tuple[int, list[str]]:
@@ -131,18 +190,42 @@ class DockerCli:
             tail = next((ln for ln in reversed(lines) if ln.strip()), f"exit {code}")
             raise DockerError(f"the Docker engine is not reachable: {tail}")
 
+    async def builder(self) -> Builder:
+        """The builder images are built with; decided once (see the module docstring)."""
+        if self._builder is None:
+            self._builder = await self._choose_builder()
+        return self._builder
+
     async def buildkit(self) -> bool:
-        """Whether builds can use BuildKit (the client has buildx). Asked once."""
-        if self._buildkit is None:
-            try:
-                code, _ = await self.run(["docker", "buildx", "version"], None)
-            except DockerError:
-                code = 1
-            self._buildkit = code == 0
-        return self._buildkit
+        return (await self.builder()).buildkit
 
     async def build_env(self) -> tuple[tuple[str, str], ...]:
-        return (("DOCKER_BUILDKIT", "1" if await self.buildkit() else "0"),)
+        return (await self.builder()).env
+
+    async def _first_line(self, argv: list[str]) -> tuple[int, str]:
+        try:
+            code, lines = await self.run(argv, None, timeout=ENGINE_TIMEOUT)
+        except DockerError:
+            return 127, ""
+        return code, next((ln.strip() for ln in lines if ln.strip()), "")
+
+    async def _choose_builder(self) -> Builder:
+        if dict(self.env).get("DOCKER_BUILDKIT", os.environ.get("DOCKER_BUILDKIT", "")).strip() in ("0", "false"):
+            return Builder(BuilderKind.CLASSIC, why="DOCKER_BUILDKIT=0 is set")
+        code, server = await self._first_line(["docker", "version", "--format", "{{.Server.Version}}"])
+        engine = _version(server) if code == 0 else None
+        if engine is not None and engine < (18, 9):
+            return Builder(BuilderKind.CLASSIC, why=f"the engine ({server}) predates BuildKit")
+        code, _ = await self._first_line(["docker", "buildx", "version"])
+        if code == 0:
+            return Builder(BuilderKind.BUILDKIT, "docker", "docker buildx")
+        for client in self.clients():
+            _, text = await self._first_line([client, "version", "--format", "{{.Client.Version}}"])
+            version = _version(text)
+            if version is not None and version[0] < _BUILDX_ONLY_MAJOR:
+                return Builder(BuilderKind.BUILDKIT, client, f"{client} {text} builds with DOCKER_BUILDKIT=1")
+        return Builder(BuilderKind.CLASSIC, why="no buildx, and no docker client older than 23 (with BuildKit "
+                                                 "built in) was found")
 
     async def image_id(self, ref: str) -> str | None:
         code, lines = await self.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], None,

@@ -29,7 +29,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     code = _stop(path, args)
+    code = _remove_containers(path) or code
     return _delete_deployed(path, args) or code
+
+
+def _remove_containers(path: str) -> int:
+    """Containers lockstep started for this Tiltfile that are still there (their `up` was
+    killed, or could not remove them), found by label; never anyone else's."""
+    from lockstep.adapters.docker_cleanup import sweep_recorded
+
+    swept = sweep_recorded(state_dir(path, create=False))
+    if swept is None:
+        return 0
+    if swept.describe():
+        print(f"lockstep down: removed {swept.describe()}")
+    if swept.kept_networks:
+        print(f"lockstep down: left network(s) {', '.join(swept.kept_networks)} in place: still in use")
+    if swept.error:
+        print(f"lockstep down: could not remove the containers lockstep started: {swept.error}")
+        return 1
+    return 0
 
 
 def _delete_deployed(path: str, args: argparse.Namespace) -> int:

@@ -13,9 +13,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from lockstep.adapters.docker import DockerCli
+from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
+from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
 from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
@@ -34,6 +37,7 @@ from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
+from lockstep.k8s.registry import from_settings
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
@@ -50,8 +54,10 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
     docker = DockerCli(processes)
-    builder = ImageBuilder(docker)
-    compose = Compose(docker)
+    # default_registry() comes from the Tiltfile: read it when a build runs (settings below).
+    builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
+    _sweep_orphans(sdir, reaper.tag)
+    compose = Compose(docker, Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
@@ -73,12 +79,28 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )
+    # An edit during a slow evaluation stops it and evaluates again.
+    engine.config.restart_load = evaluator.restart_running
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
     WatchController(engine, make_backend(), engine.tiltfile)
     EvidenceController(engine, groups)
     return engine, reaper
+
+
+def _sweep_orphans(sdir: Path, run: str) -> None:
+    """Containers an earlier run of this Tiltfile left when it was killed: removed before this
+    run starts its own (see adapters/docker_cleanup.py)."""
+    swept = sweep_recorded(sdir, keep_run=run)
+    if swept is None:
+        return
+    if swept.describe():
+        print(f"lockstep: removed {swept.describe()} left by an earlier run that did not stop cleanly",
+              file=sys.stderr, flush=True)
+    if swept.error:
+        print(f"lockstep: warning: could not look for containers left by an earlier run: {swept.error}",
+              file=sys.stderr, flush=True)
 
 
 # SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
@@ -133,7 +155,11 @@ class _Run:
         # The first evaluation may run slow `local()` commands: a stop must not wait for them.
         loading = asyncio.ensure_future(self.engine.initial_load_async())
         stopping = asyncio.ensure_future(self.signals.stop.wait())
-        await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        edits = asyncio.ensure_future(_restart_on_edit(self.engine))
+        try:
+            await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            edits.cancel()
         if not loading.done():
             loading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,3 +230,25 @@ async def run_app(
             return await run.run(until)
         finally:
             await run.shutdown()
+
+
+async def _restart_on_edit(engine: Engine) -> None:
+    """During the first evaluation only (the watcher starts from its result): an edit of the
+    Tiltfile restarts the evaluation, so fixing one blocked in a slow `local()` takes effect
+    at once. A stat every 0.2 s of one file, for as long as that evaluation runs."""
+
+    def stamp() -> tuple[int, int] | None:
+        try:
+            st = os.stat(engine.tiltfile)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    seen = stamp()
+    while True:
+        await asyncio.sleep(0.2)
+        now = stamp()
+        if now != seen:
+            seen = now
+            engine.config.restart_first()
+

@@ -20,8 +20,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from lockstep.adapters import compose as C
-from lockstep.adapters.docker import DockerCli, DockerError, LogFn, repo_of
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn
+from lockstep.adapters.docker_cleanup import Owner
 from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runners import Outcome
 from lockstep.engine.runtime import RuntimeController
@@ -42,13 +44,17 @@ class Target:
     project: str
     files: tuple[str, ...]
     service: str
+    env_file: str = ""
 
 
 class Compose:
     """Finds the compose CLI once and addresses one service of one project."""
 
-    def __init__(self, cli: DockerCli) -> None:
+    def __init__(self, cli: DockerCli, owner: Owner | None = None) -> None:
         self.cli = cli
+        # Labels every container started here, so that `down` and the next `up` find them
+        # even when this process was killed (adapters/docker_cleanup.py).
+        self.owner = owner
         self._flavor: C.ComposeFlavor | None = None
         # project -> the resources whose runtime is supervised (the controller keeps it).
         self.members: dict[str, set[str]] = {}
@@ -60,7 +66,7 @@ class Compose:
         if self._flavor is None:
             self._flavor = await C.detect(self.cli)
         return Target(self._flavor, C.project_name(spec.project_files, spec.project), spec.project_files,
-                      spec.service)
+                      spec.service, spec.env_file)
 
     async def deploy(self, resource: Resource, built: Mapping[str, str], log: LogFn,
                      outputs: Outputs) -> Outcome:
@@ -71,15 +77,18 @@ class Compose:
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
         files = t.files
-        image = next((out for ref, out in built.items()
-                      if any(repo_of(ref) == repo_of(r) for r in resource.compose.image_refs)), "")
-        if image:
+        exact = {img.ref: is_exact(img) for img in resource.images}
+        image = next((out for r in resource.compose.image_refs if (out := find_built(r, built, exact))), "")
+        labels = self.owner.labels if self.owner is not None else None
+        if image or labels:
             os.makedirs(self._dir, mode=0o700, exist_ok=True)
             override = os.path.join(self._dir, f"{t.project}-{t.service}.json")
             with open(override, "w", encoding="utf-8") as f:
-                f.write(C.override_yaml(t.service, image, files[0]))
+                f.write(C.override_yaml(t.service, image, files[0], labels))
             files = (*files, override)
-        argv = C.up_argv(t.flavor, t.project, files, t.service)
+        if self.owner is not None:
+            self.owner.note_started()
+        argv = C.up_argv(t.flavor, t.project, files, t.service, t.env_file)
         log(f"Running: {' '.join(argv)}", False)
         try:
             code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
@@ -105,8 +114,8 @@ class Compose:
         members = self.members.get(t.project, set())
         if name in members:
             return
-        argv = C.rm_argv(t.flavor, t.project, t.files, t.service) if members else \
-            C.down_argv(t.flavor, t.project, t.files)
+        argv = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file) if members else \
+            C.down_argv(t.flavor, t.project, t.files, t.env_file)
         log(f"Cleaning up after the failed start: {' '.join(argv)}", False)
         try:
             await self.cli.run(argv, log, timeout=REMOVE_TIMEOUT)
@@ -114,7 +123,7 @@ class Compose:
             log(str(exc), True)
 
     async def container(self, t: Target) -> str:
-        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service), None)
+        code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service, t.env_file), None)
         ids = [ln.strip() for ln in lines if ln.strip()]
         return ids[0] if code == 0 and ids else ""
 
@@ -231,10 +240,10 @@ class ComposeController(RuntimeController):
         members = self.compose.members.get(t.project, set())
         members.discard(name)
         if members:
-            argv = C.rm_argv(t.flavor, t.project, t.files, t.service)
+            argv = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file)
         else:
             self.compose.members.pop(t.project, None)
-            argv = C.down_argv(t.flavor, t.project, t.files)
+            argv = C.down_argv(t.flavor, t.project, t.files, t.env_file)
 
         def log(text: str, is_error: bool) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)

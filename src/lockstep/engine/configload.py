@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from lockstep.engine.engine import Engine
 
 Loader = Callable[[str, Sequence[str]], LoadResult]
+# How often to look again while a stopped evaluation winds down (it returns within ms).
+_WIND_DOWN = 0.05
 
 
 class RuntimeKind(Protocol):
@@ -56,20 +58,49 @@ class ConfigController:
         self.runtimes: list[RuntimeKind] = []
         self.first_load: LoadResult | None = None
         self._reloading = False
+        # Stops the evaluation running now so that it can start over (not for good); set
+        # where evaluations run in a child process (engine/app.py).
+        self.restart_load: Callable[[], None] | None = None
+        self._superseded = False
 
     def initial_load(self) -> LoadResult:
         return self._first(self.loader(self.engine.tiltfile, self.engine.args))
 
     async def initial_load_async(self) -> LoadResult:
-        return self._first(await self._evaluate())
+        while True:
+            result = await self._evaluate()
+            if not self._superseded:
+                return self._first(result)
+            self._superseded = False  # stopped by restart_first(): evaluate the edited files
+
+    def restart_first(self) -> None:
+        """The Tiltfile changed during the first evaluation (nothing watches it yet: the
+        watch follows the loaded configuration): stop that evaluation and start over."""
+        # After _first() the watcher and on_step() take over.
+        if self.restart_load is not None and not self._superseded and self.first_load is None:
+            self._superseded = True
+            self.engine.log(SystemLog.TILTFILE, "Tiltfile changed while it was being evaluated: "
+                            "restarting the evaluation")
+            self.restart_load()
 
     def on_step(self, state: EngineState) -> float | None:
         """Start a reload that is due; otherwise the time it will be due, for the ticker."""
+        if self._superseded:
+            return state.now + _WIND_DOWN  # until the stopped evaluation has returned
         due = reload_deadline(state)
         if due is None:
             return None
         if due > state.now:
             return due
+        if self._reloading and self.restart_load is not None:
+            # The inputs changed again while the Tiltfile was being evaluated (a slow
+            # local(), say): that evaluation can only produce a stale result, and the user
+            # is editing to fix it. Stop it and start over.
+            self._superseded = True
+            self.engine.log(SystemLog.TILTFILE, "Tiltfile changed while it was being evaluated: "
+                            "restarting the evaluation")
+            self.restart_load()
+            return state.now + _WIND_DOWN
         if not self._reloading:
             self._reloading = True
             self.engine.store.apply_now(A.ConfigReloadStarted(self.engine.now()))
@@ -98,9 +129,12 @@ class ConfigController:
     async def _reload(self, why: str) -> None:
         try:
             self.engine.log(SystemLog.TILTFILE, f"{why}: re-evaluating")
-            self._apply(await self._evaluate())
+            result = await self._evaluate()
+            if not self._superseded:
+                self._apply(result)
         finally:
             self._reloading = False
+            self._superseded = False
 
     def _apply(self, result: LoadResult) -> None:
         engine = self.engine

@@ -130,10 +130,12 @@ class Engine:
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None:
         self.logs.append(resource, source, text, self.clock.now(), LogLevel.ERROR if error else LogLevel.INFO)
 
-    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool) -> None:
-        """A line a process printed: its level comes from its content, the stream is kept apart."""
+    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool,
+                   level: LogLevel | None = None) -> None:
+        """A line a process printed: its level comes from its content (or `level`, read from
+        the line before a prefix was added), the stream is kept apart."""
         stream = LogStream.STDERR if stderr else LogStream.STDOUT
-        self.logs.append(resource, source, text, self.clock.now(), level_of(text), stream)
+        self.logs.append(resource, source, text, self.clock.now(), level or level_of(text), stream)
 
     # -- the Tiltfile (engine/configload.py) ----------------------------------
 

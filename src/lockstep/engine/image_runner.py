@@ -22,14 +22,16 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from lockstep.adapters.build_context import ContextError, fingerprint, write_context
-from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, repo_of, with_tag
+from lockstep.adapters.build_context import ContextError, extract_context, fingerprint, write_context
+from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, with_tag
 from lockstep.adapters.process import LineSink, Stream
+from lockstep.engine.image_match import find_built, is_exact
 from lockstep.engine.k8s_runner import K8sError
 from lockstep.engine.runners import Outcome, UpdateJob
+from lockstep.k8s.registry import Registry
 
 if TYPE_CHECKING:
     from lockstep.engine.compose_runtime import Compose
@@ -41,23 +43,16 @@ from lockstep.model.update import Outputs
 _BASE = re.compile(r"^(\s*FROM\s+(?:--\S+\s+)*)(\S+)|^(\s*COPY\s+(?:--\S+\s+)*?--from=)(\S+)", re.IGNORECASE)
 
 
-def _norm(ref: str) -> str:
-    """A repository name as registries resolve short names (`app` is `library/app`)."""
-    name = repo_of(ref)
-    for prefix in ("docker.io/library/", "docker.io/", "index.docker.io/library/", "index.docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-            break
-    return name if "/" in name else "library/" + name
-
-
-def rewrite_bases(dockerfile: str, built: Mapping[str, str]) -> str:
-    """Point FROM / COPY --from at the refs just built for images of this Tiltfile."""
-    by_name = {_norm(ref): out for ref, out in built.items()}
+def rewrite_bases(dockerfile: str, built: Mapping[str, str], exact: Mapping[str, bool] | None = None) -> str:
+    """Point FROM / COPY --from at the refs just built for images of this Tiltfile (matched as
+    the loader matches them: by exact tag where that is the rule, see image_match)."""
+    exact = exact or {}
 
     def swap(m: re.Match[str]) -> str:
         head, ref = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
-        return head + by_name.get(_norm(ref), ref) if "$" not in ref else m.group(0)
+        if "$" in ref:
+            return m.group(0)
+        return head + (find_built(ref, built, exact) or ref)
 
     return "\n".join(_BASE.sub(swap, line) for line in dockerfile.splitlines()) + "\n"
 
@@ -73,31 +68,38 @@ def _dockerfile(img: ImageTarget) -> str:
 
 
 class ImageBuilder:
-    def __init__(self, cli: DockerCli) -> None:
+    def __init__(self, cli: DockerCli, registry: Callable[[], Registry | None] = lambda: None) -> None:
         self.cli = cli
+        # default_registry(): custom_build scripts are told the registry name to build
+        # (and may push) under, as Tilt tells them; docker_build images are renamed when
+        # they are delivered (k8s_runner).
+        self.registry = registry
         # input digest -> built ref
         self._cache: dict[str, str] = {}
+        # Tiltfile ref -> whether it matches only its exact tag (see image_match), for the
+        # images a later build of the same update finds in `built`.
+        self._exact: dict[str, bool] = {}
 
     async def build(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
+        self._exact[img.ref] = is_exact(img)
         if img.custom_command is not None:
             return await self._custom(img, built, log)
         return await self._docker(img, built, log)
 
     async def _docker(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
-        dockerfile = rewrite_bases(_dockerfile(img), built)
+        dockerfile = rewrite_bases(_dockerfile(img), built, self._exact)
         await self.cli.ping()
-        buildkit = await self.cli.buildkit()
+        builder = await self.cli.builder()
         tmp = tempfile.mkdtemp(prefix="lockstep-build-")
         try:
             iidfile = os.path.join(tmp, "iid")
-            argv = build_argv(img, buildkit=buildkit, iidfile=iidfile)
             # Read the files once (off the event loop): what is hashed is what is sent.
             flt = ContextFilter(img)
             try:
                 tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
             except ContextError as exc:
                 raise DockerError(f"docker_build('{img.ref}'): {exc}") from exc
-            options = [a for a in argv if a != iidfile]
+            options = build_argv(img, buildkit=builder.buildkit, iidfile="")[1:]
             key = hashlib.sha256("\0".join([tar.digest, *options]).encode()).hexdigest()
             cached = self._cache.get(key)
             if cached and await self.cli.image_id(cached):
@@ -105,9 +107,21 @@ class ImageBuilder:
                 for extra in img.extra_tags:
                     await self.cli.tag(cached, extra, log)
                 return cached
-            log(f"Building image {img.ref} ({tar.files} files, {tar.size} bytes of context"
-                f"{', BuildKit' if buildkit else ', classic builder'})", False)
-            code, lines = await self.cli.run(argv, log, stdin_path=tar.path, env=await self.cli.build_env())
+            log(f"Building image {img.ref} ({tar.files} files, {tar.size} bytes of context) "
+                f"with {builder.kind.value} ({builder.why})", False)
+            # Relative paths in secret=/ssh= (src=...) are the Tiltfile's, as for every other path.
+            cwd = os.path.dirname(img.location.file) if img.location is not None else ""
+            if builder.buildkit:
+                ctx_dir, dockerfile_path = os.path.join(tmp, "ctx"), os.path.join(tmp, "Dockerfile")
+                await asyncio.to_thread(extract_context, tar.path, ctx_dir)
+                with open(dockerfile_path, "w", encoding="utf-8") as f:
+                    f.write(dockerfile)
+                argv = build_argv(img, buildkit=True, iidfile=iidfile, client=builder.client,
+                                  dockerfile=dockerfile_path, context=ctx_dir)
+                code, lines = await self.cli.run(argv, log, env=builder.env, cwd=cwd)
+            else:
+                argv = build_argv(img, buildkit=False, iidfile=iidfile, client=builder.client)
+                code, lines = await self.cli.run(argv, log, stdin_path=tar.path, env=builder.env, cwd=cwd)
             if code != 0:
                 tail = next((ln for ln in reversed(lines) if ln.strip()), "")
                 try:
@@ -132,16 +146,26 @@ class ImageBuilder:
         for extra in img.extra_tags:
             await self.cli.tag(image_id, extra, log)
         self._cache[key] = ref
+        log(f"Image {img.ref} built with {builder.kind.value}", False)
         return ref
 
     async def _custom(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
         assert img.custom_command is not None
+        registry = self.registry()
         tag = img.tag or f"tilt-build-{int(time.time())}"
         expected = with_tag(img.ref, tag)
-        env: list[tuple[str, str]] = [("EXPECTED_REF", expected), ("EXPECTED_IMAGE", repo_of(img.ref)),
-                                      ("EXPECTED_TAG", tag)]
+        if registry is not None and not img.tag:
+            # A user-chosen tag= is for a script that knows nothing of the registry (Tilt's
+            # rule): the image is renamed when delivered. Otherwise the script builds, and
+            # may push, under the registry's name.
+            expected = registry.local_ref(expected)
+        repo, _, actual_tag = expected.rpartition(":")
+        env: list[tuple[str, str]] = [("EXPECTED_REF", expected), ("EXPECTED_IMAGE", _path(repo)),
+                                      ("EXPECTED_TAG", actual_tag)]
+        if registry is not None:
+            env += [("EXPECTED_REGISTRY", registry.host), ("REGISTRY_HOST", registry.host)]
         for i, dep in enumerate(img.image_deps):
-            ref = next((out for r, out in built.items() if _norm(r) == _norm(dep)), dep)
+            ref = find_built(dep, built, self._exact) or dep
             env += [(f"TILT_IMAGE_{i}", ref), (f"TILT_IMAGE_MAP_{i}", dep)]
         env += list(img.env)
         if img.outputs_image_ref_to:
@@ -169,10 +193,20 @@ class ImageBuilder:
             raise DockerError(f"custom_build command for {img.ref} finished but no image {expected} exists: "
                               "the command must build and tag $EXPECTED_REF (or pass skips_local_docker=True)")
         if img.tag:
-            return expected  # the user chose the tag: keep it, as Tilt does
+            return expected  # the user chose the tag: keep it
         ref = with_tag(img.ref, content_tag(image_id))
+        if registry is not None:
+            ref = registry.local_ref(ref)
         await self.cli.tag(image_id, ref, log)
         return ref
+
+
+def _path(repo: str) -> str:
+    """A repository without its registry domain (`localhost:5000/app` -> `app`)."""
+    first, sep, rest = repo.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return rest
+    return repo
 
 
 class DockerImages:

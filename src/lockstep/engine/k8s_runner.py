@@ -24,10 +24,12 @@ import yaml
 
 from lockstep.adapters.kubectl import TIMED_OUT, Cli, LogFn, Result, ToolMissing, require
 from lockstep.adapters.process import Stream
+from lockstep.engine.image_match import images_named
 from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s import commands
 from lockstep.k8s.context import (
     Cluster,
+    Delivery,
     Plan,
     allowed,
     cluster_from_config,
@@ -36,8 +38,9 @@ from lockstep.k8s.context import (
     refusal,
     registry_from_configmap,
 )
-from lockstep.k8s.inject import BuiltImage, Locator, inject
+from lockstep.k8s.inject import BuiltImage, Locator, inject, refs_used
 from lockstep.k8s.ordering import apply_order, describe
+from lockstep.k8s.registry import from_settings
 from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
@@ -199,7 +202,7 @@ class K8sRunner:
                     return synced
             cluster = await self._cluster(log)
             built = await self.images.build(r, log)
-            deployed = await self._deliver(cluster, built, log) if built else {}
+            deployed = await self._deliver(r, cluster, built, log) if built else {}
             if r.k8s is not None and r.k8s.apply_cmd is not None and not r.k8s.objects:
                 outcome = await self._custom(r, cluster, built, deployed, log)
             else:
@@ -241,26 +244,40 @@ class K8sRunner:
             text = (cm.get("data") or {}).get("localRegistryHosting.v1")
             hosting = yaml.safe_load(text) if isinstance(text, str) else None
             registry = registry_from_configmap(hosting) if isinstance(hosting, dict) else None
-        return delivery(cluster, self.settings().default_registry, registry)
+        return delivery(cluster, from_settings(self.settings()), registry)
 
-    async def _deliver(self, cluster: Cluster, built: Mapping[str, str], log: LogFn) -> dict[str, str]:
+    async def _deliver(self, r: Resource, cluster: Cluster, built: Mapping[str, str], log: LogFn) -> dict[str, str]:
         plan = await self._plan(cluster)
         out: dict[str, str] = {}
+        targets = {img.ref: img for img in r.images}
+        deployed_refs = _deployed_refs(r)
         for ref, ref_built in built.items():
-            argvs, final = deliver(ref_built, plan)
+            if plan.delivery is not Delivery.LOCAL_DAEMON and deployed_refs and ref not in deployed_refs:
+                # A base only (its layers travel with the images on it), as in Tilt: a registry
+                # that needs each repository created first (ECR) has none for it.
+                log(f"Not pushing {ref_built}: only a base of other images", Stream.STDOUT)
+                out[ref] = ref_built
+                continue
+            img = targets.get(ref)
+            # As Tilt: a custom_build that pushes itself, or never touches the local daemon.
+            push = img is None or not (img.disable_push or img.skips_local_docker)
+            local = img is None or not img.skips_local_docker
+            argvs, final = deliver(ref_built, plan, push=push, local=local)
+            if not push and plan.delivery in (Delivery.PUSH, Delivery.PUSH_AS_IS):
+                log(f"Not pushing {ref_built}: custom_build() pushes it itself", Stream.STDOUT)
             for argv in argvs:
                 require(argv[0], f"get image {ref_built} into the cluster ({plan.delivery.value})")
                 log(f"Running: {' '.join(argv)}", Stream.STDOUT)
                 res = await self.cli.run(argv, log, echo=True)
                 if res.code != 0:
-                    raise K8sError(f"{' '.join(argv[:3])} failed (exit {res.code}): "
-                                   f"{_tail(res)}")
+                    raise K8sError(f"{' '.join(argv[:3])} failed (exit {res.code}): {_tail(res)}")
             out[ref] = final
         return out
 
     def _built_images(self, r: Resource, deployed: Mapping[str, str]) -> list[BuiltImage]:
         return [BuiltImage(img.ref, deployed[img.ref], exact=img.match_exact,
-                           match_in_env_vars=img.match_in_env_vars) for img in r.images if img.ref in deployed]
+                           match_in_env_vars=img.match_in_env_vars, command=img.entrypoint or None,
+                           args=img.container_args) for img in r.images if img.ref in deployed]
 
     async def _apply(self, r: Resource, cluster: Cluster, deployed: Mapping[str, str], log: LogFn) -> Outcome:
         images = self._built_images(r, deployed)
@@ -353,6 +370,19 @@ class K8sRunner:
             delete_cmd=r.k8s.delete_cmd.argv if r.k8s.delete_cmd else (), delete_dir=r.k8s.delete_dir,
             delete_env=r.k8s.delete_env))
         return Outcome(True, outputs=Outputs(images=tuple(deployed.values()), applied=applied))
+
+
+def _deployed_refs(r: Resource) -> set[str]:
+    """The images (refs as the Tiltfile writes them) that the resource's YAML or custom deploy
+    names itself; its other images are bases of those. Empty: unknown (deliver everything)."""
+    if r.k8s is None:
+        return set()
+    if r.k8s.apply_cmd is not None and not r.k8s.objects:
+        return images_named(r.k8s.image_refs, r.images)
+    locators = _locators(r)
+    return refs_used([(d, locators.get(_key(d), ())) for d in _docs(r)],
+                     [BuiltImage(i.ref, "", exact=i.match_exact, match_in_env_vars=i.match_in_env_vars)
+                      for i in r.images])
 
 
 def _ident(doc: Mapping[str, Any], default_ns: str) -> tuple[str, str, str, str]:

@@ -35,7 +35,8 @@ from lockstep.k8s import commands
 from lockstep.k8s.forwards import address, resolve, url
 from lockstep.k8s.ordering import describe
 from lockstep.k8s.status import Health, Verdict, event_words, job_verdict, pod_name, pods_verdict
-from lockstep.logs.store import LogSource
+from lockstep.logs.levels import level_of
+from lockstep.logs.store import LogLevel, LogSource
 from lockstep.model.resource import PodReadiness, PortForward, Resource, ResourceKind
 from lockstep.store import actions as A
 from lockstep.store.state import EngineState
@@ -291,7 +292,17 @@ class _Supervision:
         prefix = f"[{pod}/{container}] "
 
         def on_line(text: str, s: Stream) -> None:
-            self.log(prefix + text, error=s is Stream.STDERR)
+            # The API server hands a container's stdout and stderr over as one stream, so
+            # everything kubectl prints on stdout is the pod's output: its level comes from
+            # the text, as for every process line. kubectl's stderr is kubectl's own word
+            # about the stream (a container not started yet), said as such.
+            if s is Stream.STDERR:
+                level = level_of(text)
+                self.ctl.engine.log_output(self.name, f"{prefix}kubectl logs: {text}", LogSource.RUNTIME,
+                                           True, level=level if level is LogLevel.ERROR else LogLevel.WARN)
+            else:
+                self.ctl.engine.log_output(self.name, prefix + text, LogSource.RUNTIME, False,
+                                           level=level_of(text))
 
         handle = await self.ctl.cli.start(commands.logs(self.d.context, ns, pod, container), on_line)
         try:

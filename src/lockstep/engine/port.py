@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from lockstep.engine.snapshot import Snapshot, SnapshotSubscriber
-from lockstep.logs.store import LogSource
+from lockstep.logs.store import LogLevel, LogSource
 from lockstep.store import actions as A
 
 
@@ -31,4 +31,5 @@ class EnginePort(Protocol):
 
     def log(self, resource: str, text: str, *, source: LogSource = LogSource.SYSTEM, error: bool = False) -> None: ...
 
-    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool) -> None: ...
+    def log_output(self, resource: str, text: str, source: LogSource, stderr: bool,
+                   level: LogLevel | None = None) -> None: ...

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from lockstep.tiltfile.refs import try_ref
+from lockstep.k8s.registry import Registry
 
 
 class Product(enum.Enum):
@@ -104,16 +104,6 @@ class Delivery(enum.Enum):
     PUSH_AS_IS = "push-as-is"  # a remote cluster without a registry setting: push the ref itself
 
 
-@dataclass(frozen=True)
-class Registry:
-    host: str  # where lockstep pushes
-    host_from_cluster: str = ""  # how the cluster's nodes name it (the ref put in the YAML)
-
-    @property
-    def in_cluster(self) -> str:
-        return self.host_from_cluster or self.host
-
-
 def registry_from_configmap(data: dict[str, Any]) -> Registry | None:
     """The KEP-1755 `kube-public/local-registry-hosting` ConfigMap's `localRegistryHosting.v1`
     (already decoded from its YAML string)."""
@@ -131,9 +121,9 @@ class Plan:
     kind_cluster: str = ""
 
 
-def delivery(cluster: Cluster, default_registry: str, configmap: Registry | None) -> Plan:
-    if default_registry:
-        return Plan(Delivery.PUSH, Registry(default_registry))
+def delivery(cluster: Cluster, default_registry: Registry | None, configmap: Registry | None) -> Plan:
+    if default_registry is not None:
+        return Plan(Delivery.PUSH, default_registry)
     if configmap is not None:
         return Plan(Delivery.PUSH, configmap)
     prod = cluster.product
@@ -146,29 +136,27 @@ def delivery(cluster: Cluster, default_registry: str, configmap: Registry | None
     return Plan(Delivery.PUSH_AS_IS)
 
 
-def registry_ref(ref: str, host: str) -> str:
-    """`ref` moved under `host`, path separators escaped as Tilt does (a/b -> host/a_b)."""
-    parsed = try_ref(ref)
-    if parsed is None:
-        return ref
-    name = parsed.familiar_name
-    first = name.split("/", 1)[0]
-    if "/" in name and ("." in first or ":" in first or first == "localhost"):
-        name = name.split("/", 1)[1]
-    out = f"{host.rstrip('/')}/{name.replace('/', '_')}"
-    return out + (f":{parsed.tag}" if parsed.tag else "")
+def deliver(built: str, plan: Plan, *, push: bool = True, local: bool = True) -> tuple[list[list[str]], str]:
+    """The commands that get `built` to the cluster, and the ref the YAML must then name.
 
-
-def deliver(built: str, plan: Plan) -> tuple[list[list[str]], str]:
-    """The commands that get `built` to the cluster, and the ref the YAML must then name."""
+    `push=False` (custom_build's disable_push): the script pushes the image itself; only the
+    ref is renamed. `local=False` (skips_local_docker): the image is not on the local engine,
+    so nothing can be pushed or `kind load`ed from here either."""
     from lockstep.k8s import commands
 
     if plan.delivery is Delivery.KIND_LOAD:
-        return [commands.kind_load(plan.kind_cluster, built)], built
+        # Not a push: loading the local image into the nodes is what makes its ref usable
+        # there, so disable_push does not skip it (Tilt skips it; the pet-store's kind target,
+        # a custom_build that retags a loaded image, needs it).
+        return ([commands.kind_load(plan.kind_cluster, built)] if local else []), built
+    push = push and local
     if plan.delivery is Delivery.PUSH and plan.registry is not None:
-        target = registry_ref(built, plan.registry.host)
-        return ([commands.docker_tag(built, target), commands.docker_push(target)],
-                registry_ref(built, plan.registry.in_cluster))
+        target = plan.registry.local_ref(built)
+        final = plan.registry.cluster_ref(built)
+        if not push:
+            return [], final
+        tag = [commands.docker_tag(built, target)] if target != built else []
+        return [*tag, commands.docker_push(target)], final
     if plan.delivery is Delivery.PUSH_AS_IS:
-        return [commands.docker_push(built)], built
+        return ([commands.docker_push(built)] if push else []), built
     return [], built

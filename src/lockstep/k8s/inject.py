@@ -4,14 +4,15 @@ Where Tilt injects, lockstep injects: container (and init/ephemeral container) i
 specs, image volumes, container env values when the image was declared with
 match_in_env_vars=True, and the fields a k8s_kind()/k8s_image_json_path() locator names in
 custom resources. Matching is Tilt's ref-selector rule (`refs.RefSelector`): an untagged
-build matches every tag of its repository, a tagged (or exact) one only itself.
+build matches every tag of its repository, a tagged (or exact) one only itself. A matched
+container also gets the image's entrypoint=/container_args= as its `command`/`args`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lockstep.tiltfile.jsonpath import JsonPathError, evaluate
@@ -31,6 +32,10 @@ class BuiltImage:
     built: str
     exact: bool = False
     match_in_env_vars: bool = False
+    # docker_build/custom_build(entrypoint=, container_args=): the matching containers'
+    # `command` / `args` are replaced, as Tilt does (None: leave the YAML's).
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] | None = None
 
     def selector(self) -> RefSelector | None:
         parsed = try_ref(self.ref)
@@ -130,6 +135,10 @@ def inject(doc: Mapping[str, Any], images: Sequence[BuiltImage],
             c["image"] = img.built
             if c.get("imagePullPolicy") != "Never":
                 c["imagePullPolicy"] = INJECTED_PULL_POLICY
+            if img.command is not None:
+                c["command"] = list(img.command)
+            if img.args is not None:
+                c["args"] = list(img.args)
             hits.append(img.built)
         env = c.get("env")
         for e in env if isinstance(env, list) else []:
@@ -150,3 +159,14 @@ def inject(doc: Mapping[str, Any], images: Sequence[BuiltImage],
     for loc in locators:
         out = _inject_path(out, loc, images, hits)
     return out, hits
+
+
+def refs_used(docs: Sequence[tuple[Mapping[str, Any], Sequence[Locator]]], images: Sequence[BuiltImage]) -> set[str]:
+    """Which of `images` (their `ref`) the documents name, by the rules inject() follows:
+    each is injected as a marker, and the markers found say which."""
+    marked = [replace(img, built="\0" + img.ref) for img in images]
+    out: set[str] = set()
+    for doc, locators in docs:
+        _, hits = inject(doc, marked, locators)
+        out.update(h[1:] for h in hits)
+    return out

@@ -258,6 +258,7 @@ class ComposeSpec:
     service: str = ""
     image_refs: tuple[str, ...] = ()
     project: str = ""  # the Compose project name (docker_compose's project_name, or compose's default)
+    env_file: str = ""  # docker_compose(env_file=): passed to compose as --env-file
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,10 @@ class Settings:
     k8s_server_side_apply: str = ""
     suppress_unused_image_warnings: tuple[str, ...] = ()
     watch_ignore: tuple[str, ...] = ()
+    # default_registry(host, host_from_cluster, single_name): see k8s/registry.py.
     default_registry: str = ""
+    registry_host_from_cluster: str = ""
+    registry_single_name: str = ""
     allowed_k8s_contexts: tuple[str, ...] = ()
     k8s_context: str = ""
     k8s_namespace: str = ""

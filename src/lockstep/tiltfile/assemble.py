@@ -34,7 +34,8 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
         out[svc.name] = Resource(
             name=svc.name, kind=ResourceKind.COMPOSE, trigger_mode=st.default_trigger_mode,
             links=svc.links, resource_deps=svc.depends_on, images=images, location=svc.location,
-            compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project),
+            compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project,
+                                svc.env_file),
         )
     renamed: dict[str, str] = {}
     for opts in st.dc_opts:

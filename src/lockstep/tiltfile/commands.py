@@ -15,10 +15,14 @@ is an error, and the command is killed), stderr only its tail.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from lockstep.tiltfile import limits as _limits
@@ -34,6 +38,22 @@ _preexec: Callable[[], None] | None = None
 
 class CommandCancelled(Exception):
     """lockstep is stopping: the command was not run, or was killed."""
+
+
+class CommandTimedOut(Exception):
+    """The evaluation's time budget ran out while the command ran: it was killed."""
+
+
+# An evaluation child tells its parent which command it is running (on stderr, which only
+# the parent reads), so that a child stopped for running too long can be told which
+# command was to blame, and where the Tiltfile ran it.
+MARKER = "\x1elockstep-command "
+
+
+def _announce(what: dict[str, object]) -> None:
+    if not _own_group:
+        sys.stderr.write(MARKER + json.dumps(what) + "\n")
+        sys.stderr.flush()
 
 
 def reset() -> None:
@@ -64,13 +84,18 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def run(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], stdin: str | None = None,
-        limit: int | None = None) -> subprocess.CompletedProcess[str]:
+        limit: int | None = None, deadline: float | None = None,
+        where: str = "", shown: str = "") -> subprocess.CompletedProcess[str]:
     """Like subprocess.run(capture_output=True, text=True), in its own group; raises OSError
-    when the program cannot start, CommandCancelled when lockstep is stopping, and
-    TiltfileError when stdout exceeds `limit` bytes (default MAX_READ_BYTES)."""
+    when the program cannot start, CommandCancelled when lockstep is stopping,
+    CommandTimedOut when it still runs at `deadline` (time.monotonic()), and TiltfileError
+    when stdout exceeds `limit` bytes (default MAX_READ_BYTES). `shown` (the command as
+    the user wrote it) and `where` (file:line:col of the call) go with the announcement
+    an evaluation child makes to its parent."""
     limit = _limits.MAX_READ_BYTES if limit is None else limit
     if _cancelled.is_set():
         raise CommandCancelled()
+    _announce({"running": shown or shlex.join(argv), "where": where})
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=dict(env), start_new_session=_own_group, preexec_fn=_preexec,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
@@ -78,13 +103,30 @@ def run(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], stdin: str | N
     )
     with _lock:
         _running.add(proc)
+    timer = None
+    expired = threading.Event()
+    if deadline is not None and _own_group:
+        # In an evaluation child the command shares the child's process group: the parent
+        # enforces the budget there, by stopping the whole group (see isolate).
+        def expire() -> None:
+            expired.set()
+            _kill(proc)
+
+        timer = threading.Timer(max(0.0, deadline - time.monotonic()), expire)
+        timer.daemon = True
+        timer.start()
     try:
         out, err, overflow = _communicate(proc, stdin.encode() if stdin is not None else None, limit)
     finally:
+        if timer is not None:
+            timer.cancel()
         with _lock:
             _running.discard(proc)
+        _announce({"done": True})
     if _cancelled.is_set():
         raise CommandCancelled()
+    if expired.is_set():
+        raise CommandTimedOut()
     if overflow:
         raise _limits.too_much_output(" ".join(argv), limit)
     return subprocess.CompletedProcess(list(argv), proc.returncode, _text(out), _text(err))

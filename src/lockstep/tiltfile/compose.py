@@ -47,8 +47,14 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                                     hint="fix the path (relative to this Tiltfile)") from None
             st.missing_inputs.append(path)
             st.warn(f"docker_compose(): {path} not found (dry run)", st.call_location)
-    if a.has("env_file"):
-        st.watch(st.resolve(a.string("env_file")))
+    env_file = st.resolve(a.string("env_file")) if a.has("env_file") and a.string("env_file") else ""
+    if env_file:
+        st.watch(env_file)
+    for param, why in (("profiles", "every service of the files is a resource; disable the ones you do not want"),
+                       ("wait", "a service's dependents already wait until it is ready (healthy, with a "
+                                "healthcheck)")):
+        if a.has(param):
+            st.warn(f"docker_compose({param}=...) is ignored by lockstep", st.call_location, why)
     known = {s.name for s in st.compose_services}
     project = a.string("project_name") or _default_project(os.path.dirname(files[0]) if files else st.resolve("."))
     for origin, text in texts:
@@ -65,7 +71,7 @@ def _docker_compose(st: EvalState, a: Args) -> None:
                 name=str(name), image=str(svc.get("image", "") or "") or f"{project}_{name}",
                 has_build="build" in svc, project_files=tuple(files), location=st.call_location,
                 links=tuple(_port_links(svc.get("ports"))), depends_on=_depends_on(svc.get("depends_on")),
-                project=project,
+                project=project, env_file=env_file,
             ))
 
 
@@ -96,6 +102,9 @@ def _dc_resource(st: EvalState, a: Args) -> None:
     if not a.string("name"):
         raise TiltfileError("dc_resource(): `name` must not be empty", hint="pass the Compose service name")
     a.string("image")  # accepted as Tilt does (undocumented there); the compose file names the image
+    if a.has("infer_links") and not a.boolean("infer_links"):
+        st.warn("dc_resource(infer_links=False) is ignored: lockstep always links a service's published ports",
+                st.call_location, "drop the argument")
     st.dc_opts.append(DcResourceOpts(
         name=a.string("name"), location=st.call_location,
         new_name=common.name(a, "new_name"), trigger_mode=common.trigger_mode(a),

@@ -1,11 +1,14 @@
 """Where `ext://NAME` comes from: $LOCKSTEP_EXTENSIONS_DIR, else a cached clone of
-Tilt's public extensions repository under the user's cache directory."""
+Tilt's public extensions repository under the user's cache directory. Either way the
+extension runs from its copy in `tilt_modules` (see `tilt_modules`)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+
+from lockstep.tiltfile import tilt_modules
 
 REPO_URL = "https://github.com/tilt-dev/tilt-extensions"
 
@@ -21,7 +24,19 @@ def _valid(name: str) -> bool:
 
 
 def resolve(name: str, *, fetch: bool) -> tuple[str | None, str]:
-    """(path of the extension's Tiltfile, "") or (None, why it is unavailable)."""
+    """(path of the extension's Tiltfile in tilt_modules, path of the Tiltfile it was copied
+    from) or (None, why it is unavailable)."""
+    source, reason = _source(name, fetch=fetch)
+    if source is None:
+        return None, reason
+    try:
+        return tilt_modules.materialise(name, os.path.dirname(source)), source
+    except OSError as exc:
+        where = exc.filename or tilt_modules.modules_dir()
+        return None, f"cannot copy the extension into {where}: {exc.strerror or exc}"
+
+
+def _source(name: str, *, fetch: bool) -> tuple[str | None, str]:
     if not _valid(name):
         return None, f"invalid extension name {name!r}"
     local = os.environ.get("LOCKSTEP_EXTENSIONS_DIR")

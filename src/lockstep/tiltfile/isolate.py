@@ -32,8 +32,16 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 
-from lockstep.model.resource import Diagnostic, LoadResult, Severity
+from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
+from lockstep.tiltfile import commands
+from lockstep.tiltfile.limits import COMMAND_FIX, TIMEOUT_ENV
 from lockstep.tiltfile.loader import DEFAULT_TIMEOUT, MEMORY_ENV, out_of_memory
+
+# `Evaluator.load(timeout=CONFIGURED)`: the configured budget (see evaluation_timeout).
+CONFIGURED = -1.0
+# Seconds a child may run past its budget before it is stopped from outside: the
+# interpreter's own check (which names the line) fires first when it can.
+WALL_GRACE = 2.0
 
 # Address space allowed to one evaluation. An interpreter with its builtins needs
 # about 30 MB; real Tiltfiles, even ones rendering large charts, stay far below this.
@@ -62,6 +70,20 @@ def memory_limit_mb() -> int:
     return value
 
 
+def evaluation_timeout() -> float:
+    """The evaluation time budget: LOCKSTEP_TILTFILE_TIMEOUT (seconds), or the default."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"{TIMEOUT_ENV}={raw!r}: expected a number of seconds above 0")
+    return value
+
+
 def main_path(path: str) -> str:
     main = os.path.abspath(path)
     return os.path.join(main, "Tiltfile") if os.path.isdir(main) else main
@@ -82,7 +104,12 @@ class Evaluator:
             self.memory_mb = memory_limit_mb() if memory_mb is None else memory_mb
         except ValueError as exc:
             self.memory_mb, self._setting_error = DEFAULT_MEMORY_MB, str(exc)
+        try:
+            self.timeout: float | None = evaluation_timeout()
+        except ValueError as exc:
+            self.timeout, self._setting_error = DEFAULT_TIMEOUT, self._setting_error or str(exc)
         self._env = {**os.environ, **(env or {})}
+        self._superseded: set[subprocess.Popen[bytes]] = set()
         self._lock = threading.Lock()
         self._children: set[subprocess.Popen[bytes]] = set()
         self._cancelled = False
@@ -91,13 +118,19 @@ class Evaluator:
         self._start_spare()
 
     def load(self, path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
-             timeout: float | None = DEFAULT_TIMEOUT) -> LoadResult:
-        """Like `loader.load`, in a bounded child. Never raises (but for KeyboardInterrupt)."""
+             timeout: float | None = CONFIGURED) -> LoadResult:
+        """Like `loader.load`, in a bounded child. Never raises (but for KeyboardInterrupt).
+
+        `timeout` (default: LOCKSTEP_TILTFILE_TIMEOUT, else 120 s) bounds the evaluation on
+        the wall clock, commands included: a child still running `WALL_GRACE` seconds after
+        it is stopped with its process group (the commands it runs are in that group)."""
         main = main_path(path)
+        if timeout == CONFIGURED:
+            timeout = self.timeout
         request = {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
                    "timeout": timeout, "memory_mb": self.memory_mb}
         if self._setting_error:
-            return _failed(main, args, self._setting_error, f"fix or unset {MEMORY_ENV}")
+            return _failed(main, args, self._setting_error, f"fix or unset {MEMORY_ENV} and {TIMEOUT_ENV}")
         with self._lock:
             if self._cancelled:
                 return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
@@ -109,8 +142,21 @@ class Evaluator:
                 return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
                                "check that lockstep's Python interpreter can still be run")
             self._children.add(proc)
+        timed_out = False
         try:
-            out, err = proc.communicate(json.dumps(request).encode())
+            try:
+                out, err = proc.communicate(json.dumps(request).encode(),
+                                            timeout=None if timeout is None else timeout + WALL_GRACE)
+            except subprocess.TimeoutExpired:
+                # Blocked in a command (or anywhere the interpreter cannot check its budget).
+                timed_out = True
+                _kill_group(proc)
+                try:
+                    out, err = proc.communicate(timeout=5.0)
+                except subprocess.TimeoutExpired as exc:
+                    # Something that left the group still holds the pipes: do not wait for it.
+                    out, err = b"", exc.stderr or b""
+                    proc.wait()
         except BaseException:
             # Ctrl-C in `check`: the child is in its own process group, so it did not get the signal.
             _kill_group(proc)
@@ -122,6 +168,12 @@ class Evaluator:
         self._start_spare()
         with self._lock:
             cancelled = self._cancelled
+            superseded = proc in self._superseded
+            self._superseded.discard(proc)
+        if superseded:
+            return _failed(main, args, "Tiltfile evaluation restarted: its files changed while it ran", "")
+        if timed_out and timeout is not None:
+            return _timed_out(main, args, err.decode("utf-8", "replace"), timeout)
         if proc.returncode == 0:
             try:
                 result = pickle.loads(out)
@@ -135,6 +187,15 @@ class Evaluator:
         if cancelled:
             return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
         return _death(main, args, proc.returncode, err.decode("utf-8", "replace"), self.memory_mb, timeout)
+
+    def restart_running(self) -> None:
+        """Stop the evaluations running now (not for good): each returns a result saying it
+        was restarted, which the caller discards before evaluating again."""
+        with self._lock:
+            children = list(self._children)
+            self._superseded.update(children)
+        for proc in children:
+            _kill_group(proc)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -176,6 +237,26 @@ def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResu
     # means an edit retries the evaluation.
     return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,),
                       errors=(Diagnostic(Severity.ERROR, message, None, hint),))
+
+
+def _timed_out(main: str, args: Sequence[str], stderr: str, timeout: float) -> LoadResult:
+    """The child ran past its budget: name the command it was running, if any, and where."""
+    running: dict[str, str] | None = None
+    for line in stderr.split("\n"):  # not splitlines(): the marker's \x1e is a line break to it
+        if line.startswith(commands.MARKER):
+            with contextlib.suppress(ValueError):
+                record = json.loads(line[len(commands.MARKER):])
+                running = None if record.get("done") else record
+    if running is None:
+        return _failed(main, args, f"{main}: Tiltfile evaluation took longer than its {timeout:g} s budget "
+                       "and was stopped", f"look for an unbounded loop, or raise {TIMEOUT_ENV} (seconds)")
+    file, _, rest = str(running.get("where", "")).rpartition(":")
+    file, _, line = file.rpartition(":")
+    location = SourceLocation(file, int(line), int(rest)) if file and line.isdigit() and rest.isdigit() else None
+    message = f"command {running.get('running', '')!r} was still running when the Tiltfile " \
+              f"evaluation's {timeout:g} s budget ran out; it was stopped with its process group"
+    return LoadResult(tiltfile=main, args=tuple(args), config_files=(main, *([file] if location else [])),
+                      errors=(Diagnostic(Severity.ERROR, message, location, COMMAND_FIX),))
 
 
 def _death(main: str, args: Sequence[str], code: int, stderr: str, memory_mb: int,

@@ -245,6 +245,11 @@ class _Assembler:
     def attach(self, group: _Group, selector: str, location: SourceLocation | None) -> None:
         st = self.st
         parts = split_selector(selector)
+        if not selector and st.dry_run and st.missing_inputs:
+            # Typically a name read from YAML the dry run could not see.
+            not_found(st, "k8s_resource(): empty object selector", location,
+                      "use name, name:kind or name:kind:namespace of an object from k8s_yaml()")
+            return
         if not selector or len(parts) > 3:
             st.error(f"k8s_resource(): invalid object selector {selector!r}", location,
                      "use name, name:kind or name:kind:namespace (escape a colon in a name as `\\\\:`)")

@@ -12,6 +12,7 @@ from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.files import dump_yaml, yaml_docs
 from lockstep.tiltfile.k8s import yaml_inputs
 from lockstep.tiltfile.k8s_objects import filter_match, flatten
+from lockstep.tiltfile.limits import command_timed_out
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
@@ -26,9 +27,12 @@ def _run_tool(st: EvalState, argv: list[str], what: str) -> str:
                             hint=f"install {argv[0]} or use `lockstep check --dry-run`")
     started = time.monotonic()
     try:
-        proc = commands.run(argv, cwd=st.resolve("."), env=st.environ())
+        proc = commands.run(argv, cwd=st.resolve("."), env=st.environ(), deadline=st.deadline(),
+                            where=str(st.call_location or ""))
     except commands.CommandCancelled:
         raise TiltfileError(f"{what}(): cancelled: lockstep is stopping") from None
+    except commands.CommandTimedOut:
+        raise command_timed_out(f"{what}()", " ".join(argv), st.timeout or 0) from None
     finally:
         st.paused += time.monotonic() - started
     if proc.returncode != 0:

@@ -77,3 +77,17 @@ def _kind(mode: int) -> str:
 def too_much_output(command: str, limit: int) -> TiltfileError:
     return TiltfileError(f"command {command!r} wrote more than the {_size_text(limit)} limit to stdout",
                          hint="write large output to a file and read_file() it, or filter it in the command")
+
+
+# Environment variable overriding the evaluation time budget (seconds).
+TIMEOUT_ENV = "LOCKSTEP_TILTFILE_TIMEOUT"
+# Why a command may run for ever, and what to do about it: said by every budget error.
+COMMAND_FIX = ("make the command finish (it gets no input: one waiting on stdin reads end-of-file, one "
+               "waiting on a terminal or a server never ends), run long work as a local_resource, "
+               f"or raise {TIMEOUT_ENV} (seconds)")
+
+
+def command_timed_out(what: str, command: str, timeout: float) -> TiltfileError:
+    return TiltfileError(f"{what}: command {command!r} was still running when the Tiltfile evaluation's "
+                         f"{timeout:g} s budget ran out; it was stopped with its process group",
+                         hint=COMMAND_FIX)

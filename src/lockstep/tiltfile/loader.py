@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 
 from lockstep.model.resource import Diagnostic, LoadResult, Resource, Settings, Severity, SourceLocation
@@ -36,6 +37,8 @@ from lockstep.tiltfile.state import EvalState
 DEFAULT_TIMEOUT = 120.0
 # Environment variable overriding the evaluation memory limit (MiB), see `isolate`.
 MEMORY_ENV = "LOCKSTEP_TILTFILE_MEMORY_MB"
+# A dry run leaves out at most this many failing statements (each costs one more evaluation).
+MAX_SKIPPED = 100
 
 
 def load(path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
@@ -75,26 +78,47 @@ def out_of_memory(main: str, args: Sequence[str], memory_mb: int | None) -> Load
 
 def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,
           timeout: float | None) -> LoadResult:
-    st = EvalState(main_path=main, dry_run=dry_run, subcommand=subcommand, args=args, timeout=timeout)
+    skipped: dict[str, dict[int, Diagnostic]] = {}
+    started = time.monotonic()
+    while True:
+        st = EvalState(main_path=main, dry_run=dry_run, subcommand=subcommand, args=args, timeout=timeout,
+                       skipped=skipped, started=started)
+        if skipped:
+            # What a skipped statement would have computed is unknown as well.
+            st.missing_inputs.append("<results of skipped statements>")
+        resources, final = _attempt(st, main)
+        if not st.restart:
+            break
+        if sum(len(s) for s in skipped.values()) >= MAX_SKIPPED:
+            st.error(f"{main}: dry run stopped: more than {MAX_SKIPPED} statements failed for want of "
+                     "unavailable inputs", None, "provide the missing files, or run without --dry-run")
+            break
+    # Statements a dry run left out are reported once, in file order.
+    for per_file in skipped.values():
+        st.warnings.extend(per_file[line] for line in sorted(per_file))
+    return _result(st, resources, final)
+
+
+def _attempt(st: EvalState, main: str) -> tuple[list[Resource], Settings | None]:
     try:
         source = read_text_file(main, "Tiltfile")
     except TiltfileError as exc:
         st.watch(main)
         st.error(exc.message, None, exc.hint)
-        return _result(st, [], None)
+        return [], None
     except OSError as exc:
         st.watch(main)
         st.error(f"cannot read Tiltfile {main}: {exc.strerror}", None,
                  "create a Tiltfile here, or point at one with -f PATH")
-        return _result(st, [], None)
+        return [], None
     st.loading.append(main)
     try:
         module = eval_file(st, main, source, load_module)
         st.loaded_modules[main] = module.freeze()
     except LoadFailed:
-        pass
-    resources, final = assemble(st)
-    return _result(st, resources, final)
+        if st.restart:
+            return [], None
+    return assemble(st)
 
 
 def _result(st: EvalState, resources: list[Resource], final: Settings | None) -> LoadResult:

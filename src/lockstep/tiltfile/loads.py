@@ -47,7 +47,12 @@ def _placeholder(symbols: set[str], user_source: str) -> sl.FrozenModule:
 def _target(st: EvalState, frame: Frame, module_id: str) -> tuple[str | None, str]:
     """The file a load() names, or None with the reason it is unavailable."""
     if module_id.startswith("ext://"):
-        return extensions.resolve(module_id[len("ext://"):], fetch=not st.dry_run)
+        path, source_or_reason = extensions.resolve(module_id[len("ext://"):], fetch=not st.dry_run)
+        if path is None:
+            return None, source_or_reason
+        # The copy runs; the original is watched too, so editing an extension reloads.
+        st.watch(source_or_reason)
+        return path, ""
     path = os.path.normpath(os.path.join(frame.dir, os.path.expanduser(module_id)))
     if os.path.isdir(path):
         path = os.path.join(path, "Tiltfile")

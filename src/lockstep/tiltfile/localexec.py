@@ -6,6 +6,7 @@ import time
 
 from lockstep.tiltfile import commands
 from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.limits import command_timed_out
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
@@ -26,9 +27,12 @@ def _local(st: EvalState, a: Args) -> str:
     stdin = a.string("stdin") if a.has("stdin") else None
     started = time.monotonic()
     try:
-        proc = commands.run(cmd.argv, cwd=workdir, env=env, stdin=stdin)
+        proc = commands.run(cmd.argv, cwd=workdir, env=env, stdin=stdin, deadline=st.deadline(),
+                            where=str(st.call_location or ""), shown=cmd.display())
     except commands.CommandCancelled:
         raise TiltfileError("local(): cancelled: lockstep is stopping") from None
+    except commands.CommandTimedOut:
+        raise command_timed_out("local()", cmd.display(), st.timeout or 0) from None
     except OSError as exc:
         raise TiltfileError(f"local(): cannot run {cmd.display()!r}: {exc}",
                             hint="check that the program is installed and on PATH") from None

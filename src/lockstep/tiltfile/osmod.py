@@ -27,6 +27,10 @@ def _getcwd(st: EvalState, a: Args) -> str:
 @builtin("os.getenv", "key default", 1)
 def _getenv(st: EvalState, a: Args) -> object:
     value = st.getenv(a.string("key"))
+    if value is None and st.dry_run and not a.has("default"):
+        # The environment the Tiltfile is meant for is an input a dry run may not have:
+        # a statement failing on the None read here is skipped, not fatal.
+        st.missing_inputs.append(f"<environment variable {a.string('key')}>")
     return a.raw("default") if value is None else value
 
 

@@ -80,6 +80,21 @@ def parse_ref(text: str) -> ImageRef:
     return ImageRef(domain + "/" + "/".join(parts), tag, digest)
 
 
+def host_error(host: str) -> str:
+    """Why `host` cannot be a registry host ("" when it can): `HOST/name` must be a
+    fully qualified reference, so the first component must be a domain (`localhost`, a dotted
+    name or `name:port`)."""
+    if not host:
+        return "the registry host is empty"
+    try:
+        parsed = parse_ref(f"{host}/fake")
+    except RefError as exc:
+        return str(exc)
+    if parsed.tag or parsed.digest or parsed.name != f"{host}/fake":
+        return "it must start with a registry domain (e.g. localhost:5000, gcr.io/my-project)"
+    return ""
+
+
 def try_ref(text: str) -> ImageRef | None:
     try:
         return parse_ref(text)

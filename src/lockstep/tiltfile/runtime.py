@@ -9,15 +9,18 @@ builds the `os`, `config`, `shlex`, `sys` and `v1alpha1` namespaces as structs.
 from __future__ import annotations
 
 import functools
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 import starlark as sl
 
+from lockstep.model.resource import Diagnostic, Severity
 from lockstep.tiltfile.args import Args, TiltfileError, bind
 from lockstep.tiltfile.diagnose import PRELUDE, call_site, diagnose
 from lockstep.tiltfile.registry import REGISTRY, Builtin
-from lockstep.tiltfile.source import prepare, statements, top_level_names
+from lockstep.tiltfile.source import prepare, skip_statements, statement_spans
 from lockstep.tiltfile.state import EvalState, Frame
 from lockstep.tiltfile.values import STRUCT_PRELUDE, unwrap
 from lockstep.tiltfile.whileloop import WHILE_STEPS_PRELUDE, rewrite_while
@@ -189,72 +192,84 @@ def _options(st: EvalState) -> sl.EvalOptions:
 
 def eval_file(st: EvalState, path: str, source: str,
               load_module: Callable[[EvalState, Frame, str, set[str]], sl.FrozenModule]) -> sl.Module:
-    """Evaluate one file into a fresh module; on failure record a diagnostic and raise LoadFailed."""
+    """Evaluate one file, whole, into a fresh module; on failure record a diagnostic and
+    raise LoadFailed (with `st.restart` set when a dry run should retry without the
+    statement that failed, see `tolerate`)."""
     st.watch(path)
     text = prepare(source)
     st.sources[path] = text.splitlines()
     text, line_map = rewrite_while(text)
     if line_map is not None:
         st.line_maps[path] = line_map
+    skipped = st.skipped.get(path)
+    if skipped:
+        text = skip_statements(text, set(skipped))
     frame = Frame(path, path)
     st.frames.append(frame)
     try:
         module = new_module(st)
-        chunks = statements(text) if st.dry_run else None
-        if chunks is not None:
-            # Syntax errors are reported for the whole file first, as Tilt would.
-            _parse_or_fail(st, path, text)
-        if chunks is None:
-            _eval_chunk(st, module, frame, path, text, 1, load_module)
-        else:
-            _eval_tolerant(st, module, frame, path, text, chunks, load_module)
+        # As Tilt predeclares them in every file it executes.
+        module["__file__"] = path
+        module["__name__"] = "__main__" if path == st.main_path else os.path.basename(path)
+        _eval_chunk(st, module, frame, path, text, 1, load_module)
     except LoadFailed:
         if st.exited and not st.failed and len(st.frames) == 1:
             return module
+        if st.dry_run and not st.restart:
+            tolerate(st, path, text)
         raise
     finally:
         st.frames.pop()
     return module
 
 
-def _eval_tolerant(st: EvalState, module: sl.Module, frame: Frame, path: str, text: str,
-                   chunks: list[tuple[int, str]],
-                   load_module: Callable[[EvalState, Frame, str, set[str]], sl.FrozenModule]) -> None:
-    """Dry run: one top-level statement at a time, so a statement that fails only because an
-    input was unavailable is skipped with a warning and the rest of the file is still checked."""
-    # Pre-binding every top-level name keeps forward references (a def using a global
-    # assigned further down) compiling when statements are compiled one by one.
-    names = [n for n in top_level_names(text) if n.isidentifier()]
-    if names:
-        _eval_chunk(st, module, frame, path, "\n".join(f"{n} = None" for n in names), 1, load_module)
-    for line, chunk in chunks:
-        try:
-            _eval_chunk(st, module, frame, path, chunk, line, load_module)
-        except LoadFailed:
-            if st.exited or not st.missing_inputs or not st.errors:
-                raise
-            diag = st.errors[-1]
-            if any(marker in diag.message for marker in _NEVER_TOLERATED):
-                raise
-            # Inputs the dry run could not read may be why this statement failed.
-            st.errors.pop()
-            st.failed = False
-            st.warn(f"{diag.message} (dry run: statement skipped, some inputs were unavailable)",
-                    diag.location, diag.hint)
+def tolerate(st: EvalState, path: str, text: str) -> None:
+    """Dry run: if the error just recorded may come from an input the dry run could not
+    read, turn it into a warning and mark its top-level statement to be skipped.
+
+    The whole evaluation then starts again (the caller loops while `st.restart`): a
+    file is always evaluated as one unit, so functions see the module's globals as they
+    really are when called; evaluating statements one by one would not give that."""
+    if st.exited or not st.missing_inputs or not st.errors or st.error_file != path:
+        return
+    diag = st.errors[-1]
+    raw = st.error_text
+    if any(marker in diag.message for marker in _NEVER_TOLERATED) or \
+            ("Traceback" not in raw and _NOT_FOUND.search(raw)):
+        return
+    line = module_line(raw, path)
+    spans = statement_spans(text) or []
+    start = next((s for s, e in spans if line is not None and s <= line <= e), None)
+    if start is None or start in st.skipped.get(path, {}):
+        return
+    st.errors.pop()
+    st.skipped.setdefault(path, {})[start] = Diagnostic(
+        Severity.WARNING, f"{diag.message} (dry run: statement skipped, some inputs were unavailable)",
+        diag.location, diag.hint)
+    st.restart = True
 
 
 # Errors a missing input cannot cause: still errors in a dry run.
 _NEVER_TOLERATED = ("syntax error", "unexpected keyword argument", "positional arguments, got",
                     "got multiple values", "is missing required argument")
+# A name no statement binds: found before anything runs, so no input can be the cause.
+_NOT_FOUND = re.compile(r"Variable `[^`]+` not found")
 
 
-def _parse_or_fail(st: EvalState, path: str, text: str) -> None:
-    try:
-        sl.parse(path, text, sl.Dialect.extended())
-    except sl.StarlarkError as exc:
-        st.failed = True
-        st.errors.append(diagnose(st, str(exc), public_names()))
-        raise LoadFailed() from None
+def module_line(raw: str, path: str) -> int | None:
+    """The line of `path`'s top-level code an interpreter error happened under: the
+    outermost traceback frame in that file's module, else the error's own span."""
+    for file, line, where in _MODULE_FRAME.findall(raw):
+        if file == path and where == "<module>":
+            return int(line)
+    if "Traceback" in raw:
+        return None
+    span = _SPAN.search(raw)
+    return int(span.group(2)) if span and span.group(1) == path else None
+
+
+_MODULE_FRAME = re.compile(r"^\s*\*\s+(.+):(\d+), in (\S+)", re.M)
+_SPAN = re.compile(r"^\s*-->\s+(.+):(\d+):(\d+)\s*$", re.M)
 
 
 def _eval_chunk(st: EvalState, module: sl.Module, frame: Frame, path: str, text: str, line: int,
@@ -280,5 +295,6 @@ def _eval_chunk(st: EvalState, module: sl.Module, frame: Frame, path: str, text:
             raise LoadFailed() from None
         if not st.failed:
             st.failed = True
+            st.error_file, st.error_text = path, str(exc)
             st.errors.append(diagnose(st, str(exc), public_names()))
         raise LoadFailed() from None

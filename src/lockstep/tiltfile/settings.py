@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from lockstep.tiltfile.args import Args, TiltfileError
+from lockstep.tiltfile.refs import host_error, try_ref
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
@@ -115,10 +116,21 @@ def _default_registry(st: EvalState, a: Args) -> None:
     if st.settings.get("default_registry"):
         raise TiltfileError("default_registry() is already set", hint="call default_registry() once")
     host = a.string("host")
-    if not host or " " in host:
-        raise TiltfileError(f"default_registry(): invalid registry host {host!r}",
-                            hint="e.g. default_registry('localhost:5000')")
+    from_cluster = a.string("host_from_cluster")
+    single_name = a.string("single_name")
+    for param, value in (("host", host), ("host_from_cluster", from_cluster)):
+        if param == "host" or value:
+            why = host_error(value)
+            if why:
+                raise TiltfileError(f"default_registry(): invalid {param} {value!r}: {why}",
+                                    hint="e.g. default_registry('localhost:5000') or "
+                                         "default_registry('gcr.io/my-project')")
+    if single_name and try_ref(f"{host}/{single_name}") is None:
+        raise TiltfileError(f"default_registry(): invalid single_name {single_name!r}",
+                            hint="a repository name: lowercase letters, digits, and . _ - / separators")
     st.settings["default_registry"] = host
+    st.settings["registry_host_from_cluster"] = from_cluster
+    st.settings["registry_single_name"] = single_name
     st.default_registry_location = st.call_location
 
 

@@ -50,16 +50,15 @@ def _lines_inside_strings(source: str) -> set[int]:
     return inside
 
 
-def statements(source: str) -> list[tuple[int, str]] | None:
-    """Top-level statements as (first line, text), for statement-by-statement evaluation.
+def statement_spans(source: str) -> list[tuple[int, int]] | None:
+    """Top-level statements as (first line, last line). None if the text cannot be split.
 
     Starlark syntax is a subset of Python's, so Python's parser finds the boundaries.
-    Statements sharing a line (`a = 1; b = 2`) stay together. None if it cannot split.
+    Statements sharing a line (`a = 1; b = 2`) stay together.
     """
     tree = _python_ast(source)
     if tree is None:
         return None
-    lines = source.splitlines()
     spans: list[list[int]] = []
     for node in tree.body:
         start, end = node.lineno, node.end_lineno or node.lineno
@@ -67,30 +66,49 @@ def statements(source: str) -> list[tuple[int, str]] | None:
             spans[-1][1] = max(spans[-1][1], end)
         else:
             spans.append([start, end])
-    return [(s, "\n".join(lines[s - 1 : e])) for s, e in spans]
+    return [(s, e) for s, e in spans]
 
 
-def top_level_names(source: str) -> list[str]:
-    """Names a file binds at top level by assignment, def or for (not load)."""
-    tree = _python_ast(source)
-    if tree is None:
-        return []
+def _bound_names(node: ast.AST) -> list[str]:
+    """Module-level names a statement binds (assignment and `for` targets, `def` names),
+    not looking inside function bodies, whose names are local."""
     names: list[str] = []
+    if isinstance(node, ast.FunctionDef):
+        return [node.name]
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+        return [node.id]
+    if isinstance(node, ast.Lambda | ast.ListComp | ast.DictComp | ast.SetComp | ast.GeneratorExp):
+        return []
+    for child in ast.iter_child_nodes(node):
+        names.extend(_bound_names(child))
+    return names
+
+
+def skip_statements(source: str, starts: set[int]) -> str:
+    """The source with the top-level statements starting on `starts` lines left out.
+
+    Line numbers stay as they were. A name that only a skipped statement binds is bound
+    to None on that statement's first line instead, so that later uses still compile
+    (Starlark resolves every name of a file before running it) and read a neutral value.
+    """
+    tree = _python_ast(source)
+    spans = statement_spans(source)
+    if tree is None or spans is None or not starts:
+        return source
+    bound_by: dict[int, list[str]] = {}
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            names.append(node.name)
-        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.For):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-        elif isinstance(node, ast.If):
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Assign):
-                    for target in sub.targets:
-                        names.extend(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-                elif isinstance(sub, ast.FunctionDef):
-                    names.append(sub.name)
-    return list(dict.fromkeys(names))
+        span = next(s for s, e in spans if s <= node.lineno <= e)
+        bound_by.setdefault(span, []).extend(_bound_names(node))
+    kept = {n for s, names in bound_by.items() if s not in starts for n in names}
+    lines = source.splitlines()
+    for s, e in spans:
+        if s not in starts:
+            continue
+        orphans = [n for n in dict.fromkeys(bound_by.get(s, [])) if n not in kept]
+        lines[s - 1] = "; ".join(f"{n} = None" for n in orphans) or "pass"
+        for i in range(s, e):
+            lines[i] = ""
+    return "\n".join(lines) + "\n"
 
 
 def _python_ast(source: str) -> ast.Module | None:

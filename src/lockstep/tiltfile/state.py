@@ -87,6 +87,7 @@ class ComposeService:
     links: tuple[Link, ...] = ()
     depends_on: tuple[str, ...] = ()
     project: str = ""
+    env_file: str = ""
 
 
 @dataclass
@@ -172,6 +173,14 @@ class EvalState:
     missing_inputs: list[str] = field(default_factory=list)
     # Set once an error has been recorded, so enclosing evaluations do not report it again.
     failed: bool = False
+    # The file and interpreter text of the first error recorded (a dry run decides from
+    # them whether a missing input may explain it).
+    error_file: str = ""
+    error_text: str = ""
+    # Dry run: per file, top-level statements (by first line) to leave out, with the
+    # warning that says why. Shared by the attempts of one load; see runtime.tolerate.
+    skipped: dict[str, dict[int, Diagnostic]] = field(default_factory=dict)
+    restart: bool = False
     pending: Exception | None = None
     call_location: SourceLocation | None = None
     exited: bool = False
@@ -190,10 +199,11 @@ class EvalState:
     def resolve(self, path: str) -> str:
         """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
         path = os.path.expanduser(path)
-        # Tilt resolves against the file the call is written in (a helper defined in a
-        # loaded file resolves against that file's directory, even when called from main).
-        base = os.path.dirname(self.call_location.file) if self.call_location else self.frame.dir
-        return os.path.normpath(os.path.join(base, path))
+        # Tilt resolves against the directory of the file being executed (the innermost
+        # load in progress), not the file a function is written in: a function of an
+        # extension called from the main Tiltfile resolves the caller's relative paths
+        # against the main Tiltfile's directory, as its users expect.
+        return os.path.normpath(os.path.join(self.frame.dir, path))
 
     def watch(self, path: str) -> None:
         self.config_files[path] = None
@@ -217,6 +227,10 @@ class EvalState:
             else:
                 env[k] = v
         return env
+
+    def deadline(self) -> float | None:
+        """When the evaluation's budget runs out, on the wall clock (commands count)."""
+        return None if self.timeout is None else self.started + self.timeout
 
     def cancelled(self) -> bool:
         if self.timeout is None:

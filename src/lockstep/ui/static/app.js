@@ -43,7 +43,10 @@ function connect() {
   const ws = new WebSocket(Api.streamUrl(params));
   S.ws = ws;
   S.lastHeard = Date.now();
-  ws.onopen = () => { S.backoff = 250; S.lastHeard = Date.now(); setLive(true); };
+  ws.onopen = () => {
+    S.backoff = 250; S.lastHeard = Date.now(); setLive(true);
+    sessionStorage.removeItem("lockstep.reloads");  // the page loaded whole (see index.html)
+  };
   ws.onmessage = (ev) => { S.lastHeard = Date.now(); handle(JSON.parse(ev.data)); };
   ws.onclose = () => {
     if (S.ws !== ws) return;
