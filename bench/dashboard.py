@@ -1,12 +1,15 @@
 """Dashboard/API benchmark at 1,000 resources, chatty servers and 1,000,000 log lines (a script, not a test).
 
     .venv/bin/python bench/dashboard.py [--resources 1000] [--lines 1000000] [--stream-secs 300] [--no-browser]
+                                        [--parallel N] [--json FILE]
+
+The suite's `dashboard` scenario (lsbench/s_dashboard.py) runs it at 10,000 resources.
 
 A real Engine (real Tiltfile loader, a function runner) runs in a background
 thread with the real server. The Tiltfile has 10 labels, 30 resources that
 fail (printing an error among other lines), 40 manual ones, and 5 "servers"
 that chatter 100 lines/s in all. This thread measures:
-  - API view latency (GET /api/view, full view of every resource),
+  - API view latency (GET /api/view, full view of every resource; plain, and gzip as a browser asks),
   - stream delta latency (trigger dispatched -> delta for that resource received over the WebSocket),
   - page load in Chromium (navigation -> every resource row rendered and the log tail shown),
   - filter per keystroke and switching resources (input -> next frame painted),
@@ -26,6 +29,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +47,10 @@ from lockstep.ui.server import GUARD, start
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--enable-precise-memory-info"]
+
+
+# Every figure printed, for `--json` (the suite's dashboard scenario reads it): seconds, or lists of them.
+OUT: dict[str, Any] = {}
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -72,15 +80,18 @@ def manual(i: int) -> bool:
 class Rig:
     """The engine and server on their own event loop thread."""
 
-    def __init__(self, n: int, tmp: Path) -> None:
-        lines = []
+    def __init__(self, n: int, tmp: Path, parallel: int = 0) -> None:
+        # parallel > 0: every resource allow_parallel, that many at once, so that the first round of
+        # 10,000 updates takes seconds rather than minutes (the figures measured after it do not depend on it).
+        lines = [f"update_settings(max_parallel_updates={parallel})"] if parallel else []
+        par = ", allow_parallel=True" if parallel else ""
         for i in range(n):
             # Upstreams only on resources that will succeed: the rest would hold their dependents for good.
             ok_up = i >= 5 and i % 3 == 0 and not failing(i - 5) and not manual(i - 5)
             extra = f", resource_deps=['r{i - 5:04d}']" if ok_up else ""
             if manual(i):
                 extra += ", trigger_mode=TRIGGER_MODE_MANUAL, auto_init=False"
-            lines.append(f"local_resource('r{i:04d}', cmd='true', labels=['{GROUPS[i % len(GROUPS)]}']{extra})")
+            lines.append(f"local_resource('r{i:04d}', cmd='true', labels=['{GROUPS[i % len(GROUPS)]}']{extra}{par})")
         self.failing = {f"r{i:04d}" for i in range(n) if failing(i)}
         self.manual = {f"r{i:04d}" for i in range(n) if manual(i)}
         self.servers = [f"r{i:04d}" for i in range(n) if not failing(i) and not manual(i)][:SERVERS]
@@ -148,14 +159,18 @@ class Rig:
         return time.perf_counter() - t0
 
 
-async def api_latency(url: str, token: str, rounds: int) -> tuple[list[float], int]:
+async def api_latency(url: str, token: str, rounds: int, gzip: bool) -> tuple[list[float], int]:
+    """GET /api/view `rounds` times; with gzip (what a browser asks for) the time includes inflating it."""
     out: list[float] = []
     size = 0
-    async with aiohttp.ClientSession(headers={TOKEN_HEADER: token}) as s:
+    headers = {TOKEN_HEADER: token, "Accept-Encoding": "gzip" if gzip else "identity"}
+    async with aiohttp.ClientSession(headers=headers, auto_decompress=False) as s:
         for _ in range(rounds):
             t0 = time.perf_counter()
             async with s.get(url + "api/view") as r:
                 body = await r.read()
+                if r.headers.get("Content-Encoding") == "gzip":
+                    zlib.decompress(body, 16 + zlib.MAX_WBITS)
             out.append(time.perf_counter() - t0)
             size = len(body)
     return out, size
@@ -241,6 +256,7 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
         first.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n}", timeout=120_000)
         secs = time.perf_counter() - t0
         print(f"first visit (login URL -> cookie -> {n} rows, in a new browser): {secs * 1000:.0f} ms")
+        OUT["first_visit"] = secs
         first.close()
         # What a user sees from then on: the dashboard opened in a tab of a running browser, logged in.
         page = ctx.new_page()
@@ -251,7 +267,8 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
         page.goto(rig.url)
         page.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n} && "
                                "document.querySelectorAll('#log .ln').length > 0", timeout=120_000)
-        print(f"page load (navigation -> {n} rows + log tail rendered): {(time.perf_counter() - t0) * 1000:.0f} ms")
+        OUT["page_load"] = time.perf_counter() - t0
+        print(f"page load (navigation -> {n} rows + log tail rendered): {OUT['page_load'] * 1000:.0f} ms")
         summary = page.locator("#summary").inner_text().replace("\n", " ")
         print(f"header: {summary}")
         page.evaluate(FRAME)
@@ -259,11 +276,13 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
         for q in ("r", "r0", "r01", "r012", "r0", "", "status:failed", "label:web", "label:web r1", ""):
             keys.append(page.evaluate(FILTER, q) / 1000)
         print(f"filter per keystroke (input -> painted): {fmt(keys)}")
+        OUT["filter"] = keys
         switches: list[float] = []
         for i in range(rounds):
             name = names[(i * 37 + 5) % len(names)]
             switches.append(page.evaluate(SWITCH, name) / 1000)
         print(f"switch resource (click -> painted): {fmt(switches)}")
+        OUT["switch"] = switches
         failed = sorted(rig.failing)
         picks: list[float] = []
         for name in failed[:10]:
@@ -292,6 +311,7 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
             page.wait_for_function(f"document.querySelector('#groups .row[data-resource=\"{name}\"]')"
                                    ".dataset.status === 'ok'")
         print(f"DOM update latency (trigger from page -> row status changes): {fmt(dom)}")
+        OUT["dom_update"] = dom
         if stream_secs > 0:
             rig.start_chatter()
             t_end = time.monotonic() + stream_secs
@@ -304,6 +324,10 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
                   f"(p95 frame {frames['p95']:.1f} ms), JS heap {heap / 1e6:.1f} MB, log pane {kept}")
             rig.chatter_task.cancel()
         print(f"console errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+        OUT["console_errors"] = len(errors)
+        if live_lines <= 0:
+            b.close()
+            return
         target = rig.engine.logs.checkpoint + live_lines
         t0 = time.perf_counter()
         rig.call(rig.fill_logs(live_lines, names))
@@ -321,7 +345,7 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
         b.close()
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--resources", type=int, default=1000)
     ap.add_argument("--lines", type=int, default=1_000_000)
@@ -329,27 +353,38 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=50)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--stream-secs", type=float, default=300.0)
-    a = ap.parse_args()
+    ap.add_argument("--parallel", type=int, default=0,
+                    help="settle the first round N at a time, every resource allow_parallel (default: serial)")
+    ap.add_argument("--json", type=Path, help="also write the figures here (seconds)")
+    a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        rig = Rig(a.resources, Path(tmp))
+        rig = Rig(a.resources, Path(tmp), a.parallel)
         rig.call(rig.settled())
         names = sorted(n for n in rig.engine.state.resources if n not in rig.failing and n not in rig.manual)
-        print(f"{a.resources} resources loaded and updated once in {time.perf_counter() - t0:.1f} s")
+        OUT["settle"] = time.perf_counter() - t0
+        print(f"{a.resources} resources loaded and updated once in {OUT['settle']:.1f} s")
         secs = rig.call(rig.fill_logs(a.lines, names))
         print(f"{a.lines:,} log lines appended in {secs:.1f} s ({a.lines / secs:,.0f} lines/s)")
-        lat, size = asyncio.run(api_latency(rig.url, rig.token, a.rounds))
-        print(f"API view latency (GET /api/view, {size / 1e6:.2f} MB): {fmt(lat)}")
+        for gzip in (False, True):
+            lat, size = asyncio.run(api_latency(rig.url, rig.token, a.rounds, gzip))
+            key = "view_gzip" if gzip else "view"
+            OUT[key], OUT[key + "_bytes"] = lat, size
+            how = "gzip, inflated" if gzip else "plain"
+            print(f"API view latency (GET /api/view, {how}, {size / 1e6:.2f} MB): {fmt(lat)}")
         t1 = time.perf_counter()
         req = urllib.request.Request(rig.url + "api/logs?tail=5000", headers={TOKEN_HEADER: rig.token})
         with urllib.request.urlopen(req) as r:
             r.read()
         print(f"API log tail (5,000 lines): {(time.perf_counter() - t1) * 1000:.1f} ms")
         lat = asyncio.run(stream_latency(rig, names, a.rounds))
+        OUT["stream"] = lat
         print(f"stream delta latency (trigger -> delta received): {fmt(lat)}")
         if not a.no_browser and Path(CHROMIUM).exists():
             browser(rig, a.resources, min(a.rounds, 30), a.live_lines, names, a.stream_secs)
         rig.loop.call_soon_threadsafe(rig.task.cancel)
+    if a.json is not None:
+        a.json.write_text(json.dumps({"resources": a.resources, **OUT}))
     return 0
 
 

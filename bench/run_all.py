@@ -31,6 +31,7 @@ from lsbench import (  # noqa: E402
     s_chain,
     s_check,
     s_dag,
+    s_dashboard,
     s_edit,
     s_flood,
     s_floor,
@@ -56,6 +57,7 @@ SCENARIOS: dict[str, tuple[Scenario, set[str]]] = {
     "floor": (s_floor.run, {"make"}),
     "watcher": (s_watcher.run, set()),
     "logstore": (s_logstore.run, set()),
+    "dashboard": (s_dashboard.run, set()),
 }
 
 

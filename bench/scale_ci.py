@@ -3,7 +3,9 @@
 Usage: python bench/scale_ci.py [--reps N] [--profile OUT.prof] SIZE [SIZE ...]
 
 Each node depends on two random nodes of the layer above; both tools get the same
-DAG, parallelism 2. Prints wall time, per-resource time, max RSS and the ratio.
+DAG, parallelism 2. Prints wall time, per-resource time, max RSS and the ratio, and
+the CPU time (user + system) of each tool with the commands it ran: on a machine shared
+with other jobs the wall times stretch with the load, the CPU times much less.
 """
 
 from __future__ import annotations
@@ -42,15 +44,15 @@ def write_inputs(d: Path, nodes: list[tuple[str, list[str]]]) -> None:
     (d / "Makefile").write_text("\n".join(mk) + "\n")
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and the child's max RSS in MB (wait4 of this one child)."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, the child's max RSS in MB and its CPU seconds with its reaped children (wait4)."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.monotonic() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{cmd} failed")
-    return wall, ru.ru_maxrss / 1024
+    return wall, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
 def main() -> None:
@@ -63,11 +65,11 @@ def main() -> None:
     src = str(Path(__file__).resolve().parent.parent / "src")
     if a.before:
         print("| resources | make -j2 | before | ratio | before max RSS | after | ratio | after per resource "
-              "| after max RSS |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| after max RSS | CPU: make, before, after |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
     else:
-        print("| resources | make -j2 | lockstep ci | ratio | ci per resource | lockstep max RSS |")
-        print("|---|---|---|---|---|---|")
+        print("| resources | make -j2 | lockstep ci | ratio | ci per resource | lockstep max RSS | CPU: make, ci |")
+        print("|---|---|---|---|---|---|---|")
     for n in a.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             d = Path(tmp)
@@ -75,29 +77,36 @@ def main() -> None:
             env = {**os.environ, "PYTHONPATH": src}
             makes, cis, rss = [], [], 0.0
             olds, old_rss = [], 0.0
+            cpu = {"make": [], "before": [], "after": []}
             for rep in range(a.reps):
                 if a.before:
                     env_b = {**env, "PYTHONPATH": a.before, "LOCKSTEP_STATE_DIR": str(d / f"before{rep}")}
-                    w, r = timed([sys.executable, "-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"], env_b, d)
+                    w, r, c = timed([sys.executable, "-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"], env_b, d)
                     olds.append(w)
+                    cpu["before"].append(c)
                     old_rss = max(old_rss, r)
                 env["LOCKSTEP_STATE_DIR"] = str(d / f"state{rep}")
-                makes.append(timed(["make", "-s", "-j2", "-f", "Makefile", "all"], env, d)[0])
+                w, _, c = timed(["make", "-s", "-j2", "-f", "Makefile", "all"], env, d)
+                makes.append(w)
+                cpu["make"].append(c)
                 cmd = [sys.executable]
                 if a.profile:
                     cmd += ["-m", "cProfile", "-o", f"{a.profile}.{n}"]
                 cmd += ["-m", "lockstep.cli.main", "ci", "-f", "Tiltfile"]
-                w, r = timed(cmd, env, d)
+                w, r, c = timed(cmd, env, d)
                 cis.append(w)
+                cpu["after"].append(c)
                 rss = max(rss, r)
             mk, ci = min(makes), min(cis)
+            cpus = {k: f"{min(v):.2f} s" for k, v in cpu.items() if v}
             if a.before:
                 b = min(olds)
                 print(f"| {n:,} | {mk:.2f} s | {b:.2f} s | {b / mk:.1f}x | {old_rss:.0f} MB | {ci:.2f} s | "
-                      f"{ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |", flush=True)
+                      f"{ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB | {', '.join(cpus.values())} |",
+                      flush=True)
                 continue
-            print(f"| {n:,} | {mk:.2f} s | {ci:.2f} s | {ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB |",
-                  flush=True)
+            print(f"| {n:,} | {mk:.2f} s | {ci:.2f} s | {ci / mk:.1f}x | {ci / n * 1000:.2f} ms | {rss:.0f} MB "
+                  f"| {', '.join(cpus.values())} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def run(ctx: Context) -> dict[str, Any]:
     small = ctx.pick((350, 150), (350, 150), (20, 5))
     (ctx.tmp / "mixed").mkdir()
     cases[f"{sum(small)} resources (local + k8s with images)"] = mixed(ctx.tmp / "mixed", *small)
-    reps = ctx.pick(5, 2, 1)
+    reps = ctx.pick(5, 1, 1)
     walls: dict[str, list[float]] = {c: [] for c in cases}
     for _, case in interleaved(list(cases), reps, random.Random(ctx.seed)):
         walls[case].append(run_timed([LOCKSTEP, "check", "-f", str(cases[case])], cases[case].parent).wall)

@@ -15,7 +15,7 @@ GOAL_P95_MS = 15.0
 
 def run(ctx: Context) -> dict[str, Any]:
     tools = [t for t in watchers.WATCHERS if t == "lockstep" or t in ctx.peers]
-    reps = ctx.pick(40, 8, 3)
+    reps = ctx.pick(40, 6, 3)
     running: dict[str, watchers.Watcher] = {}
     samples: dict[str, list[float]] = {t: [] for t in tools}
     misses: dict[str, int] = dict.fromkeys(tools, 0)

@@ -53,7 +53,7 @@ def groups(tools: list[str], files: int) -> list[list[str]]:
 
 def run(ctx: Context) -> dict[str, Any]:
     sizes = ctx.pick([10_000, 100_000], [10_000, 20_000], [200])
-    window = ctx.pick(60.0, 6.0, 1.0)
+    window = ctx.pick(60.0, 4.0, 1.0)
     settle = ctx.pick(5.0, 2.0, 0.5)
     tools = [t for t in watchers.WATCHERS if t == "lockstep" or t in ctx.peers]
     rng = random.Random(ctx.seed)

@@ -13,7 +13,7 @@ GOAL_MS = 300.0
 
 
 def run(ctx: Context) -> dict[str, Any]:
-    reps = ctx.pick(10, 4, 2)
+    reps = ctx.pick(10, 3, 2)
     tools = [t for t in watchers.WATCHERS if t == "lockstep" or t in ctx.peers]
     first: dict[str, list[float]] = {t: [] for t in tools}
     check: list[float] = []

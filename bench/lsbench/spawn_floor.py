@@ -1,6 +1,6 @@
 """Child process of s_floor: spawn N short commands at a given concurrency, print the wall time.
 
-    python spawn_floor.py {asyncio|lockstep|lockstep-sh} N CONCURRENCY
+    python spawn_floor.py {asyncio|asyncio-pidfd|lockstep|lockstep-sh} N CONCURRENCY
 
 Runs in a fresh interpreter so that the parent's memory (fork cost grows with
 it) is the same for every variant.
@@ -27,20 +27,35 @@ async def bare(n: int, conc: int) -> None:
     await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def lockstep(n: int, conc: int, argv: tuple[str, ...]) -> None:
-    # The engine's own start path: setpriv wrapper, own session, piped and line-split output.
-    from lockstep.adapters.process import ProcessSpec, SubprocessRunner
+async def lockstep(n: int, conc: int, argv: tuple[str, ...]) -> float:
+    # The start path `up` and `ci` use (engine/app.py): the runner with a live watchdog (one exec per
+    # command, no setpriv wrapper), child exits learnt through pidfds, own session, piped and
+    # line-split output.
+    from lockstep.adapters.process import ProcessSpec, SubprocessRunner, pidfd_child_watcher
+    from lockstep.adapters.reaper import Reaper
 
-    runner = SubprocessRunner()
-    sem = asyncio.Semaphore(conc)
-    cwd = tempfile.gettempdir()
+    with Reaper() as reaper, pidfd_child_watcher():
+        runner = SubprocessRunner(reaper)
+        assert reaper.watching, "the watchdog did not start: this would measure the setpriv fallback"
+        sem = asyncio.Semaphore(conc)
+        cwd = tempfile.gettempdir()
 
-    async def one() -> None:
-        async with sem:
-            handle = await runner.start(ProcessSpec(argv, cwd), lambda line, stream: None)
-            await handle.wait()
+        async def one() -> None:
+            async with sem:
+                handle = await runner.start(ProcessSpec(argv, cwd), lambda line, stream: None)
+                await handle.wait()
 
-    await asyncio.gather(*(one() for _ in range(n)))
+        # The watchdog starts once per `up`, before any command: not part of the per-start cost.
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        return time.perf_counter() - t0
+
+
+async def bare_pidfd(n: int, conc: int) -> None:
+    from lockstep.adapters.process import pidfd_child_watcher
+
+    with pidfd_child_watcher():
+        await bare(n, conc)
 
 
 def main() -> None:
@@ -48,10 +63,14 @@ def main() -> None:
     t0 = time.perf_counter()
     if variant == "asyncio":
         asyncio.run(bare(n, conc))
+    elif variant == "asyncio-pidfd":
+        asyncio.run(bare_pidfd(n, conc))
     elif variant == "lockstep":
-        asyncio.run(lockstep(n, conc, ("true",)))
+        print(asyncio.run(lockstep(n, conc, ("true",))))
+        return
     elif variant == "lockstep-sh":
-        asyncio.run(lockstep(n, conc, ("sh", "-c", "true")))
+        print(asyncio.run(lockstep(n, conc, ("sh", "-c", "true"))))
+        return
     else:
         raise SystemExit(f"unknown variant {variant}")
     print(time.perf_counter() - t0)

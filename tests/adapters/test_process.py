@@ -135,13 +135,40 @@ def test_killed_by_signal_is_negative() -> None:
         (ProcessSpec(("/etc/passwd",), "/"), "permission denied: /etc/passwd"),
     ],
 )
-def test_start_errors(spec: ProcessSpec, message: str) -> None:
+@pytest.mark.parametrize("watched", [False, True])
+def test_start_errors(spec: ProcessSpec, message: str, watched: bool) -> None:
+    """The same words through setpriv (checked before) and executed directly under the watchdog (the exec error)."""
+
     async def main() -> None:
-        await SubprocessRunner().start(spec, lambda t, s: None)
+        reaper = Reaper() if watched else None
+        try:
+            await SubprocessRunner(reaper).start(spec, lambda t, s: None)
+        finally:
+            if reaper is not None:
+                reaper.close()
 
     with pytest.raises(ProcessStartError) as e:
         run(main())
     assert str(e.value) == message
+
+
+def test_a_change_to_lockstep_environment_reaches_the_next_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy of os.environ is reused between starts only while the environment is unchanged."""
+    lines, sink = collect()
+
+    async def main() -> None:
+        runner = SubprocessRunner()
+        for value in ("one", "two"):
+            monkeypatch.setenv("LOCKSTEP_TEST_ENV", value)
+            h = await runner.start(ProcessSpec(("sh", "-c", 'echo "$LOCKSTEP_TEST_ENV:$X"'), "/", env=(("X", value),)),
+                                   sink)  # type: ignore[arg-type]
+            assert await h.wait() == 0
+        monkeypatch.delenv("LOCKSTEP_TEST_ENV")
+        h = await runner.start(ProcessSpec(("sh", "-c", 'echo "${LOCKSTEP_TEST_ENV-unset}"'), "/"), sink)  # type: ignore[arg-type]
+        assert await h.wait() == 0
+
+    run(main())
+    assert [t for t, _ in lines] == ["one:one", "two:two", "unset"]
 
 
 def test_stop_kills_the_whole_group() -> None:
@@ -218,16 +245,21 @@ def test_reaper_registration_follows_the_group() -> None:
         reaper = Reaper()
         sent: list[str] = []
         original = reaper._send
+        released = asyncio.Event()
 
         def spy(msg: str) -> None:
             sent.append(msg)
             original(msg)
+            if "-" in msg:
+                released.set()
 
         reaper._send = spy  # type: ignore[method-assign]
         try:
             h = await SubprocessRunner(reaper).start(ProcessSpec(("true",), "/"), lambda t, s: None)
             await h.wait()
-            assert sent == [f"+{h.pid}\n", f"-{h.pid}\n"]
+            # Messages go out together, a few milliseconds after they are posted.
+            await asyncio.wait_for(released.wait(), 10)
+            assert "".join(sent) == f"+{h.pid}\n-{h.pid}\n"
         finally:
             reaper.close()
 

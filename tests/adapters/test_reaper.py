@@ -163,3 +163,60 @@ def test_clean_close_sweeps_daemons_that_left_their_group() -> None:
     finally:
         cleanup(marker)
         cleanup(other, foreign)
+
+
+def test_messages_of_one_loop_iteration_go_in_one_write() -> None:
+    """Each write wakes the watchdog: starts and ends of one iteration share one."""
+    import asyncio
+
+    async def main() -> list[str]:
+        reaper = Reaper(coalesce=0.0)
+        sent: list[str] = []
+        original = reaper._send
+
+        def spy(msg: str) -> None:
+            sent.append(msg)
+            original(msg)
+
+        reaper._send = spy  # type: ignore[method-assign]
+        try:
+            # Group ids no process can have (pid_max is below 2**22): the watchdog forgets them at once anyway.
+            reaper.register(2**30)
+            reaper.register(2**30 + 1)
+            reaper.unregister(2**30)
+            await asyncio.sleep(0)
+            reaper.unregister(2**30 + 1)
+            await asyncio.sleep(0)
+        finally:
+            reaper.close()
+        return sent
+
+    assert asyncio.run(main()) == [f"+{2**30}\n+{2**30 + 1}\n-{2**30}\n", f"-{2**30 + 1}\n"]
+
+
+def test_by_default_messages_of_a_short_while_share_one_write() -> None:
+    import asyncio
+
+    async def main() -> list[str]:
+        reaper = Reaper()
+        sent: list[str] = []
+        written = asyncio.get_running_loop().create_future()
+        original = reaper._send
+
+        def spy(msg: str) -> None:
+            sent.append(msg)
+            original(msg)
+            if not written.done():
+                written.set_result(None)
+
+        reaper._send = spy  # type: ignore[method-assign]
+        try:
+            reaper.register(2**30)
+            await asyncio.sleep(0)
+            reaper.unregister(2**30)
+            await asyncio.wait_for(written, 10)
+        finally:
+            reaper.close()
+        return sent
+
+    assert asyncio.run(main()) == [f"+{2**30}\n-{2**30}\n"]

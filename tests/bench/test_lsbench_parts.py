@@ -79,3 +79,16 @@ def test_raw_figures_round_trip_with_number_lists_on_one_line() -> None:
     text = report.dump(data)
     assert json.loads(text) == data
     assert "[1e-05, 2.5, -3]" in text and "[0.5, 60.1]" in text
+
+
+def test_readme_table_says_when_and_under_which_load_it_was_measured() -> None:
+    row = {"measure": "m", "unit": "ms", "lockstep": 1.0, "goal": 2.0, "best_peer": None, "best_peer_value": None,
+           "ratio": None, "met": True}
+    data = {"meta": {"mode": "full", "started": "2026-11-30 17:02:00 UTC", "cpus": 2, "load_before": [3.5, 2, 1],
+                     "load_after": [6.25, 4, 2]},
+            "scenarios": {"edit": {"summary": [row]}, "idle": {"summary": [row], "taken": "earlier"}}}
+    table = report.readme_table(data, {}, []).splitlines()
+    assert table[1] == ("*`make bench` rows: full run of 2026-11-30 17:02:00 UTC, 2 CPUs; 1-minute load average "
+                        "3.5 before the run and 6.25 after it (other builds shared the machine); idle from an "
+                        "earlier run (see docs/performance.md).*")
+    assert table[2] == "" and table[3].startswith("| what |")

@@ -11,6 +11,7 @@ from enginerig import Gate, running
 
 from lockstep.engine.clock import FakeClock
 from lockstep.engine.engine import Engine, EngineOptions
+from lockstep.engine.persist import read_history
 from lockstep.engine.runners import FunctionRunner
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import LoadResult
@@ -54,7 +55,7 @@ async def _chain(tmp_path: Path) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     # The history reached the state dir.
-    assert (tmp_path / "history.jsonl").read_text().count("\n") == 4
+    assert [r.resource for r in read_history(tmp_path)] == ["a", "b", "a", "b"]
 
 
 def test_options_override_the_tiltfile_settings(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from engine_sim import Sim, config, local
+from engine_sim import Sim, config, loaded_action, local
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +19,7 @@ from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot, changed_resources, next_snapshot
 from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
+from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
 
 
@@ -123,3 +124,60 @@ def test_ci_tracker_equals_the_verdict_from_scratch(case: tuple[Sim, CrossCheck]
     check = VerdictCheck()
     sim.decide = check
     sim.run(until=300)
+
+
+@st.composite
+def crowded(draw: st.DrawFn) -> Sim:
+    """Many ready resources competing for few slots, serial and parallel local updates mixed."""
+    n = draw(st.integers(2, 60))
+    resources = []
+    for i in range(n):
+        ups = (f"r{draw(st.integers(0, i - 1))}",) if i and draw(st.integers(0, 4)) == 0 else ()
+        resources.append(local(f"r{i}", deps=(f"src{i}",), ups=ups, parallel=draw(st.integers(0, 3)) > 0))
+    durations = draw(st.lists(st.floats(0.05, 2.0), min_size=n, max_size=n))
+    sim = Sim(
+        config(*resources, max_parallel_updates=draw(st.integers(1, 3))),
+        duration=lambda name, k: durations[int(name[1:])],
+        decide=CrossCheck(),
+    )
+    for t, i in draw(st.lists(st.tuples(st.floats(0.0, 20.0), st.integers(0, n - 1)), max_size=10)):
+        sim.at(t, A.Trigger(f"r{i}", t))
+    return sim
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crowded())
+def test_slot_holds_of_a_crowded_queue_equal_the_decision_from_scratch(sim: Sim) -> None:
+    sim.run(until=300)
+
+
+def test_a_pass_asks_the_rules_about_what_changed_not_every_resource_waiting_for_a_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lockstep.engine.incremental as inc
+    import lockstep.engine.slots as slots
+
+    asked: list[str] = []
+
+    def counting(real):  # type: ignore[no-untyped-def]
+        def holds_for(ctx, name, *rest):  # type: ignore[no-untyped-def]
+            asked.append(name)
+            return real(ctx, name, *rest)
+        return holds_for
+
+    monkeypatch.setattr(inc, "holds_for", counting(inc.holds_for))
+    monkeypatch.setattr(slots, "holds_for", counting(slots.holds_for))
+    sched = IncrementalScheduler()
+    state = reduce(EngineState(), loaded_action(config(*(local(f"r{i}") for i in range(1000)),
+                                                       max_parallel_updates=2), 0.0))
+    first = sched.decide(state)
+    assert first.starts == ("r0", "r1") and len(first.holds) == 998
+    for i, n in enumerate(first.starts, 1):
+        state = reduce(state, A.UpdateStarted(i, n, 0.0))
+    sched.decide(state)
+    asked.clear()
+    state = reduce(state, A.UpdateFinished(1, "r0", True, 1.0))
+    d = sched.decide(state)
+    assert d.starts == ("r2",)
+    assert d.holds.get("r999") == next_updates(state).holds["r999"]
+    assert len(asked) <= 10, len(asked)

@@ -47,3 +47,33 @@ def test_corrupt_inferred_json_is_moved_aside_with_one_warning(
     assert aside.read_bytes() == content and not (tmp_path / INFERRED).exists()
     StateFiles.write_inferred(tmp_path, frozenset({("a", "b")}))
     assert load_inferred(tmp_path) == frozenset({("a", "b")})
+
+
+def test_records_name_the_graph_instead_of_listing_their_transitive_upstreams(tmp_path: Path) -> None:
+    """A record whose upstreams are its closure refers to a graph line; the reader rebuilds the same set."""
+    from dataclasses import replace
+
+    from engine_sim import config, loaded_action, local
+
+    from lockstep.engine.recorder import Recorder
+    from lockstep.engine.scheduler import Decision
+    from lockstep.store import actions as A
+    from lockstep.store.reducers import reduce
+    from lockstep.store.state import EngineState
+
+    chain = [local("a"), local("b", ups=("a",)), local("c", ups=("b",)), local("d", ups=("b",))]
+    state = reduce(EngineState(), loaded_action(config(*chain), 0.0))
+    recorder = Recorder(tmp_path)
+    for i, n in enumerate("abcd", 1):
+        state = reduce(state, A.UpdateStarted(i, n, float(i)))
+        state = reduce(state, A.UpdateFinished(i, n, True, i + 0.5))
+        recorder.record(state, Decision())
+    # Upstreams that are not the closure (as with a disabled inferred upstream) are listed.
+    odd = replace(state.history[-1], id=9, upstreams=frozenset({"a"}))
+    state = replace(state, history=(*state.history, odd), finished_total=state.finished_total + 1)
+    recorder.record(state, Decision())
+    recorder.close(state, 10.0)
+    lines = [json.loads(raw) for raw in (tmp_path / HISTORY).read_text().splitlines()]
+    assert [("ups" in d, "upstreams" in d) for d in lines] == [(True, False)] + [(False, False)] * 4 + [(False, True)]
+    got = {r.id: set(r.upstreams) for r in read_history(tmp_path)}
+    assert got == {1: set(), 2: {"a"}, 3: {"a", "b"}, 4: {"a", "b"}, 9: {"a"}}

@@ -8,6 +8,7 @@ from engine_sim import ROOT, Sim, config, loaded_action, local
 
 from lockstep.engine.checker import check_history
 from lockstep.engine.scheduler import next_updates
+from lockstep.model.pmap import changed_keys
 from lockstep.model.resource import TriggerMode
 from lockstep.model.update import HoldKind, ReasonKind, UpdateResult
 from lockstep.store import actions as A
@@ -411,3 +412,34 @@ def test_probe_results_count_consecutive_failures() -> None:
     assert p is not None and (p.ok, p.failures, p.since) == (True, 0, 3.0)
     # A new process starts with no probe result.
     assert reduce(s, A.RuntimeStarted("web", 4.0)).statuses["web"].probe is None
+
+
+def test_c4_a_finishing_writer_releases_exactly_the_readers_it_held() -> None:
+    """The writer -> readers index: an update's end touches only its readers and dependents."""
+    s = loaded(*(local(f"r{i}", deps=(f"d{i}",)) for i in range(40)), local("gen", deps=("api",)))
+    for i, n in enumerate([*(f"r{i}" for i in range(40)), "gen"], 1):
+        s = finish(start(s, n, i), n, i)
+    s = start(s, "gen", 100, at=3.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/d1/x", f"{ROOT}/d2/x"}), 3.5))
+    s = reduce(s, A.WriterEvidence("gen", "r1", (f"{ROOT}/d1/x",), "seen", 3.6))
+    assert s.held_by == {"gen": frozenset({"r1", "r2"})}
+    assert s.statuses["r1"].writers == {"gen"} and s.statuses["r2"].suspects == {"gen"}
+    before = s.statuses
+    s = finish(s, "gen", 100, at=4.0)
+    assert s.held_by == {}
+    assert s.statuses["r1"].writers == frozenset() and s.statuses["r1"].last_change == 4.0
+    assert s.statuses["r2"].suspects == frozenset()
+    assert sorted(changed_keys(before, s.statuses) or []) == ["gen", "r1", "r2"]
+
+
+def test_c4_the_writer_index_survives_a_reload_and_forgets_removed_resources() -> None:
+    s = loaded(local("gen", deps=("api",)), local("image", deps=("site",)), local("doc", deps=("docs",)))
+    for i, n in enumerate(("gen", "image", "doc"), 1):
+        s = finish(start(s, n, i), n, i)
+    s = start(s, "gen", 4, at=3.0)
+    s = reduce(s, A.FilesChanged(frozenset({f"{ROOT}/site/a", f"{ROOT}/docs/b"}), 3.5))
+    assert s.held_by == {"gen": frozenset({"image", "doc"})}
+    s = reduce(s, loaded_action(config(local("gen", deps=("api",)), local("image", deps=("site",))), 3.6))
+    assert s.held_by == {"gen": frozenset({"image"})} and isinstance(s.held_by["gen"], frozenset)
+    s = finish(s, "gen", 4, at=4.0)
+    assert s.held_by == {} and s.statuses["image"].suspects == frozenset()

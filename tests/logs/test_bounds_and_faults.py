@@ -75,6 +75,7 @@ def test_disk_buffer_is_bounded_by_bytes_too(tmp_path: Path) -> None:
     store = LogStore(str(tmp_path), flush_secs=1e9, clock=lambda: 0.0)
     for i in range(200):  # far fewer lines than the count bound, 13 MB in all
         store.append("r", R, f"{i:06d}" + "x" * 65_000, at=0.0)
+    store.wait_written()  # what was handed to the writer thread (not the buffer)
     written = os.path.getsize(store.path_for("r"))
     assert written > 8 << 20, "a flood of long lines waited in memory instead of going to disk"
     store.close()

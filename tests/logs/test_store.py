@@ -75,9 +75,11 @@ def test_periodic_flush_on_append(tmp_path) -> None:  # type: ignore[no-untyped-
     for i in range(255):
         store.append("r", B, str(i), at=0.0)
     path = store.path_for("r")
+    store.wait_written()
     assert not os.path.exists(path)  # buffered
     now[0] = 5.0
     store.append("r", B, "255", at=0.0)  # the 256th append checks the clock
+    store.wait_written()  # (written on the writer thread)
     with open(path) as f:
         assert len(f.readlines()) == 256
     store.close()
@@ -137,4 +139,32 @@ def test_many_resources_keep_few_files_open_and_lose_no_line(tmp_path) -> None: 
         assert len(store._files) <= store_mod._OPEN_FILES
     for n in names:
         assert [ln.text for ln in store.read_all_from_disk(n)] == [f"{n} line {k}" for k in range(3)]
+    store.close()
+
+
+def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Creating log files (a millisecond each on a real disk) happens on the writer thread, not in append."""
+    import threading
+
+    from lockstep.logs import store as store_mod
+
+    gate = threading.Event()
+    writers: list[str] = []
+    real_open = store_mod.open_append
+
+    def slow_open(path, buffering=-1):  # type: ignore[no-untyped-def]
+        writers.append(threading.current_thread().name)
+        assert gate.wait(30), "the test never opened the gate"
+        return real_open(path, buffering)
+
+    monkeypatch.setattr(store_mod, "open_append", slow_open)
+    store = LogStore(str(tmp_path), flush_secs=1.0, clock=lambda: 0.0)
+    for i in range(256):  # the 256th append hands the buffer to the writer
+        store.append(f"r{i % 4}", B, str(i), at=0.0)
+    # append returned while the disk is blocked; memory already has every line.
+    assert [ln.text for ln in store.tail("r0", 2)] == ["248", "252"]
+    gate.set()
+    store.flush()
+    assert writers and all(name.startswith("lockstep-logs") for name in writers)
+    assert [ln.text for ln in store.read_all_from_disk("r3")][-1] == "255"
     store.close()

@@ -57,6 +57,22 @@ def test_view_lists_resources_with_statuses(tmp_path: Path) -> None:
     run(tmp_path, body)
 
 
+def test_view_is_gzip_encoded_only_for_clients_that_accept_it(tmp_path: Path) -> None:
+    async def body(r: Rig) -> None:
+        await r.until(all_ok)
+        plain = await r.client.get("/api/view", headers={"Accept-Encoding": "identity"})
+        assert plain.headers.get("Content-Encoding") is None and "Accept-Encoding" in plain.headers["Vary"]
+        data = json.loads(await plain.read())
+        assert [x["name"] for x in data["resources"]] == START_ORDER and data["seq"] > 0
+        refused = await r.client.get("/api/view", headers={"Accept-Encoding": "br, gzip;q=0"})
+        assert refused.headers.get("Content-Encoding") is None
+        packed = await r.client.get("/api/view", headers={"Accept-Encoding": "deflate, gzip;q=0.5"})
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert (await packed.json())["resources"] == data["resources"]  # the client decodes it
+
+    run(tmp_path, body)
+
+
 def test_hold_reason_of_resource_waiting_on_slow_upstream(tmp_path: Path) -> None:
     async def body(r: Rig) -> None:
         await r.until(lambda s: s.statuses["a"].running is not None)

@@ -59,6 +59,43 @@ def test_a_frozen_server_is_noticed_within_two_seconds_and_the_page_reconnects(u
     expect(page.locator("#banner")).to_be_hidden()
 
 
+def test_a_slow_first_frame_is_awaited_not_taken_for_a_dead_server(up: Up, browser: Browser) -> None:
+    # At 10,000 resources the snapshot is 7 MB: under load it can take longer to arrive whole than the
+    # silence after which a live connection counts as lost. Hold the first connection's frames back
+    # 2.5 s (heartbeats dropped, as if one huge frame were on its way); the page must wait for them.
+    page = browser.page()
+    connections: list[Any] = []
+    held: list[str | bytes] = []
+    released = False
+
+    def route(ws: Any) -> None:
+        connections.append(ws)
+        server = ws.connect_to_server()
+
+        def from_server(message: str | bytes) -> None:
+            if ws is not connections[0] or released:
+                ws.send(message)
+            elif message != '{"type":"hb"}':
+                held.append(message)
+
+        server.on_message(from_server)
+
+    page.route_web_socket(re.compile(r"/api/stream"), route)
+    page.goto(up.url)
+    expect(page.locator("#conn")).to_have_text("live")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the snapshot never came"
+    page.wait_for_timeout(2500)  # the slow delivery being simulated, not a wait for state
+    released = True
+    for message in held:
+        connections[0].send(message)
+    expect(row(page, "one")).to_have_attribute("data-status", "ok")
+    expect(page.locator("#conn")).to_have_text("live")
+    assert len(connections) == 1  # no reconnect while the snapshot was on its way
+
+
 def test_a_stopped_server_is_noticed_and_a_failed_action_says_so(up: Up, browser: Browser) -> None:
     page = browser.page(up.url)
     expect(page.locator("#conn")).to_have_text("live")

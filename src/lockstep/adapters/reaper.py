@@ -43,6 +43,8 @@ from collections.abc import Iterable
 from lockstep.adapters.procstat import read_stat
 
 GRACE_SECS = 2.0
+# How long registrations may wait to share one write to the watchdog (see Reaper._post).
+COALESCE_SECS = 0.02
 _POLL = 0.05
 # Environment variable carrying the per-instance tag into every child.
 RUN_TAG_VAR = "LOCKSTEP_RUN_TAG"
@@ -134,8 +136,9 @@ def watchdog_main() -> int:
 class Reaper:
     """lockstep's side of the watchdog: start it, tell it about groups, close it."""
 
-    def __init__(self, grace: float = GRACE_SECS) -> None:
+    def __init__(self, grace: float = GRACE_SECS, coalesce: float = COALESCE_SECS) -> None:
         self._grace = grace
+        self._coalesce = coalesce
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._closed = False
@@ -143,6 +146,8 @@ class Reaper:
         self.tag = uuid.uuid4().hex
         # The groups registered and not yet released, for kill_now().
         self._groups: set[int] = set()
+        # Messages waiting for the end of the event loop's iteration (see _post).
+        self._outbox: list[str] = []
 
     @property
     def pid(self) -> int | None:
@@ -180,11 +185,44 @@ class Reaper:
     def register(self, pgid: int) -> None:
         self.start()
         self._groups.add(pgid)
-        self._send(f"+{pgid}\n")
+        self._post(f"+{pgid}\n")
 
     def unregister(self, pgid: int) -> None:
         self._groups.discard(pgid)
-        self._send(f"-{pgid}\n")
+        self._post(f"-{pgid}\n")
+
+    def _post(self, msg: str) -> None:
+        """Send now, or (on an event loop) with the other messages of the next `coalesce` seconds, in one write.
+
+        A write to the pipe wakes the watchdog: one per start and one per end
+        cost about as much as the start itself on a busy machine. Deferring a
+        registration leaves no gap: until it is sent, the child's run tag
+        already marks its group for the watchdog. A deferred unregistration
+        names a group that is gone; were lockstep to die meanwhile, the
+        watchdog's signal to it fails harmlessly (a pid is not reused within
+        milliseconds).
+        """
+        import asyncio  # here: the watchdog (this module's __main__) never posts
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._send(msg)
+            return
+        with self._lock:
+            self._outbox.append(msg)
+            if len(self._outbox) > 1:
+                return
+        if self._coalesce > 0:
+            loop.call_later(self._coalesce, self._send_posted)
+        else:
+            loop.call_soon(self._send_posted)
+
+    def _send_posted(self) -> None:
+        with self._lock:
+            msgs, self._outbox = self._outbox, []
+        if msgs:
+            self._send("".join(msgs))
 
     def kill_now(self) -> None:
         """SIGKILL every registered group at once (a second Ctrl-C: no more graceful waits)."""
@@ -198,6 +236,7 @@ class Reaper:
         Called after the controllers have stopped their own processes: what is
         left with the tag escaped its process group (a daemon that setsid'd).
         """
+        self._send_posted()
         if sweep and not self._closed:
             kill_groups(tagged_groups(self.tag), self._grace)
         with self._lock:

@@ -12,7 +12,9 @@ from the previous state it decided on:
   start or end of one of its transitive dependents, the clock for the few with
   time-bound holds);
 - the ready set (pending, no condition), which alone takes the slot rules, in
-  topological order, as in `next_updates`.
+  topological order, as in `next_updates`: as sorted queues from which a pass
+  takes its starts by bisection, the waiting ones' slot holds given by the
+  pass's epochs (engine/slots.py) rather than asked one by one.
 
 Anything global (configuration, settings, topology, inferred edges, the set of
 disabled resources, Tiltfile reload) starts from scratch. It stays a function
@@ -26,7 +28,8 @@ import heapq
 
 from lockstep.engine.rules import RULES, Context, Stage, holds_for, ignored_edge, serial_local, upstream_view
 from lockstep.engine.scheduler import Decision
-from lockstep.engine.snapshot import changed_names
+from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, epoch_values, snapshot
+from lockstep.model.pmap import PMap, changed_keys
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
 from lockstep.store.state import EngineState, ResourceState
@@ -66,8 +69,12 @@ class IncrementalScheduler:
         # The same set as a mask over the topology's upstream bits, so that "which
         # transitive upstreams wait" costs a few machine words, not a walk of the closure.
         self._waiting_bits = 0
-        self._held: dict[str, tuple[HoldReason, ...]] = {}
+        self._held: PMap[str, tuple[HoldReason, ...]] = PMap()
         self._ready: set[str] = set()
+        # The ready ones that are not volatile, by position: where a pass finds its starts.
+        self._queue = ReadyQueue()
+        self._serial: dict[str, bool] = {}
+        self._epochs: Epochs | None = None
         self._volatile: set[str] = set()
         # Names whose hold entry this decision may have rewritten (None after a rebuild),
         # and the ones the previous slot pass walked (their slot holds may go).
@@ -82,7 +89,7 @@ class IncrementalScheduler:
             self._rebuild(state, key)
         else:
             old = prev.statuses
-            moved = changed_names(old, state.statuses)
+            moved = changed_keys(old, state.statuses)
             changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
             if any(state.statuses[n].enabled != old[n].enabled for n in changed):
                 self._rebuild(state, key)  # the disabled set is global to the rules
@@ -99,10 +106,12 @@ class IncrementalScheduler:
         self._key = key
         self._touched = None
         self._index = {n: i for i, n in enumerate(state.topology.order)}
+        self._serial = {n: serial_local(r) for n, r in state.resources.items()}
+        self._queue, self._epochs = ReadyQueue(), None
         self._clear, self._failed = upstream_view(state)
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
         self._running = {n for n, s in state.statuses.items() if s.running is not None}
-        self._cond, self._waiting, self._held, self._ready, self._volatile = {}, set(), {}, set(), set()
+        self._cond, self._waiting, self._held, self._ready, self._volatile = {}, set(), PMap(), set(), set()
         self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
@@ -132,7 +141,7 @@ class IncrementalScheduler:
         """Re-derive clear/failed downstream of the changed resources, in topological order.
 
         Returns the resources whose condition holds may differ: those whose
-        view changed, and the dependents of those whose view or status changed.
+        view changed, and the dependents of those whose view changed.
         """
         ups_of, downs_of = state.topology.ups, state.topology.downs
         statuses = state.statuses
@@ -166,7 +175,12 @@ class IncrementalScheduler:
                 affected.add(n)
             if moved or n in changed:
                 downs = downs_of.get(n, none)
-                affected |= downs
+                # A dependent's condition holds read an upstream's status only through the
+                # views (its clear, the dependent's own failed set) and its enabled flag (a
+                # change of which rebuilds): a status change that moves no view (a start)
+                # re-derives the dependents' views, and only those that move are affected.
+                if moved:
+                    affected |= downs
                 for d in downs:
                     if d not in done:
                         heapq.heappush(heap, (self._index[d], d))
@@ -178,13 +192,18 @@ class IncrementalScheduler:
         ctx = self._context(state)
         statuses = state.statuses
         all_ups = state.topology.all_ups
+        held: dict[str, tuple[HoldReason, ...]] = {}
+        queued: dict[str, tuple[int, bool]] = {}
+        unheld: list[str] = []
+        unqueued: list[str] = []
         for n in names:
             s = statuses.get(n)
             self._ready.discard(n)
             self._volatile.discard(n)
-            self._held.pop(n, None)
             if s is None or not _waiting(s):
                 self._cond.pop(n, None)
+                unheld.append(n)
+                unqueued.append(n)
                 if n in self._waiting:
                     self._waiting.discard(n)
                     self._waiting_bits ^= all_ups.bit(n)
@@ -194,12 +213,22 @@ class IncrementalScheduler:
             if n not in self._waiting:
                 self._waiting.add(n)
                 self._waiting_bits |= all_ups.bit(n)
-            if cond:
-                self._held[n] = cond
-            else:
-                self._ready.add(n)
-            if _volatile(s):
+            volatile = _volatile(s)
+            if volatile:
                 self._volatile.add(n)
+            if cond:
+                held[n] = cond
+                unqueued.append(n)
+                continue
+            unheld.append(n)
+            self._ready.add(n)
+            if volatile:
+                unqueued.append(n)
+            else:
+                queued[n] = (self._index[n], self._serial[n])
+        if held or unheld:
+            self._held = self._held.update(held, unheld)
+        self._queue.apply(queued, unqueued)
 
     def _context(self, state: EngineState) -> Context:
         running = set(self._running)
@@ -211,25 +240,58 @@ class IncrementalScheduler:
         )
 
     def _slots(self, state: EngineState) -> Decision:
-        """The slot rules over the ready resources, in topological order, each start claiming its slot."""
+        """The slot rules over the ready resources, in topological order, each start claiming its slot.
+
+        Non-volatile ready resources are not asked one by one: the next one that
+        may start under the context so far is found by bisection in the queues,
+        and the ones passed over wait with their epoch's hold. A volatile
+        resource's writer holds see this pass's earlier starts (as in
+        `next_updates`), so it is asked every rule at its place in the order.
+        """
         ctx = self._context(state)
-        holds = dict(self._held)
+        order = state.topology.order
+        queue, index = self._queue, self._index
+        volatile = sorted(self._volatile, key=index.__getitem__)
+        walked: dict[str, tuple[HoldReason, ...]] = {}
         starts: list[str] = []
-        # A volatile resource's writer holds see this pass's earlier starts (as in
-        # `next_updates`), so it is asked every rule at its place in the order.
-        self._walked = sorted(self._ready | self._volatile, key=self._index.__getitem__)
-        for n in self._walked:
-            reasons = holds_for(ctx, n) if n in self._volatile else holds_for(ctx, n, _SLOTS)
-            if reasons:
-                holds[n] = reasons
-                continue
-            holds.pop(n, None)
-            starts.append(n)
-            ctx.claim(n)
+        bounds, contexts = [-1], [snapshot(ctx)]
+        pos, vi = -1, 0
+        while True:
+            cand: int | None = None
+            if not ctx.serial_running and ctx.capacity > 0:
+                cand = queue.after(pos, False)
+                if not ctx.local_running:
+                    first = queue.after(pos, True)
+                    if first is not None and (cand is None or first < cand):
+                        cand = first
+            if vi < len(volatile) and (cand is None or index[volatile[vi]] < cand):
+                n, vi = volatile[vi], vi + 1
+                walked[n] = reasons = holds_for(ctx, n)
+            elif cand is not None:
+                n, pos = order[cand], cand
+                reasons = holds_for(ctx, n, _SLOTS)
+                if reasons:  # only were a slot rule to read more than the resource's kind
+                    walked[n] = reasons
+            else:
+                break
+            if not reasons:
+                starts.append(n)
+                ctx.claim(n)
+                bounds.append(index[n])
+                contexts.append(snapshot(ctx))
+        serial_rep = order[queue.serial[0]] if queue.serial else None
+        parallel_rep = order[queue.parallel[0]] if queue.parallel else None
+        epochs = Epochs(tuple(bounds), tuple(epoch_values(c, serial_rep, parallel_rep, _SLOTS) for c in contexts))
+        started = frozenset(starts)
+        holds = SlotHolds(self._held, walked, queue.members, epochs, started)
         wake_at: float | None = None
-        for n in self._volatile:
-            for h in holds.get(n, ()):
+        for n in volatile:
+            for h in walked[n]:
                 if h.until is not None:
                     wake_at = h.until if wake_at is None else min(wake_at, h.until)
-        touched = None if self._touched is None else frozenset(self._touched.union(self._walked))
+        touched = None
+        if self._touched is not None:
+            touched = frozenset(self._touched.union(walked, started, changed_in(self._epochs, epochs, queue, order)))
+        self._epochs = epochs
+        self._walked = [*walked, *starts]
         return Decision(tuple(starts), holds, wake_at, touched)

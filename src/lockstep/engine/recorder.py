@@ -14,7 +14,8 @@ from pathlib import Path
 from lockstep.engine.persist import StateFiles, read_history
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.disk import DiskHealth
-from lockstep.model.update import HoldReason, UpdateResult
+from lockstep.model.topology import Topology
+from lockstep.model.update import HoldReason, UpdateRecord, UpdateResult
 from lockstep.store.state import EngineState
 
 
@@ -24,6 +25,9 @@ class Recorder:
         self.first_update_id = 1 + max((r.id for r in read_history(directory)), default=0)
         self._files = StateFiles(directory, health)
         self._written = 0
+        # The graph line records refer to (persist.py), and its number in the history.
+        self._graph: Topology | None = None
+        self._graph_id = 0
         self._holds: dict[str, tuple[HoldReason, ...]] = {}
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
 
@@ -32,7 +36,7 @@ class Recorder:
         new = state.finished_total - self._written
         if new > 0:
             for record in state.history[-new:]:
-                self._files.append_update(record)
+                self._append(state, record)
             self._written = state.finished_total
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
@@ -47,11 +51,21 @@ class Recorder:
                 else:
                     self._holds.pop(name, None)
 
+    def _append(self, state: EngineState, record: UpdateRecord) -> None:
+        """The record, naming the current graph when its upstreams are its closure there (one int compare)."""
+        topology = state.topology
+        closure = topology.all_ups.get(record.resource)
+        if closure is None or record.upstreams != closure:
+            self._files.append_update(record)
+            return
+        if self._graph is not topology:
+            self._graph, self._graph_id = topology, self._graph_id + 1
+            self._files.append_graph(self._graph_id, topology.ups)
+        self._files.append_update(record, graph=self._graph_id)
+
     def close(self, state: EngineState, now: float) -> None:
         # Updates cut short by the shutdown are history too (C8).
         for s in state.statuses.values():
             if s.running is not None:
-                self._files.append_update(
-                    replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown")
-                )
+                self._append(state, replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown"))
         self._files.close()

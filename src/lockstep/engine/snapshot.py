@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import compress
-from operator import is_not
 
 from lockstep.engine.scheduler import Decision
+from lockstep.model.pmap import changed_keys
 from lockstep.store.state import EngineState
 
 log = logging.getLogger(__name__)
@@ -34,24 +33,11 @@ class Snapshot:
     version: int = 0
 
 
-def changed_names(old: Mapping[str, object], new: Mapping[str, object]) -> list[str] | None:
-    """Names whose value is not the same object in `new`, at C speed; None when the sizes differ.
-
-    Reducers replace entries in copies of the dict, so keys keep their order and
-    position i of both holds the same name. Were the order ever different, the
-    positions that moved would all be reported: a superset, never a miss (two
-    names never share one value object).
-    """
-    if len(old) != len(new):
-        return None
-    return list(compress(new.keys(), map(is_not, old.values(), new.values())))
-
-
 def changed_resources(prev: Snapshot, state: EngineState, decision: Decision) -> frozenset[str]:
     """Names whose view may differ: states are frozen, so identity tells what cannot have changed."""
     old_holds = prev.decision.holds
     if prev.state.resources is state.resources and decision.touched is not None:
-        moved = changed_names(prev.state.statuses, state.statuses)
+        moved = changed_keys(prev.state.statuses, state.statuses)
         if moved is not None:
             # The scheduler says whose hold entries it may have rewritten.
             new_holds = decision.holds

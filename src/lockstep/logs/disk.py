@@ -55,6 +55,8 @@ class DiskHealth:
 def open_append(path: str | os.PathLike[str], buffering: int = -1) -> IO[str]:
     """Open a lines file for appending; start a new line if a crash or a full disk tore the last one."""
     f = open(path, "a", encoding="utf-8", buffering=buffering)  # noqa: SIM115 - the caller keeps it
+    if f.tell() == 0:
+        return f  # new or empty (append mode starts at the end): nothing torn, no second open
     try:
         with open(path, "rb") as r:
             if r.seek(0, os.SEEK_END) > 0:

@@ -90,8 +90,9 @@ class UpdateRecord:
     # thousands of resources a copy per record would dominate memory.
     upstreams: AbstractSet[str] = frozenset()
 
-    def to_json(self) -> dict[str, object]:
-        return {
+    def to_json(self, upstreams: bool = True) -> dict[str, object]:
+        """As JSON; without the upstreams when the reader finds them elsewhere (listing them costs the graph)."""
+        d: dict[str, object] = {
             "id": self.id,
             "resource": self.resource,
             "reasons": [r.to_json() for r in self.reasons],
@@ -101,10 +102,12 @@ class UpdateRecord:
             "error": self.error,
             "tainted": self.tainted,
             "live_update": self.live_update,
+        }
+        if upstreams:
             # In the set's own order (start order for the topology's sets): sorting
             # thousands of names per record would cost more than writing them.
-            "upstreams": list(self.upstreams),
-        }
+            d["upstreams"] = list(self.upstreams)
+        return d
 
     @staticmethod
     def from_json(d: dict[str, object]) -> UpdateRecord:

@@ -1,18 +1,22 @@
 """Pure reducers: reduce(state, action) -> state. No I/O, no clock reads.
 
-Each handler returns a new EngineState; the dicts inside are replaced
+Each handler returns a new EngineState; the maps inside are replaced
 copy-on-write, never mutated, so a snapshot handed to a view or a controller
-stays valid forever.
+stays valid forever. The statuses map is persistent (model/pmap.py): replacing
+one resource's status costs O(sqrt n) amortised, not a copy of every entry, and
+the `held_by` index finds the readers a finishing writer held without a scan.
 """
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from typing import Any
 
 from lockstep.model.paths import PathIndex
+from lockstep.model.pmap import PMap
 from lockstep.model.selection import with_upstreams
 from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
@@ -42,6 +46,23 @@ def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
         pending=add_reason(s.pending, reason),
         pending_since=s.pending_since if s.pending_since is not None else at,
     )
+
+
+def _put(state: EngineState, changes: dict[str, ResourceState], **fields: Any) -> EngineState:
+    """The state with these statuses replaced (and other fields set)."""
+    return replace(state, statuses=PMap.of(state.statuses).update(changes), **fields)
+
+
+def _hold_index(
+    held_by: Mapping[str, frozenset[str]], reader: str, by: AbstractSet[str]
+) -> Mapping[str, frozenset[str]]:
+    """`held_by` with `reader` added under each update in `by` (few: the ones running)."""
+    if not by:
+        return held_by
+    out = dict(held_by)
+    for w in by:
+        out[w] = out.get(w, frozenset()) | {reader}
+    return out
 
 
 def _initial_runtime(s: ResourceState) -> RuntimeStatus:
@@ -91,7 +112,8 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         state,
         config=result,
         resources=new,
-        statuses=rs,
+        statuses=PMap(rs),
+        held_by={w: frozenset(r for r in readers if r in new) for w, readers in state.held_by.items() if w in new},
         settings=result.settings,
         paths=PathIndex(base_dir, result.resources, result.settings.watch_ignore, root_dirs=a.root_dirs),
         config_errors=(),
@@ -120,10 +142,11 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
     if not groups:
         return state
     running = {s.running.resource for s in state.statuses.values() if s.running is not None}
-    rs = dict(state.statuses)
+    rs: dict[str, ResourceState] = {}
+    held_by = state.held_by
     seen: list[tuple[str, str, tuple[str, ...]]] = []
     for name, paths in groups.items():
-        s = rs[name]
+        s = state.statuses[name]
         if not s.enabled:
             continue
         s = replace(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
@@ -135,8 +158,9 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         others = {w for w in running if w != name} - state.topology.all_ups.get(name, frozenset())
         s = replace(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
+        held_by = _hold_index(held_by, name, others)
         seen.extend((w, name, paths) for w in sorted(others))
-    state = replace(state, statuses=rs)
+    state = _put(state, rs, held_by=held_by)
     for name in groups:
         state = note_quiet_writers(state, name, running)
     for w, name, paths in seen:
@@ -151,7 +175,7 @@ def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
         return state
     # Seen writing: the reader waits for the writer to finish, then for quiet files.
     s = replace(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
-    state = replace(state, statuses={**state.statuses, a.reader: s})
+    state = _put(state, {a.reader: s}, held_by=_hold_index(state.held_by, a.reader, {a.writer}))
     return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
 
@@ -188,7 +212,7 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
     s = replace(
         s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
     )
-    return replace(state, statuses={**state.statuses, a.resource: s})
+    return _put(state, {a.resource: s})
 
 
 def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
@@ -204,9 +228,15 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
         s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
-    rs = dict(state.statuses)
-    rs[a.resource] = s
-    for name, other in state.statuses.items():
+    rs = {a.resource: s}
+    held_by = state.held_by
+    if a.resource in held_by:
+        held_by = {w: readers for w, readers in held_by.items() if w != a.resource}
+    # Only the readers it held (the index may name more: each is checked).
+    for name in sorted(state.held_by.get(a.resource, ())):
+        other = state.statuses.get(name)
+        if other is None or name == a.resource:
+            continue
         if a.resource in other.writers:
             # The writer is done: the reader's files must be quiet again (C4).
             last = max(other.last_change or a.at, a.at)
@@ -221,19 +251,19 @@ def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
             # edit must not cause rebuilds nobody asked for.
             if (a.resource, d) in state.inferred:
                 continue
-            ds = rs[d]
+            ds = rs.get(d) or state.statuses[d]
             dr = state.resources[d]
             if ds.enabled and dr.propagate:
                 rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
     history = (*state.history, record)[-HISTORY_IN_MEMORY:]
-    return replace(state, statuses=rs, history=history, finished_total=state.finished_total + 1)
+    return _put(state, rs, held_by=held_by, history=history, finished_total=state.finished_total + 1)
 
 
 def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
     s = state.statuses.get(name)
     if s is None:
         return state
-    return replace(state, statuses={**state.statuses, name: replace(s, **changes)})
+    return _put(state, {name: replace(s, **changes)})
 
 
 def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
@@ -251,7 +281,7 @@ def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     if s is None or not s.enabled:
         return state
     s = replace(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
-    return replace(state, statuses={**state.statuses, a.resource: s})
+    return _put(state, {a.resource: s})
 
 
 def _restore_inferred(state: EngineState, a: A.RestoreInferred) -> EngineState:
@@ -317,7 +347,7 @@ def reduce(state: EngineState, action: A.Action) -> EngineState:
             s = state.statuses.get(name)
             if s is None:
                 return state
-            return replace(state, statuses={**state.statuses, name: _set_enabled(s, enabled, at)})
+            return _put(state, {name: _set_enabled(s, enabled, at)})
         case A.SetTriggerMode(resource=name, mode=mode):
             return _patch(state, name, trigger_mode=mode)
         case A.RestoreInferred():

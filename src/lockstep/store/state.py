@@ -99,7 +99,11 @@ class EngineState:
     config: LoadResult | None = None
     resources: Mapping[str, Resource] = field(default_factory=dict)
     # Each resource's state (its status in the loop), by name.
+    # (A PMap once a reducer has touched it: replacing one entry copies only what changed.)
     statuses: Mapping[str, ResourceState] = field(default_factory=dict)
+    # Running update -> resources whose `writers` or `suspects` may name it (a superset,
+    # checked on use): its end releases those, found without a walk of every status.
+    held_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
     # (writer, reader) pairs learnt from observation (C4).
     inferred: frozenset[tuple[str, str]] = frozenset()

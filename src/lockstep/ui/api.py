@@ -26,7 +26,7 @@ from lockstep.store.state import HISTORY_IN_MEMORY
 from lockstep.ui.buttons import ButtonRunner, buttons_of
 from lockstep.ui.excerpt import excerpts
 from lockstep.ui.hub import Hub
-from lockstep.ui.viewmodel import JSON, full_view, graph_view, history_view, resource_detail
+from lockstep.ui.viewmodel import JSON, config_view, graph_view, history_view, resource_detail
 
 ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
@@ -111,16 +111,39 @@ def _names(engine: Engine, data: dict[str, Any], key: str = "resources", allow_a
 # -- reads ------------------------------------------------------------------
 
 
+def accepts_gzip(request: web.Request) -> bool:
+    """The client listed gzip in Accept-Encoding (with a non-zero q, RFC 9110)."""
+    for item in request.headers.get("Accept-Encoding", "").split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        q = params.strip().lower()
+        if q.startswith("q="):
+            try:
+                return float(q[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
 async def get_view(request: web.Request) -> web.Response:
+    """Assembled by the hub from each resource's cached JSON text (and gzip, when asked)."""
     engine = request.app[ENGINE]
-    view = full_view(engine.snapshot.state, engine.snapshot.decision, engine.args)
-    ex = excerpts(engine.logs)
-    for v in view["resources"]:
-        ex.add_to(v)
-    view["log_checkpoint"] = engine.logs.checkpoint
-    view["seq"] = request.app[HUB].seq
-    view["storage_error"] = engine.logs.health.problem  # e.g. "logs are not being saved: disk full"
-    return web.json_response(view)
+    hub = request.app[HUB]
+    tail = {
+        "now": engine.snapshot.state.now,
+        "config": config_view(engine.snapshot.state, engine.args),
+        "log_checkpoint": engine.logs.checkpoint,
+        "seq": hub.seq,
+        "storage_error": engine.logs.health.problem,  # e.g. "logs are not being saved: disk full"
+    }
+    gzip = accepts_gzip(request)
+    body = hub.view_body(tail, gzip)
+    headers = {"Vary": "Accept-Encoding"}
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 async def get_resource(request: web.Request) -> web.Response:

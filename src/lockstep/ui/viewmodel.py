@@ -89,9 +89,7 @@ def _record_brief(rec: UpdateRecord | None) -> JSON | None:
     """
     if rec is None:
         return None
-    d = rec.to_json()
-    del d["upstreams"]
-    return d
+    return rec.to_json(upstreams=False)
 
 
 def _endpoints(r: Resource) -> list[JSON]:

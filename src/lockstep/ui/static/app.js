@@ -5,13 +5,16 @@
 
 
 const LOST_AFTER_MS = 1200;   // the server sends a heartbeat every 0.5 s of silence; detection stays within 2 s
+// Until the first frame (the snapshot) arrives: at 10,000 resources it is 7 MB, and a page under load can
+// take longer than LOST_AFTER_MS to receive it whole. Giving up then would only ask for it again.
+const FIRST_FRAME_MS = 20000;
 
 const S = {
   views: new Map(), order: [], index: new Map(), rows: new Map(), groups: new Map(),
   selected: null, tab: "resources", config: { buttons: [] },
   filter: Filter.parseFilter(""), pins: new Set(JSON.parse(localStorage.getItem("lockstep.pins") || "[]")),
   picked: new Set(), sort: { key: "name", dir: 1 }, counts: null,
-  logSeq: null, ws: null, backoff: 250, lastHeard: 0, live: false,
+  logSeq: null, ws: null, backoff: 250, lastHeard: 0, heardFrame: false, live: false,
   dirtyDetail: false, dirtyGroups: false, dirtyTable: false, refreshTimer: null,
 };
 
@@ -43,11 +46,12 @@ function connect() {
   const ws = new WebSocket(Api.streamUrl(params));
   S.ws = ws;
   S.lastHeard = Date.now();
+  S.heardFrame = false;
   ws.onopen = () => {
     S.backoff = 250; S.lastHeard = Date.now(); setLive(true);
     sessionStorage.removeItem("lockstep.reloads");  // the page loaded whole (see index.html)
   };
-  ws.onmessage = (ev) => { S.lastHeard = Date.now(); handle(JSON.parse(ev.data)); };
+  ws.onmessage = (ev) => { S.lastHeard = Date.now(); S.heardFrame = true; handle(JSON.parse(ev.data)); };
   ws.onclose = () => {
     if (S.ws !== ws) return;
     S.ws = null;
@@ -60,7 +64,8 @@ function connect() {
 
 // No close frame comes from a server that was killed or stopped hard: silence is the signal.
 setInterval(() => {
-  if (S.ws && S.ws.readyState === WebSocket.OPEN && Date.now() - S.lastHeard > LOST_AFTER_MS) {
+  const limit = S.heardFrame ? LOST_AFTER_MS : FIRST_FRAME_MS;
+  if (S.ws && S.ws.readyState === WebSocket.OPEN && Date.now() - S.lastHeard > limit) {
     const ws = S.ws;
     ws.onclose(); ws.close();
   }

@@ -1,0 +1,166 @@
+"""The slot pass at the cost of its starts: ready resources waiting for a slot are not asked one by one.
+
+A ready resource (pending, no condition holds) that does not start waits for
+a slot, and its slot hold is a function of the pass's context at its place in
+the topological order (which updates run, how many slots are free) and of
+whether it is a serial local update: the slot rules read nothing else. The
+context changes only when a resource starts. So a pass is a few *epochs*
+(at most one per start, plus the first), and every waiting ready resource's
+hold is its epoch's value for its kind: `SlotHolds` answers lookups from
+that, without an entry per resource. Finding the starts takes a bisect per
+start in the sorted ready queues, not a walk of every ready resource.
+
+Hold reasons stay exact: the value is what the slot rules themselves say for
+that context (asked of a resource of the same kind), and `changed_in` names
+every waiting resource whose reason text differs from the previous pass's
+(O(those), which the views need anyway).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterator, Mapping
+from copy import copy
+from dataclasses import dataclass
+
+from lockstep.engine.rules import Context, Rule, holds_for
+from lockstep.model.pmap import PMap
+from lockstep.model.update import HoldReason
+
+Holds = tuple[HoldReason, ...]
+
+
+class ReadyQueue:
+    """The ready resources a pass may start, as sorted topological positions, by kind (serial or not)."""
+
+    def __init__(self) -> None:
+        # name -> (position, serial); persistent, so a decision can keep the one it was taken on.
+        self.members: PMap[str, tuple[int, bool]] = PMap()
+        self.serial: list[int] = []
+        self.parallel: list[int] = []
+
+    def apply(self, add: Mapping[str, tuple[int, bool]], drop: list[str]) -> None:
+        gone = [n for n in drop if n in self.members]
+        for n in gone:
+            pos, serial = self.members[n]
+            lst = self.serial if serial else self.parallel
+            del lst[bisect_left(lst, pos)]
+        new = {n: v for n, v in add.items() if n not in self.members}
+        for pos, serial in new.values():
+            insort(self.serial if serial else self.parallel, pos)
+        if gone or new:
+            self.members = self.members.update(new, gone)
+
+    def after(self, pos: int, serial: bool) -> int | None:
+        """The first position of this kind after `pos`."""
+        lst = self.serial if serial else self.parallel
+        i = bisect_right(lst, pos)
+        return lst[i] if i < len(lst) else None
+
+    def between(self, lo: int, hi: int | None, serial: bool) -> list[int]:
+        """Positions of this kind in [lo, hi)."""
+        lst = self.serial if serial else self.parallel
+        return lst[bisect_left(lst, lo): len(lst) if hi is None else bisect_left(lst, hi)]
+
+
+@dataclass(frozen=True)
+class Epochs:
+    """From position `starts[k]` on (up to the next), a waiting ready resource's slot hold is `values[k]`."""
+
+    starts: tuple[int, ...]
+    # (serial resource's hold, parallel resource's hold) per epoch; () where one would start.
+    values: tuple[tuple[Holds, Holds], ...]
+
+    def at(self, pos: int, serial: bool) -> Holds:
+        k = bisect_right(self.starts, pos) - 1
+        return self.values[k][0 if serial else 1]
+
+
+def epoch_values(ctx: Context, serial_name: str | None, parallel_name: str | None, slots: tuple[Rule, ...]) -> \
+        tuple[Holds, Holds]:
+    """What the slot rules say in this context, asked of one resource of each kind."""
+    return (
+        holds_for(ctx, serial_name, slots) if serial_name is not None else (),
+        holds_for(ctx, parallel_name, slots) if parallel_name is not None else (),
+    )
+
+
+def changed_in(
+    prev: Epochs | None, new: Epochs, queue: ReadyQueue, order: tuple[str, ...] | list[str]
+) -> set[str]:
+    """Queue members whose slot hold under `new` differs from the one under `prev` (all, without `prev`)."""
+    out: set[str] = set()
+    bounds = sorted(set(new.starts) | (set(prev.starts) if prev is not None else set()))
+    for k, lo in enumerate(bounds):
+        hi = bounds[k + 1] if k + 1 < len(bounds) else None
+        for serial in (True, False):
+            if prev is not None and prev.at(lo, serial) == new.at(lo, serial):
+                continue
+            out.update(order[p] for p in queue.between(lo, hi, serial))
+    return out
+
+
+class SlotHolds(Mapping[str, Holds]):
+    """A decision's holds: condition holds, the walked (volatile) ones, and each waiting ready one's epoch value."""
+
+    __slots__ = ("_cond", "_epochs", "_flat", "_queue", "_starts", "_walked")
+
+    def __init__(
+        self, cond: Mapping[str, Holds], walked: Mapping[str, Holds], queue: PMap[str, tuple[int, bool]],
+        epochs: Epochs, starts: frozenset[str],
+    ) -> None:
+        self._cond, self._walked, self._queue = cond, walked, queue
+        self._epochs, self._starts = epochs, starts
+        self._flat: dict[str, Holds] | None = None
+
+    def get(self, name: str, default: object = None) -> Holds | None:  # type: ignore[override]
+        if name in self._walked:
+            return self._walked[name] or default  # type: ignore[return-value]
+        if name in self._starts:
+            return default  # type: ignore[return-value]
+        q = self._queue.get(name)
+        if q is not None:
+            return self._epochs.at(q[0], q[1]) or default  # type: ignore[return-value]
+        return self._cond.get(name) or default  # type: ignore[return-value]
+
+    def __getitem__(self, name: str) -> Holds:
+        v = self.get(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def flat(self) -> dict[str, Holds]:
+        if self._flat is None:
+            out = {n: h for n, h in self._cond.items() if n not in self._walked}
+            out.update((n, h) for n, h in self._walked.items() if h)
+            for n, (pos, serial) in self._queue.items():
+                if n not in self._starts and (h := self._epochs.at(pos, serial)):
+                    out[n] = h
+            self._flat = out
+        return self._flat
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.flat())
+
+    def __len__(self) -> int:
+        return len(self.flat())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self.flat() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"SlotHolds({self.flat()!r})"
+
+
+def snapshot(ctx: Context) -> Context:
+    """The context as it stands, kept for an epoch while the pass goes on claiming."""
+    c = copy(ctx)
+    c.running, c.local_running, c.serial_running = set(ctx.running), set(ctx.local_running), set(ctx.serial_running)
+    return c
