@@ -26,14 +26,18 @@ class FakeCli:
     def __init__(self, script: Callable[[list[str], str], Result]) -> None:
         self.script = script
         self.calls: list[tuple[list[str], str]] = []
+        self.timeouts: list[float | None] = []
 
     async def run(self, argv: Sequence[str], log: Any = None, *, echo: bool = False, cwd: str = "",
-                  env: tuple[tuple[str, str], ...] = ()) -> Result:
+                  env: tuple[tuple[str, str], ...] = (), timeout: float | None = None) -> Result:
         self.calls.append((list(argv), json.dumps(dict(env)) if env else ""))
+        self.timeouts.append(timeout)
         return self.script(list(argv), "")
 
-    async def run_with_file(self, argv: Sequence[str], text: str, log: Any = None) -> Result:
+    async def run_with_file(self, argv: Sequence[str], text: str, log: Any = None, *,
+                            timeout: float | None = None) -> Result:
         self.calls.append((list(argv), text))
+        self.timeouts.append(timeout)
         return self.script(list(argv), text)
 
 

@@ -48,3 +48,26 @@ def test_missing_names_each_absent_tool(tmp_path: Path) -> None:
     assert [m.tool for m in gone] == ["kubectl", "kind"]
     assert gone[0].message() == "`kubectl` is not installed (or not on PATH); it is needed to deploy `web`"
     assert missing(result, lambda tool: f"/usr/bin/{tool}") == []
+
+
+def test_docker_is_needed_by_local_image_builds_and_compose_services(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "docker-compose.yml").write_text("services:\n  web:\n    image: web\n  db:\n    image: db\n")
+    (tmp_path / "remote.yaml").write_text(APP.replace("name: web", "name: remote").replace("image: nginx",
+                                                                                          "image: remote"))
+    (tmp_path / "Tiltfile").write_text(
+        "docker_build('web', 'app')\n"
+        "docker_compose('docker-compose.yml')\n"
+        "custom_build('remote', 'true', deps=['app'], skips_local_docker=True)\n"
+        "k8s_yaml('remote.yaml')\n")
+    result = load(str(tmp_path / "Tiltfile"), [], dry_run=True)
+    assert result.ok, [e.render() for e in result.errors]
+    assert needed(result)["docker"] == "build or run `web`, `db`"
+    gone = missing(result, lambda tool: None if tool == "docker" else f"/usr/bin/{tool}")
+    assert [m.message() for m in gone] == [
+        "`docker` is not installed (or not on PATH); it is needed to build or run `web`, `db`"]
+
+
+def test_a_tiltfile_without_containers_does_not_need_docker(tmp_path: Path) -> None:
+    assert "docker" not in needed(_result(tmp_path))

@@ -45,3 +45,11 @@ def test_missing_dockerfile_is_an_error_naming_the_line(tiltfile):
     assert not r.ok
     err = r.errors[0]
     assert "Dockerfile not found" in err.message and err.location.line == 3 and "dockerfile" in err.hint
+
+
+def test_a_context_that_is_a_file_says_so_at_its_line(tiltfile):
+    r = tiltfile("\ndocker_build('x', 'app/Dockerfile')\n", files={"app/Dockerfile": "FROM scratch\n"})
+    assert not r.ok
+    err = r.errors[0]
+    assert err.message.endswith("app/Dockerfile is a file, not a directory")
+    assert (err.location.line, err.location.col) == (2, 1) and "directory" in err.hint

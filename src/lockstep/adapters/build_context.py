@@ -23,6 +23,10 @@ from lockstep.model.context_filter import ContextFilter
 DOCKERFILE_MEMBER = ".lockstep.Dockerfile"
 
 
+class ContextError(Exception):
+    """A file of the context cannot be read; the message names it and the way out."""
+
+
 @dataclass(frozen=True)
 class ContextTar:
     path: str
@@ -97,6 +101,16 @@ def fingerprint(flt: ContextFilter) -> str:
     return h.hexdigest()
 
 
+def _open_source(full: str, rel: str, context: str) -> BinaryIO:
+    try:
+        return open(full, "rb")
+    except (FileNotFoundError, NotADirectoryError):
+        raise
+    except OSError as exc:  # unreadable (permissions): docker would fail on it too, less clearly
+        raise ContextError(f"cannot read {rel} in the build context {context}: {exc.strerror}; make it "
+                           "readable, or leave it out of the context (.dockerignore or ignore=)") from exc
+
+
 def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> ContextTar:
     """Write the filtered context plus `dockerfile` to `out_path` (blocking: run in a thread)."""
     h = hashlib.sha256()
@@ -120,7 +134,7 @@ def write_context(flt: ContextFilter, dockerfile: str, out_path: str) -> Context
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                with open(full, "rb") as f:
+                with _open_source(full, rel, flt.context) as f:
                     before = os.fstat(f.fileno())
                     mode = stat.S_IMODE(before.st_mode)
                     reader = _HashingReader(f, before.st_size)

@@ -17,6 +17,7 @@ DOCKER_BUILDKIT=0 in the environment forces the classic builder, as it does for 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 import re
@@ -29,6 +30,10 @@ from lockstep.adapters.process import ProcessRunner, ProcessSpec, ProcessStartEr
 from lockstep.model.resource import ImageTarget
 
 LogFn = Callable[[str, bool], None]  # (text, is_error)
+
+# How long the engine may take to answer a short request (version, inspect, tag): a daemon
+# that accepts the connection and never replies would otherwise hold an update for ever.
+ENGINE_TIMEOUT = 20.0
 
 # Tilt's immutable tags: `<ref>:tilt-<first 16 hex digits of the image id>`.
 TAG_PREFIX = "tilt-"
@@ -146,8 +151,9 @@ class DockerCli:
     _builder: Builder | None = field(default=None, init=False)
 
     async def run(self, argv: list[str], log: LogFn | None, *, cwd: str = "", stdin_path: str = "",
-                  env: tuple[tuple[str, str], ...] = ()) -> tuple[int, list[str]]:
-        """Run a command to completion; (exit code, its output lines)."""
+                  env: tuple[tuple[str, str], ...] = (), timeout: float | None = None) -> tuple[int, list[str]]:
+        """Run a command to completion; (exit code, its output lines). DockerError when it
+        runs longer than `timeout` seconds (it is stopped)."""
         lines: list[str] = []
 
         def on_line(line: str, stream: Stream) -> None:
@@ -166,10 +172,23 @@ class DockerCli:
         except ProcessStartError as exc:
             raise DockerError(f"cannot run docker: {exc}") from exc
         try:
-            code = await handle.wait()
+            code = await asyncio.wait_for(handle.wait(), timeout)
+        except TimeoutError:
+            host = dict((*self.env, *env)).get("DOCKER_HOST") or os.environ.get("DOCKER_HOST") or "the default socket"
+            raise DockerError(f"the Docker engine ({host}) did not answer `{' '.join(argv)[:160]}` within "
+                              f"{timeout:g}s: is the daemon hung? (`docker version` shows whether it answers)"
+                              ) from None
         finally:
             await handle.stop()
         return code, lines
+
+    async def ping(self) -> None:
+        """Fail fast, with the reason, when the engine cannot be reached or does not answer."""
+        code, lines = await self.run(["docker", "version", "--format", "{{.Server.Version}}"], None,
+                                     timeout=ENGINE_TIMEOUT)
+        if code != 0:
+            tail = next((ln for ln in reversed(lines) if ln.strip()), f"exit {code}")
+            raise DockerError(f"the Docker engine is not reachable: {tail}")
 
     async def builder(self) -> Builder:
         """The builder images are built with; decided once (see the module docstring)."""
@@ -185,7 +204,7 @@ class DockerCli:
 
     async def _first_line(self, argv: list[str]) -> tuple[int, str]:
         try:
-            code, lines = await self.run(argv, None)
+            code, lines = await self.run(argv, None, timeout=ENGINE_TIMEOUT)
         except DockerError:
             return 127, ""
         return code, next((ln.strip() for ln in lines if ln.strip()), "")
@@ -209,11 +228,12 @@ class DockerCli:
                                                  "built in) was found")
 
     async def image_id(self, ref: str) -> str | None:
-        code, lines = await self.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], None)
+        code, lines = await self.run(["docker", "image", "inspect", "--format", "{{.Id}}", ref], None,
+                                     timeout=ENGINE_TIMEOUT)
         return lines[0].strip() if code == 0 and lines else None
 
     async def tag(self, source: str, target: str, log: LogFn) -> None:
-        code, lines = await self.run(["docker", "tag", source, target], None)
+        code, lines = await self.run(["docker", "tag", source, target], None, timeout=ENGINE_TIMEOUT)
         if code != 0:
             raise DockerError(f"docker tag {source} {target} failed: {' '.join(lines)[-300:]}")
         log(f"Tagged {target}", False)

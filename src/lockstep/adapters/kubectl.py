@@ -9,6 +9,7 @@ while the command runs. `kubectl get --watch -o json` prints one JSON document a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -20,6 +21,10 @@ from typing import Any
 from lockstep.adapters.process import ProcessHandle, ProcessRunner, ProcessSpec, ProcessStartError, Stream
 
 LogFn = Callable[[str, Stream], None]
+
+# The exit code `Cli.run` reports for a command stopped because it did not finish in time
+# (as coreutils' `timeout` does).
+TIMED_OUT = 124
 
 
 class ToolMissing(Exception):
@@ -53,7 +58,11 @@ class Cli:
         self.env = env
 
     async def run(self, argv: Sequence[str], log: LogFn | None = None, *, echo: bool = False,
-                  cwd: str = "", env: tuple[tuple[str, str], ...] = (), stdin_path: str = "") -> Result:
+                  cwd: str = "", env: tuple[tuple[str, str], ...] = (), stdin_path: str = "",
+                  timeout: float | None = None) -> Result:
+        """`timeout`: a kubectl that never answers (an API server that accepts the connection
+        and then says nothing) is stopped after that many seconds, with exit code TIMED_OUT
+        and the reason on stderr, instead of holding the update for ever."""
         out: list[str] = []
         err: list[str] = []
 
@@ -70,7 +79,10 @@ class Cli:
         except ProcessStartError as exc:
             return Result(127, "", str(exc))
         try:
-            code = await handle.wait()
+            code = await asyncio.wait_for(handle.wait(), timeout)
+        except TimeoutError:
+            code = TIMED_OUT
+            err.append(f"`{' '.join(argv[:4])}` got no answer within {timeout:g}s and was stopped")
         finally:
             await handle.stop()
         return Result(code, "\n".join(out), "\n".join(err))
@@ -78,7 +90,8 @@ class Cli:
     async def start(self, argv: Sequence[str], on_line: LogFn) -> ProcessHandle:
         return await self.processes.start(ProcessSpec(tuple(argv), self.cwd, self.env), on_line)
 
-    async def run_with_file(self, argv: Sequence[str], text: str, log: LogFn | None = None) -> Result:
+    async def run_with_file(self, argv: Sequence[str], text: str, log: LogFn | None = None, *,
+                            timeout: float | None = None) -> Result:
         """`argv` with its `-f -` pointed at a private file holding `text`."""
         tmp = tempfile.mkdtemp(prefix="lockstep-k8s-")
         try:
@@ -88,17 +101,23 @@ class Cli:
                 fh.write(text)
             args = list(argv)
             args[len(args) - 1 - args[::-1].index("-")] = path
-            return await self.run(args, log)
+            return await self.run(args, log, timeout=timeout)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
 class JsonStream:
-    """Documents from a stream of pretty-printed JSON values, fed line by line."""
+    """Documents from a stream of pretty-printed JSON values, fed line by line.
 
-    def __init__(self) -> None:
+    A value that cannot be completed (a syntax error before the end of what was fed: input is
+    fed in whole lines, and a JSON string never spans lines) is skipped up to the next line
+    that starts a value, and reported through `on_bad`: one garbled document must not
+    swallow every event after it."""
+
+    def __init__(self, on_bad: Callable[[str], None] | None = None) -> None:
         self._buf = ""
         self._decoder = json.JSONDecoder()
+        self._on_bad = on_bad
 
     def feed(self, line: str) -> list[Any]:
         self._buf += line + "\n"
@@ -110,10 +129,23 @@ class JsonStream:
                 return docs
             try:
                 doc, end = self._decoder.raw_decode(text)
-            except ValueError:
+            except json.JSONDecodeError as exc:
+                if exc.pos < len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+                    self._buf = self._skip_bad(text, exc)
+                    continue
                 self._buf = text
                 if len(text) > 16 * 1024 * 1024:  # a value that never closes: drop it
                     self._buf = ""
                 return docs
             docs.append(doc)
             self._buf = text[end:]
+
+    def _skip_bad(self, text: str, exc: json.JSONDecodeError) -> str:
+        first = text.splitlines()[0] if text else ""
+        if self._on_bad is not None:
+            self._on_bad(f"malformed JSON skipped ({exc.msg} at line {exc.lineno} column {exc.colno}): {first[:120]}")
+        # The next value starts at a line beginning with `{` or `[` (kubectl's documents do).
+        for i, ch in enumerate(text):
+            if i > 0 and text[i - 1] == "\n" and ch in "{[":
+                return text[i:]
+        return ""

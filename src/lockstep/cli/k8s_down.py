@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from lockstep.adapters.kubectl import TIMED_OUT
 from lockstep.k8s import commands
 from lockstep.k8s.context import allowed, cluster_from_config, refusal
 from lockstep.k8s.ordering import describe, down_plan
@@ -46,14 +47,21 @@ def _docs(r: Resource) -> list[dict[str, Any]]:
 
 
 def _run(argv: list[str], text: str | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
-    if text is None:
-        return subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
-    with tempfile.TemporaryDirectory(prefix="lockstep-down-") as tmp:
-        path = os.path.join(tmp, "objects.yaml")
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        argv = [path if a == "-" else a for a in argv]
-        return subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
+    """Run to completion; a command that outlives `timeout=` (a cluster that accepts the
+    connection and never answers) is killed and reported as exit TIMED_OUT with the reason."""
+    try:
+        if text is None:
+            return subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
+        with tempfile.TemporaryDirectory(prefix="lockstep-down-") as tmp:
+            path = os.path.join(tmp, "objects.yaml")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            argv = [path if a == "-" else a for a in argv]
+            return subprocess.run(argv, capture_output=True, text=True, check=False, **kw)
+    except subprocess.TimeoutExpired as exc:
+        return subprocess.CompletedProcess(argv, TIMED_OUT, "", f"`{' '.join(argv[:4])}` got no answer within "
+                                           f"{exc.timeout:g}s and was stopped; is the cluster reachable? (the "
+                                           "bound is update_settings(k8s_upsert_timeout_secs=N), 30 by default)")
 
 
 def delete_k8s(result: LoadResult, out: Out, *, delete_namespaces: bool = False) -> int:
@@ -64,11 +72,15 @@ def delete_k8s(result: LoadResult, out: Out, *, delete_namespaces: bool = False)
         out("lockstep down: `kubectl` is not installed (or not on PATH): it is needed to delete the "
             f"Kubernetes resources {', '.join(r.name for r in resources)}; install kubectl and run down again")
         return 1
-    view = _run(commands.config_view())
+    bound = float(result.settings.k8s_upsert_timeout_secs)
+    view = _run(commands.config_view(), timeout=bound)
     try:
         cluster = cluster_from_config(json.loads(view.stdout)) if view.returncode == 0 else None
     except ValueError:
         cluster = None
+    if view.returncode == TIMED_OUT:
+        out(f"lockstep down: {view.stderr}; nothing deleted")
+        return 1
     if cluster is None:
         out("lockstep down: no current Kubernetes context; nothing deleted")
         return 1
@@ -97,7 +109,7 @@ def delete_k8s(result: LoadResult, out: Out, *, delete_namespaces: bool = False)
             continue
         assert all(id(d) in doomed for d in mine)
         out(f"lockstep down: {r.name}: deleting " + ", ".join(describe(d) for d in mine))
-        done = _run(commands.delete(cluster.context), yaml.safe_dump_all(mine, sort_keys=False))
+        done = _run(commands.delete(cluster.context), yaml.safe_dump_all(mine, sort_keys=False), timeout=bound)
         if done.returncode != 0:
             out(f"lockstep down: {r.name}: kubectl delete failed: {done.stderr.strip()[-300:]}")
             code = 1

@@ -34,6 +34,9 @@ from lockstep.model.update import Outputs
 from lockstep.store import actions as A
 
 POLL_SECS = 0.5
+# A stop (`rm -s -f`, `down`) bounded below `lockstep down`'s own 30 s wait: an engine that
+# stopped answering must not hold lockstep's shutdown; the user is told what is left.
+REMOVE_TIMEOUT = 25.0
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,9 @@ class Compose:
         self._dir = override_dir
         # Per project: stopped runtimes still removing their containers (`rm -s -f` or `down`).
         self._removing: dict[str, set[asyncio.Task[None]]] = {}
-        # (project, service) whose container a runtime follows, and so removes when it stops.
-        self.supervised: set[tuple[str, str]] = set()
+        # project -> the resources whose runtime is supervised (their supervisor removes the
+        # container when it stops; a failed or interrupted start of any other is cleaned up here).
+        self.members: dict[str, set[str]] = {}
 
     def removing(self, project: str, task: asyncio.Task[None]) -> None:
         """`task` (a stopped service's runtime) is about to remove containers of `project`."""
@@ -91,6 +95,7 @@ class Compose:
         assert resource.compose is not None
         try:
             t = await self.target(resource.compose)
+            await self.cli.ping()
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
         await self.removals_done(t.project, log)
@@ -114,28 +119,48 @@ class Compose:
         argv = C.up_argv(t.flavor, t.project, files, t.service, t.env_file,
                          build=resource.compose.compose_builds and not image)
         log(f"Running: {' '.join(argv)}", False)
-        # Whether a runtime follows the service already (a redeploy): its stop removes the container.
-        followed = (t.project, t.service) in self.supervised
+        # Whether a runtime follows the service already (a redeploy): its stop removes the
+        # container. Asked now: by the time a stop cancels this `up`, that runtime may have
+        # stopped and left the project already.
+        followed = resource.name in self.members.get(t.project, set())
         try:
             code, _ = await self.cli.run(argv, log, cwd=os.path.dirname(t.files[0]))
         except asyncio.CancelledError:
             if not followed:
-                # Stopped mid-`up` (Ctrl-C, disable) before any runtime took the service on:
-                # what this `up` created is nobody else's to remove.
-                await to_the_end(self._undo(t, log))
+                # Stopped mid-start (Ctrl-C, SIGTERM, a disable) before any runtime took the service
+                # on: compose may have created and started the container, and nobody else owns it.
+                await to_the_end(self._clean_failed(resource.name, t, log))
             raise
         if code != 0:
+            try:
+                await self.cli.ping()
+            except DockerError as gone:  # the daemon died or hung during the start
+                return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}: {gone}", outputs)
+            await self._clean_failed(resource.name, t, log)
             return Outcome(False, f"{t.flavor.value} up {t.service} exited with code {code}", outputs)
         return Outcome(True, "", outputs)
 
-    async def _undo(self, t: Target, log: LogFn) -> None:
-        """Remove the service's container, and the project's network once it holds no container."""
-        with contextlib.suppress(DockerError):
-            log(f"Stopping: {' '.join(C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file))}", False)
-            await self.cli.run(C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file), log)
-            code, lines = await self.cli.run([*C.base_argv(t.flavor, t.project, t.files, t.env_file), "ps", "-q"], None)
+    async def _clean_failed(self, name: str, t: Target, log: LogFn) -> None:
+        """A failed or interrupted `up` (a port already in use, an image that cannot be pulled,
+        a stop signal) can leave the service's container and the project's network. No
+        supervisor will own them, so they go now: the container, then the project (its network)
+        once it holds no container. A service that still has a supervisor (an earlier update's
+        container) is left to it."""
+        if name in self.members.get(t.project, set()):
+            return
+        rm = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file)
+        log(f"Cleaning up after the failed start: {' '.join(rm)}", False)
+        try:
+            await self.cli.run(rm, log, timeout=REMOVE_TIMEOUT)
+            if self.members.get(t.project):
+                return  # other services of the project run: their network stays
+            code, lines = await self.cli.run([*C.base_argv(t.flavor, t.project, t.files, t.env_file), "ps", "-q"],
+                                             None, timeout=REMOVE_TIMEOUT)
             if code == 0 and not any(ln.strip() for ln in lines):
-                await self.cli.run(C.down_argv(t.flavor, t.project, t.files, t.env_file), log)
+                await self.cli.run(C.down_argv(t.flavor, t.project, t.files, t.env_file), log,
+                                   timeout=REMOVE_TIMEOUT)
+        except DockerError as exc:
+            log(str(exc), True)
 
     async def container(self, t: Target) -> str:
         code, lines = await self.cli.run(C.ps_argv(t.flavor, t.project, t.files, t.service, t.env_file), None)
@@ -207,7 +232,6 @@ class ComposeController(RuntimeController):
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.compose = compose
         self._sleep = sleep
-        self._projects: dict[str, set[str]] = {}
         self._project_of: dict[str, str] = {}
         # name -> (container, when its log stream stopped): a live update keeps the container,
         # and the next supervisor streams from there on, not the container's whole log again.
@@ -236,8 +260,7 @@ class ComposeController(RuntimeController):
         self._project_of[name] = C.project_name(r.compose.project_files, r.compose.project)
         me = asyncio.current_task()
         t = await self.compose.target(r.compose)
-        self._projects.setdefault(t.project, set()).add(name)
-        self.compose.supervised.add((t.project, t.service))
+        self.compose.members.setdefault(t.project, set()).add(name)
         logs: asyncio.Task[None] | None = None
         try:
             container = await self.compose.container(t)
@@ -322,19 +345,20 @@ class ComposeController(RuntimeController):
         current = self._sup.get(name)
         if current is not None and current.task is not me:
             return  # a newer update's supervisor took over the same container
-        self.compose.supervised.discard((t.project, t.service))
-        members = self._projects.get(t.project)
+        members = self.compose.members.get(t.project)
         if members is None or name not in members:
             return  # the project's `down` has already taken this container
         members.discard(name)
         if any(self._running(m) for m in members):
             argv = C.rm_argv(t.flavor, t.project, t.files, t.service, t.env_file)
         else:
-            self._projects.pop(t.project, None)
+            self.compose.members.pop(t.project, None)
             argv = C.down_argv(t.flavor, t.project, t.files, t.env_file)
 
         def log(text: str, is_error: bool) -> None:
             self.engine.log(name, text, source=LogSource.RUNTIME, error=is_error)
         log(f"Stopping: {' '.join(argv)}", False)
-        with contextlib.suppress(DockerError):
-            await self.compose.cli.run(argv, log)
+        try:
+            await self.compose.cli.run(argv, log, timeout=REMOVE_TIMEOUT)
+        except DockerError as exc:
+            log(f"{exc}; what it started may still run: `{' '.join(argv)}` removes it", True)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from lockstep.adapters.build_context import extract_context, fingerprint, write_context
+from lockstep.adapters.build_context import ContextError, extract_context, fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, with_tag
 from lockstep.adapters.process import LineSink, Stream
 from lockstep.engine.image_match import find_built, is_exact
@@ -95,13 +95,17 @@ class ImageBuilder:
 
     async def _docker(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str:
         dockerfile = rewrite_bases(_dockerfile(img), built, self._exact)
+        await self.cli.ping()
         builder = await self.cli.builder()
         tmp = tempfile.mkdtemp(prefix="lockstep-build-")
         try:
             iidfile = os.path.join(tmp, "iid")
             # Read the files once (off the event loop): what is hashed is what is sent.
             flt = ContextFilter(img)
-            tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
+            try:
+                tar = await asyncio.to_thread(write_context, flt, dockerfile, os.path.join(tmp, "ctx.tar"))
+            except ContextError as exc:
+                raise DockerError(f"docker_build('{img.ref}'): {exc}") from exc
             options = build_argv(img, buildkit=builder.buildkit, iidfile="")[1:]
             key = hashlib.sha256("\0".join([tar.digest, *options]).encode()).hexdigest()
             cached = self._cache.get(key)
@@ -127,6 +131,12 @@ class ImageBuilder:
                 code, lines = await self.cli.run(argv, log, stdin_path=tar.path, env=builder.env, cwd=cwd)
             if code != 0:
                 tail = next((ln for ln in reversed(lines) if ln.strip()), "")
+                try:
+                    await self.cli.ping()
+                except DockerError as gone:
+                    # "unexpected EOF" alone does not say that the daemon died mid-build.
+                    raise DockerError(f"docker build of {img.ref} failed (exit {code}: {tail}): {gone}; it "
+                                      "stopped answering during the build") from None
                 raise DockerError(f"docker build of {img.ref} failed (exit {code}): {tail}")
             with open(iidfile, encoding="utf-8") as f:
                 image_id = f.read().strip()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from lockstep.adapters.kubectl import Cli, LogFn, Result, ToolMissing, require
+from lockstep.adapters.kubectl import TIMED_OUT, Cli, LogFn, Result, ToolMissing, require
 from lockstep.adapters.process import Stream
 from lockstep.engine.image_match import images_named
 from lockstep.engine.runners import Outcome, UpdateJob
@@ -216,8 +216,14 @@ class K8sRunner:
             log(str(exc), Stream.STDERR)
             return Outcome(False, str(exc))
 
+    def _bound(self) -> float:
+        """How long one kubectl call to the cluster may take (Tilt's upsert timeout, 30 s by default)."""
+        return float(self.settings().k8s_upsert_timeout_secs)
+
     async def _cluster(self, log: LogFn) -> Cluster:
-        res = await self.cli.run(commands.config_view())
+        res = await self.cli.run(commands.config_view(), timeout=self._bound())
+        if res.code == TIMED_OUT:
+            raise K8sError(f"kubectl config view failed: {_tail(res)}")
         view = res.json() if res.code == 0 else None
         cluster = cluster_from_config(view) if isinstance(view, dict) else None
         if cluster is None:
@@ -230,7 +236,9 @@ class K8sRunner:
 
     async def _plan(self, cluster: Cluster) -> Plan:
         registry = None
-        res = await self.cli.run(commands.local_registry_configmap(cluster.context))
+        res = await self.cli.run(commands.local_registry_configmap(cluster.context), timeout=self._bound())
+        if res.code == TIMED_OUT:
+            raise K8sError(f"kubectl get (the local registry ConfigMap) failed: {_tail(res)}")
         cm = res.json() if res.code == 0 else None
         if isinstance(cm, dict):
             text = (cm.get("data") or {}).get("localRegistryHosting.v1")
@@ -315,7 +323,8 @@ class K8sRunner:
         docs = [{"apiVersion": a, "kind": k, "metadata": {"name": n, **({"namespace": ns} if ns else {})}}
                 for a, k, ns, n in gone]
         log("No longer in the YAML, deleting: " + ", ".join(describe(d) for d in docs), Stream.STDOUT)
-        res = await self.cli.run_with_file(commands.delete(context), yaml.safe_dump_all(docs, sort_keys=False), log)
+        res = await self.cli.run_with_file(commands.delete(context), yaml.safe_dump_all(docs, sort_keys=False), log,
+                                           timeout=self._bound())
         if res.code != 0:
             raise K8sError(f"kubectl delete of objects removed from the YAML failed: {_tail(res)}")
 
@@ -324,13 +333,13 @@ class K8sRunner:
         text = yaml.safe_dump_all(docs, sort_keys=False)
         verb = next(a for a in argv if a in ("apply", "replace", "delete"))
         log(f"Running: {' '.join(argv[:-1])} <{len(docs)} object{'s' if len(docs) != 1 else ''}>", Stream.STDOUT)
-        res = await self.cli.run_with_file(argv, text, log)
+        res = await self.cli.run_with_file(argv, text, log, timeout=self._bound())
         if res.code != 0 and retry and commands.immutable_error(res.stderr):
             log("An immutable field changed: deleting and applying again", Stream.STDOUT)
-            gone = await self.cli.run_with_file(commands.delete(context), text, log)
+            gone = await self.cli.run_with_file(commands.delete(context), text, log, timeout=self._bound())
             if gone.code != 0:
                 raise K8sError(f"kubectl delete (before re-applying) failed: {_tail(gone)}")
-            res = await self.cli.run_with_file(argv, text, log)
+            res = await self.cli.run_with_file(argv, text, log, timeout=self._bound())
         if res.code != 0:
             raise K8sError(f"kubectl {verb} failed (exit {res.code}): {_tail(res)}")
         return _applied_names(res, docs, log)
@@ -384,7 +393,11 @@ def _ident(doc: Mapping[str, Any], default_ns: str) -> tuple[str, str, str, str]
 
 def _tail(res: Result) -> str:
     lines = [ln for ln in (res.stderr or res.stdout).splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else "no output"
+    tail = lines[-1][:300] if lines else "no output"
+    if res.code == TIMED_OUT:
+        tail += ("; is the cluster reachable? (the bound is update_settings(k8s_upsert_timeout_secs=N), "
+                 "30 by default)")
+    return tail
 
 
 def _applied_names(res: Result, docs: list[dict[str, Any]], log: LogFn) -> list[str]:

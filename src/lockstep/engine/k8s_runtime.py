@@ -208,7 +208,7 @@ class _Supervision:
                      on_doc: Callable[[Any], None] | None = None) -> None:
         restarts = 0
         while True:
-            stream = JsonStream()
+            stream = JsonStream(lambda bad: self.log(f"watch: {bad}", error=True))
             # A reconnected watch lists everything again: the old view is forgotten at its first event.
             fresh = [restarts > 0]
 

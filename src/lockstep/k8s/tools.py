@@ -1,8 +1,9 @@
-"""Which external tools a loaded Tiltfile needs for Kubernetes, and which are missing.
+"""Which external tools a loaded Tiltfile needs (Kubernetes and containers), and which are missing.
 
 kubectl for any Kubernetes resource; helm and kustomize for the helm()/kustomize() calls the
 evaluation ran or recorded; kind (and kubectl, helm, kustomize) when a command of the Tiltfile
-starts with it, as the pet-store's `kind load` does. Pure: `which` is passed in.
+starts with it, as the pet-store's `kind load` does; docker for image builds that use the local
+engine and for Compose services. Pure: `which` is passed in.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def needed(result: LoadResult) -> dict[str, str]:
     k8s = [r.name for r in result.resources if r.kind is ResourceKind.K8S and r.k8s is not None and r.k8s.objects]
     if k8s:
         out["kubectl"] = "deploy " + ", ".join(f"`{n}`" for n in k8s[:5]) + (" ..." if len(k8s) > 5 else "")
+    docker = [r.name for r in result.resources if r.kind is ResourceKind.COMPOSE or any(
+        img.custom_command is None or not (img.skips_local_docker or img.outputs_image_ref_to) for img in r.images)]
+    if docker:
+        out["docker"] = "build or run " + ", ".join(f"`{n}`" for n in docker[:5]) + (" ..." if len(docker) > 5 else "")
     for line in result.local_commands:
         first = line.split(" ", 1)[0]
         if first in ("helm", "kustomize"):

@@ -69,6 +69,9 @@ def _docker_build(st: EvalState, a: Args) -> None:
             raise TiltfileError(f"docker_build(): extra_tag {tag!r} is not a valid image reference",
                                 hint='pass a ref such as "myorg/app:dev"')
     context = st.resolve(a.string("context"))
+    if os.path.exists(context) and not os.path.isdir(context):
+        raise TiltfileError(f"docker_build(): the build context {context} is a file, not a directory",
+                            hint="pass the directory that holds the files the Dockerfile copies (often '.')")
     if not os.path.isdir(context):
         _missing(st, a, "build context", context, "fix `context` (relative to this Tiltfile)")
     contents = a.string("dockerfile_contents")
