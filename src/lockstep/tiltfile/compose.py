@@ -42,16 +42,10 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             texts.append(("<inline compose yaml>", item))
             continue
         path = st.resolve(item)
-        st.watch(path)
         files.append(path)
-        try:
-            texts.append((path, read_text_file(path, "docker_compose()")))
-        except OSError:
-            if not st.dry_run:
-                raise TiltfileError(f"docker_compose(): file not found: {path}",
-                                    hint="fix the path (relative to this Tiltfile)") from None
-            st.missing_inputs.append(path)
-            st.warn(f"docker_compose(): {path} not found (dry run)", st.call_location)
+        text = _read_watched(st, path, "", "fix the path (relative to this Tiltfile)")
+        if text is not None:
+            texts.append((path, text))
     env_file = st.resolve(a.string("env_file")) if a.has("env_file") and a.string("env_file") else ""
     if env_file:
         st.watch(env_file)
@@ -105,6 +99,20 @@ def _services(doc: dict[str, object]) -> dict[str, dict[str, object]]:
     return {str(name): svc if isinstance(svc, dict) else {} for name, svc in services.items()}
 
 
+def _read_watched(st: EvalState, path: str, where: str, hint: str) -> str | None:
+    """A compose file's text, watched; a missing one is an error, or in a dry run a missing
+    input (None) with a warning."""
+    st.watch(path)
+    try:
+        return read_text_file(path, "docker_compose()")
+    except OSError:
+        if not st.dry_run:
+            raise TiltfileError(f"docker_compose(): file not found: {path}{where}", hint=hint) from None
+        st.missing_inputs.append(path)
+        st.warn(f"docker_compose(): {path}{where} not found (dry run)", st.call_location)
+        return None
+
+
 def _included(st: EvalState, doc: dict[str, object], base: str,
               depth: int = 0) -> list[tuple[str, dict[str, object]]]:
     """The documents a compose file's `include:` names (Compose 2.20+), depth first; paths are
@@ -117,15 +125,8 @@ def _included(st: EvalState, doc: dict[str, object], base: str,
             if not isinstance(rel, str) or not rel:
                 continue
             path = os.path.normpath(os.path.join(base, rel))
-            st.watch(path)
-            try:
-                text = read_text_file(path, "docker_compose()")
-            except OSError:
-                if not st.dry_run:
-                    raise TiltfileError(f"docker_compose(): file not found: {path} (in `include:`)",
-                                        hint="fix the include path (relative to the compose file)") from None
-                st.missing_inputs.append(path)
-                st.warn(f"docker_compose(): included {path} not found (dry run)", st.call_location)
+            text = _read_watched(st, path, " (in `include:`)", "fix the include path (relative to the compose file)")
+            if text is None:
                 continue
             inc = yaml_doc(text, f"docker_compose({path})") or {}
             if isinstance(inc, dict):
