@@ -77,6 +77,10 @@ def site_of(engine: DockerEngine, image: str) -> dict[str, str]:
     return files
 
 
+def dangling_images(engine: DockerEngine) -> list[str]:
+    return engine.docker("image", "ls", "-q", "--no-trunc", "--filter", "dangling=true").stdout.split()
+
+
 def problems(files: dict[str, str]) -> list[str]:
     """Why a site is not complete and consistent (empty: it is)."""
     if "manifest.json" not in files:
@@ -125,6 +129,8 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
         return versions.get(running[0]) == version
 
     (tmp_path / "Tiltfile").write_text(TILTFILE)
+    # The engine is shared by the session: images other tests left dangling are not this test's.
+    dangling_before = set(dangling_images(docker_engine))
     started = time.monotonic()
     slowest = 0.0  # the longest storm, edits to deployed: the margin under wait_progressing's bounds
     with Up(tmp_path / "Tiltfile", tmp_path / "state") as up:
@@ -153,7 +159,7 @@ def test_images_built_from_a_context_another_build_writes_are_never_partial(
     partial = {image: why for image, why in verdicts.items() if why}
     discarded = up.log_text().count("changed while the image was being built")
     # The discarded builds were never tagged: what did they hold? (A figure, not a requirement.)
-    dangling = docker_engine.docker("image", "ls", "-q", "--no-trunc", "--filter", "dangling=true").stdout.split()
+    dangling = [i for i in dangling_images(docker_engine) if i not in dangling_before]
     dangling_partial = sum(1 for image_id in dangling if problems(site_of(docker_engine, image_id)))
     image_updates = [r for r in history if r.resource == "site"]
     summary.LINES.append(
