@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import summary
 from dockerd import DockerEngine, compose_available
+from site_dump import dump_script, parse_dump, site_problems
 from upproc import Up, wait_progressing, wait_until
 
 from lockstep.engine.checker import check_history
@@ -61,43 +62,19 @@ services:
     init: true
 """
 
-DUMP = 'cd /site && for f in $(find . -type f | sort); do echo "== $f"; cat "$f"; echo; done'
+DUMP = dump_script("/site")
 
 
 def site_of(engine: DockerEngine, image: str) -> dict[str, str]:
-    out = engine.docker("run", "--rm", "--network", "none", image, "sh", "-c", DUMP).stdout
-    files: dict[str, str] = {}
-    name = ""
-    for line in out.splitlines():
-        if line.startswith("== ./"):
-            name = line[5:]
-            files[name] = ""
-        elif name:
-            files[name] += line
-    return files
+    return parse_dump(engine.docker("run", "--rm", "--network", "none", image, "sh", "-c", DUMP).stdout)
+
+
+def problems(files: dict[str, str]) -> list[str]:
+    return site_problems(files, index_refs=True)
 
 
 def dangling_images(engine: DockerEngine) -> list[str]:
     return engine.docker("image", "ls", "-q", "--no-trunc", "--filter", "dangling=true").stdout.split()
-
-
-def problems(files: dict[str, str]) -> list[str]:
-    """Why a site is not complete and consistent (empty: it is)."""
-    if "manifest.json" not in files:
-        return [f"no manifest.json; files: {sorted(files)}"]
-    manifest = json.loads(files["manifest.json"])
-    version, listed = manifest["version"], manifest["files"]
-    found = []
-    if sorted(files) != sorted([*listed, "manifest.json"]):
-        found.append(f"files {sorted(files)} != manifest {listed}")
-    for rel in listed:
-        if f'"{version}"' not in files.get(rel, "") and f"/* {version} */" not in files.get(rel, ""):
-            found.append(f"{rel} is not at version {version}")
-    index = files.get("index.html", "")
-    for asset in (a for a in listed if a.startswith("assets/")):
-        if asset not in index:
-            found.append(f"index.html does not reference {asset}")
-    return found
 
 
 def test_images_built_from_a_context_another_build_writes_are_never_partial(

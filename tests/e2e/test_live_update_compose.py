@@ -21,6 +21,7 @@ import pytest
 import summary
 from dockerd import DockerEngine, compose_available
 from petstore_support import free_port
+from site_dump import dump_script, parse_dump, site_problems
 from upproc import Up, wait_until
 
 from lockstep.engine.checker import check_history
@@ -213,33 +214,7 @@ write("index.html", f'<html data-version="{version}"><script src="{js}"></script
 write("manifest.json", json.dumps({"version": version, "files": sorted([js, css, "index.html"])}))
 """
 
-DUMP = 'cd /www && for f in $(find . -type f | sort); do echo "== $f"; cat "$f"; echo; done'
-
-
-def parse_dump(out: str) -> dict[str, str]:
-    files: dict[str, str] = {}
-    name = ""
-    for line in out.splitlines():
-        if line.startswith("== ./"):
-            name = line[5:]
-            files[name] = ""
-        elif name:
-            files[name] += line
-    return files
-
-
-def problems(files: dict[str, str]) -> list[str]:
-    if "manifest.json" not in files:
-        return [f"no manifest.json; files: {sorted(files)}"]
-    manifest = json.loads(files["manifest.json"])
-    version, listed = manifest["version"], manifest["files"]
-    found = []
-    if sorted(files) != sorted([*listed, "manifest.json"]):
-        found.append(f"files {sorted(files)} != manifest {listed}")
-    for rel in listed:
-        if f'"{version}"' not in files.get(rel, "") and f"/* {version} */" not in files.get(rel, ""):
-            found.append(f"{rel} is not at version {version}")
-    return found
+DUMP = dump_script("/www")
 
 
 STORMS = 8
@@ -305,7 +280,7 @@ docker_compose('docker-compose.yml', project_name='ls-livestorm')
     windows = [(r.start, r.end or float("inf")) for r in site]
     # A sample taken while no update of `site` ran sees what the last sync left: it must be whole.
     quiet = [s for s in samples if not any(s[0] <= end and start <= s[1] for start, end in windows)]
-    partial = [(s[0], problems(s[2])) for s in quiet if problems(s[2])]
+    partial = [(s[0], site_problems(s[2])) for s in quiet if site_problems(s[2])]
     lives = [r for r in site if r.live_update]
     shape = "resource_deps" if declared else "learnt writer"
     refused = up.log_text().count("files changed while they were read for the sync")
