@@ -19,7 +19,8 @@ from dockerd import DockerEngine
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.engine.image_runner import DockerImages, ImageBuilder
-from lockstep.engine.k8s_runner import ImagesInOrder, K8sError
+from lockstep.engine.image_step import ImagesInOrder
+from lockstep.engine.k8s_runner import K8sError
 from lockstep.model.paths import PathIndex
 from lockstep.model.resource import LoadResult
 from lockstep.tiltfile.loader import load

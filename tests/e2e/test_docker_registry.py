@@ -21,7 +21,8 @@ from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner
 from lockstep.engine.image_runner import DockerImages, ImageBuilder
-from lockstep.engine.k8s_runner import ImagesInOrder, K8sRunner
+from lockstep.engine.image_step import ImagesInOrder
+from lockstep.engine.k8s_runner import K8sRunner
 from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s.registry import from_settings
 from lockstep.model.resource import LoadResult

@@ -242,7 +242,7 @@ def test_objects_removed_from_the_yaml_are_deleted_on_the_next_apply() -> None:
 
 
 def test_images_are_built_in_order_each_seeing_its_bases() -> None:
-    from lockstep.engine.k8s_runner import ImagesInOrder
+    from lockstep.engine.image_step import ImagesInOrder
 
     seen: list[tuple[str, dict[str, str]]] = []
 

@@ -6,7 +6,8 @@ import os
 import tracemalloc
 from pathlib import Path
 
-from lockstep.logs.store import LINE_OVERHEAD, LogSource, LogStore
+from lockstep.logs.ring import LINE_OVERHEAD
+from lockstep.logs.store import LogSource, LogStore
 
 R = LogSource.RUNTIME
 

@@ -27,8 +27,9 @@ from lockstep.engine.compose_runtime import Compose, ComposeController
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
+from lockstep.engine.image_step import ImagesInOrder
 from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
-from lockstep.engine.k8s_runner import Deployments, ImagesInOrder, K8sRunner
+from lockstep.engine.k8s_runner import Deployments, K8sRunner
 from lockstep.engine.k8s_runtime import K8sRuntime
 from lockstep.engine.live_compose import ComposeLive
 from lockstep.engine.live_k8s import K8sLive

@@ -217,7 +217,7 @@ def _path(repo: str) -> str:
 
 
 class DockerImages:
-    """The Kubernetes runner's image builder (`k8s_runner.BuildsOneImage`): one image at a
+    """The Kubernetes runner's image builder (`image_step.BuildsOneImage`): one image at a
     time on the docker CLI, with its failures in the runner's own error type."""
 
     def __init__(self, builder: ImageBuilder) -> None:

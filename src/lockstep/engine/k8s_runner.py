@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from lockstep.adapters.kubectl import TIMED_OUT, Cli, LogFn, Result, ToolMissing, require
 from lockstep.adapters.process import Stream
 from lockstep.engine.image_match import images_named
+from lockstep.engine.image_step import ImageStep
 from lockstep.engine.runners import Outcome, UpdateJob
 from lockstep.k8s import commands
 from lockstep.k8s.context import (
@@ -41,39 +42,12 @@ from lockstep.k8s.context import (
 from lockstep.k8s.inject import BuiltImage, Locator, inject, refs_used
 from lockstep.k8s.ordering import apply_order, describe
 from lockstep.k8s.registry import from_settings
-from lockstep.model.resource import DiscoveryStrategy, ImageTarget, Resource, Settings
+from lockstep.model.resource import DiscoveryStrategy, Resource, Settings
 from lockstep.model.update import Outputs
 from lockstep.tiltfile.k8s_objects import flatten, pod_templates, template_labels
 
 if TYPE_CHECKING:
     from lockstep.engine.live_k8s import K8sLive
-
-
-class ImageStep(Protocol):
-    """Builds a resource's images; returns image ref (as the Tiltfile wrote it) -> built ref."""
-
-    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]: ...
-
-
-class BuildsOneImage(Protocol):
-    """An image builder: one image, given the refs already built for this resource (its bases)."""
-
-    async def build(self, img: ImageTarget, built: Mapping[str, str], log: LogFn) -> str: ...
-
-
-class ImagesInOrder:
-    """The image step over a one-image builder: the resource's images in build order (bases
-    first, as the loader orders them), each seeing the refs built before it."""
-
-    def __init__(self, builder: BuildsOneImage) -> None:
-        self.builder = builder
-
-    async def build(self, resource: Resource, log: LogFn) -> dict[str, str]:
-        built: dict[str, str] = {}
-        for img in resource.images:
-            built[img.ref] = await self.builder.build(img, built, log)
-            log(f"Built {img.ref} as {built[img.ref]}", Stream.STDOUT)
-        return built
 
 
 class NoImageBuilds:

@@ -25,12 +25,10 @@ start behind it) for seconds. One batch is written while the next one fills;
 from __future__ import annotations
 
 import asyncio
-import bisect
 import enum
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +38,7 @@ from typing import IO
 
 from lockstep.logs import names
 from lockstep.logs.disk import DiskHealth, discard, open_append
+from lockstep.logs.ring import LineRing
 
 log = logging.getLogger(__name__)
 
@@ -78,78 +77,8 @@ class LogLine:
 LogCallback = Callable[[LogLine], None]
 
 
-# What a line costs beyond its text: the LogLine object and its slots.
-LINE_OVERHEAD = 100
-
-
-def _size(text: str) -> int:
-    # getsizeof is O(1) and exact for str: 1, 2 or 4 bytes a character, by the widest one.
-    return sys.getsizeof(text) + LINE_OVERHEAD
-
-
 # Log files kept open at once; the others are reopened (for append) when they get lines.
 _OPEN_FILES = 64
-
-
-class _Ring:
-    """A FIFO of lines bounded by count and by bytes, sorted by seq, with O(log n) lookup by seq."""
-
-    __slots__ = ("_buf", "_bytes", "_cap", "_len", "_max_bytes", "_start", "dropped")
-
-    def __init__(self, cap: int, max_bytes: int) -> None:
-        self._cap = max(1, cap)
-        # Grown by doubling up to the cap: thousands of resources that log a
-        # line or two must not each hold a cap-sized array.
-        self._buf: list[LogLine | None] = [None] * min(self._cap, 8)
-        self._start = 0
-        self._len = 0
-        self._bytes = 0
-        self._max_bytes = max_bytes
-        self.dropped = 0  # lines let go so far: none means it still holds everything ever appended
-
-    @property
-    def size(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return self._len
-
-    def __getitem__(self, i: int) -> LogLine:
-        item = self._buf[(self._start + i) % len(self._buf)]
-        assert item is not None
-        return item
-
-    def append(self, line: LogLine) -> None:
-        if self._len == self._cap:
-            self._drop_oldest()
-        elif self._len == len(self._buf):
-            size = min(self._cap, 2 * len(self._buf))
-            self._buf = [self[i] for i in range(self._len)] + [None] * (size - self._len)
-            self._start = 0
-        self._buf[(self._start + self._len) % len(self._buf)] = line
-        self._len += 1
-        self._bytes += _size(line.text)
-        # The newest line always stays, however long (it is at most max_line_chars).
-        while self._bytes > self._max_bytes and self._len > 1:
-            self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        old = self._buf[self._start]
-        assert old is not None
-        self._bytes -= _size(old.text)
-        self._buf[self._start] = None
-        self._start = (self._start + 1) % len(self._buf)
-        self._len -= 1
-        self.dropped += 1
-
-    def after(self, seq: int) -> Iterator[LogLine]:
-        """Lines with a seq greater than `seq`, oldest first."""
-        i = bisect.bisect_right(self, seq, key=lambda line: line.seq)
-        for k in range(i, self._len):
-            yield self[k]
-
-    def last(self, n: int) -> list[LogLine]:
-        return [self[k] for k in range(max(0, self._len - n), self._len)]
 
 
 _MAX_PENDING = 16_384
@@ -180,8 +109,8 @@ class LogStore:
         self._per_resource_cap = per_resource_lines
         self._per_resource_bytes = per_resource_bytes
         self._max_line = max_line_chars
-        self._global = _Ring(global_lines, global_bytes)
-        self._by_resource: dict[str, _Ring] = {}
+        self._global = LineRing[LogLine](global_lines, global_bytes)
+        self._by_resource: dict[str, LineRing[LogLine]] = {}
         self._seq = 0
         self._subscribers: list[LogCallback] = []
         self._files: dict[str, IO[str]] = {}
@@ -223,7 +152,7 @@ class LogStore:
         self._global.append(line)
         ring = self._by_resource.get(resource)
         if ring is None:
-            ring = self._by_resource[resource] = _Ring(self._per_resource_cap, self._per_resource_bytes)
+            ring = self._by_resource[resource] = LineRing[LogLine](self._per_resource_cap, self._per_resource_bytes)
         ring.append(line)
         if self.directory is not None and not self._closed:
             self._buffer(full)  # the disk keeps the whole line
