@@ -12,7 +12,6 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import replace
 from typing import Any
 
 from lockstep.model.paths import PathIndex
@@ -21,6 +20,8 @@ from lockstep.model.selection import with_upstreams
 from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
+from lockstep.store.evolve import evolve
+from lockstep.store.history import History
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
 from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
@@ -41,7 +42,7 @@ def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...
 
 
 def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
-    return replace(
+    return evolve(
         s,
         pending=add_reason(s.pending, reason),
         pending_since=s.pending_since if s.pending_since is not None else at,
@@ -50,7 +51,7 @@ def _pend(s: ResourceState, reason: Reason, at: float) -> ResourceState:
 
 def _put(state: EngineState, changes: dict[str, ResourceState], **fields: Any) -> EngineState:
     """The state with these statuses replaced (and other fields set)."""
-    return replace(state, statuses=PMap.of(state.statuses).update(changes), **fields)
+    return evolve(state, statuses=PMap.of(state.statuses).update(changes), **fields)
 
 
 def _hold_index(
@@ -72,7 +73,7 @@ def _initial_runtime(s: ResourceState) -> RuntimeStatus:
 def _retopologize(state: EngineState, inferred: frozenset[tuple[str, str]]) -> EngineState:
     edges = state.declared_edges() | inferred
     evidence = {e: t for e, t in state.evidence.items() if e in inferred}
-    return replace(state, inferred=inferred, evidence=evidence, topology=build_topology(state.resources, edges))
+    return evolve(state, inferred=inferred, evidence=evidence, topology=build_topology(state.resources, edges))
 
 
 def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
@@ -90,17 +91,17 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         has_runtime = name in a.runtimes
         if prev is None:
             s = ResourceState(name, enabled=enabled, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
-            s = replace(s, runtime=_initial_runtime(s))
+            s = evolve(s, runtime=_initial_runtime(s))
             if enabled and r.auto_init:
                 s = _pend(s, Reason(ReasonKind.INITIAL), a.at)
         else:
             s = prev
             if state.resources.get(name) != r or s.has_runtime != has_runtime:
-                s = replace(s, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
+                s = evolve(s, trigger_mode=r.trigger_mode, has_runtime=has_runtime)
                 if not has_runtime:
-                    s = replace(s, runtime=RuntimeStatus.NONE)
+                    s = evolve(s, runtime=RuntimeStatus.NONE)
                 elif s.runtime is RuntimeStatus.NONE:
-                    s = replace(s, runtime=RuntimeStatus.PENDING)
+                    s = evolve(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
             if wanted is not None and s.enabled != enabled:
@@ -108,7 +109,7 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
         rs[name] = s
     # The loader reports the Tiltfile's absolute path: no working directory is consulted here.
     base_dir = posixpath.dirname(result.tiltfile)
-    state = replace(
+    state = evolve(
         state,
         config=result,
         resources=new,
@@ -128,11 +129,11 @@ def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:
     if enabled == s.enabled:
         return s
     if not enabled:
-        return replace(
+        return evolve(
             s, enabled=False, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(),
             triggered=False, runtime=_initial_runtime(s),
         )
-    return _pend(replace(s, enabled=True), Reason(ReasonKind.INITIAL), at)
+    return _pend(evolve(s, enabled=True), Reason(ReasonKind.INITIAL), at)
 
 
 def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
@@ -149,14 +150,14 @@ def _files_changed(state: EngineState, a: A.FilesChanged) -> EngineState:
         s = state.statuses[name]
         if not s.enabled:
             continue
-        s = replace(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
+        s = evolve(_pend(s, Reason(ReasonKind.FILES, paths), a.at), last_change=a.at)
         if s.running is not None:
-            s = replace(s, running=replace(s.running, tainted=True))
+            s = evolve(s, running=evolve(s.running, tainted=True))
         # Running updates are only suspects (C4): a hold of at most a second,
         # no edge, until the evidence controller sees one of them writing. Its upstreams are
         # none: C1 already holds it until they settle, and an edge to one would say nothing new.
         others = {w for w in running if w != name} - state.topology.all_ups.get(name, frozenset())
-        s = replace(s, suspects=s.suspects | (others - s.writers))
+        s = evolve(s, suspects=s.suspects | (others - s.writers))
         rs[name] = s
         held_by = _hold_index(held_by, name, others)
         seen.extend((w, name, paths) for w in sorted(others))
@@ -174,7 +175,7 @@ def _writer_evidence(state: EngineState, a: A.WriterEvidence) -> EngineState:
     if s is None or ws is None or ws.running is None or not s.enabled:
         return state
     # Seen writing: the reader waits for the writer to finish, then for quiet files.
-    s = replace(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
+    s = evolve(s, writers=s.writers | {a.writer}, suspects=s.suspects - {a.writer})
     state = _put(state, {a.reader: s}, held_by=_hold_index(state.held_by, a.reader, {a.writer}))
     return learn_edge(state, a.writer, a.reader, a.paths, a.evidence)
 
@@ -198,7 +199,7 @@ def _upstreams_in_force(state: EngineState, name: str) -> AbstractSet[str]:
     return frozenset(seen)
 
 
-def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
+def _update_started(state: EngineState, a: A.UpdateStarted, now: float) -> EngineState:
     s = state.statuses.get(a.resource)
     if s is None or s.running is not None:
         return state
@@ -209,61 +210,67 @@ def _update_started(state: EngineState, a: A.UpdateStarted) -> EngineState:
         start=a.at,
         upstreams=_upstreams_in_force(state, a.resource),
     )
-    s = replace(
+    s = evolve(
         s, pending=(), pending_since=None, writers=frozenset(), suspects=frozenset(), triggered=False, running=record
     )
-    return _put(state, {a.resource: s})
+    return _put(state, {a.resource: s}, now=now)
 
 
-def _update_finished(state: EngineState, a: A.UpdateFinished) -> EngineState:
+def _update_finished(state: EngineState, a: A.UpdateFinished, now: float) -> EngineState:
     s = state.statuses.get(a.resource)
     if s is None or s.running is None or s.running.id != a.update_id:
         return state
     result = UpdateResult.SUCCEEDED if a.ok else UpdateResult.CANCELLED if a.cancelled else UpdateResult.FAILED
-    record = replace(s.running, end=a.at, result=result, error=a.error, live_update=a.live_update)
-    s = replace(s, running=None, last=record, outputs=a.outputs if a.ok else s.outputs)
+    record = evolve(s.running, end=a.at, result=result, error=a.error, live_update=a.live_update)
+    # One copy of the resource's state with every change (this runs once per update).
+    fields: dict[str, Any] = {"running": None, "last": record}
+    if a.ok:
+        fields["outputs"] = a.outputs
     if record.tainted:
-        s = _pend(s, Reason(ReasonKind.TAINTED), a.at)
+        fields["pending"] = add_reason(s.pending, Reason(ReasonKind.TAINTED))
+        if s.pending_since is None:
+            fields["pending_since"] = a.at
     if a.ok and s.has_runtime and s.enabled:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).
-        s = replace(s, runtime=RuntimeStatus.STARTING, runtime_since=a.at)
-    rs = {a.resource: s}
+        fields["runtime"], fields["runtime_since"] = RuntimeStatus.STARTING, a.at
+    rs = {a.resource: evolve(s, **fields)}
     held_by = state.held_by
     if a.resource in held_by:
         held_by = {w: readers for w, readers in held_by.items() if w != a.resource}
-    # Only the readers it held (the index may name more: each is checked).
-    for name in sorted(state.held_by.get(a.resource, ())):
-        other = state.statuses.get(name)
-        if other is None or name == a.resource:
-            continue
-        if a.resource in other.writers:
-            # The writer is done: the reader's files must be quiet again (C4).
-            last = max(other.last_change or a.at, a.at)
-            rs[name] = replace(other, writers=other.writers - {a.resource}, last_change=last)
-        elif a.resource in other.suspects:
-            # Never seen writing: the change was an ordinary one, no longer held.
-            rs[name] = replace(other, suspects=other.suspects - {a.resource})
+        # Only the readers it held (the index may name more: each is checked).
+        for name in sorted(state.held_by[a.resource]):
+            other = state.statuses.get(name)
+            if other is None or name == a.resource:
+                continue
+            if a.resource in other.writers:
+                # The writer is done: the reader's files must be quiet again (C4).
+                last = max(other.last_change or a.at, a.at)
+                rs[name] = evolve(other, writers=other.writers - {a.resource}, last_change=last)
+            elif a.resource in other.suspects:
+                # Never seen writing: the change was an ordinary one, no longer held.
+                rs[name] = evolve(other, suspects=other.suspects - {a.resource})
     if a.ok and state.settings.propagate:
-        for d in sorted(state.topology.downs.get(a.resource, frozenset())):
+        downs = state.topology.downs.get(a.resource)
+        inferred = state.inferred
+        for d in sorted(downs) if downs else ():
             # Inferred edges only add ordering: a real writer's writes already
             # make the reader stale (FILES), and an edge learnt from a user's
             # edit must not cause rebuilds nobody asked for.
-            if (a.resource, d) in state.inferred:
+            if inferred and (a.resource, d) in inferred:
                 continue
             ds = rs.get(d) or state.statuses[d]
-            dr = state.resources[d]
-            if ds.enabled and dr.propagate:
+            if ds.enabled and state.resources[d].propagate:
                 rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
-    history = (*state.history, record)[-HISTORY_IN_MEMORY:]
-    return _put(state, rs, held_by=held_by, history=history, finished_total=state.finished_total + 1)
+    history = History.of(state.history).append(record, HISTORY_IN_MEMORY)
+    return _put(state, rs, held_by=held_by, history=history, finished_total=state.finished_total + 1, now=now)
 
 
 def _patch(state: EngineState, name: str, **changes: Any) -> EngineState:
     s = state.statuses.get(name)
     if s is None:
         return state
-    return _put(state, {name: replace(s, **changes)})
+    return _put(state, {name: evolve(s, **changes)})
 
 
 def _probe_result(state: EngineState, a: A.ProbeResult) -> EngineState:
@@ -280,7 +287,7 @@ def _trigger(state: EngineState, a: A.Trigger) -> EngineState:
     s = state.statuses.get(a.resource)
     if s is None or not s.enabled:
         return state
-    s = replace(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
+    s = evolve(_pend(s, Reason(ReasonKind.MANUAL), a.at), triggered=True)
     return _put(state, {a.resource: s})
 
 
@@ -300,32 +307,38 @@ def _restore_inferred(state: EngineState, a: A.RestoreInferred) -> EngineState:
         topology = build_topology(state.resources, declared | inferred)
     known = dict(a.evidence)
     evidence = {**state.evidence, **{e: known.get(e) or "learnt in an earlier run" for e in inferred - state.inferred}}
-    return replace(state, inferred=frozenset(inferred), evidence=evidence, topology=topology)
+    return evolve(state, inferred=frozenset(inferred), evidence=evidence, topology=topology)
 
 
 def reduce(state: EngineState, action: A.Action) -> EngineState:
-    state = replace(state, now=max(state.now, action.at))
+    now = state.now if state.now >= action.at else action.at
+    match action:
+        # The hot pair (twice per update): `now` goes into the handler's one copy of the state.
+        case A.UpdateStarted():
+            out = _update_started(state, action, now)
+            return out if out is not state or now == state.now else evolve(state, now=now)
+        case A.UpdateFinished():
+            out = _update_finished(state, action, now)
+            return out if out is not state or now == state.now else evolve(state, now=now)
+    if now != state.now:
+        state = evolve(state, now=now)
     match action:
         case A.ConfigLoaded():
             return _config_loaded(state, action)
         case A.ConfigFailed(errors=errors):
-            return replace(state, config_errors=errors, config_reloading=False)
+            return evolve(state, config_errors=errors, config_reloading=False)
         case A.FilesChanged():
             return _files_changed(state, action)
         case A.ConfigFilesChanged(at=at):
             since = state.config_dirty_since if state.config_dirty_since is not None else at
-            return replace(state, config_dirty_since=since, config_last_change=at)
+            return evolve(state, config_dirty_since=since, config_last_change=at)
         case A.ConfigReloadStarted():
-            return replace(
+            return evolve(
                 state, config_dirty_since=None, config_last_change=None, config_reloading=True,
                 config_reload_requested=False,
             )
         case A.ReloadRequested():
-            return replace(state, config_reload_requested=True)
-        case A.UpdateStarted():
-            return _update_started(state, action)
-        case A.UpdateFinished():
-            return _update_finished(state, action)
+            return evolve(state, config_reload_requested=True)
         case A.RuntimeStarted(resource=name, at=at):
             return _patch(state, name, runtime=RuntimeStatus.STARTING, runtime_since=at, probe=None)
         case A.ProbeResult():

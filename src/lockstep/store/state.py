@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lockstep.model.paths import PathIndex
@@ -114,7 +114,9 @@ class EngineState:
     coincidences: Mapping[tuple[str, str], tuple[int, ...]] = field(default_factory=dict)
     topology: Topology = field(default_factory=Topology)
     paths: PathIndex | None = None
-    history: tuple[UpdateRecord, ...] = ()
+    # The last HISTORY_IN_MEMORY updates, oldest first (a store/history.py History once an
+    # update has finished: appending one costs O(1), not a copy of the rest).
+    history: Sequence[UpdateRecord] = ()
     # Count of updates finished so far (the history tuple is bounded).
     finished_total: int = 0
     config_errors: tuple[Diagnostic, ...] = ()

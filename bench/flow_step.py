@@ -1,0 +1,140 @@
+"""The engine's work after the scheduler, per update, without processes.
+
+Usage: python bench/flow_step.py [--reps N] [--before SRC] SIZE [SIZE ...]
+
+Runs `lockstep ci`'s engine in process on bench/scale_ci.py's DAG with updates that
+succeed at once (no processes), a dashboard hub attached (nobody reading it, as in `ci`),
+the ci tracker asked after every batch and the history and holds written to a temp state
+dir. Prints the CPU time of the whole run and of the step's parts after the scheduler
+(reducers, snapshot, recorder, subscribers), per update, in microseconds. `--before SRC`
+runs another tree's src/ interleaved (each run is a child process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PARTS = ("reduce", "snapshot", "record", "publish")
+
+
+def child(size: int, state_dir: str) -> dict[str, float]:
+    import asyncio
+    import time
+
+    sys.path.insert(0, str(HERE))
+    from scale_ci import dag, write_inputs
+
+    from lockstep.engine import engine as engine_mod
+    from lockstep.engine import recorder as recorder_mod
+    from lockstep.engine import snapshot as snapshot_mod
+    from lockstep.engine.ci import CiTracker
+    from lockstep.engine.engine import Engine, EngineOptions
+    from lockstep.engine.runners import FunctionRunner, Outcome
+    from lockstep.logs.store import LogStore
+    from lockstep.store import store as store_mod
+    from lockstep.tiltfile.loader import load
+    from lockstep.ui.hub import Hub
+
+    spent = dict.fromkeys((*PARTS, "load"), 0.0)
+    clock = time.process_time
+
+    def timed(part: str, fn):  # type: ignore[no-untyped-def]
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            t0 = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[part] += clock() - t0
+        return wrapper
+
+    # Time the parts where the step calls them (the same names in every tree measured).
+    plain_reduce = store_mod.reduce
+
+    def reduce(state, action):  # type: ignore[no-untyped-def]
+        # Loading the configuration happens once a run: reported apart from the per-update work.
+        part = "load" if type(action).__name__ == "ConfigLoaded" else "reduce"
+        t0 = clock()
+        try:
+            return plain_reduce(state, action)
+        finally:
+            spent[part] += clock() - t0
+
+    store_mod.reduce = reduce  # type: ignore[attr-defined]
+    engine_mod.next_snapshot = timed("snapshot", engine_mod.next_snapshot)  # type: ignore[attr-defined]
+    recorder_mod.Recorder.record = timed("record", recorder_mod.Recorder.record)  # type: ignore[method-assign]
+    snapshot_mod.Publisher.publish = timed("publish", snapshot_mod.Publisher.publish)  # type: ignore[method-assign]
+
+    tmp = Path(state_dir)
+    write_inputs(tmp, dag(size))
+    result = load(str(tmp / "Tiltfile"), subcommand="ci")
+
+    async def succeed(job, log):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0)
+        return Outcome(True)
+
+    async def main() -> float:
+        engine = Engine(EngineOptions(tiltfile=str(tmp / "Tiltfile"), state_dir=tmp / "state"),
+                        loader=lambda p, a: result, runner=FunctionRunner(succeed), logs=LogStore(None))
+        hub = Hub(engine)
+        task = asyncio.ensure_future(engine.run())
+        t0 = clock()
+        engine.initial_load()
+        tracker = CiTracker()
+        await engine.wait_for(tracker.done, 600)
+        cpu = clock() - t0
+        hub.close()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return cpu
+
+    total = asyncio.run(main())
+    return {"total": total, **spent}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sizes", type=int, nargs="*")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--before", help="another lockstep src/ to run interleaved")
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--dir", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print(json.dumps(child(a.child, a.dir)))
+        return
+    trees = {"after": str(HERE.parent / "src")}
+    if a.before:
+        trees = {"before": a.before, **trees}
+    print("| resources | tree | CPU total | config load | " + " | ".join(f"{p} µs/update" for p in PARTS)
+          + " | after the scheduler |")
+    print("|---|---|---|---|" + "---|" * len(PARTS) + "---|")
+    for n in a.sizes:
+        best: dict[str, dict[str, float]] = {}
+        for _ in range(a.reps):
+            for name, src in trees.items():
+                with tempfile.TemporaryDirectory() as tmp:
+                    env = {**os.environ, "PYTHONPATH": src}
+                    out = subprocess.run([sys.executable, __file__, "--child", str(n), "--dir", tmp], env=env,
+                                         check=True, capture_output=True, text=True).stdout
+                    got = json.loads(out.strip().splitlines()[-1])
+                b = best.setdefault(name, got)
+                for k, v in got.items():
+                    b[k] = min(b[k], v)
+        for name, b in best.items():
+            flow = sum(b[p] for p in PARTS)
+            cells = " | ".join(f"{b[p] / n * 1e6:.0f}" for p in PARTS)
+            print(f"| {n:,} | {name} | {b['total']:.2f} s | {b['load']:.2f} s | {cells} "
+                  f"| {flow / n * 1e6:.0f} µs |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
