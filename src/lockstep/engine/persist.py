@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
+from lockstep.engine.jsonline import holds_line, update_line
 from lockstep.logs.disk import DiskHealth, discard, open_append
 from lockstep.model.topology import Topology, build_topology
 from lockstep.model.update import HoldReason, UpdateRecord
@@ -60,20 +61,25 @@ class StateFiles:
 
     def append_update(self, record: UpdateRecord, graph: int | None = None) -> None:
         """One record; with `graph`, its upstreams are its closure in that graph line (not listed)."""
-        if graph is None:
-            self._write(HISTORY, json.dumps(record.to_json()) + "\n")
-            return
-        d = record.to_json(upstreams=False)
-        d["graph"] = graph
-        self._write(HISTORY, json.dumps(d) + "\n")
+        self._write(HISTORY, update_text(record, graph))
 
     def append_graph(self, graph: int, ups: Mapping[str, AbstractSet[str]]) -> None:
         """The graph later records name: every resource with its direct upstreams, in order."""
-        self._write(HISTORY, json.dumps({"graph": graph, "ups": {n: sorted(u) for n, u in ups.items()}}) + "\n")
+        self._write(HISTORY, graph_text(graph, ups))
 
     def append_holds(self, at: float, resource: str, holds: tuple[HoldReason, ...]) -> None:
-        entry = {"at": at, "resource": resource, "holds": [h.to_json() for h in holds]}
-        self._write(HOLDS, json.dumps(entry) + "\n", flush=False)
+        self._write(HOLDS, holds_line(at, resource, holds), flush=False)
+
+    def append_text(self, history: str, holds: str) -> None:
+        """Lines made by `update_text`, `graph_text` and `holds_line`, each file in one write.
+
+        The history is flushed (`why` and the dashboard's readers see it at once); holds lines
+        wait in the buffer, as one at a time did.
+        """
+        if history:
+            self._write(HISTORY, history)
+        if holds:
+            self._write(HOLDS, holds, flush=False)
 
     def flush(self) -> None:
         for name in list(self._open):
@@ -101,6 +107,17 @@ class StateFiles:
         for f in self._open.values():
             discard(f)
         self._open.clear()
+
+
+def update_text(record: UpdateRecord, graph: int | None = None) -> str:
+    """A history line; with `graph`, its upstreams are its closure in that graph line (not listed)."""
+    if graph is None:
+        return json.dumps(record.to_json()) + "\n"
+    return update_line(record, graph)
+
+
+def graph_text(graph: int, ups: Mapping[str, AbstractSet[str]]) -> str:
+    return json.dumps({"graph": graph, "ups": {n: sorted(u) for n, u in ups.items()}}) + "\n"
 
 
 def load_inferred(directory: Path) -> frozenset[tuple[str, str]]:

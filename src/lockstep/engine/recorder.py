@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from lockstep.engine.persist import StateFiles, read_history
+from lockstep.engine.jsonline import holds_line
+from lockstep.engine.persist import StateFiles, graph_text, read_history, update_text
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.disk import DiskHealth
 from lockstep.model.topology import Topology
@@ -32,40 +33,50 @@ class Recorder:
         self._inferred_saved: frozenset[tuple[str, str]] = frozenset()
 
     def record(self, state: EngineState, decision: Decision, changed: Iterable[str] | None = None) -> None:
-        """`changed`: the only names whose holds may differ from the last call (None: any)."""
+        """`changed`: the only names whose holds may differ from the last call (None: any).
+
+        Each file gets the step's lines in one write (and the history one flush), not one per line.
+        """
+        history: list[str] = []
         new = state.finished_total - self._written
         if new > 0:
             for record in state.history[-new:]:
-                self._append(state, record)
+                self._lines(state, record, history)
             self._written = state.finished_total
         if state.inferred != self._inferred_saved:
             self._inferred_saved = state.inferred
             self._files.save_inferred(state.inferred, state.evidence)
-        names = set(self._holds) | set(decision.holds) if changed is None else changed
+        holds: list[str] = []
+        known, now, by_name = self._holds, state.now, decision.holds
+        names = set(known) | set(by_name) if changed is None else changed
         for name in names:
-            held = decision.holds.get(name, ())
-            if self._holds.get(name, ()) != held:
-                self._files.append_holds(state.now, name, held)
+            held = by_name.get(name, ())
+            if known.get(name, ()) != held:
+                holds.append(holds_line(now, name, held))
                 if held:
-                    self._holds[name] = held
+                    known[name] = held
                 else:
-                    self._holds.pop(name, None)
+                    known.pop(name, None)
+        if history or holds:
+            self._files.append_text("".join(history), "".join(holds))
 
-    def _append(self, state: EngineState, record: UpdateRecord) -> None:
+    def _lines(self, state: EngineState, record: UpdateRecord, out: list[str]) -> None:
         """The record, naming the current graph when its upstreams are its closure there (one int compare)."""
         topology = state.topology
         closure = topology.all_ups.get(record.resource)
         if closure is None or record.upstreams != closure:
-            self._files.append_update(record)
+            out.append(update_text(record))
             return
         if self._graph is not topology:
             self._graph, self._graph_id = topology, self._graph_id + 1
-            self._files.append_graph(self._graph_id, topology.ups)
-        self._files.append_update(record, graph=self._graph_id)
+            out.append(graph_text(self._graph_id, topology.ups))
+        out.append(update_text(record, self._graph_id))
 
     def close(self, state: EngineState, now: float) -> None:
         # Updates cut short by the shutdown are history too (C8).
+        lines: list[str] = []
         for s in state.statuses.values():
             if s.running is not None:
-                self._append(state, replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown"))
+                self._lines(state, replace(s.running, end=now, result=UpdateResult.CANCELLED, error="shutdown"), lines)
+        self._files.append_text("".join(lines), "")
         self._files.close()
