@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from engine_sim import config, loaded_action, local
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from lockstep.engine.scheduler import next_updates
 from lockstep.engine.snapshot import Snapshot, next_snapshot
@@ -17,8 +19,10 @@ from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
 from lockstep.ui import hub as hub_module
+from lockstep.ui.excerpt import excerpts
 from lockstep.ui.hub import Hub
 from lockstep.ui.stream import HEARTBEAT
+from lockstep.ui.viewmodel import resource_view
 
 
 class _Engine:
@@ -143,3 +147,83 @@ def test_a_costly_build_paces_the_next_one() -> None:
     assert 0.0 < hub.pace() <= hub_module.MAX_PACE_DELAY < HEARTBEAT
     hub._built_at -= 10
     assert hub.pace() == 0.0
+
+
+# -- the lazy hub against views built eagerly from the current state -------------------------
+
+_names = st.sampled_from([f"r{i}" for i in range(4)] + ["r5"])
+_steps = st.lists(st.one_of(
+    st.tuples(st.just("start"), _names),
+    st.tuples(st.just("finish"), _names, st.booleans()),
+    st.tuples(st.just("trigger"), _names),
+    st.tuples(st.just("enable"), _names, st.booleans()),
+    st.tuples(st.just("reload"), st.integers(3, 6)),
+    st.tuples(st.just("log"), _names),
+    st.tuples(st.just("read"), st.booleans()),
+), max_size=40)
+
+
+def _eager(engine: _Engine) -> list[Any]:
+    """Every view built from scratch from the engine's current snapshot, in order."""
+    state, holds = engine.snapshot.state, engine.snapshot.decision.holds
+    fresh = excerpts(engine.logs)
+    return [fresh.add_to(resource_view(state.resources[n], state.statuses[n], tuple(holds.get(n, ()))))
+            for n in state.topology.order if n in state.resources]
+
+
+@settings(max_examples=200, deadline=None)
+@given(_steps)
+# A failure read before its output arrived, then read again; a removal between two reads.
+@example([("start", "r0"), ("finish", "r0", False), ("read", True), ("log", "r0"), ("read", False)])
+@example([("read", False), ("reload", 4), ("start", "r1"), ("read", False), ("reload", 6), ("read", True)])
+def test_lazy_views_and_deltas_equal_views_built_eagerly(steps: list[tuple[Any, ...]]) -> None:
+    def defined(n: int) -> A.ConfigLoaded:
+        return loaded_action(config(*(local(f"r{i}", ups=(f"r{i - 1}",) if i % 2 else ())
+                                      for i in range(n)), max_parallel_updates=2), t)
+
+    t = 0.0
+    engine = _Engine()
+    engine.apply(defined(6))
+    hub = Hub(engine)  # type: ignore[arg-type]
+    # A stream client: the views it holds, patched by each delta it reads.
+    client: dict[str, Any] = {v["name"]: v for v in hub.views()}
+    seq, ids, finished = hub.seq, 0, 0
+    for step in steps:
+        t += 1.0
+        state = engine.state
+        match step:
+            case ("start", name) if name in state.statuses and state.statuses[name].running is None:
+                ids += 1
+                engine.apply(A.UpdateStarted(ids, name, t))
+            case ("finish", name, ok) if name in state.statuses and state.statuses[name].running is not None:
+                running = state.statuses[name].running
+                assert running is not None
+                engine.apply(A.UpdateFinished(running.id, name, ok, t, "" if ok else "exit 1"))
+            case ("trigger", name):
+                engine.apply(A.Trigger(name, t))
+            case ("enable", name, on):
+                engine.apply(A.SetEnabled(name, on, t))
+            case ("reload", n):
+                engine.apply(defined(n))
+            case ("log", name) if name in state.statuses:
+                # Output of its last update arriving late (within that update's time span).
+                last = state.statuses[name].last
+                at = (last.start + last.end) / 2 if last is not None and last.end is not None else t
+                engine.logs.append(name, LogSource.BUILD, f"error: line {t}", at)
+            case ("read", whole):
+                if whole:
+                    assert hub.views() == _eager(engine)
+                delta = hub.delta_since(seq, finished)
+                for gone in delta.removed:
+                    client.pop(gone, None)
+                client.update((v["name"], v) for v in delta.changed)
+                assert [json.loads(text) for text in delta.changed_text] == delta.changed
+                seq, finished = delta.seq, delta.finished_total
+    delta = hub.delta_since(seq, finished)
+    for gone in delta.removed:
+        client.pop(gone, None)
+    client.update((v["name"], v) for v in delta.changed)
+    want = _eager(engine)
+    assert hub.views() == want
+    assert [client[v["name"]] for v in want] == want and len(client) == len(want)
+    assert json.loads(hub.resources_json()) == want

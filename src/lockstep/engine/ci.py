@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot
 from lockstep.model.resource import ResourceKind
-from lockstep.model.update import HoldKind
+from lockstep.model.update import HoldKind, UpdateResult
 from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 
 # Holds that mean "will start by itself soon".
@@ -116,39 +116,54 @@ class CiTracker:
             names = state.resources
         else:
             names = snap.changed
+        failed, waiting, moving = self._failed, self._waiting, self._moving
+        resources, statuses, holds = state.resources, state.statuses, decision.holds
         for name in names:
-            self._classify(state, decision, name)
+            r, s = resources.get(name), statuses.get(name)
+            if r is None or s is None:
+                failed.discard(name)
+                waiting.discard(name)
+                moving.discard(name)
+                continue
+            # Hold reasons are looked up only when the status alone does not say "moving".
+            if s.running is not None or (s.enabled and s.runtime is RuntimeStatus.STARTING) or any(
+                h.kind in _MOVING for h in holds.get(name, ())
+            ):
+                moving.add(name)
+            else:
+                moving.discard(name)
+            standing = _standing(r.auto_init, s)
+            if standing is _Is.FAILED:
+                failed.add(name)
+                waiting.discard(name)
+            elif standing is _Is.WAITING:
+                waiting.add(name)
+                failed.discard(name)
+            else:
+                failed.discard(name)
+                waiting.discard(name)
         self._state, self._version = state, snap.version
-        if self._failed:
-            return not (decision.starts or self._moving)
-        return not self._waiting
-
-    def _classify(self, state: EngineState, decision: Decision, name: str) -> None:
-        for group in (self._failed, self._waiting, self._moving):
-            group.discard(name)
-        r, s = state.resources.get(name), state.statuses.get(name)
-        if r is None or s is None:
-            return
-        if s.running is not None or (s.enabled and s.runtime is RuntimeStatus.STARTING) or any(
-            h.kind in _MOVING for h in decision.holds.get(name, ())
-        ):
-            self._moving.add(name)
-        standing = _standing(r.auto_init, s)
-        if standing is _Is.FAILED:
-            self._failed.add(name)
-        elif standing is _Is.WAITING:
-            self._waiting.add(name)
+        if failed:
+            return not (decision.starts or moving)
+        return not waiting
 
 
 def _standing(auto_init: bool, s: ResourceState) -> _Is:
-    """The same cases, in the same order, as `ci_verdict`'s loop."""
-    if not s.enabled or (not auto_init and s.last is None and s.running is None):
+    """The same cases, in the same order, as `ci_verdict`'s loop.
+
+    (`failed` and `settled` spelt out: this runs for every changed resource of every batch.)
+    """
+    last, running = s.last, s.running
+    if not s.enabled or (not auto_init and last is None and running is None):
         return _Is.SKIPPED
-    if s.failed and s.running is None and not s.pending:
+    result = last.result if last is not None else None
+    if result is UpdateResult.FAILED and running is None and not s.pending:
         return _Is.FAILED
-    if s.runtime is RuntimeStatus.CRASHED:
+    runtime = s.runtime
+    if runtime is RuntimeStatus.CRASHED:
         return _Is.FAILED
-    if not s.settled:
+    if (result is not UpdateResult.SUCCEEDED or s.pending or running is not None
+            or (runtime is not RuntimeStatus.NONE and runtime is not RuntimeStatus.READY)):
         return _Is.WAITING
     return _Is.DONE
 

@@ -8,8 +8,8 @@ same way, with the log store's own seq as the checkpoint.
 
 The hub subscribes to the engine's snapshots: each carries the state, the
 decision taken on it and the names of the resources that changed. A snapshot
-only records those names and their inputs; views are built when somebody
-reads (a stream client, `GET /api/view`). That matters at scale: while
+only adds those names to a dirty set; views are built, from the latest
+snapshot, when somebody reads (a stream client, `GET /api/view`). That matters at scale: while
 thousands of resources wait on one serial update, every batch changes all of
 their hold reasons, and a view built per batch would cost more than the batch
 itself. Read lazily, a resource that changed ten times between two reads is
@@ -26,9 +26,6 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from lockstep.model.resource import Resource
-from lockstep.model.update import HoldReason
-from lockstep.store.state import ResourceState
 from lockstep.ui.excerpt import excerpts
 from lockstep.ui.viewbody import ChunkedDocument
 from lockstep.ui.viewmodel import JSON, config_view, is_failed, record_json, resource_view
@@ -44,9 +41,6 @@ if TYPE_CHECKING:
 PACE = 2.0
 MIN_PACED = 0.005
 MAX_PACE_DELAY = 0.3
-
-_Inputs = tuple[Resource, ResourceState, tuple[HoldReason, ...]]
-
 
 @dataclass
 class _Entry:
@@ -84,14 +78,15 @@ class Hub:
         self.engine = engine
         self._seq = 0
         self._entries: dict[str, _Entry] = {}
-        self._inputs: dict[str, _Inputs] = {}  # changed since the last build
+        self._dirty: set[str] = set()  # changed (or removed) since the last build
         self._recent: dict[str, int] = {}  # name -> seq of its last change, oldest change first
-        self._no_excerpt: dict[str, _Inputs] = {}  # failed, but its output had not arrived when built
+        self._no_excerpt: set[str] = set()  # failed, but its output had not arrived when built
         self._excerpt_checkpoint = -1
         self._order: tuple[str, ...] = ()
         self._index: dict[str, int] = {}
         self._removed: dict[str, int] = {}
         self._config: JSON = {}
+        self._config_key: tuple[object, ...] = ()
         self._config_seq = 0
         self._finished = 0
         self._build_cost = 0.0
@@ -116,36 +111,33 @@ class Hub:
                                   topology_changed=True))
 
     def _on_snapshot(self, snap: Snapshot) -> None:
-        """Note what changed; build nothing (see the module's docstring)."""
+        """Note which names changed; read nothing else of them (see the module's docstring).
+
+        A name's definition, status and holds are read from the latest snapshot when its view
+        is built: the newest inputs are the only ones a build ever used, and a removal is a
+        name the latest state no longer has.
+        """
         state = snap.state
-        holds_map = snap.decision.holds
-        seq = self._seq + 1
-        changed = False
-        for name in snap.changed:
-            r = state.resources.get(name)
-            s = state.statuses.get(name)
-            if r is None or s is None:
-                self._inputs.pop(name, None)
-                self._no_excerpt.pop(name, None)
-                if self._entries.pop(name, None) is not None:
-                    self._recent.pop(name, None)
-                    self._removed[name] = seq
-                    changed = True
-                continue
-            self._inputs[name] = (r, s, tuple(holds_map.get(name, ())))
+        if snap.changed:
+            self._dirty.update(snap.changed)
         if snap.topology_changed or snap.changed:
             order = state.topology.order or tuple(state.resources)
             if order is not self._order and order != self._order:
                 self._order = order
                 self._index = {n: i for i, n in enumerate(order)}
-        # The args are the engine's (the `args` command sets them before the reload).
-        config = config_view(state, self.engine.args)
-        if config != self._config:
-            self._config, self._config_seq = config, seq
-            changed = True
-        if changed:
-            self._seq = seq
-        if changed or self._inputs or state.finished_total != self._finished:
+        # The args are the engine's (the `args` command sets them before the reload). The view
+        # is made again only when one of its inputs is another object (compared by identity first).
+        key = (state.config, state.config_generation, state.config_errors, state.config_dirty_since is None,
+               state.config_reload_requested, state.config_reloading, state.settings, tuple(self.engine.args))
+        changed = False
+        if key != self._config_key:
+            self._config_key = key
+            config = config_view(state, self.engine.args)
+            if config != self._config:
+                self._config, self._config_seq = config, self._seq + 1
+                self._seq += 1
+                changed = True
+        if changed or self._dirty or state.finished_total != self._finished:
             self._finished = state.finished_total
             self._wake()
 
@@ -161,19 +153,29 @@ class Hub:
         checkpoint = self.engine.logs.checkpoint
         if self._no_excerpt and checkpoint != self._excerpt_checkpoint:
             # Its output may have arrived since: look again (the excerpt is cached once found).
-            self._inputs = {**self._no_excerpt, **self._inputs}
+            self._dirty.update(self._no_excerpt)
             self._no_excerpt.clear()
         self._excerpt_checkpoint = checkpoint
-        if not self._inputs:
+        if not self._dirty:
             return
         started = time.perf_counter()
-        inputs, self._inputs = self._inputs, {}
+        dirty, self._dirty = self._dirty, set()
+        snap = self.engine.snapshot
+        resources, statuses, holds_map = snap.state.resources, snap.state.statuses, snap.decision.holds
         seq = self._seq + 1
         changed = False
-        for name, (r, s, holds) in inputs.items():
-            view = self._excerpts.add_to(resource_view(r, s, holds))
+        for name in dirty:
+            r, s = resources.get(name), statuses.get(name)
+            if r is None or s is None:
+                self._no_excerpt.discard(name)
+                if self._entries.pop(name, None) is not None:
+                    self._recent.pop(name, None)
+                    self._removed[name] = seq
+                    changed = True
+                continue
+            view = self._excerpts.add_to(resource_view(r, s, tuple(holds_map.get(name, ()))))
             if is_failed(view) and not view["excerpt"]:
-                self._no_excerpt[name] = (r, s, holds)
+                self._no_excerpt.add(name)
             text = json.dumps(view)
             old = self._entries.get(name)
             if old is not None and old.text == text:
