@@ -39,10 +39,16 @@ def changed_resources(prev: Snapshot, state: EngineState, decision: Decision) ->
     if prev.state.resources is state.resources and decision.touched is not None:
         moved = changed_keys(prev.state.statuses, state.statuses)
         if moved is not None:
-            # The scheduler says whose hold entries it may have rewritten.
+            # The scheduler says whose hold entries it may have rewritten; a name whose status
+            # moved is in already (most touched names: the ones that started or finished).
+            names = set(moved)
             new_holds = decision.holds
-            held = (n for n in decision.touched if old_holds.get(n, ()) != new_holds.get(n, ()))
-            return frozenset(moved).union(held)
+            for n in decision.touched:
+                if n not in names:
+                    old, new = old_holds.get(n, ()), new_holds.get(n, ())
+                    if old is not new and old != new:
+                        names.add(n)
+            return frozenset(names)
     out: set[str] = set()
     old_res, old_rs = prev.state.resources, prev.state.statuses
     for name, r in state.resources.items():
