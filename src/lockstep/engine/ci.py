@@ -102,7 +102,10 @@ class CiTracker:
         self._state: EngineState | None = None
         self._failed: set[str] = set()
         self._waiting: set[str] = set()
-        self._moving: set[str] = set()
+        # Which resources are moving matters only while one has failed: kept from the first
+        # failure on (built then over every resource), dropped while nothing has failed, so
+        # that a run without failures never looks up a hold reason here.
+        self._moving: set[str] | None = None
 
     def done(self, snap: Snapshot) -> bool:
         state, decision = snap.state, snap.decision
@@ -112,26 +115,25 @@ class CiTracker:
             return False
         names: Iterable[str]
         if self._state is None or self._state.config is not state.config or snap.version != self._version + 1:
-            self._failed, self._waiting, self._moving = set(), set(), set()
+            self._failed, self._waiting, self._moving = set(), set(), None
             names = state.resources
         else:
             names = snap.changed
         failed, waiting, moving = self._failed, self._waiting, self._moving
-        resources, statuses, holds = state.resources, state.statuses, decision.holds
+        resources, statuses = state.resources, state.statuses
         for name in names:
             r, s = resources.get(name), statuses.get(name)
             if r is None or s is None:
                 failed.discard(name)
                 waiting.discard(name)
-                moving.discard(name)
+                if moving is not None:
+                    moving.discard(name)
                 continue
-            # Hold reasons are looked up only when the status alone does not say "moving".
-            if s.running is not None or (s.enabled and s.runtime is RuntimeStatus.STARTING) or any(
-                h.kind in _MOVING for h in holds.get(name, ())
-            ):
-                moving.add(name)
-            else:
-                moving.discard(name)
+            if moving is not None:
+                if _moving(s, decision, name):
+                    moving.add(name)
+                else:
+                    moving.discard(name)
             standing = _standing(r.auto_init, s)
             if standing is _Is.FAILED:
                 failed.add(name)
@@ -143,9 +145,19 @@ class CiTracker:
                 failed.discard(name)
                 waiting.discard(name)
         self._state, self._version = state, snap.version
-        if failed:
-            return not (decision.starts or moving)
-        return not waiting
+        if not failed:
+            self._moving = None
+            return not waiting
+        if moving is None:
+            moving = self._moving = {n for n, s in statuses.items() if n in resources and _moving(s, decision, n)}
+        return not (decision.starts or moving)
+
+
+def _moving(s: ResourceState, decision: Decision, name: str) -> bool:
+    """Running, a runtime starting, or held by something that ends by itself (`moving` for one resource)."""
+    return s.running is not None or (s.enabled and s.runtime is RuntimeStatus.STARTING) or any(
+        h.kind in _MOVING for h in decision.holds.get(name, ())
+    )
 
 
 def _standing(auto_init: bool, s: ResourceState) -> _Is:
