@@ -156,22 +156,20 @@ class PMap(Mapping[K, V], Generic[K, V]):
     def update(self, changes: Mapping[K, V], removed: Iterable[K] = ()) -> PMap[K, V]:
         """A new map with `changes` set and `removed` taken out (absent keys are ignored)."""
         base = self._base
-        over = dict(self._over)
+        over = self._over.copy()
         length = self._len
-
-        def present(k: K) -> bool:
-            v = over.get(k, _ABSENT)
-            return k in base if v is _ABSENT else v is not _REMOVED
-
         for k in removed:
-            if present(k):
+            v = over.get(k, _ABSENT)
+            if k in base if v is _ABSENT else v is not _REMOVED:
                 length -= 1
                 if k in base:
                     over[k] = _REMOVED
                 else:
                     del over[k]
+        # (Inlined: this runs for every action of every update.)
         for k, v in changes.items():
-            if not present(k):
+            was = over.get(k, _ABSENT)
+            if was is _REMOVED or (was is _ABSENT and k not in base):
                 length += 1
             over[k] = v
         step = frozenset(changes.keys()).union(removed) if removed else frozenset(changes.keys())

@@ -25,6 +25,9 @@ from lockstep.store.history import History
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
 from lockstep.store.state import HISTORY_IN_MEMORY, EngineState, ProbeStatus, ResourceState, RuntimeStatus
 
+_BLANK_RECORD = UpdateRecord(id=0, resource="", reasons=(), start=0.0)
+_UPSTREAM_REASON = Reason(ReasonKind.UPSTREAM)
+
 
 def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...]:
     """Coalesce: one FILES reason with the union of paths, one per upstream, one per kind."""
@@ -185,7 +188,9 @@ def _upstreams_in_force(state: EngineState, name: str) -> AbstractSet[str]:
 
     Usually the topology's closure itself, shared with every record of this resource.
     """
-    if not any(not state.statuses[u].enabled for u, _ in state.inferred if u in state.statuses):
+    if not state.inferred or not any(
+        not state.statuses[u].enabled for u, _ in state.inferred if u in state.statuses
+    ):
         return state.topology.all_ups.get(name, frozenset())
     seen: set[str] = set()
     stack = [name]
@@ -203,7 +208,9 @@ def _update_started(state: EngineState, a: A.UpdateStarted, now: float) -> Engin
     s = state.statuses.get(a.resource)
     if s is None or s.running is not None:
         return state
-    record = UpdateRecord(
+    # (From a blank record: cheaper than a frozen dataclass's __init__, once per update.)
+    record = evolve(
+        _BLANK_RECORD,
         id=a.update_id,
         resource=a.resource,
         reasons=s.pending or (Reason(ReasonKind.MANUAL),),
@@ -253,6 +260,7 @@ def _update_finished(state: EngineState, a: A.UpdateFinished, now: float) -> Eng
     if a.ok and state.settings.propagate:
         downs = state.topology.downs.get(a.resource)
         inferred = state.inferred
+        because = evolve(_UPSTREAM_REASON, upstream=a.resource)  # one value for every dependent
         for d in sorted(downs) if downs else ():
             # Inferred edges only add ordering: a real writer's writes already
             # make the reader stale (FILES), and an edge learnt from a user's
@@ -261,7 +269,7 @@ def _update_finished(state: EngineState, a: A.UpdateFinished, now: float) -> Eng
                 continue
             ds = rs.get(d) or state.statuses[d]
             if ds.enabled and state.resources[d].propagate:
-                rs[d] = _pend(ds, Reason(ReasonKind.UPSTREAM, upstream=a.resource), a.at)
+                rs[d] = _pend(ds, because, a.at)
     history = History.of(state.history).append(record, HISTORY_IN_MEMORY)
     return _put(state, rs, held_by=held_by, history=history, finished_total=state.finished_total + 1, now=now)
 
