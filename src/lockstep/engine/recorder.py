@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from lockstep.engine.jsonline import holds_line
+from lockstep.engine.jsonline import holds_line_after, holds_prefix
 from lockstep.engine.persist import StateFiles, graph_text, read_history, update_text
 from lockstep.engine.scheduler import Decision
 from lockstep.logs.disk import DiskHealth
@@ -47,12 +47,13 @@ class Recorder:
             self._inferred_saved = state.inferred
             self._files.save_inferred(state.inferred, state.evidence)
         holds: list[str] = []
-        known, now, by_name = self._holds, state.now, decision.holds
+        known, by_name = self._holds, decision.holds
+        prefix = holds_prefix(state.now)
         names = set(known) | set(by_name) if changed is None else changed
         for name in names:
             held = by_name.get(name, ())
             if known.get(name, ()) != held:
-                holds.append(holds_line(now, name, held))
+                holds.append(holds_line_after(prefix, name, held))
                 if held:
                     known[name] = held
                 else:
