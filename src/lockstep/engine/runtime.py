@@ -81,6 +81,8 @@ class RuntimeController(abc.ABC):
         if state.resources is not self._handled_for:
             self._handled_for = state.resources
             self._handled = [n for n, r in state.resources.items() if self.handles(r)]
+        if not self._handled and not self._sup:
+            return  # nothing of this kind to start or stop (e.g. no serve_cmd at all): the usual case per batch
         plan = plan_runtimes(state, self.handles, {n: sup.update_id for n, sup in self._sup.items()}, self._handled)
         for name in plan.stop:
             self._stop(name)
