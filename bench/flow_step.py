@@ -1,13 +1,15 @@
-"""The engine's work after the scheduler, per update, without processes.
+"""The engine's work after the scheduler, per update.
 
-Usage: python bench/flow_step.py [--reps N] [--before SRC] SIZE [SIZE ...]
+Usage: python bench/flow_step.py [--reps N] [--before SRC] [--real] SIZE [SIZE ...]
 
 Runs `lockstep ci`'s engine in process on bench/scale_ci.py's DAG with updates that
 succeed at once (no processes), a dashboard hub attached (nobody reading it, as in `ci`),
 the ci tracker asked after every batch and the history and holds written to a temp state
-dir. Prints the CPU time of the whole run and of the step's parts after the scheduler
-(reducers, snapshot, recorder, subscribers), per update, in microseconds. `--before SRC`
-runs another tree's src/ interleaved (each run is a child process).
+dir. With `--real`, runs the real `lockstep ci` command instead (processes, every
+controller, the dashboard server). Prints the CPU time of the whole run and of the
+step's parts after the scheduler (reducers, snapshot, recorder, subscribers), per
+update, in microseconds. `--before SRC` runs another tree's src/ interleaved (each run
+is a child process).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 PARTS = ("reduce", "snapshot", "record", "publish")
 
 
-def child(size: int, state_dir: str) -> dict[str, float]:
+def child(size: int, state_dir: str, real: bool) -> dict[str, float]:
     import asyncio
     import time
 
@@ -83,6 +85,8 @@ def child(size: int, state_dir: str) -> dict[str, float]:
 
     tmp = Path(state_dir)
     write_inputs(tmp, dag(size))
+    if real:
+        return run_real(tmp, clock, spent, calls, per_read)
     result = load(str(tmp / "Tiltfile"), subcommand="ci")
 
     async def succeed(job, log):  # type: ignore[no-untyped-def]
@@ -105,6 +109,12 @@ def child(size: int, state_dir: str) -> dict[str, float]:
             await task
         return cpu
 
+    watch_gc(clock, spent, calls)
+    total = asyncio.run(main())
+    return {"total": total, **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
+
+
+def watch_gc(clock, spent, calls) -> None:  # type: ignore[no-untyped-def]
     import gc
 
     gc_start: list[float] = []
@@ -118,8 +128,21 @@ def child(size: int, state_dir: str) -> dict[str, float]:
 
     spent["gc"], calls["gc"] = 0.0, 0
     gc.callbacks.append(on_gc)
-    total = asyncio.run(main())
-    return {"total": total, **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
+
+
+def run_real(tmp: Path, clock, spent, calls, per_read) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """The `ci` command itself, in this process (its own CPU; the commands' CPU is theirs)."""
+    from lockstep.cli.main import main as cli_main
+
+    os.environ["LOCKSTEP_STATE_DIR"] = str(tmp / "state")
+    os.chdir(tmp)
+    watch_gc(clock, spent, calls)
+    t0 = clock()
+    with contextlib.redirect_stdout(sys.stderr):
+        code = cli_main(["ci", "-f", "Tiltfile", "--port", "0"])
+    if code != 0:
+        raise SystemExit(f"lockstep ci exited with {code}")
+    return {"total": clock() - t0, **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
 
 
 def main() -> None:
@@ -127,15 +150,17 @@ def main() -> None:
     ap.add_argument("sizes", type=int, nargs="*")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--before", help="another lockstep src/ to run interleaved")
+    ap.add_argument("--real", action="store_true", help="run the real `lockstep ci` command")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--dir", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(a.child, a.dir)))
+        print(json.dumps(child(a.child, a.dir, a.real)))
         return
     trees = {"after": str(HERE.parent / "src")}
     if a.before:
         trees = {"before": a.before, **trees}
+    print(f"`lockstep ci` {'command' if a.real else 'engine, in process'}, min of {a.reps} runs")
     print("| resources | tree | CPU total | config load | garbage collection | "
           + " | ".join(f"{p} µs/update" for p in PARTS) + " | after the scheduler |")
     print("|---|---|---|---|---|" + "---|" * len(PARTS) + "---|")
@@ -145,8 +170,9 @@ def main() -> None:
             for name, src in trees.items():
                 with tempfile.TemporaryDirectory() as tmp:
                     env = {**os.environ, "PYTHONPATH": src}
-                    out = subprocess.run([sys.executable, __file__, "--child", str(n), "--dir", tmp], env=env,
-                                         check=True, capture_output=True, text=True).stdout
+                    cmd = [sys.executable, __file__, "--child", str(n), "--dir", tmp] + (["--real"] if a.real else [])
+                    out = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         text=True).stdout
                     got = json.loads(out.strip().splitlines()[-1])
                 b = best.setdefault(name, got)
                 for k, v in got.items():

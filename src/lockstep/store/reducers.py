@@ -31,6 +31,8 @@ _UPSTREAM_REASON = Reason(ReasonKind.UPSTREAM)
 
 def add_reason(pending: tuple[Reason, ...], reason: Reason) -> tuple[Reason, ...]:
     """Coalesce: one FILES reason with the union of paths, one per upstream, one per kind."""
+    if not pending:
+        return (reason,)
     out = list(pending)
     for i, r in enumerate(out):
         if r.kind is not reason.kind:

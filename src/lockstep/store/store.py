@@ -27,6 +27,8 @@ class Store:
         self._queue: asyncio.Queue[Action] = asyncio.Queue()
         self._subscribers: list[Subscriber] = []
         self._changed = asyncio.Condition()
+        # Tasks inside wait_for/drained: with none (the usual case), a batch wakes nobody.
+        self._waiters = 0
         self.version = 0
 
     @property
@@ -60,8 +62,9 @@ class Store:
                     # (and every process it supervises); it is reported, loudly.
                     log.exception("internal error in a state subscriber; the engine goes on")
             self.version += 1
-            async with self._changed:
-                self._changed.notify_all()
+            if self._waiters:
+                async with self._changed:
+                    self._changed.notify_all()
 
     async def wait_for(self, predicate: Callable[[EngineState], bool], timeout: float | None = None) -> EngineState:
         """Wait until the state satisfies predicate (tests and `ci` wait on state, not timers)."""
@@ -72,13 +75,21 @@ class Store:
                     await self._changed.wait()
                 return self._state
 
-        return await asyncio.wait_for(_wait(), timeout)
+        self._waiters += 1
+        try:
+            return await asyncio.wait_for(_wait(), timeout)
+        finally:
+            self._waiters -= 1
 
     async def drained(self) -> None:
         """Return once every queued action has been reduced (the queue is drained).
 
         Not the contract's *settled* (ResourceState.settled): this says nothing about resources.
         """
-        while not self._queue.empty():
-            async with self._changed:
-                await self._changed.wait()
+        self._waiters += 1
+        try:
+            while not self._queue.empty():
+                async with self._changed:
+                    await self._changed.wait()
+        finally:
+            self._waiters -= 1
