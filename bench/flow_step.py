@@ -111,7 +111,8 @@ def child(size: int, state_dir: str, real: bool) -> dict[str, float]:
 
     watch_gc(clock, spent, calls)
     total = asyncio.run(main())
-    return {"total": total, **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
+    return {"total": total, "steps": calls["snapshot"], "actions": calls["reduce"],
+            **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
 
 
 def watch_gc(clock, spent, calls) -> None:  # type: ignore[no-untyped-def]
@@ -142,7 +143,8 @@ def run_real(tmp: Path, clock, spent, calls, per_read) -> dict[str, float]:  # t
         code = cli_main(["ci", "-f", "Tiltfile", "--port", "0"])
     if code != 0:
         raise SystemExit(f"lockstep ci exited with {code}")
-    return {"total": clock() - t0, **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
+    return {"total": clock() - t0, "steps": calls["snapshot"], "actions": calls["reduce"],
+            **{k: max(0.0, v - calls[k] * per_read) for k, v in spent.items()}}
 
 
 def main() -> None:
@@ -161,9 +163,9 @@ def main() -> None:
     if a.before:
         trees = {"before": a.before, **trees}
     print(f"`lockstep ci` {'command' if a.real else 'engine, in process'}, min of {a.reps} runs")
-    print("| resources | tree | CPU total | config load | garbage collection | "
+    print("| resources | tree | steps, actions | CPU total | config load | garbage collection | "
           + " | ".join(f"{p} µs/update" for p in PARTS) + " | after the scheduler |")
-    print("|---|---|---|---|---|" + "---|" * len(PARTS) + "---|")
+    print("|---|---|---|---|---|---|" + "---|" * len(PARTS) + "---|")
     for n in a.sizes:
         best: dict[str, dict[str, float]] = {}
         for _ in range(a.reps):
@@ -180,7 +182,7 @@ def main() -> None:
         for name, b in best.items():
             flow = sum(b[p] for p in PARTS)
             cells = " | ".join(f"{b[p] / n * 1e6:.0f}" for p in PARTS)
-            print(f"| {n:,} | {name} | {b['total']:.2f} s | {b['load']:.2f} s | {b['gc']:.2f} s | {cells} "
+            print(f"| {n:,} | {name} | {b['steps']:,}, {b['actions']:,} | {b['total']:.2f} s | {b['load']:.2f} s | {b['gc']:.2f} s | {cells} "
                   f"| {flow / n * 1e6:.0f} µs |", flush=True)
 
 
