@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lockstep.engine.snapshot import Snapshot
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store.evolve import evolve
 from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
@@ -28,6 +29,9 @@ _VALUES: dict[str, st.SearchStrategy[Any]] = {
     "result": st.sampled_from(UpdateResult),
     "error": st.text(max_size=5),
     "tainted": st.booleans(),
+    "version": st.integers(0, 10**6),
+    "topology_changed": st.booleans(),
+    "changed": st.frozensets(st.sampled_from("abc")),
 }
 
 
@@ -37,7 +41,8 @@ def _changes(cls: type) -> st.SearchStrategy[dict[str, Any]]:
         lambda chosen: st.fixed_dictionaries({n: _VALUES[n] for n in chosen}))
 
 
-_OBJECTS = [EngineState(), ResourceState("r", pending=(Reason(ReasonKind.INITIAL),)), UpdateRecord(1, "r", (), 0.0)]
+_OBJECTS = [EngineState(), ResourceState("r", pending=(Reason(ReasonKind.INITIAL),)), UpdateRecord(1, "r", (), 0.0),
+            Snapshot(version=3)]
 
 
 @given(st.sampled_from(_OBJECTS).flatmap(lambda obj: st.tuples(st.just(obj), _changes(type(obj)))))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from lockstep.engine.scheduler import Decision
 from lockstep.model.pmap import changed_keys
+from lockstep.store.evolve import evolve
 from lockstep.store.state import EngineState
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,14 @@ def changed_resources(prev: Snapshot, state: EngineState, decision: Decision) ->
 
 
 def next_snapshot(prev: Snapshot, state: EngineState, decision: Decision) -> Snapshot:
-    return Snapshot(
-        state,
-        decision,
-        changed_resources(prev, state, decision),
-        prev.state.topology is not state.topology,
-        prev.version + 1,
+    # (From the previous one rather than through the frozen dataclass's __init__: once per batch.)
+    return evolve(
+        prev,
+        state=state,
+        decision=decision,
+        changed=changed_resources(prev, state, decision),
+        topology_changed=prev.state.topology is not state.topology,
+        version=prev.version + 1,
     )
 
 
