@@ -182,7 +182,8 @@ def main() -> None:
         for name, b in best.items():
             flow = sum(b[p] for p in PARTS)
             cells = " | ".join(f"{b[p] / n * 1e6:.0f}" for p in PARTS)
-            print(f"| {n:,} | {name} | {b['steps']:,}, {b['actions']:,} | {b['total']:.2f} s | {b['load']:.2f} s | {b['gc']:.2f} s | {cells} "
+            print(f"| {n:,} | {name} | {b['steps']:,}, {b['actions']:,} | {b['total']:.2f} s | {b['load']:.2f} s "
+                  f"| {b['gc']:.2f} s | {cells} "
                   f"| {flow / n * 1e6:.0f} µs |", flush=True)
 
 
