@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale_ci import dag
 
 
-def replay(n: int) -> tuple[float, int]:
-    """CPU seconds spent planning, and the number of updates started."""
+def replay(n: int) -> tuple[float, float, int]:
+    """CPU seconds spent planning and deciding (a part of planning), and the number of updates started."""
     from lockstep.engine.incremental import IncrementalScheduler
     from lockstep.engine.planning import plan_starts
+    from lockstep.engine.scheduler import Decision
     from lockstep.model.resource import Cmd, LoadResult, LocalSpec, Resource, ResourceKind, Settings
     from lockstep.store import actions as A
     from lockstep.store.reducers import reduce
@@ -48,12 +49,20 @@ def replay(n: int) -> tuple[float, int]:
         return holder[0]
 
     sched = IncrementalScheduler()
+    deciding = [0.0]
+
+    def decide(state: EngineState) -> Decision:
+        t0 = time.process_time()
+        d = sched.decide(state)
+        deciding[0] += time.process_time() - t0
+        return d
+
     ids = itertools.count(1)
     running: deque[tuple[int, str]] = deque()
     cpu, started, now = 0.0, 0, 0.0
     while True:
         t0 = time.process_time()
-        _, _, jobs = plan_starts(holder[0], now, ids, apply, sched.decide)
+        _, _, jobs = plan_starts(holder[0], now, ids, apply, decide)
         cpu += time.process_time() - t0
         started += len(jobs)
         running.extend((j.update_id, j.resource.name) for j in jobs)
@@ -62,7 +71,7 @@ def replay(n: int) -> tuple[float, int]:
         now += 0.001
         uid, name = running.popleft()
         apply(A.UpdateFinished(uid, name, True, now))
-    return cpu, started
+    return cpu, deciding[0], started
 
 
 def main() -> None:
@@ -74,8 +83,7 @@ def main() -> None:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        cpu, started = replay(a.size)
-        print(cpu, started)
+        print(*replay(a.size))
         return
     if a.profile:
         import cProfile
@@ -87,6 +95,7 @@ def main() -> None:
     if a.before:
         trees = {"before": a.before, **trees}
     got: dict[str, list[float]] = {k: [] for k in trees}
+    dec: dict[str, list[float]] = {k: [] for k in trees}
     count = 0
     for _ in range(a.reps):
         for label, src in trees.items():
@@ -95,11 +104,12 @@ def main() -> None:
             out = subprocess.run([sys.executable, __file__, "--child", str(a.size)], env=env, check=True,
                                  capture_output=True, text=True).stdout.split()
             got[label].append(float(out[0]))
-            count = int(out[1])
+            dec[label].append(float(out[1]))
+            count = int(out[2])
     for label, cpus in got.items():
-        best = min(cpus)
-        print(f"{label}: {count} updates, planning CPU min {best:.3f} s ({best / count * 1e3:.3f} ms per update), "
-              f"all {', '.join(f'{c:.3f}' for c in cpus)}")
+        best, d = min(cpus), min(dec[label])
+        print(f"{label}: {count} updates, planning CPU min {best:.3f} s ({best / count * 1e3:.3f} ms per update; "
+              f"deciding {d / count * 1e3:.3f} ms), all {', '.join(f'{c:.3f}' for c in cpus)}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,17 @@ from __future__ import annotations
 
 import heapq
 
-from lockstep.engine.rules import RULES, Context, Stage, holds_for, ignored_edge, serial_local, upstream_view
+from lockstep.engine.quick import quick_conditions
+from lockstep.engine.rules import (
+    RULES,
+    Context,
+    Stage,
+    holds_for,
+    ignored_edge,
+    serial_local,
+    tiltfile_reload,
+    upstream_view,
+)
 from lockstep.engine.scheduler import Decision
 from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, epoch_values, snapshot
 from lockstep.model.pmap import PMap, changed_keys
@@ -40,6 +50,11 @@ _SLOTS = tuple(r for r in RULES if r.stage is Stage.SLOT)
 
 def _waiting(s: ResourceState) -> bool:
     return bool(s.pending) and s.running is None
+
+
+def _blocking(s: ResourceState) -> bool:
+    """Its dependents see it as a failed upstream."""
+    return s.failed and s.running is None
 
 
 def _volatile(s: ResourceState) -> bool:
@@ -63,8 +78,7 @@ class IncrementalScheduler:
         self._failed: dict[str, frozenset[str]] = {}
         self._disabled: frozenset[str] = frozenset()
         self._running: set[str] = set()
-        # Pending and not running: their condition holds; `_held` the non-empty ones.
-        self._cond: dict[str, tuple[HoldReason, ...]] = {}
+        # Pending and not running; `_held` the non-empty condition holds among them.
         self._waiting: set[str] = set()
         # The same set as a mask over the topology's upstream bits, so that "which
         # transitive upstreams wait" costs a few machine words, not a walk of the closure.
@@ -74,6 +88,14 @@ class IncrementalScheduler:
         # The ready ones that are not volatile, by position: where a pass finds its starts.
         self._queue = ReadyQueue()
         self._serial: dict[str, bool] = {}
+        self._local: set[str] = set()
+        self._settled: set[str] = set()
+        self._blocked: set[str] = set()
+        # Per configuration: no disabled resource and no reload (see engine/quick.py).
+        self._plain = False
+        # The running set as a mask over the topology's dependent bits: "does a transitive
+        # dependent of n run" is one `&`.
+        self._running_down = 0
         self._epochs: Epochs | None = None
         self._volatile: set[str] = set()
         # Names whose hold entry this decision may have rewritten (None after a rebuild),
@@ -91,10 +113,9 @@ class IncrementalScheduler:
             old = prev.statuses
             moved = changed_keys(old, state.statuses)
             changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
-            if any(state.statuses[n].enabled != old[n].enabled for n in changed):
-                self._rebuild(state, key)  # the disabled set is global to the rules
-            elif changed:
-                self._advance(prev, state, changed)
+            if changed:
+                if not self._advance(prev, state, changed):
+                    self._rebuild(state, key)  # the disabled set is global to the rules
             elif state.now != prev.now and self._volatile:
                 self._recompute(state, set(self._volatile))
         self._prev = state
@@ -107,46 +128,82 @@ class IncrementalScheduler:
         self._touched = None
         self._index = {n: i for i, n in enumerate(state.topology.order)}
         self._serial = {n: serial_local(r) for n, r in state.resources.items()}
+        self._local = {n for n, r in state.resources.items() if r.kind is ResourceKind.LOCAL}
         self._queue, self._epochs = ReadyQueue(), None
         self._clear, self._failed = upstream_view(state)
+        # What the views read of each status, kept so that re-deriving one reads no status.
+        self._settled = {n for n, s in state.statuses.items() if s.settled}
+        self._blocked = {n for n, s in state.statuses.items() if _blocking(s)}
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
-        self._running = {n for n, s in state.statuses.items() if s.running is not None}
-        self._cond, self._waiting, self._held, self._ready, self._volatile = {}, set(), PMap(), set(), set()
+        # Nothing disabled, no reload: the gates and `upstream disabled` hold for no one, and
+        # no edge is ignored, so a plain resource's conditions come from the view alone.
+        self._plain = not self._disabled and tiltfile_reload(Context(state, {}, {}), "") is None
+        self._running, self._running_down = set(), 0
+        for n, s in state.statuses.items():
+            if s.running is not None:
+                self._set_running(state, n, True)
+        self._waiting, self._held, self._ready, self._volatile = set(), PMap(), set(), set()
         self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
+    def _set_running(self, state: EngineState, n: str, running: bool) -> None:
+        """Keep the running set and its mask over the dependents' bits."""
+        bit = state.topology.all_downs.bit(n)
+        if running:
+            self._running.add(n)
+            self._running_down |= bit
+        else:
+            self._running.discard(n)
+            self._running_down &= ~bit
+
     # -- incrementally -----------------------------------------------------------
 
-    def _advance(self, prev: EngineState, state: EngineState, changed: set[str]) -> None:
-        statuses = state.statuses
+    def _advance(self, prev: EngineState, state: EngineState, changed: set[str]) -> bool:
+        """Redo what the changed statuses may have changed; False when the disabled set moved (rebuild)."""
+        statuses, before = state.statuses, prev.statuses
+        all_ups = state.topology.all_ups
         dirty: set[str] = set(changed)
+        seeds: set[str] = set()
+        settled, blocked = self._settled, self._blocked
         for n in changed:
-            was, now = prev.statuses[n].running is not None, statuses[n].running is not None
-            if was == now:
+            old, new = before[n], statuses[n]
+            if old.enabled != new.enabled:
+                return False
+            # Only a change of what the views read (settled, blocking) re-derives them.
+            if new.settled != (n in settled):
+                seeds.add(n)
+                (settled.add if n not in settled else settled.discard)(n)
+            if _blocking(new) != (n in blocked):
+                seeds.add(n)
+                (blocked.add if n not in blocked else blocked.discard)(n)
+            now = new.running is not None
+            if (old.running is not None) == now:
                 continue
             # A start or an end changes "dependent reading" of its transitive
             # upstreams and the writer holds (the volatile ones).
-            if now:
-                self._running.add(n)
-            else:
-                self._running.discard(n)
-            dirty |= state.topology.all_ups.within(n, self._waiting_bits)
+            self._set_running(state, n, now)
+            if all_ups.bits(n) & self._waiting_bits:
+                dirty.update(all_ups.within(n, self._waiting_bits))
             dirty |= self._volatile
-        dirty |= self._propagate_view(state, changed)
+        if seeds:
+            dirty |= self._propagate_view(state, seeds)
         if state.now != prev.now:
             dirty |= self._volatile
         self._recompute(state, dirty)
+        return True
 
-    def _propagate_view(self, state: EngineState, changed: set[str]) -> set[str]:
-        """Re-derive clear/failed downstream of the changed resources, in topological order.
+    def _propagate_view(self, state: EngineState, seeds: set[str]) -> set[str]:
+        """Re-derive clear/failed downstream of the seeds (whose settled or blocking flag moved), in order.
 
         Returns the resources whose condition holds may differ: those whose
         view changed, and the dependents of those whose view changed.
         """
         ups_of, downs_of = state.topology.ups, state.topology.downs
-        statuses = state.statuses
+        index, clear_of, failed_of = self._index, self._clear, self._failed
+        settled, blocked = self._settled, self._blocked
         none: frozenset[str] = frozenset()
-        heap = [(self._index[n], n) for n in changed]
+        plain = self._plain
+        heap = [(index[n], n) for n in seeds]
         heapq.heapify(heap)
         done: set[str] = set()
         affected: set[str] = set()
@@ -158,70 +215,80 @@ class IncrementalScheduler:
             roots = none
             ok = True
             for u in ups_of.get(n, none):
-                if ignored_edge(state, u, n):
+                if not plain and ignored_edge(state, u, n):
                     continue
-                fu = self._failed[u]
+                fu = failed_of[u]
                 if fu:
                     roots = roots | fu
-                su = statuses[u]
-                if su.failed and su.running is None:
+                if u in blocked:
                     roots = roots | {u}
-                if ok and not self._clear[u]:
+                if ok and not clear_of[u]:
                     ok = False
-            clear = ok and statuses[n].settled
-            moved = clear != self._clear[n] or roots != self._failed[n]
+            clear = ok and n in settled
+            moved = clear != clear_of[n] or roots != failed_of[n]
             if moved:
-                self._clear[n], self._failed[n] = clear, roots
+                clear_of[n], failed_of[n] = clear, roots
                 affected.add(n)
-            if moved or n in changed:
+            if moved or n in seeds:
                 downs = downs_of.get(n, none)
                 # A dependent's condition holds read an upstream's status only through the
                 # views (its clear, the dependent's own failed set) and its enabled flag (a
-                # change of which rebuilds): a status change that moves no view (a start)
-                # re-derives the dependents' views, and only those that move are affected.
+                # change of which rebuilds): a seed whose view stays re-derives the
+                # dependents' views (its blocking flag may have moved), and only those that
+                # move are affected.
                 if moved:
                     affected |= downs
                 for d in downs:
                     if d not in done:
-                        heapq.heappush(heap, (self._index[d], d))
+                        heapq.heappush(heap, (index[d], d))
         return affected
 
     def _recompute(self, state: EngineState, names: set[str]) -> None:
         if self._touched is not None:
             self._touched |= names
-        ctx = self._context(state)
+        ctx: Context | None = None
         statuses = state.statuses
-        all_ups = state.topology.all_ups
+        ups_of = state.topology.ups
+        down_bits = state.topology.all_downs.bits
+        up_bit = state.topology.all_ups.bit
+        plain, running_down = self._plain, self._running_down
+        clear_of, failed_of = self._clear, self._failed
+        ready, volatile_set, waiting = self._ready, self._volatile, self._waiting
         held: dict[str, tuple[HoldReason, ...]] = {}
         queued: dict[str, tuple[int, bool]] = {}
         unheld: list[str] = []
         unqueued: list[str] = []
+        none: frozenset[str] = frozenset()
         for n in names:
             s = statuses.get(n)
-            self._ready.discard(n)
-            self._volatile.discard(n)
-            if s is None or not _waiting(s):
-                self._cond.pop(n, None)
+            ready.discard(n)
+            volatile_set.discard(n)
+            if s is None or not s.pending or s.running is not None:
                 unheld.append(n)
                 unqueued.append(n)
-                if n in self._waiting:
-                    self._waiting.discard(n)
-                    self._waiting_bits ^= all_ups.bit(n)
+                if n in waiting:
+                    waiting.discard(n)
+                    self._waiting_bits ^= up_bit(n)
                 continue
-            cond = holds_for(ctx, n, _CONDITIONS)
-            self._cond[n] = cond
-            if n not in self._waiting:
-                self._waiting.add(n)
-                self._waiting_bits |= all_ups.bit(n)
+            cond = None
+            if plain and not down_bits(n) & running_down:
+                cond = quick_conditions(s, ups_of.get(n, none), clear_of, failed_of[n])
+            if cond is None:
+                if ctx is None:
+                    ctx = self._context(state)
+                cond = holds_for(ctx, n, _CONDITIONS)
+            if n not in waiting:
+                waiting.add(n)
+                self._waiting_bits |= up_bit(n)
             volatile = _volatile(s)
             if volatile:
-                self._volatile.add(n)
+                volatile_set.add(n)
             if cond:
                 held[n] = cond
                 unqueued.append(n)
                 continue
             unheld.append(n)
-            self._ready.add(n)
+            ready.add(n)
             if volatile:
                 unqueued.append(n)
             else:
@@ -232,10 +299,11 @@ class IncrementalScheduler:
 
     def _context(self, state: EngineState) -> Context:
         running = set(self._running)
-        local = {n for n in running if state.resources[n].kind is ResourceKind.LOCAL}
+        local = running & self._local
+        serial = self._serial
         return Context(
             state, self._clear, self._failed, running, self._disabled, local,
-            {n for n in local if serial_local(state.resources[n])},
+            {n for n in local if serial[n]},
             max(1, state.settings.max_parallel_updates) - len(running),
         )
 
