@@ -38,7 +38,7 @@ from lockstep.engine.rules import (
     upstream_view,
 )
 from lockstep.engine.scheduler import Decision
-from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, epoch_values, snapshot
+from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, snapshot
 from lockstep.model.pmap import PMap, changed_keys
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
@@ -349,7 +349,7 @@ class IncrementalScheduler:
                 contexts.append(snapshot(ctx))
         serial_rep = order[queue.serial[0]] if queue.serial else None
         parallel_rep = order[queue.parallel[0]] if queue.parallel else None
-        epochs = Epochs(tuple(bounds), tuple(epoch_values(c, serial_rep, parallel_rep, _SLOTS) for c in contexts))
+        epochs = Epochs(tuple(bounds), tuple(contexts), (serial_rep, parallel_rep), _SLOTS)
         started = frozenset(starts)
         holds = SlotHolds(self._held, walked, queue.members, epochs, started)
         wake_at: float | None = None

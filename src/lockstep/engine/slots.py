@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping
-from copy import copy
-from dataclasses import dataclass
 
 from lockstep.engine.rules import Context, Rule, holds_for
 from lockstep.model.pmap import PMap
@@ -57,32 +55,34 @@ class ReadyQueue:
         i = bisect_right(lst, pos)
         return lst[i] if i < len(lst) else None
 
-    def between(self, lo: int, hi: int | None, serial: bool) -> list[int]:
-        """Positions of this kind in [lo, hi)."""
-        lst = self.serial if serial else self.parallel
-        return lst[bisect_left(lst, lo): len(lst) if hi is None else bisect_left(lst, hi)]
 
-
-@dataclass(frozen=True)
 class Epochs:
-    """From position `starts[k]` on (up to the next), a waiting ready resource's slot hold is `values[k]`."""
+    """From position `starts[k]` on (up to the next), a waiting ready resource's slot hold is epoch k's value.
 
-    starts: tuple[int, ...]
-    # (serial resource's hold, parallel resource's hold) per epoch; () where one would start.
-    values: tuple[tuple[Holds, Holds], ...]
+    That value is what the slot rules say in the pass's k-th context, asked of one
+    ready resource of the same kind (serial or not): computed on first use and
+    kept, since most epochs' values are never read (nobody of that kind waits
+    there, or no view asks).
+    """
+
+    __slots__ = ("_contexts", "_reps", "_rules", "_values", "starts")
+
+    def __init__(self, starts: tuple[int, ...], contexts: tuple[Context, ...],
+                 reps: tuple[str | None, str | None], rules: tuple[Rule, ...]) -> None:
+        self.starts = starts
+        self._contexts, self._reps, self._rules = contexts, reps, rules
+        self._values: dict[tuple[int, bool], Holds] = {}
+
+    def value(self, k: int, serial: bool) -> Holds:
+        v = self._values.get((k, serial))
+        if v is None:
+            rep = self._reps[0 if serial else 1]
+            v = holds_for(self._contexts[k], rep, self._rules) if rep is not None else ()
+            self._values[k, serial] = v
+        return v
 
     def at(self, pos: int, serial: bool) -> Holds:
-        k = bisect_right(self.starts, pos) - 1
-        return self.values[k][0 if serial else 1]
-
-
-def epoch_values(ctx: Context, serial_name: str | None, parallel_name: str | None, slots: tuple[Rule, ...]) -> \
-        tuple[Holds, Holds]:
-    """What the slot rules say in this context, asked of one resource of each kind."""
-    return (
-        holds_for(ctx, serial_name, slots) if serial_name is not None else (),
-        holds_for(ctx, parallel_name, slots) if parallel_name is not None else (),
-    )
+        return self.value(bisect_right(self.starts, pos) - 1, serial)
 
 
 def changed_in(
@@ -90,13 +90,17 @@ def changed_in(
 ) -> set[str]:
     """Queue members whose slot hold under `new` differs from the one under `prev` (all, without `prev`)."""
     out: set[str] = set()
-    bounds = sorted(set(new.starts) | (set(prev.starts) if prev is not None else set()))
+    bounds = sorted(set(new.starts).union(prev.starts)) if prev is not None else new.starts
     for k, lo in enumerate(bounds):
         hi = bounds[k + 1] if k + 1 < len(bounds) else None
         for serial in (True, False):
-            if prev is not None and prev.at(lo, serial) == new.at(lo, serial):
+            lst = queue.serial if serial else queue.parallel
+            i = bisect_left(lst, lo)
+            j = len(lst) if hi is None else bisect_left(lst, hi, i)
+            # An empty range compares no values (and computes none).
+            if i == j or (prev is not None and prev.at(lo, serial) == new.at(lo, serial)):
                 continue
-            out.update(order[p] for p in queue.between(lo, hi, serial))
+            out.update(order[p] for p in lst[i:j])
     return out
 
 
@@ -161,6 +165,5 @@ class SlotHolds(Mapping[str, Holds]):
 
 def snapshot(ctx: Context) -> Context:
     """The context as it stands, kept for an epoch while the pass goes on claiming."""
-    c = copy(ctx)
-    c.running, c.local_running, c.serial_running = set(ctx.running), set(ctx.local_running), set(ctx.serial_running)
-    return c
+    return Context(ctx.state, ctx.clear, ctx.failed, set(ctx.running), ctx.disabled, set(ctx.local_running),
+                   set(ctx.serial_running), ctx.capacity)

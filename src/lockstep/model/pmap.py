@@ -39,12 +39,13 @@ _ABSENT = object()
 # Overlays smaller than this are never folded: folding a small map gains nothing.
 _MIN_OVERLAY = 32
 # How many steps back a map remembers where it came from (each step keeps its
-# predecessor alive, so the chain is short: a batch is a few actions).
+# predecessor alive, so the chain is short: a batch is a few actions). The window
+# slides: any two maps at most this many steps apart compare by their steps.
 _CHAIN = 8
 
 
 class PMap(Mapping[K, V], Generic[K, V]):
-    __slots__ = ("_base", "_depth", "_flat", "_len", "_over", "_parent", "_step")
+    __slots__ = ("_base", "_flat", "_len", "_over", "_parent", "_step")
 
     def __init__(self, items: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
         base = dict(items)
@@ -55,7 +56,6 @@ class PMap(Mapping[K, V], Generic[K, V]):
         self._flat: dict[K, V] | None = base
         self._parent: PMap[K, V] | None = None
         self._step: frozenset[K] = frozenset()
-        self._depth = 0
 
     @staticmethod
     def of(m: Mapping[K, V]) -> PMap[K, V]:
@@ -67,12 +67,20 @@ class PMap(Mapping[K, V], Generic[K, V]):
         m: PMap[K, V] = cls.__new__(cls)
         m._base, m._over, m._len = base, over, length
         m._flat = None if over else base
-        m._parent, m._step, m._depth = None, frozenset(), 0
+        m._parent, m._step = None, frozenset()
         return m
 
     def _derived(self, m: PMap[K, V], step: frozenset[K]) -> PMap[K, V]:
-        if self._depth < _CHAIN:
-            m._parent, m._step, m._depth = self, step, self._depth + 1
+        m._parent, m._step = self, step
+        # Cut the link of the map _CHAIN steps behind `m`, so that no more stay alive
+        # (its contents never change; only comparisons further back fall back).
+        a = self
+        for _ in range(_CHAIN - 1):
+            up = a._parent
+            if up is None:
+                return m
+            a = up
+        a._parent = None
         return m
 
     # -- reading -------------------------------------------------------------
