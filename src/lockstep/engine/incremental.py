@@ -319,7 +319,7 @@ class IncrementalScheduler:
         ctx = self._context(state)
         order = state.topology.order
         queue, index = self._queue, self._index
-        volatile = sorted(self._volatile, key=index.__getitem__)
+        volatile = sorted(self._volatile, key=index.__getitem__) if self._volatile else []
         walked: dict[str, tuple[HoldReason, ...]] = {}
         starts: list[str] = []
         bounds, contexts = [-1], [snapshot(ctx)]

@@ -37,7 +37,10 @@ def quick_conditions(
         return None
     if s.trigger_mode is not _AUTO and not s.triggered:
         return None
-    waiting = [u for u in ups if not clear[u]]
+    waiting = []
+    for u in ups:  # a loop, not a comprehension: this runs for a couple of upstreams, often
+        if not clear[u]:
+            waiting.append(u)
     if not failed:
         if not waiting:
             return ()
