@@ -38,7 +38,7 @@ from lockstep.engine.rules import (
     upstream_view,
 )
 from lockstep.engine.scheduler import Decision
-from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, snapshot
+from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_in, code, snapshot
 from lockstep.model.pmap import PMap, changed_keys
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
@@ -78,12 +78,16 @@ class IncrementalScheduler:
         self._failed: dict[str, frozenset[str]] = {}
         self._disabled: frozenset[str] = frozenset()
         self._running: set[str] = set()
-        # Pending and not running; `_held` the non-empty condition holds among them.
+        # Pending and not running.
         self._waiting: set[str] = set()
         # The same set as a mask over the topology's upstream bits, so that "which
         # transitive upstreams wait" costs a few machine words, not a walk of the closure.
         self._waiting_bits = 0
-        self._held: PMap[str, tuple[HoldReason, ...]] = PMap()
+        # Hold entries (engine/slots.py): each held resource's condition holds, each queued
+        # one's code; persistent, so that a decision keeps the ones it was taken on, and
+        # mirrored in a plain dict for the reads of the next decision.
+        self._entries: PMap[str, Entry] = PMap()
+        self._entry: dict[str, Entry] = {}
         self._ready: set[str] = set()
         # The ready ones that are not volatile, by position: where a pass finds its starts.
         self._queue = ReadyQueue()
@@ -142,7 +146,8 @@ class IncrementalScheduler:
         for n, s in state.statuses.items():
             if s.running is not None:
                 self._set_running(state, n, True)
-        self._waiting, self._held, self._ready, self._volatile = set(), PMap(), set(), set()
+        self._waiting, self._ready, self._volatile = set(), set(), set()
+        self._entries, self._entry = PMap(), {}
         self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
@@ -254,18 +259,21 @@ class IncrementalScheduler:
         plain, running_down = self._plain, self._running_down
         clear_of, failed_of = self._clear, self._failed
         ready, volatile_set, waiting = self._ready, self._volatile, self._waiting
-        held: dict[str, tuple[HoldReason, ...]] = {}
-        queued: dict[str, tuple[int, bool]] = {}
-        unheld: list[str] = []
-        unqueued: list[str] = []
+        entry, queue, index, serial = self._entry, self._queue, self._index, self._serial
+        changes: dict[str, Entry] = {}
+        removed: list[str] = []
         none: frozenset[str] = frozenset()
         for n in names:
             s = statuses.get(n)
             ready.discard(n)
             volatile_set.discard(n)
+            old = entry.get(n)
             if s is None or not s.pending or s.running is not None:
-                unheld.append(n)
-                unqueued.append(n)
+                if old is not None:
+                    del entry[n]
+                    removed.append(n)
+                    if isinstance(old, int):
+                        queue.drop(old)
                 if n in waiting:
                     waiting.discard(n)
                     self._waiting_bits ^= up_bit(n)
@@ -283,19 +291,26 @@ class IncrementalScheduler:
             volatile = _volatile(s)
             if volatile:
                 volatile_set.add(n)
+            new: Entry | None
             if cond:
-                held[n] = cond
-                unqueued.append(n)
-                continue
-            unheld.append(n)
-            ready.add(n)
-            if volatile:
-                unqueued.append(n)
+                new = cond
             else:
-                queued[n] = (self._index[n], self._serial[n])
-        if held or unheld:
-            self._held = self._held.update(held, unheld)
-        self._queue.apply(queued, unqueued)
+                ready.add(n)
+                # A volatile ready resource is asked every rule in the slot pass instead.
+                new = None if volatile else code(index[n], serial[n])
+            if new == old:
+                continue
+            if isinstance(old, int):
+                queue.drop(old)
+            if new is None:
+                del entry[n]
+                removed.append(n)
+                continue
+            if isinstance(new, int):
+                queue.add(new)
+            entry[n] = changes[n] = new
+        if changes or removed:
+            self._entries = self._entries.update(changes, removed)
 
     def _context(self, state: EngineState) -> Context:
         running = set(self._running)
@@ -351,7 +366,7 @@ class IncrementalScheduler:
         parallel_rep = order[queue.parallel[0]] if queue.parallel else None
         epochs = Epochs(tuple(bounds), tuple(contexts), (serial_rep, parallel_rep), _SLOTS)
         started = frozenset(starts)
-        holds = SlotHolds(self._held, walked, queue.members, epochs, started)
+        holds = SlotHolds(self._entries, walked, epochs, started)
         wake_at: float | None = None
         for n in volatile:
             for h in walked[n]:

@@ -26,28 +26,32 @@ from lockstep.model.pmap import PMap
 from lockstep.model.update import HoldReason
 
 Holds = tuple[HoldReason, ...]
+# A hold entry: a resource's condition holds, or its ready-queue code (it waits for a slot).
+Entry = Holds | int
+
+
+def code(pos: int, serial: bool) -> int:
+    """A ready resource's queue code: its topological position and its kind in one int."""
+    return pos * 2 + serial
 
 
 class ReadyQueue:
-    """The ready resources a pass may start, as sorted topological positions, by kind (serial or not)."""
+    """The ready resources a pass may start, as sorted topological positions, by kind (serial or not).
+
+    A member is named by its code, `pos * 2 + serial` (see `code`): the scheduler keeps
+    the codes in its persistent map of hold entries, beside the condition holds.
+    """
 
     def __init__(self) -> None:
-        # name -> (position, serial); persistent, so a decision can keep the one it was taken on.
-        self.members: PMap[str, tuple[int, bool]] = PMap()
         self.serial: list[int] = []
         self.parallel: list[int] = []
 
-    def apply(self, add: Mapping[str, tuple[int, bool]], drop: list[str]) -> None:
-        gone = [n for n in drop if n in self.members]
-        for n in gone:
-            pos, serial = self.members[n]
-            lst = self.serial if serial else self.parallel
-            del lst[bisect_left(lst, pos)]
-        new = {n: v for n, v in add.items() if n not in self.members}
-        for pos, serial in new.values():
-            insort(self.serial if serial else self.parallel, pos)
-        if gone or new:
-            self.members = self.members.update(new, gone)
+    def add(self, c: int) -> None:
+        insort(self.serial if c & 1 else self.parallel, c >> 1)
+
+    def drop(self, c: int) -> None:
+        lst = self.serial if c & 1 else self.parallel
+        del lst[bisect_left(lst, c >> 1)]
 
     def after(self, pos: int, serial: bool) -> int | None:
         """The first position of this kind after `pos`."""
@@ -107,13 +111,12 @@ def changed_in(
 class SlotHolds(Mapping[str, Holds]):
     """A decision's holds: condition holds, the walked (volatile) ones, and each waiting ready one's epoch value."""
 
-    __slots__ = ("_cond", "_epochs", "_flat", "_queue", "_starts", "_walked")
+    __slots__ = ("_entries", "_epochs", "_flat", "_starts", "_walked")
 
     def __init__(
-        self, cond: Mapping[str, Holds], walked: Mapping[str, Holds], queue: PMap[str, tuple[int, bool]],
-        epochs: Epochs, starts: frozenset[str],
+        self, entries: PMap[str, Entry], walked: Mapping[str, Holds], epochs: Epochs, starts: frozenset[str],
     ) -> None:
-        self._cond, self._walked, self._queue = cond, walked, queue
+        self._entries, self._walked = entries, walked
         self._epochs, self._starts = epochs, starts
         self._flat: dict[str, Holds] | None = None
 
@@ -122,10 +125,12 @@ class SlotHolds(Mapping[str, Holds]):
             return self._walked[name] or default  # type: ignore[return-value]
         if name in self._starts:
             return default  # type: ignore[return-value]
-        q = self._queue.get(name)
-        if q is not None:
-            return self._epochs.at(q[0], q[1]) or default  # type: ignore[return-value]
-        return self._cond.get(name) or default  # type: ignore[return-value]
+        e = self._entries.get(name)
+        if e is None:
+            return default  # type: ignore[return-value]
+        if isinstance(e, int):
+            return self._epochs.at(e >> 1, bool(e & 1)) or default  # type: ignore[return-value]
+        return e
 
     def __getitem__(self, name: str) -> Holds:
         v = self.get(name)
@@ -138,11 +143,16 @@ class SlotHolds(Mapping[str, Holds]):
 
     def flat(self) -> dict[str, Holds]:
         if self._flat is None:
-            out = {n: h for n, h in self._cond.items() if n not in self._walked}
-            out.update((n, h) for n, h in self._walked.items() if h)
-            for n, (pos, serial) in self._queue.items():
-                if n not in self._starts and (h := self._epochs.at(pos, serial)):
+            out: dict[str, Holds] = {}
+            walked, starts, at = self._walked, self._starts, self._epochs.at
+            for n, e in self._entries.items():
+                if n in walked:
+                    continue
+                if not isinstance(e, int):
+                    out[n] = e
+                elif n not in starts and (h := at(e >> 1, bool(e & 1))):
                     out[n] = h
+            out.update((n, h) for n, h in walked.items() if h)
             self._flat = out
         return self._flat
 
