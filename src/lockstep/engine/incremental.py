@@ -25,6 +25,7 @@ of the states it is given: the property test checks that its decision equals
 from __future__ import annotations
 
 import heapq
+from operator import is_not
 
 from lockstep.engine.quick import quick_conditions
 from lockstep.engine.rules import (
@@ -93,6 +94,8 @@ class IncrementalScheduler:
         self._queue = ReadyQueue()
         self._serial: dict[str, bool] = {}
         self._local: set[str] = set()
+        self._local_running: set[str] = set()
+        self._serial_running: set[str] = set()
         self._settled: set[str] = set()
         self._blocked: set[str] = set()
         # Per configuration: no disabled resource and no reload (see engine/quick.py).
@@ -111,7 +114,7 @@ class IncrementalScheduler:
         prev = self._prev
         key = _global_key(state)
         self._touched = set(self._walked)
-        if prev is None or any(a is not b for a, b in zip(key, self._key, strict=True)):
+        if prev is None or any(map(is_not, key, self._key)):
             self._rebuild(state, key)
         else:
             old = prev.statuses
@@ -143,6 +146,7 @@ class IncrementalScheduler:
         # no edge is ignored, so a plain resource's conditions come from the view alone.
         self._plain = not self._disabled and tiltfile_reload(Context(state, {}, {}), "") is None
         self._running, self._running_down = set(), 0
+        self._local_running, self._serial_running = set(), set()
         for n, s in state.statuses.items():
             if s.running is not None:
                 self._set_running(state, n, True)
@@ -152,27 +156,34 @@ class IncrementalScheduler:
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
     def _set_running(self, state: EngineState, n: str, running: bool) -> None:
-        """Keep the running set and its mask over the dependents' bits."""
+        """Keep the running set, its local and serial parts, and its mask over the dependents' bits."""
         bit = state.topology.all_downs.bit(n)
+        local, serial = n in self._local, self._serial[n]
         if running:
             self._running.add(n)
             self._running_down |= bit
+            if local:
+                self._local_running.add(n)
+                if serial:
+                    self._serial_running.add(n)
         else:
             self._running.discard(n)
             self._running_down &= ~bit
+            self._local_running.discard(n)
+            self._serial_running.discard(n)
 
     # -- incrementally -----------------------------------------------------------
 
     def _advance(self, prev: EngineState, state: EngineState, changed: set[str]) -> bool:
         """Redo what the changed statuses may have changed; False when the disabled set moved (rebuild)."""
-        statuses, before = state.statuses, prev.statuses
+        statuses = state.statuses
         all_ups = state.topology.all_ups
         dirty: set[str] = set(changed)
         seeds: set[str] = set()
-        settled, blocked = self._settled, self._blocked
+        settled, blocked, disabled, running = self._settled, self._blocked, self._disabled, self._running
         for n in changed:
-            old, new = before[n], statuses[n]
-            if old.enabled != new.enabled:
+            new = statuses[n]
+            if new.enabled == (n in disabled):
                 return False
             # Only a change of what the views read (settled, blocking) re-derives them.
             if new.settled != (n in settled):
@@ -182,7 +193,7 @@ class IncrementalScheduler:
                 seeds.add(n)
                 (blocked.add if n not in blocked else blocked.discard)(n)
             now = new.running is not None
-            if (old.running is not None) == now:
+            if (n in running) == now:
                 continue
             # A start or an end changes "dependent reading" of its transitive
             # upstreams and the writer holds (the volatile ones).
@@ -313,13 +324,10 @@ class IncrementalScheduler:
             self._entries = self._entries.update(changes, removed)
 
     def _context(self, state: EngineState) -> Context:
-        running = set(self._running)
-        local = running & self._local
-        serial = self._serial
+        running = self._running
         return Context(
-            state, self._clear, self._failed, running, self._disabled, local,
-            {n for n in local if serial[n]},
-            max(1, state.settings.max_parallel_updates) - len(running),
+            state, self._clear, self._failed, set(running), self._disabled, set(self._local_running),
+            set(self._serial_running), max(1, state.settings.max_parallel_updates) - len(running),
         )
 
     def _slots(self, state: EngineState) -> Decision:
