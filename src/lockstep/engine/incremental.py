@@ -42,8 +42,8 @@ from lockstep.engine.scheduler import Decision
 from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_in, code, snapshot
 from lockstep.model.pmap import PMap, changed_keys
 from lockstep.model.resource import ResourceKind
-from lockstep.model.update import HoldReason
-from lockstep.store.state import EngineState, ResourceState
+from lockstep.model.update import HoldReason, UpdateResult
+from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 
 _CONDITIONS = tuple(r for r in RULES if r.stage is not Stage.SLOT)
 _SLOTS = tuple(r for r in RULES if r.stage is Stage.SLOT)
@@ -56,6 +56,23 @@ def _waiting(s: ResourceState) -> bool:
 def _blocking(s: ResourceState) -> bool:
     """Its dependents see it as a failed upstream."""
     return s.failed and s.running is None
+
+
+_OK_RUNTIMES = frozenset(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
+
+
+def view_flags(s: ResourceState) -> tuple[bool, bool]:
+    """(`s.settled`, `_blocking(s)`): what the upstream view reads of a status, read once.
+
+    Spelled out over the fields rather than through the properties, as it runs
+    for every changed status; tests/engine/test_incremental.py checks it against
+    them.
+    """
+    last, running = s.last, s.running
+    result = last.result if last is not None else None
+    settled = (s.enabled and result is UpdateResult.SUCCEEDED and not s.pending and running is None
+               and s.runtime in _OK_RUNTIMES)
+    return settled, result is UpdateResult.FAILED and running is None
 
 
 def _volatile(s: ResourceState) -> bool:
@@ -186,12 +203,13 @@ class IncrementalScheduler:
             if new.enabled == (n in disabled):
                 return False
             # Only a change of what the views read (settled, blocking) re-derives them.
-            if new.settled != (n in settled):
+            is_settled, is_blocked = view_flags(new)
+            if is_settled != (n in settled):
                 seeds.add(n)
-                (settled.add if n not in settled else settled.discard)(n)
-            if _blocking(new) != (n in blocked):
+                (settled.add if is_settled else settled.discard)(n)
+            if is_blocked != (n in blocked):
                 seeds.add(n)
-                (blocked.add if n not in blocked else blocked.discard)(n)
+                (blocked.add if is_blocked else blocked.discard)(n)
             now = new.running is not None
             if (n in running) == now:
                 continue

@@ -99,6 +99,8 @@ def changed_in(
         hi = bounds[k + 1] if k + 1 < len(bounds) else None
         for serial in (True, False):
             lst = queue.serial if serial else queue.parallel
+            if not lst:
+                continue
             i = bisect_left(lst, lo)
             j = len(lst) if hi is None else bisect_left(lst, hi, i)
             # An empty range compares no values (and computes none).

@@ -84,6 +84,7 @@ class PMap(Mapping[K, V], Generic[K, V]):
         return m
 
     # -- reading -------------------------------------------------------------
+    # (No `typing.cast` here: it is a function call, and these run millions of times.)
 
     def __getitem__(self, key: K) -> V:
         v = self._over.get(key, _ABSENT)
@@ -91,18 +92,18 @@ class PMap(Mapping[K, V], Generic[K, V]):
             return self._base[key]
         if v is _REMOVED:
             raise KeyError(key)
-        return cast(V, v)
+        return v  # type: ignore[return-value]
 
     def get(self, key: K, default: object = None) -> V | None:  # type: ignore[override]
         v = self._over.get(key, _ABSENT)
         if v is _ABSENT:
-            return cast("V | None", self._base.get(key, default))
+            return self._base.get(key, default)  # type: ignore[return-value]
         if v is _REMOVED:
             return default  # type: ignore[return-value]
-        return cast(V, v)
+        return v  # type: ignore[return-value]
 
     def __contains__(self, key: object) -> bool:
-        v = cast("dict[object, object]", self._over).get(key, _ABSENT)
+        v = self._over.get(key, _ABSENT)  # type: ignore[arg-type]
         if v is _ABSENT:
             return key in self._base
         return v is not _REMOVED
