@@ -40,7 +40,8 @@ from lockstep.engine.rules import (
 )
 from lockstep.engine.scheduler import Decision
 from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_in, code, snapshot
-from lockstep.model.pmap import PMap, changed_keys
+from lockstep.engine.versioned import VersionedDict
+from lockstep.model.pmap import changed_keys
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
@@ -102,10 +103,8 @@ class IncrementalScheduler:
         # transitive upstreams wait" costs a few machine words, not a walk of the closure.
         self._waiting_bits = 0
         # Hold entries (engine/slots.py): each held resource's condition holds, each queued
-        # one's code; persistent, so that a decision keeps the ones it was taken on, and
-        # mirrored in a plain dict for the reads of the next decision.
-        self._entries: PMap[str, Entry] = PMap()
-        self._entry: dict[str, Entry] = {}
+        # one's code; written in place, each decision keeping a frozen version of them.
+        self._entries: VersionedDict[str, Entry] = VersionedDict()
         self._ready: set[str] = set()
         # The ready ones that are not volatile, by position: where a pass finds its starts.
         self._queue = ReadyQueue()
@@ -168,7 +167,7 @@ class IncrementalScheduler:
             if s.running is not None:
                 self._set_running(state, n, True)
         self._waiting, self._ready, self._volatile = set(), set(), set()
-        self._entries, self._entry = PMap(), {}
+        self._entries = VersionedDict()
         self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
@@ -288,9 +287,8 @@ class IncrementalScheduler:
         plain, running_down = self._plain, self._running_down
         clear_of, failed_of = self._clear, self._failed
         ready, volatile_set, waiting = self._ready, self._volatile, self._waiting
-        entry, queue, index, serial = self._entry, self._queue, self._index, self._serial
-        changes: dict[str, Entry] = {}
-        removed: list[str] = []
+        entries, queue, index, serial = self._entries, self._queue, self._index, self._serial
+        entry = entries.data
         none: frozenset[str] = frozenset()
         for n in names:
             s = statuses.get(n)
@@ -299,8 +297,7 @@ class IncrementalScheduler:
             old = entry.get(n)
             if s is None or not s.pending or s.running is not None:
                 if old is not None:
-                    del entry[n]
-                    removed.append(n)
+                    del entries[n]
                     if isinstance(old, int):
                         queue.drop(old)
                 if n in waiting:
@@ -332,14 +329,11 @@ class IncrementalScheduler:
             if isinstance(old, int):
                 queue.drop(old)
             if new is None:
-                del entry[n]
-                removed.append(n)
+                del entries[n]
                 continue
             if isinstance(new, int):
                 queue.add(new)
-            entry[n] = changes[n] = new
-        if changes or removed:
-            self._entries = self._entries.update(changes, removed)
+            entries[n] = new
 
     def _context(self, state: EngineState) -> Context:
         running = self._running
@@ -392,7 +386,7 @@ class IncrementalScheduler:
         parallel_rep = order[queue.parallel[0]] if queue.parallel else None
         epochs = Epochs(tuple(bounds), tuple(contexts), (serial_rep, parallel_rep), _SLOTS)
         started = frozenset(starts)
-        holds = SlotHolds(self._entries, walked, epochs, started)
+        holds = SlotHolds(self._entries.freeze(), walked, epochs, started)
         wake_at: float | None = None
         for n in volatile:
             for h in walked[n]:

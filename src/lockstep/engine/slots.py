@@ -22,7 +22,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping
 
 from lockstep.engine.rules import Context, Rule, holds_for
-from lockstep.model.pmap import PMap
+from lockstep.engine.versioned import Version
 from lockstep.model.update import HoldReason
 
 Holds = tuple[HoldReason, ...]
@@ -116,7 +116,7 @@ class SlotHolds(Mapping[str, Holds]):
     __slots__ = ("_entries", "_epochs", "_flat", "_starts", "_walked")
 
     def __init__(
-        self, entries: PMap[str, Entry], walked: Mapping[str, Holds], epochs: Epochs, starts: frozenset[str],
+        self, entries: Version[str, Entry], walked: Mapping[str, Holds], epochs: Epochs, starts: frozenset[str],
     ) -> None:
         self._entries, self._walked = entries, walked
         self._epochs, self._starts = epochs, starts
@@ -147,7 +147,7 @@ class SlotHolds(Mapping[str, Holds]):
         if self._flat is None:
             out: dict[str, Holds] = {}
             walked, starts, at = self._walked, self._starts, self._epochs.at
-            for n, e in self._entries.items():
+            for n, e in self._entries.flat().items():
                 if n in walked:
                     continue
                 if not isinstance(e, int):
