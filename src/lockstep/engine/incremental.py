@@ -90,6 +90,9 @@ def _global_key(state: EngineState) -> tuple[object, ...]:
 
 class IncrementalScheduler:
     def __init__(self) -> None:
+        # Counts the decisions that started from scratch: a new configuration, topology or
+        # disabled set. What was running may have been removed or disabled only then.
+        self.generation = 0
         self._prev: EngineState | None = None
         self._key: tuple[object, ...] = ()
         self._index: dict[str, int] = {}
@@ -147,6 +150,7 @@ class IncrementalScheduler:
     # -- from scratch ----------------------------------------------------------
 
     def _rebuild(self, state: EngineState, key: tuple[object, ...]) -> None:
+        self.generation += 1
         self._key = key
         self._touched = None
         self._index = {n: i for i, n in enumerate(state.topology.order)}
