@@ -361,7 +361,8 @@ class IncrementalScheduler:
         volatile = sorted(self._volatile, key=index.__getitem__) if self._volatile else []
         walked: dict[str, tuple[HoldReason, ...]] = {}
         starts: list[str] = []
-        bounds, contexts = [-1], [snapshot(ctx)]
+        # The last epoch's context is the live one (nothing claims after it).
+        bounds, contexts = [-1], [ctx]
         pos, vi = -1, 0
         while True:
             cand: int | None = None
@@ -383,9 +384,10 @@ class IncrementalScheduler:
                 break
             if not reasons:
                 starts.append(n)
+                contexts[-1] = snapshot(ctx)
                 ctx.claim(n)
                 bounds.append(index[n])
-                contexts.append(snapshot(ctx))
+                contexts.append(ctx)
         serial_rep = order[queue.serial[0]] if queue.serial else None
         parallel_rep = order[queue.parallel[0]] if queue.parallel else None
         epochs = Epochs(tuple(bounds), tuple(contexts), (serial_rep, parallel_rep), _SLOTS)
@@ -398,7 +400,9 @@ class IncrementalScheduler:
                     wake_at = h.until if wake_at is None else min(wake_at, h.until)
         touched = None
         if self._touched is not None:
-            touched = frozenset(self._touched.union(walked, started, changed_in(self._epochs, epochs, queue, order)))
+            t = self._touched
+            t.update(walked, started, changed_in(self._epochs, epochs, queue, order))
+            touched = frozenset(t)
         self._epochs = epochs
         self._walked = [*walked, *starts]
         return Decision(tuple(starts), holds, wake_at, touched)
