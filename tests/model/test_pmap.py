@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockstep.model.pmap import PMap, changed_keys
+from lockstep.model.pmap import PMap, changed_keys, set_since
 
 keys = st.integers(0, 60)
 ops = st.lists(
@@ -35,6 +35,9 @@ def test_pmap_equals_the_dict_it_models_after_every_update(start: dict[int, int]
             assert m.get(k) is model.get(k)
         diff = changed_keys(prev, m)
         truly = {k for k in prev_model.keys() | model.keys() if prev_model.get(k, "-") is not model.get(k, "-")}
+        # The keys set in the step: never fewer than the changed ones, and known one step apart.
+        stepped = set_since(prev, m)
+        assert stepped is not None and truly <= stepped
         if diff is not None:
             assert truly <= set(diff)
         else:

@@ -41,7 +41,7 @@ from lockstep.engine.rules import (
 from lockstep.engine.scheduler import Decision
 from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_in, code, snapshot
 from lockstep.engine.versioned import VersionedDict
-from lockstep.model.pmap import changed_keys
+from lockstep.model.pmap import changed_keys, set_since
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason, UpdateResult
 from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
@@ -59,7 +59,8 @@ def _blocking(s: ResourceState) -> bool:
     return s.failed and s.running is None
 
 
-_OK_RUNTIMES = frozenset(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
+# A tuple: `in` compares members by identity first, where a set would call Enum.__hash__ (Python).
+_OK_RUNTIMES = tuple(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
 
 
 def view_flags(s: ResourceState) -> tuple[bool, bool]:
@@ -137,8 +138,13 @@ class IncrementalScheduler:
             self._rebuild(state, key)
         else:
             old = prev.statuses
-            moved = changed_keys(old, state.statuses)
-            changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
+            # The keys the reducers set since (a superset of those that changed: redoing
+            # an unchanged one decides the same), else the exact comparison.
+            changed = set_since(old, state.statuses)
+            if changed is None:
+                moved = changed_keys(old, state.statuses)
+                changed = set(moved) if moved is not None else {
+                    n for n, s in state.statuses.items() if old.get(n) is not s}
             if changed:
                 if not self._advance(prev, state, changed):
                     self._rebuild(state, key)  # the disabled set is global to the rules

@@ -193,6 +193,14 @@ def _steps_between(old: PMap[K, V], new: PMap[K, V]) -> set[K] | None:
     return keys if m is old else None
 
 
+def set_since(old: Mapping[K, object], new: Mapping[K, object]) -> set[K] | None:
+    """The keys set on the way from `old` to `new` (a superset of the changed ones), when `new`
+    was made from `old` in a few steps; else None."""
+    if isinstance(old, PMap) and isinstance(new, PMap):
+        return _steps_between(old, new)
+    return None
+
+
 def changed_keys(old: Mapping[K, object], new: Mapping[K, object]) -> list[K] | None:
     """Keys whose value is not the same object in `old` and `new` (added or removed included).
 
