@@ -54,17 +54,14 @@ def _waiting(s: ResourceState) -> bool:
     return bool(s.pending) and s.running is None
 
 
-def _blocking(s: ResourceState) -> bool:
-    """Its dependents see it as a failed upstream."""
-    return s.failed and s.running is None
-
-
 # A tuple: `in` compares members by identity first, where a set would call Enum.__hash__ (Python).
 _OK_RUNTIMES = tuple(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
 
 
 def view_flags(s: ResourceState) -> tuple[bool, bool]:
-    """(`s.settled`, `_blocking(s)`): what the upstream view reads of a status, read once.
+    """(`s.settled`, blocking): what the upstream view reads of a status, read once.
+
+    Blocking: its dependents see it as a failed upstream (failed, not running again).
 
     Spelled out over the fields rather than through the properties, as it runs
     for every changed status; tests/engine/test_incremental.py checks it against
@@ -165,8 +162,13 @@ class IncrementalScheduler:
         self._queue, self._epochs = ReadyQueue(), None
         self._clear, self._failed = upstream_view(state)
         # What the views read of each status, kept so that re-deriving one reads no status.
-        self._settled = {n for n, s in state.statuses.items() if s.settled}
-        self._blocked = {n for n, s in state.statuses.items() if _blocking(s)}
+        self._settled, self._blocked = set(), set()
+        for n, s in state.statuses.items():
+            is_settled, is_blocked = view_flags(s)
+            if is_settled:
+                self._settled.add(n)
+            if is_blocked:
+                self._blocked.add(n)
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
         # Nothing disabled, no reload: the gates and `upstream disabled` hold for no one, and
         # no edge is ignored, so a plain resource's conditions come from the view alone.
