@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lockstep.engine.ci import CiTracker, ci_verdict
-from lockstep.engine.incremental import _CONDITIONS, IncrementalScheduler, view_flags
-from lockstep.engine.quick import quick_conditions
+from lockstep.engine.incremental import _CONDITIONS, IncrementalScheduler
+from lockstep.engine.quick import quick_conditions, view_flags
 from lockstep.engine.rules import Context, holds_for, tiltfile_reload
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot, changed_resources, next_snapshot

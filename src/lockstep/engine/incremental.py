@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 from operator import is_not
 
-from lockstep.engine.quick import quick_conditions
+from lockstep.engine.quick import quick_conditions, view_flags
 from lockstep.engine.rules import (
     RULES,
     Context,
@@ -43,8 +43,8 @@ from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_
 from lockstep.engine.versioned import VersionedDict
 from lockstep.model.pmap import changed_keys, set_since
 from lockstep.model.resource import ResourceKind
-from lockstep.model.update import HoldReason, UpdateResult
-from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
+from lockstep.model.update import HoldReason
+from lockstep.store.state import EngineState, ResourceState
 
 _CONDITIONS = tuple(r for r in RULES if r.stage is not Stage.SLOT)
 _SLOTS = tuple(r for r in RULES if r.stage is Stage.SLOT)
@@ -52,26 +52,6 @@ _SLOTS = tuple(r for r in RULES if r.stage is Stage.SLOT)
 
 def _waiting(s: ResourceState) -> bool:
     return bool(s.pending) and s.running is None
-
-
-# A tuple: `in` compares members by identity first, where a set would call Enum.__hash__ (Python).
-_OK_RUNTIMES = tuple(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
-
-
-def view_flags(s: ResourceState) -> tuple[bool, bool]:
-    """(`s.settled`, blocking): what the upstream view reads of a status, read once.
-
-    Blocking: its dependents see it as a failed upstream (failed, not running again).
-
-    Spelled out over the fields rather than through the properties, as it runs
-    for every changed status; tests/engine/test_incremental.py checks it against
-    them.
-    """
-    last, running = s.last, s.running
-    result = last.result if last is not None else None
-    settled = (s.enabled and result is UpdateResult.SUCCEEDED and not s.pending and running is None
-               and s.runtime in _OK_RUNTIMES)
-    return settled, result is UpdateResult.FAILED and running is None
 
 
 def _volatile(s: ResourceState) -> bool:

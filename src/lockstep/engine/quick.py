@@ -1,4 +1,7 @@
-"""The condition holds of a plain pending resource, without asking every rule in turn.
+"""What the incremental scheduler reads of a status on its common path, read directly.
+
+`view_flags` gives the two facts the upstream view reads of a status. `quick_conditions`
+gives the condition holds of a plain pending resource, without asking every rule in turn.
 
 After most batches the resources whose condition holds must be re-derived are
 the dependents of an update that just finished: enabled, trigger mode auto (or
@@ -16,12 +19,31 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from lockstep.model.resource import TriggerMode
-from lockstep.model.update import HoldKind, HoldReason
-from lockstep.store.state import ResourceState
+from lockstep.model.update import HoldKind, HoldReason, UpdateResult
+from lockstep.store.state import ResourceState, RuntimeStatus
 
 Holds = tuple[HoldReason, ...]
 
 _AUTO = TriggerMode.AUTO
+
+# A tuple: `in` compares members by identity first, where a set would call Enum.__hash__ (Python).
+_OK_RUNTIMES = tuple(r for r in RuntimeStatus if ResourceState("", runtime=r).runtime_ok)
+
+
+def view_flags(s: ResourceState) -> tuple[bool, bool]:
+    """(`s.settled`, blocking): what the upstream view reads of a status, read once.
+
+    Blocking: its dependents see it as a failed upstream (failed, not running again).
+
+    Spelled out over the fields rather than through the properties, as it runs
+    for every changed status; tests/engine/test_incremental.py checks it against
+    them.
+    """
+    last, running = s.last, s.running
+    result = last.result if last is not None else None
+    settled = (s.enabled and result is UpdateResult.SUCCEEDED and not s.pending and running is None
+               and s.runtime in _OK_RUNTIMES)
+    return settled, result is UpdateResult.FAILED and running is None
 
 
 def quick_conditions(
