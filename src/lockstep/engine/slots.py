@@ -39,7 +39,7 @@ class ReadyQueue:
     """The ready resources a pass may start, as sorted topological positions, by kind (serial or not).
 
     A member is named by its code, `pos * 2 + serial` (see `code`): the scheduler keeps
-    the codes in its persistent map of hold entries, beside the condition holds.
+    the codes among its hold entries, beside the condition holds.
     """
 
     def __init__(self) -> None:
@@ -66,7 +66,10 @@ class Epochs:
     That value is what the slot rules say in the pass's k-th context, asked of one
     ready resource of the same kind (serial or not): computed on first use and
     kept, since most epochs' values are never read (nobody of that kind waits
-    there, or no view asks).
+    there, or no view asks). A kept context's own sets are copies, but its
+    upstream view (`clear`, `failed`) is the scheduler's, which later decisions
+    rewrite: the slot rules read what runs, the free slots and the resource's
+    kind only, never the view.
     """
 
     __slots__ = ("_contexts", "_reps", "_rules", "_values", "starts")
