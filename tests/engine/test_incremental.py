@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from lockstep.engine.ci import CiTracker, ci_verdict
 from lockstep.engine.incremental import _CONDITIONS, IncrementalScheduler
 from lockstep.engine.quick import quick_conditions, view_flags
-from lockstep.engine.rules import Context, holds_for, tiltfile_reload
+from lockstep.engine.rules import Context, holds_for, tiltfile_reload, upstream_view
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot, changed_resources, next_snapshot
 from lockstep.model.resource import TriggerMode
@@ -257,3 +257,18 @@ def test_the_quick_path_is_taken_and_a_wrong_one_is_caught(monkeypatch: pytest.M
     monkeypatch.setattr(inc, "quick_conditions", forgets_failures)
     with pytest.raises(AssertionError):
         sim().run(until=50)
+
+
+def test_slot_rules_never_read_the_upstream_view() -> None:
+    """An epoch's context is asked after later decisions rewrote the view it points to (engine/slots.py)."""
+    from lockstep.engine.incremental import _SLOTS
+
+    state = reduce(EngineState(), loaded_action(config(local("a"), local("b", parallel=False), local("c", ups=("a",)),
+                                                       max_parallel_updates=1), 0.0))
+    for running, capacity in (((), 1), (("a",), 0), (("b",), 0)):
+        serial = {n for n in running if n == "b"}
+        # Empty views: a rule reading them would raise KeyError.
+        blind = Context(state, {}, {}, set(running), frozenset(), set(running), serial, capacity)
+        full = Context(state, *upstream_view(state), set(running), frozenset(), set(running), serial, capacity)
+        for n in ("a", "b", "c"):
+            assert holds_for(blind, n, _SLOTS) == holds_for(full, n, _SLOTS)
