@@ -191,5 +191,10 @@ const ResList = (() => {
   scroller.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", schedule);
 
-  return { draw, schedule, reveal, element: (name) => rowEls.get(name) || null, rendered: () => rowEls.size };
+  function repaint(name) {
+    const row = rowEls.get(name), v = S.views.get(name);
+    if (row && v) paint(row, name, v);
+  }
+
+  return { draw, schedule, reveal, repaint, element: (name) => rowEls.get(name) || null, rendered: () => rowEls.size };
 })();

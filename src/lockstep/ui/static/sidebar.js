@@ -18,6 +18,7 @@ function groupOrder(a, b) {
 function applyViews(views) {
   for (const v of views) {
     S.views.set(v.name, v);
+    ResList.repaint(v.name);  // a drawn row shows its new state at once; the layout follows on the next frame
     if (v.name === S.selected) S.dirtyDetail = true;
   }
   S.dirtyGroups = true;
