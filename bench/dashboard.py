@@ -335,6 +335,10 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
             keys.append(page.evaluate(FILTER, q) / 1000)
         print(f"filter per keystroke (input -> painted): {fmt(keys)}")
         OUT["filter"] = keys
+        # What every frame with a delta costs the resource list: counts, filter, groups, layout, the drawn rows.
+        OUT["list_pass"] = page.evaluate("""() => { const t0 = performance.now();
+            for (let i = 0; i < 20; i++) summarise(); return (performance.now() - t0) / 20 / 1000; }""")
+        print(f"one pass of the resource list (summarise, JS only): {OUT['list_pass'] * 1000:.1f} ms")
         switches: list[float] = []
         for i in range(rounds):
             name = names[(i * 37 + 5) % len(names)]

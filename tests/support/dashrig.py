@@ -69,6 +69,23 @@ def row(page: Any, name: str) -> Any:
     return page.locator(f'#groups .row[data-resource="{name}"]')
 
 
+# The list's counts and groups as the page keeps them across deltas (recounted per changed resource), then as a
+# pass over every resource computes them from scratch.
+COUNTS_TWICE = """() => {
+    const snap = () => JSON.stringify([S.counts, S.layout.map((g) => [g.label, g.html, g.names]),
+                                       document.getElementById('summary').innerHTML]);
+    const kept = snap();
+    S.dirtyLayout = true;
+    summarise();
+    return [kept, snap()];
+}"""
+
+
+def counts_match_a_fresh_pass(page: Any) -> None:
+    kept, fresh = page.evaluate(COUNTS_TWICE)
+    assert kept == fresh
+
+
 def table_row(page: Any, name: str) -> Any:
     """A resource's row in the overview table, which is virtual too: the table is first scrolled to it."""
     page.wait_for_function("name => Table.views.some((v) => v.name === name)", arg=name)

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashrig import Browser, listed_rows, need_chromium, row, scrolled_through, shot, table_row
+from dashrig import (
+    Browser,
+    counts_match_a_fresh_pass,
+    listed_rows,
+    need_chromium,
+    row,
+    scrolled_through,
+    shot,
+    table_row,
+)
 from upproc import VENV_BIN, Up, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -257,6 +266,10 @@ def test_keyboard_after_clicks_focusable_rows_and_endpoint_shortcut(page: Any) -
     popup.value.wait_for_load_state()
     assert popup.value.url == "http://127.0.0.1:9/second"
     popup.value.close()
+
+
+def test_counts_kept_across_deltas_equal_a_fresh_pass(page: Any) -> None:
+    counts_match_a_fresh_pass(page)
 
 
 def test_page_is_clean(page: Any, browser: Browser) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dashrig import Browser, listed_rows, need_chromium, row, scrolled_through
+from dashrig import Browser, counts_match_a_fresh_pass, listed_rows, need_chromium, row, scrolled_through
 from upproc import Up
 
 pytest.importorskip("playwright.sync_api")
@@ -161,6 +161,25 @@ def test_a_delta_updates_a_drawn_row_and_a_row_drawn_later(page: Any) -> None:
     later = page.locator(f'#groups .row[data-resource="{far}"]')
     expect(later).to_have_attribute("data-status", "ok")
     expect(later.locator(".sub")).to_contain_text("ok")
+
+
+def test_counts_kept_across_deltas_equal_a_fresh_pass(page: Any) -> None:
+    # Every other resource of g2 and some of g3 run, and one is disabled: the header, the group counters and the
+    # rows move with each delta, recounted per changed resource only.
+    batch = [name(i) for i in range(2 * GROUP, 3 * GROUP, 2)] + [name(i) for i in range(3 * GROUP, 3 * GROUP + 20)]
+    ok_before = int(page.locator('#summary button[data-status="ok"]').inner_text().split()[0])
+    page.evaluate("ns => Api.post('/api/trigger', {resources: ns})", batch)
+    page.evaluate("n => Api.post('/api/enable', {resources: [n], enabled: false})", name(3 * GROUP + 30))
+    page.wait_for_function("ns => ns.every((n) => S.views.get(n).update_status === 'ok')", arg=batch, timeout=120_000)
+    expect(page.locator('#summary button[data-status="disabled"]')).to_have_text("1 disabled")
+    expect(page.locator('#summary button[data-status="ok"]')).to_have_text(f"{ok_before + len(batch)} ok")
+    counts_match_a_fresh_pass(page)
+    page.fill("#res-filter", "label:g2")
+    expect(page.locator('.group[data-group="g2"] .gsum')).to_contain_text(f"{GROUP // 2} ok")
+    counts_match_a_fresh_pass(page)
+    page.fill("#res-filter", "")
+    page.keyboard.press("Escape")
+    counts_match_a_fresh_pass(page)
 
 
 def test_deep_link_opens_the_resource_scrolled_into_view(up: Up, browser: Browser) -> None:

@@ -12,7 +12,8 @@ const FIRST_FRAME_MS = 20000;
 const S = {
   views: new Map(), order: [], index: new Map(),
   // The resource list's model (sidebar.js): groups in display order, each row's place, the list's size.
-  layout: [], pos: new Map(), listHeight: 0, listCount: 0, collapsed: new Set(), revealPending: null,
+  layout: [], pos: new Map(), meta: new Map(), groupBy: new Map(), listHeight: 0, listCount: 0,
+  collapsed: new Set(), revealPending: null, changed: new Set(), dirtyLayout: true,
   selected: null, tab: "resources", config: { buttons: [] },
   filter: Filter.parseFilter(""), pins: new Set(JSON.parse(localStorage.getItem("lockstep.pins") || "[]")),
   picked: new Set(), sort: { key: "name", dir: 1 }, counts: null,
@@ -104,7 +105,7 @@ function handle(msg) {
   }
 }
 
-function setOrder(order) { S.order = order; S.index = new Map(order.map((n, i) => [n, i])); }
+function setOrder(order) { S.order = order; S.index = new Map(order.map((n, i) => [n, i])); relayout(); }
 
 function applyConfig(cfg) {
   S.config = cfg;

@@ -1,5 +1,5 @@
 // The virtual resource list: only the rows in (and near) the sidebar's view
-// exist in the DOM, drawn from the model sidebar.js lays out (S.layout, S.pos).
+// exist in the DOM, drawn from the model sidebar.js lays out (S.layout, posOf).
 // A group is an element as tall as all its rows, so its header stays sticky
 // while its rows scroll; rows sit at fixed offsets inside it. Row elements are
 // recycled; a row is repainted only when its view, selection, pick or pin
@@ -101,7 +101,7 @@ const ResList = (() => {
     }
     const focused = document.activeElement && host.contains(document.activeElement) ? document.activeElement.closest(".row") : null;
     for (const name of [S.selected, focused && focused.dataset.resource]) {
-      const p = name != null && S.pos.get(name);
+      const p = name != null && posOf(name);
       if (!p || want.has(name)) continue;
       const g = S.layout[p.g];
       if (g.collapsed) continue;
@@ -147,11 +147,11 @@ const ResList = (() => {
 
   // Scroll the sidebar (as little as needed) so that the resource's row is in view, and draw it now.
   function reveal(name) {
-    const p = S.pos.get(name);
+    const p = posOf(name);
     S.revealPending = p ? null : name;
     if (!p) return null;
     const g = S.layout[p.g];
-    if (g.collapsed) { S.collapsed.delete(g.label); S.dirtyGroups = true; scheduleDom(); return null; }
+    if (g.collapsed) { S.collapsed.delete(g.label); relayout(); return null; }
     const y = base() + g.top + RES_HEAD_H + p.i * RES_ROW_H;
     // The sticky group header covers the top RES_HEAD_H px of the view.
     if (y - RES_HEAD_H < scroller.scrollTop) scroller.scrollTop = y - RES_HEAD_H;

@@ -18,12 +18,16 @@ function groupOrder(a, b) {
 function applyViews(views) {
   for (const v of views) {
     S.views.set(v.name, v);
-    ResList.repaint(v.name);  // a drawn row shows its new state at once; the layout follows on the next frame
+    S.changed.add(v.name);
+    ResList.repaint(v.name);  // a drawn row shows its new state at once; the counts follow on the next frame
     if (v.name === S.selected) S.dirtyDetail = true;
   }
   S.dirtyGroups = true;
   scheduleDom();
 }
+
+// The list must be laid out again (not only recounted): the order, the filter, pins or collapsed groups changed.
+function relayout() { S.dirtyLayout = true; S.dirtyGroups = true; scheduleDom(); }
 
 function headlineOf(v) {
   const ex = v.excerpt || [];
@@ -46,11 +50,9 @@ function subText(v) {
 function removeResource(name) {
   S.views.delete(name); S.picked.delete(name);
   if (S.selected === name) select(null);
-  S.dirtyGroups = true; scheduleDom();
+  relayout();
 }
 
-// Whether a resource passes the sidebar filter (its row exists in the list's model).
-function rowVisible(name) { return S.pos.has(name); }
 
 // Names passing the sidebar filter, in the server's order (the timeline and the graph show the same set).
 function filteredNames() {
@@ -60,23 +62,67 @@ function filteredNames() {
 // The names j/k walk through: the list's order, collapsed groups skipped.
 function navNames() { return S.layout.flatMap((g) => (g.collapsed ? [] : g.names)); }
 
-function applyFilter() { S.dirtyGroups = true; scheduleDom(); }
+function applyFilter() { relayout(); }
 
 const zeroCounts = () => ({ ok: 0, failed: 0, running: 0, pending: 0, held: 0, disabled: 0, n: 0 });
 
-// One pass over the model (O(resources), a few ms at 10,000): the counts, the groups of the rows passing the
-// filter in the server's (topological) order, and their layout. The DOM is the virtual list's business.
+// A row's place in the list: its group's index in S.layout and its index in the group (null: not listed).
+function posOf(name) {
+  const at = S.pos.get(name);
+  if (at === undefined) return null;
+  let lo = 0, hi = S.layout.length - 1;
+  while (lo < hi) {  // the last group starting at or before the row's flat index
+    const mid = (lo + hi + 1) >> 1;
+    if (S.layout[mid].start <= at) lo = mid; else hi = mid - 1;
+  }
+  return { g: lo, i: at - S.layout[lo].start };
+}
+
+const groupHtml = (c) => ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => c[k] || k === "ok" || k === "failed")
+  .map((k) => `<span class="${k}">${c[k]} ${k === "failed" ? "err" : k}</span>`).join(" ") + ` / ${c.n}`;
+
+// After a frame's deltas: the counts and group counters follow each changed resource, when none of them moved
+// (same group, same answer from the filter): O(changed), not O(resources). Returns false when the list must be
+// laid out again; summarise() then recomputes everything from scratch (and fixes any count changed here).
+function recount() {
+  const total = S.counts;
+  if (!total) return false;
+  const touched = new Set();
+  for (const name of S.changed) {
+    const v = S.views.get(name), old = S.meta.get(name);
+    if (!v || !old) return false;
+    const b = Filter.bucketOf(v);
+    if (groupOf(v) !== old.label || Filter.passes(S.filter, v, S.pins.has(name)) !== old.ok) return false;
+    if (b === old.b) continue;
+    total[old.b]--; total[b]++;
+    if (old.ok) { const g = S.groupBy.get(old.label); g.c[old.b]--; g.c[b]++; touched.add(g); }
+    old.b = b;
+  }
+  for (const g of touched) g.html = groupHtml(g.c);
+  ResList.draw();
+  renderCounts(total);
+  return true;
+}
+
+// The counts, the groups of the rows passing the filter in the server's (topological) order and their layout:
+// one pass over the model (O(resources), a few ms at 10,000) when the list must be laid out again, else a
+// recount of the changed resources. The DOM is the virtual list's business.
 function summarise() {
+  const changed = S.changed.size > 0;
+  if (!S.dirtyLayout && changed && recount()) { S.changed.clear(); return; }
+  S.dirtyLayout = false; S.changed.clear();
   const total = zeroCounts();
-  const byLabel = new Map();
+  const byLabel = new Map(), meta = new Map();
   for (const name of S.order) {
     const v = S.views.get(name);
     if (!v) continue;
     const b = Filter.bucketOf(v);
     total[b]++; total.n++;
     const pinned = S.pins.has(name);
-    if (!Filter.passes(S.filter, v, pinned)) continue;
     const label = pinned ? PINNED : v.labels.length ? v.labels[0] : "unlabeled";
+    const ok = Filter.passes(S.filter, v, pinned);
+    meta.set(name, { b, label, ok });
+    if (!ok) continue;
     let g = byLabel.get(label);
     if (!g) { g = { label, names: [], c: zeroCounts() }; byLabel.set(label, g); }
     g.names.push(name); g.c[b]++; g.c.n++;
@@ -84,19 +130,21 @@ function summarise() {
   const layout = [...byLabel.keys()].sort(groupOrder).map((k) => byLabel.get(k));
   const pos = new Map();
   let top = 0, start = 0;
-  for (let gi = 0; gi < layout.length; gi++) {
-    const g = layout[gi];
+  for (const g of layout) {
     g.collapsed = S.collapsed.has(g.label);
     g.top = top; g.start = start;
     g.height = RES_HEAD_H + (g.collapsed ? 0 : g.names.length * RES_ROW_H);
-    g.html = ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => g.c[k] || k === "ok" || k === "failed")
-      .map((k) => `<span class="${k}">${g.c[k]} ${k === "failed" ? "err" : k}</span>`).join(" ") + ` / ${g.c.n}`;
-    for (let i = 0; i < g.names.length; i++) pos.set(g.names[i], { g: gi, i });
+    g.html = groupHtml(g.c);
+    for (let i = 0; i < g.names.length; i++) pos.set(g.names[i], start + i);
     top += g.height; start += g.names.length;
   }
-  S.layout = layout; S.pos = pos; S.listHeight = top; S.listCount = start;
+  Object.assign(S, { layout, pos, meta, groupBy: byLabel, listHeight: top, listCount: start });
   ResList.draw();
   if (S.revealPending !== null && pos.has(S.revealPending)) ResList.reveal(S.revealPending);
+  renderCounts(total);
+}
+
+function renderCounts(total) {
   const active = new Set(S.filter.statuses);
   const head = `<span class="total">${total.n} resources</span>` + Filter.BUCKETS.map((k) =>
     `<button class="count-btn ${k}${active.has(k) ? " active" : ""}" data-status="${k}" title="show only ${k} resources">` +
@@ -108,14 +156,14 @@ function summarise() {
 
 function toggleCollapsed(label) {
   if (S.collapsed.has(label)) S.collapsed.delete(label); else S.collapsed.add(label);
-  S.dirtyGroups = true; scheduleDom();
+  relayout();
 }
 
 function togglePin(name) {
   if (S.pins.has(name)) S.pins.delete(name); else S.pins.add(name);
   localStorage.setItem("lockstep.pins", JSON.stringify([...S.pins]));
   if (name === S.selected) S.dirtyDetail = true;
-  S.dirtyGroups = true; S.dirtyTable = true; scheduleDom();
+  S.dirtyTable = true; relayout();
 }
 
 function setPicked(name, on) {
