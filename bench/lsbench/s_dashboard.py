@@ -26,7 +26,7 @@ PAGE_CASES = (("page_load", "page load: navigation -> rows drawn and the log tai
               ("filter", "resource filter, per keystroke -> painted"),
               ("switch", "switch resource: click (or select, for a row not drawn) -> painted"),
               ("delta_dom", "stream delta arrived -> row status in the DOM"),
-              ("list_pass", "one pass of the resource list model (JS)"),
+              ("list_pass", "a full pass of the resource list model, as on a filter change (JS)"),
               ("dom_update", "trigger from the page -> row status changes"))
 # (figure key, summary line, statistic, goal in ms)
 PAGE_GOALS = (("view_render", "dashboard first view after the snapshot arrives", "median", GOAL_VIEW_RENDER_MS),
