@@ -121,6 +121,14 @@ def test_keyboard_navigation_crosses_the_drawn_rows_and_focus_follows(page: Any)
         page.keyboard.press("k")
     expect(page.locator(f'#groups .row[data-resource="{name(0)}"]')).to_be_focused()
     assert in_view(page, name(0))
+    # The arrow keys of a focused row do the same.
+    for _ in range(30):
+        page.keyboard.press("ArrowDown")
+    expect(page.locator(f'#groups .row[data-resource="{name(30)}"]')).to_be_focused()
+    expect(page.locator(f'#groups .row[data-resource="{name(30)}"]')).to_have_attribute("aria-selected", "true")
+    assert in_view(page, name(30))
+    page.keyboard.press("ArrowUp")
+    expect(page.locator(f'#groups .row[data-resource="{name(29)}"]')).to_be_focused()
     # Across a group boundary: the last of g0 to the first of g1.
     row(page, name(GROUP - 1)).locator(".name").click()
     page.keyboard.press("j")

@@ -186,7 +186,10 @@ const ResList = (() => {
   });
   host.addEventListener("keydown", (e) => {
     const row = rowOf(e);
-    if (row && e.target === row && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); select(row.dataset.resource); }
+    if (!row || e.target !== row || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(row.dataset.resource); }
+    // The listbox's own keys: the arrows move like j/k (and do not scroll the sidebar by themselves).
+    else if (e.key === "ArrowDown" || e.key === "ArrowUp") { e.preventDefault(); move(e.key === "ArrowDown" ? 1 : -1); }
   });
   scroller.addEventListener("scroll", schedule, { passive: true });
   window.addEventListener("resize", schedule);
