@@ -87,6 +87,26 @@ def test_scrolling_to_the_end_shows_the_last_resource(page: Any) -> None:
     expect(page.locator(f'#groups .row[data-resource="{name(0)}"]')).to_be_visible()
 
 
+def test_dom_order_follows_the_list_while_scrolling_up(page: Any) -> None:
+    # Rows drawn while scrolling up are added above the others: Tab and reading order must still follow the list.
+    page.locator("#sidebar").evaluate("e => e.scrollTop = e.scrollHeight")
+    page.wait_for_function(IN_VIEW, arg=name(N - 1))
+    # Up in steps of 600 px until g3's header is 200 px below the top, so that the end of g2 is drawn too.
+    page.evaluate("""async () => {
+        const sb = document.getElementById('sidebar');
+        const g3 = () => document.querySelector('.group[data-group="g3"]').getBoundingClientRect().top;
+        while (g3() < sb.getBoundingClientRect().top + 200) {
+            sb.scrollTop -= 600;
+            await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+        }
+    }""")
+    order = page.locator("#groups .row").evaluate_all("rs => rs.map((r) => +r.getAttribute('aria-posinset'))")
+    assert order == sorted(order) and len(order) > 10
+    groups = page.locator("#groups > .group").evaluate_all("gs => gs.map((g) => parseFloat(g.style.top))")
+    assert groups == sorted(groups) and len(groups) >= 2
+    page.locator("#sidebar").evaluate("e => e.scrollTop = 0")
+
+
 def test_scrolling_through_shows_every_resource_once_in_order(page: Any) -> None:
     assert listed_rows(page, N) == [name(i) for i in range(N)]
 

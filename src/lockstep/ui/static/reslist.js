@@ -115,15 +115,20 @@ const ResList = (() => {
       if ([...groups].some((g) => g.label === label)) continue;
       groupEls.delete(label); ge.el.remove();
     }
-    for (const g of groups) {
+    // DOM order follows the list's order (Tab and a screen reader's reading order), whatever the scrolling added.
+    let prevGroup = null;
+    for (const g of [...groups].sort((a, b) => a.top - b.top)) {
       let ge = groupEls.get(g.label);
-      if (!ge) { ge = newGroup(g.label); groupEls.set(g.label, ge); host.appendChild(ge.el); }
+      if (!ge) { ge = newGroup(g.label); groupEls.set(g.label, ge); }
+      placeAfter(host, ge.el, prevGroup);
+      prevGroup = ge.el;
       ge.el.style.top = `${g.top}px`;
       ge.el.style.height = `${g.height}px`;
       ge.el.classList.toggle("collapsed", g.collapsed);
       if (ge.html !== g.html) { ge.html = g.html; ge.sumEl.innerHTML = g.html; }
     }
-    for (const [name, [g, i]] of want) {
+    let prev = null, prevInto = null;
+    for (const [name, [g, i]] of [...want].sort((a, b) => a[1][0].start + a[1][1] - (b[1][0].start + b[1][1]))) {
       let row = rowEls.get(name);
       if (!row) { row = spare.pop() || newRow(); rowEls.set(name, row); }
       paint(row, name, S.views.get(name));
@@ -131,12 +136,19 @@ const ResList = (() => {
       row.setAttribute("aria-posinset", String(g.start + i + 1));
       row.setAttribute("aria-setsize", String(S.listCount));
       const into = groupEls.get(g.label).rowsEl;
-      if (row.parentNode !== into) {
-        const hadFocus = row === document.activeElement;
-        into.appendChild(row);
-        if (hadFocus) row.focus({ preventScroll: true });
-      }
+      placeAfter(into, row, into === prevInto ? prev : null);
+      prev = row; prevInto = into;
     }
+  }
+
+  // Put el right after `after` (first when null) in parent, unless it is there already; focus survives the move.
+  function placeAfter(parent, el, after) {
+    const next = after ? after.nextSibling : parent.firstChild;
+    if (el === next) return;
+    const hadFocus = el.contains(document.activeElement);
+    const active = document.activeElement;
+    parent.insertBefore(el, next);
+    if (hadFocus && active instanceof HTMLElement) active.focus({ preventScroll: true });
   }
 
   function schedule() {
