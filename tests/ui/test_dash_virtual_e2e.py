@@ -210,6 +210,22 @@ def test_counts_kept_across_deltas_equal_a_fresh_pass(page: Any) -> None:
     counts_match_a_fresh_pass(page)
 
 
+def test_a_collapsed_group_takes_one_header_and_opens_for_a_selection(page: Any) -> None:
+    page.locator("#sidebar").evaluate("e => e.scrollTop = 0")
+    page.locator('.group[data-group="g0"] .gname').click()
+    expect(page.locator('.group[data-group="g0"]')).to_have_class(re.compile(r"\bcollapsed\b"))
+    expect(page.locator('.group[data-group="g0"] .row')).to_have_count(0)
+    expect(page.locator(f'#groups .row[data-resource="{name(GROUP)}"]')).to_be_visible()  # g1 right below
+    page.wait_for_function(IN_VIEW, arg=name(GROUP))
+    assert dom_rows(page) <= MAX_ROWS
+    page.locator("#sidebar").evaluate("e => e.scrollTop = e.scrollHeight")
+    page.wait_for_function(IN_VIEW, arg=name(N - 1))
+    page.evaluate("n => select(n)", name(7))   # a link or the graph opening a resource of the collapsed group
+    expect(page.locator('.group[data-group="g0"]')).not_to_have_class(re.compile(r"\bcollapsed\b"))
+    expect(page.locator(f'#groups .row.selected[data-resource="{name(7)}"]')).to_be_visible()
+    page.wait_for_function(IN_VIEW, arg=name(7))
+
+
 def test_deep_link_opens_the_resource_scrolled_into_view(up: Up, browser: Browser) -> None:
     other = browser.page(f"{up.url}#/r/{name(1500)}", height=800)
     selected = other.locator(f'#groups .row.selected[data-resource="{name(1500)}"]')

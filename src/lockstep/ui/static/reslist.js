@@ -163,7 +163,7 @@ const ResList = (() => {
     S.revealPending = p ? null : name;
     if (!p) return null;
     const g = S.layout[p.g];
-    if (g.collapsed) { S.collapsed.delete(g.label); relayout(); return null; }
+    if (g.collapsed) { S.collapsed.delete(g.label); S.revealPending = name; relayout(); return null; }  // once laid out
     const y = base() + g.top + RES_HEAD_H + p.i * RES_ROW_H;
     // The sticky group header covers the top RES_HEAD_H px of the view.
     if (y - RES_HEAD_H < scroller.scrollTop) scroller.scrollTop = y - RES_HEAD_H;
