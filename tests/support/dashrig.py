@@ -88,10 +88,10 @@ def counts_match_a_fresh_pass(page: Any) -> None:
 
 def table_row(page: Any, name: str) -> Any:
     """A resource's row in the overview table, which is virtual too: the table is first scrolled to it."""
-    page.wait_for_function("name => Table.views.some((v) => v.name === name)", arg=name)
+    page.wait_for_function("name => Table.names.includes(name)", arg=name)
     page.evaluate("""(name) => {
         const w = document.getElementById('table-wrap');
-        w.scrollTop = Math.max(0, Table.views.findIndex((v) => v.name === name) * Table.rowH - w.clientHeight / 2);
+        w.scrollTop = Math.max(0, Table.names.indexOf(name) * Table.rowH - w.clientHeight / 2);
         drawTable();
     }""", name)
     return page.locator(f'#overview tr[data-resource="{name}"]')

@@ -134,9 +134,12 @@ function scheduleDom() {
   requestAnimationFrame(() => {
     domPending = false;
     if (S.dirtyGroups) {
-      S.dirtyGroups = false; summarise();
+      S.dirtyGroups = false;
+      const full = summarise();
       if (S.tab === "errors") renderErrors();
-      if (S.tab === "table") S.dirtyTable = true;
+      // Sorted by name, the table's order changes only with a full pass (filter, pins, resources added or
+      // removed): a delta redraws the rows in view; other columns can move a row, so they sort again.
+      if (S.tab === "table") { if (full || S.sort.key !== "name") S.dirtyTable = true; else drawTable(); }
     }
     if (S.dirtyTable && S.tab === "table") { S.dirtyTable = false; renderTable(); }
     if (S.dirtyDetail) { S.dirtyDetail = false; renderDetail(); }

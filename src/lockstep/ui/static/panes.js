@@ -57,7 +57,7 @@ function tableCells(v) {
 
 // The overview table is virtual too: the sorted model is kept, only the rows in (and near) the view are
 // rows of the DOM, between two spacer rows; aria-rowcount/aria-rowindex tell the whole table's size.
-const Table = { views: [], rowH: 23, pending: false };
+const Table = { names: [], rowH: 23, pending: false };
 const TABLE_OVERSCAN = 10;  // rows drawn beyond each edge of the view
 
 function renderTable() {
@@ -81,8 +81,8 @@ function renderTable() {
   // Keys computed once per row, not once per comparison: 10,000 rows sort in a few ms.
   const keyed = filteredNames().map((n) => { const v = S.views.get(n); return [S.pins.has(n) ? 0 : 1, col.sort(v), v]; });
   keyed.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) * S.sort.dir);  // pinned always first
-  Table.views = keyed.map((k) => k[2]);
-  $("overview").setAttribute("aria-rowcount", String(Table.views.length + 1));
+  Table.names = keyed.map((k) => k[2].name);
+  $("overview").setAttribute("aria-rowcount", String(Table.names.length + 1));
   drawTable();
 }
 
@@ -94,13 +94,14 @@ function scheduleTable() {
 
 function drawTable() {
   const wrap = $("table-wrap"), tbody = $("overview").tBodies[0];
-  const n = Table.views.length, h = Table.rowH;
+  const n = Table.names.length, h = Table.rowH;
   const from = Math.max(0, Math.floor(wrap.scrollTop / h) - TABLE_OVERSCAN);
   const to = Math.min(n, Math.ceil((wrap.scrollTop + wrap.clientHeight) / h) + TABLE_OVERSCAN);
   const pad = (px) => (px > 0 ? `<tr class="pad" aria-hidden="true" style="height:${px}px"><td colspan="${COLUMNS.length}"></td></tr>` : "");
   const rows = [];
   for (let i = from; i < to; i++) {
-    const v = Table.views[i];
+    const v = S.views.get(Table.names[i]);  // the current view: a delta redraws without sorting again
+    if (!v) continue;
     rows.push(`<tr data-resource="${esc(v.name)}" data-bucket="${Filter.bucketOf(v)}" aria-rowindex="${i + 2}"` +
       ` class="${S.pins.has(v.name) ? "pinned" : ""}">` + tableCells(v).map((c) => `<td>${c}</td>`).join("") + "</tr>");
   }

@@ -106,10 +106,10 @@ function recount() {
 
 // The counts, the groups of the rows passing the filter in the server's (topological) order and their layout:
 // one pass over the model (O(resources), a few ms at 10,000) when the list must be laid out again, else a
-// recount of the changed resources. The DOM is the virtual list's business.
+// recount of the changed resources (returns false then). The DOM is the virtual list's business.
 function summarise() {
   const changed = S.changed.size > 0;
-  if (!S.dirtyLayout && changed && recount()) { S.changed.clear(); return; }
+  if (!S.dirtyLayout && changed && recount()) { S.changed.clear(); return false; }
   S.dirtyLayout = false; S.changed.clear();
   const total = zeroCounts();
   const byLabel = new Map(), meta = new Map();
@@ -142,6 +142,7 @@ function summarise() {
   ResList.draw();
   if (S.revealPending !== null && pos.has(S.revealPending)) ResList.reveal(S.revealPending);
   renderCounts(total);
+  return true;
 }
 
 function renderCounts(total) {
