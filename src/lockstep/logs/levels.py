@@ -43,8 +43,26 @@ def _word(word: str) -> LogLevel | None:
     return _WORDS.get(word.lower())
 
 
+# Every rule below that gives WARN or ERROR needs one of these in the line (a level
+# word, a level key, "Traceback", an ...Error/...Exception name), a leading "{"
+# (a JSON value may spell its word with \u escapes), a leading klog letter or an
+# escape sequence (one may split a word). A line with none of them is INFO, found
+# by one scan instead of six: most lines, `Running cmd: ...` included.
+_NEEDLES = re.compile(r"err|fatal|crit|panic|emerg|alert|sever|fail|exception|warn|traceback|level|lvl",
+                      re.IGNORECASE)
+
+
 def level_of(text: str) -> LogLevel:
     """The level a reader would assign to this line; INFO when nothing says otherwise."""
+    first = text[:1]
+    if (first and first not in "EWF{" and not first.isspace() and "\x1b" not in text
+            and not _NEEDLES.search(text)):
+        return LogLevel.INFO
+    return level_by_rules(text)
+
+
+def level_by_rules(text: str) -> LogLevel:
+    """`level_of` without its shortcut (the reference it is tested against)."""
     if "\x1b" in text:
         text = _ANSI.sub("", text)
     head = text.lstrip()
