@@ -168,3 +168,13 @@ def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # typ
     assert writers and all(name.startswith("lockstep-logs") for name in writers)
     assert [ln.text for ln in store.read_all_from_disk("r3")][-1] == "255"
     store.close()
+
+
+def test_path_for_is_the_joined_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs import names
+
+    for directory in (str(tmp_path), str(tmp_path) + "/", str(tmp_path) + "/./logs"):
+        store = LogStore(directory)
+        for name in ("api", "a/b", "..", "", "/abs"):
+            assert store.path_for(name) == os.path.join(directory, names.encode(name))
+            assert store.path_for(name) == os.path.join(directory, names.encode(name))  # from the cache

@@ -1,4 +1,4 @@
-"""`up --stream`/`ci` log lines: batched per turn of the event loop, the same text in the same order as line by line."""
+"""`up --stream`/`ci` log lines: batched in short windows, the same text in the same order as line by line."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ class _Out(io.StringIO):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0
+        self.written: asyncio.Event | None = None
 
     def write(self, s: str) -> int:
         self.writes += 1
+        if self.written is not None:
+            self.written.set()
         return super().write(s)
 
 
@@ -49,23 +52,28 @@ _LINE = st.tuples(
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(_LINE, max_size=6), max_size=5))
-def test_batched_output_equals_line_by_line(turns: list[list[tuple[str, str, LogLevel, float]]]) -> None:
+def test_batched_output_equals_line_by_line(bursts: list[list[tuple[str, str, LogLevel, float]]]) -> None:
     out = _Out()
+    now = [0.0]
     logs = LogStore(None)
-    logs.subscribe(StreamPrinter(out, names=lambda: ["api", "web"]))
+    logs.subscribe(StreamPrinter(out, names=lambda: ["api", "web"], window=0.001, clock=lambda: now[0]))
     appended: list[LogLine] = []
 
     async def run() -> None:
-        for turn in turns:
+        out.written = asyncio.Event()
+        for burst in bursts:
+            now[0] += 1.0  # a quiet second since the last write
             writes = out.writes
-            for resource, text, level, at in turn:
+            for resource, text, level, at in burst:
                 appended.append(logs.append(resource, LogSource.BUILD, text, at, level))
-            assert out.writes == writes, "lines were written during the turn that logged them"
-            await asyncio.sleep(0)
-            await asyncio.sleep(0)
-            # The turn's lines are out, in one write.
+            # The burst's first line at once, the others wait for the window's end.
+            assert out.writes == writes + (1 if burst else 0)
+            if len(burst) > 1:
+                assert out.getvalue() == _reference(appended[:-len(burst) + 1], 12)
+                out.written.clear()
+                await asyncio.wait_for(out.written.wait(), 30)
+                assert out.writes == writes + 2
             assert out.getvalue() == _reference(appended, 12)
-            assert out.writes == writes + (1 if turn else 0)
 
     asyncio.run(run())
 
@@ -81,8 +89,9 @@ def test_announce_writes_the_waiting_lines_first(capsys: pytest.CaptureFixture[s
     import sys
 
     async def run() -> None:
-        printer = StreamPrinter(sys.stdout)
-        printer(LogLine(1, "api", LogSource.BUILD, LogLevel.INFO, 0.0, "the last log line"))
+        printer = StreamPrinter(sys.stdout, window=60)
+        for text in ("written at once", "the last log line"):
+            printer(LogLine(1, "api", LogSource.BUILD, LogLevel.INFO, 0.0, text))
         terminal.announce("lockstep ci: success")
 
     asyncio.run(run())
@@ -94,8 +103,13 @@ def test_announce_writes_the_waiting_lines_first(capsys: pytest.CaptureFixture[s
 def test_lines_of_the_last_turn_are_written_by_flush_printers() -> None:
     out = _Out()
 
+    logs = LogStore(None)  # what keeps the printer, as the engine's store does
+    logs.subscribe(StreamPrinter(out, window=60))
+
     async def run() -> None:
-        StreamPrinter(out)(LogLine(1, "api", LogSource.BUILD, LogLevel.INFO, 0.0, "logged as the loop stops"))
+        for text in ("written at once", "logged as the loop stops"):
+            logs.append("api", LogSource.BUILD, text, 0.0)
+        assert out.writes == 1
 
     asyncio.run(run())  # no turn was left to write it in
     terminal.flush_printers()
@@ -105,14 +119,15 @@ def test_lines_of_the_last_turn_are_written_by_flush_printers() -> None:
 def test_a_flood_in_one_turn_is_written_in_bounded_pieces() -> None:
     out = _Out()
 
+    printer = StreamPrinter(out, window=60)
+
     async def run() -> None:
-        printer = StreamPrinter(out)
         for i in range(3 * StreamPrinter._MAX_WAITING):
             printer(LogLine(i, "api", LogSource.RUNTIME, LogLevel.INFO, 0.0, str(i)))
-        assert out.writes >= 2
-        await asyncio.sleep(0)
+        assert out.writes >= 3
 
     asyncio.run(run())
+    printer.flush()
     assert [line.rsplit("| ", 1)[1] for line in out.getvalue().splitlines()] == [
         str(i) for i in range(3 * StreamPrinter._MAX_WAITING)
     ]

@@ -127,6 +127,7 @@ class LogStore:
         # Lines waiting for the writer, by resource (the whole line: the disk is never truncated).
         self._pending: dict[str, list[LogLine]] = {}
         self._to_disk = directory is not None
+        self._dir_prefix = "" if directory is None else os.path.join(directory, "")
         # Touched by the writer thread only (while a batch is in flight).
         self._unsaved: dict[str, int] = {}  # lines a failing disk cost, by resource
         self._writer: ThreadPoolExecutor | None = None
@@ -243,8 +244,9 @@ class LogStore:
         if path is None:
             if self.directory is None:
                 raise ValueError("this LogStore has no directory")
-            # Once per resource: encoding a name walks it byte by byte.
-            path = self._paths[resource] = os.path.join(self.directory, names.encode(resource))
+            # Once per resource. An encoded name never starts with a separator, so
+            # directory + separator + name is what os.path.join would give, at a tenth of the cost.
+            path = self._paths[resource] = self._dir_prefix + names.encode(resource)
         return path
 
     def memory_bytes(self) -> int:

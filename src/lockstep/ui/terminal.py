@@ -101,17 +101,25 @@ class StreamPrinter:
     The prefix column is as wide as the longest resource name of the first
     loaded Tiltfile (`names`), fixed for the whole run so columns never shift.
 
-    Lines are written in order, once per turn of the event loop (one write and
-    one flush for all the lines that turn logged, not one each); with no loop
-    running, at once. `flush()` writes what is waiting, and `announce()` does it
-    for every printer first, so the run's own words come after its log lines.
+    Lines are written in order, in batches: a line that comes `window` seconds
+    or more after the last write is written at once; the lines that follow it
+    within the window wait for one write (and one flush) at its end, so that a
+    graph of `true` commands, a few lines per update and hundreds of updates a
+    second, costs a write per window rather than a write, a flush and an event
+    loop callback per line. With no loop running, each line is written at once.
+    `flush()` writes what is waiting, and `announce()` does it for every printer
+    first, so the run's own words come after its log lines.
     """
 
-    # Lines waiting past this many are written at once (one turn of the loop can read a lot of output).
+    # Lines waiting past this many are written at once (a flood must not wait in memory).
     _MAX_WAITING = 512
 
-    def __init__(self, out: TextIO | None = None, names: Callable[[], Iterable[str]] | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, names: Callable[[], Iterable[str]] | None = None,
+                 window: float = 0.01, clock: Callable[[], float] = time.monotonic) -> None:
         self.out = out or sys.stdout
+        self._window = window
+        self._clock = clock
+        self._last_write = -math.inf
         self.width = 12
         self._names = names
         self._fixed = names is None
@@ -157,16 +165,23 @@ class StreamPrinter:
             if len(self._waiting) >= self._MAX_WAITING:
                 self.flush()
             return
+        now = self._clock()
+        wait = self._last_write + self._window - now
+        if wait <= 0:
+            self._last_write = now
+            self.flush()
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             self.flush()
             return
         self._scheduled = True
-        loop.call_soon(self._end_of_turn)
+        loop.call_later(wait, self._end_of_window)
 
-    def _end_of_turn(self) -> None:
+    def _end_of_window(self) -> None:
         self._scheduled = False
+        self._last_write = self._clock()
         self.flush()
 
     def flush(self) -> None:
