@@ -23,10 +23,11 @@ start behind it) for seconds. One batch is written while the next one fills;
 
 An append must cost only a few microseconds on the event loop (each update
 logs two or three lines, and a graph has up to 10,000 resources): it stores
-the line in the rings and queues it; the writer thread turns each resource's queued lines into one
-bytes object and writes it with one `os.write` to a kept-open descriptor
-(`records.py`). Every write reaches the kernel before the batch counts as
-written, so a crash of lockstep loses at most the unflushed buffer.
+the line in the rings and queues it. The writer thread turns each resource's
+queued lines into one bytes object (`records.py`) and writes it with one
+`os.write` to a kept-open descriptor. Every write reaches the kernel before
+the batch counts as written, so a crash of lockstep loses at most the
+unflushed buffer.
 """
 
 from __future__ import annotations
