@@ -114,3 +114,21 @@ def test_descriptors_are_closed_after_the_process_is_done() -> None:
         assert fds() == before
 
     run(main())
+
+
+def test_without_pidfds_a_thread_waits_for_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pidfd(pid: int, flags: int = 0) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+    lines: list[str] = []
+
+    async def main() -> tuple[int, int]:
+        runner = SubprocessRunner()
+        h = await runner.start(ProcessSpec(("sh", "-c", "echo done; exit 4"), "/"), lambda t, s: lines.append(t))
+        code = await h.wait()
+        h2 = await runner.start(ProcessSpec(("sleep", "100"), "/"), lambda t, s: None)
+        return code, await h2.stop(grace=1.0)
+
+    assert run(main()) == (4, -15)
+    assert lines == ["done"]

@@ -49,6 +49,8 @@ class SubprocessHandle:
         self._pipes = {out_fd: LineSplitter(Stream.STDOUT, on_line), err_fd: LineSplitter(Stream.STDERR, on_line)}
         # Exited and drained (or the drain timed out): what wait() waits for.
         self._finished = False
+        # Woken at the end (wait) and at every event: exit, a pipe's EOF (stop).
+        self._done_waiters: list[asyncio.Future[None]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._drain_timer: asyncio.TimerHandle | None = None
         self._stop_task: asyncio.Task[int] | None = None
@@ -69,8 +71,11 @@ class SubprocessHandle:
         return self._code
 
     async def wait(self) -> int:
-        while not self._finished:
-            await self._event()
+        if not self._finished:
+            # A future per waiter: a cancelled waiter cancels only its own.
+            fut: asyncio.Future[None] = self._loop.create_future()
+            self._done_waiters.append(fut)
+            await fut
         self._release_if_empty()
         assert self._code is not None
         return self._code
@@ -160,6 +165,9 @@ class SubprocessHandle:
         if self._finished:
             return
         self._finished = True
+        done, self._done_waiters = self._done_waiters, []
+        for fut in done:
+            _resolve(fut)
         self._notify()
 
     def _notify(self) -> None:
@@ -169,7 +177,6 @@ class SubprocessHandle:
             _resolve(fut)
 
     async def _event(self, timeout: float | None = None) -> None:
-        # A future per waiter: a cancelled waiter cancels only its own.
         fut: asyncio.Future[None] = self._loop.create_future()
         self._waiters.append(fut)
         if timeout is None:
