@@ -89,6 +89,8 @@ def spawn(
     """Fork and exec; return the pid once the exec succeeded, or raise the exec's OSError."""
     if not DIRECT:
         return _popen(argv, cwd, env, stdin, stdout, stderr)
+    # The event Popen raises, so that audit hooks see these starts too (free without hooks).
+    sys.audit("subprocess.Popen", argv[0], list(argv), cwd, env)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
         try:
