@@ -132,3 +132,18 @@ def test_without_pidfds_a_thread_waits_for_the_child(monkeypatch: pytest.MonkeyP
 
     assert run(main()) == (4, -15)
     assert lines == ["done"]
+
+
+def test_wait_delivers_what_a_grandchild_writes_within_the_drain_timeout() -> None:
+    lines: list[str] = []
+
+    async def main() -> int:
+        h = await SubprocessRunner().start(
+            ProcessSpec(("sh", "-c", "(sleep 0.1; echo late; echo err >&2) & echo early"), "/"),
+            lambda t, s: lines.append(t))
+        code = await h.wait()
+        # The leader exited first; its pipes reached EOF only when the grandchild did.
+        assert lines == ["early", "late", "err"] or sorted(lines) == ["early", "err", "late"]
+        return code
+
+    assert run(main()) == 0
