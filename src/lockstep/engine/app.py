@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lockstep.adapters import scratch
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
 from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
@@ -58,6 +59,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     # default_registry() comes from the Tiltfile: read it when a build runs (settings below).
     builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
     _sweep_orphans(sdir, reaper.tag)
+    _sweep_scratch(sdir)
     compose = Compose(docker, Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD),
                       override_dir=str(sdir / "compose"))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
@@ -103,6 +105,16 @@ def _sweep_orphans(sdir: Path, run: str) -> None:
     if swept.error:
         print(f"lockstep: warning: could not look for containers left by an earlier run: {swept.error}",
               file=sys.stderr, flush=True)
+
+
+def _sweep_scratch(sdir: Path) -> None:
+    """Build contexts and other scratch directories of earlier runs that were killed (see
+    adapters/scratch.py); this run's go under the state dir from here on."""
+    gone = scratch.sweep(sdir)
+    if gone:
+        print(f"lockstep: removed {len(gone)} scratch director{'ies' if len(gone) != 1 else 'y'} left by an "
+              "earlier run that did not stop cleanly", file=sys.stderr, flush=True)
+    scratch.use(sdir)
 
 
 # SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
@@ -210,6 +222,7 @@ class _Run:
         with contextlib.suppress(OSError):
             if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
                 (self.sdir / PIDFILE).unlink()
+        scratch.release()
         release(self.sdir)
 
 

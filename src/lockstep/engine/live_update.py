@@ -23,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from lockstep.adapters import scratch
 from lockstep.adapters.docker_exec import Container, LogFn
 from lockstep.adapters.live_sync import existing, write_tar
 from lockstep.engine.runners import UpdateJob
@@ -116,7 +116,7 @@ class LiveUpdater:
                          log: LogFn) -> Applied:
         if not containers:
             return Applied(False, "no running container to update")
-        tmp = tempfile.mkdtemp(prefix="lockstep-sync-")
+        tmp = scratch.mkdtemp("lockstep-sync-")
         try:
             files: tuple[str, ...] = ()
             tar_path = ""
