@@ -25,6 +25,7 @@ from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
+from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
@@ -60,8 +61,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
     _sweep_orphans(sdir, reaper.tag)
     _sweep_scratch(sdir)
-    compose = Compose(docker, Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD),
-                      override_dir=str(sdir / "compose"))
+    owner = Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD)
+    compose = Compose(docker, owner, override_dir=str(sdir / "compose"))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
@@ -85,6 +86,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     )
     # An edit during a slow evaluation stops it and evaluates again.
     engine.config.restart_load = evaluator.restart_running
+    # Before the runtimes: it records that labelled containers may exist before they start.
+    DockerLabels(engine, owner)
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
