@@ -172,8 +172,9 @@ class _Supervision:
                     commands.watch_jobs(self.d.context, ns, f"{commands.RESOURCE_LABEL}="
                                         f"{commands.label_value(self.name)}"), self.seen.jobs, only=names)))
             for ns in dict.fromkeys(ns for ns, _ in self.d.pod_selectors):
+                # Warning events are rare: a silent watch of them is the normal case, never a fault.
                 tasks.append(asyncio.ensure_future(self._watch(
-                    commands.watch_events(self.d.context, ns), {}, on_doc=self._warning)))
+                    commands.watch_events(self.d.context, ns), {}, on_doc=self._warning, bounded=False)))
             forwards = self.r.k8s.port_forwards if self.r.k8s else ()
             for pf in forwards:
                 tasks.append(asyncio.ensure_future(self._forward(pf)))
@@ -205,17 +206,20 @@ class _Supervision:
             self.log(words, error=True)
 
     async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None,
-                     on_doc: Callable[[Any], None] | None = None) -> None:
+                     on_doc: Callable[[Any], None] | None = None, bounded: bool = True) -> None:
         restarts = 0
         while True:
             stream = JsonStream(lambda bad: self.log(f"watch: {bad}", error=True))
             # A reconnected watch lists everything again: the old view is forgotten at its first event.
             fresh = [restarts > 0]
+            answered = asyncio.Event()
 
-            def on_line(text: str, s: Stream, stream: JsonStream = stream, fresh: list[bool] = fresh) -> None:
+            def on_line(text: str, s: Stream, stream: JsonStream = stream, fresh: list[bool] = fresh,
+                        answered: asyncio.Event = answered) -> None:
                 if s is Stream.STDERR:
                     self.log(f"watch: {text}", error=True)
                     return
+                answered.set()
                 for doc in stream.feed(text):
                     if fresh[0]:
                         fresh[0] = False
@@ -225,16 +229,50 @@ class _Supervision:
                     else:
                         self._event(doc, into, only)
 
+            what = argv[argv.index("get") + 1] if "get" in argv else "objects"
             handle = await self.ctl.cli.start(argv, on_line)
             try:
-                await handle.wait()
+                if not (bounded and await self._unanswered(handle, answered, argv, what)):
+                    await handle.wait()
+                    ended = f"the watch of {what} ended"
+                else:
+                    ended = f"no answer from `kubectl get {what} --watch`"
             finally:
                 await asyncio.shield(handle.stop(1.0))
             restarts += 1
             delay = backoff_delay(restarts)
-            what = argv[argv.index("get") + 1] if "get" in argv else "objects"
-            self.log(f"the watch of {what} ended; reconnecting in {delay:.0f}s", error=True)
+            self.log(f"{ended}; reconnecting in {delay:.0f}s", error=True)
             await self.ctl._sleep(delay)
+
+    async def _unanswered(self, handle: ProcessHandle, answered: asyncio.Event, argv: list[str], what: str) -> bool:
+        """Whether a watch that printed nothing (no initial list, no event) within the bound
+        stands for a cluster that does not answer: then the resource fails, saying so.
+
+        Silence alone proves nothing (a selector that matches no pod yet lists nothing), so
+        the same query without --watch settles it: a list that comes back, empty or not,
+        means the API server answers, and the watch goes on."""
+        bound = float(self.ctl.engine.snapshot.state.settings.k8s_upsert_timeout_secs)
+        heard = asyncio.ensure_future(answered.wait())
+        exited = asyncio.ensure_future(handle.wait())
+        try:
+            done, _ = await asyncio.wait({heard, exited}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            heard.cancel()
+            exited.cancel()
+        if done:
+            return False
+        once = [a for a in argv if a not in ("--watch", "--output-watch-events")]
+        listed = await self.ctl.cli.run(once, timeout=bound)
+        if listed.code == 0:
+            return False
+        why = (listed.stderr.strip().splitlines() or [f"exit code {listed.code}"])[-1]
+        self.log(f"kubectl did not answer: `kubectl get {what} --watch` printed nothing within {bound:g}s, and "
+                 f"`kubectl get {what}` failed ({why}); is the cluster reachable? (the bound is "
+                 f"update_settings(k8s_upsert_timeout_secs=N))", error=True)
+        # Failed, not "pending": `ci` stops here with the reason instead of waiting out its timeout.
+        self.ready = None
+        self.ctl.engine.dispatch(A.RuntimeExited(self.name, 1, self.ctl.engine.now()))
+        return True
 
     def _event(self, doc: Any, into: dict[str, dict[str, Any]], only: list[str] | None) -> None:
         if not isinstance(doc, dict):
