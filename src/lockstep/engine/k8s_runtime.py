@@ -10,7 +10,8 @@ After each successful apply the controller (one supervisor per update, from
   started again when the container restarts or a new pod appears;
 - `kubectl port-forward` per port forward, to the newest ready pod, moved when that pod
   changes and restarted (with backoff) when it drops.
-A watch that ends (API server restart, network) is restarted with backoff. `kubectl` was
+A watch that ends (API server restart, network) is restarted with backoff, and one that kubectl
+never answers fails the resource (engine/k8s_watch.py). `kubectl` was
 chosen over an async client library: it is the tool users already have configured (auth
 plugins, kubeconfig merging, contexts), and it needs nothing installed (docs/engine.md).
 """
@@ -25,9 +26,10 @@ from typing import Any
 
 import yaml
 
-from lockstep.adapters.kubectl import Cli, JsonStream
+from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import ProcessHandle, Stream
 from lockstep.engine.k8s_runner import Deployed, Deployments
+from lockstep.engine.k8s_watch import watch_forever
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runtime import RuntimeController
 from lockstep.engine.serve import backoff_delay
@@ -207,72 +209,25 @@ class _Supervision:
 
     async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None,
                      on_doc: Callable[[Any], None] | None = None, bounded: bool = True) -> None:
-        restarts = 0
-        while True:
-            stream = JsonStream(lambda bad: self.log(f"watch: {bad}", error=True))
-            # A reconnected watch lists everything again: the old view is forgotten at its first event.
-            fresh = [restarts > 0]
-            answered = asyncio.Event()
+        def doc(d: Any) -> None:
+            if on_doc is not None:
+                on_doc(d)
+            else:
+                self._event(d, into, only)
 
-            def on_line(text: str, s: Stream, stream: JsonStream = stream, fresh: list[bool] = fresh,
-                        answered: asyncio.Event = answered) -> None:
-                if s is Stream.STDERR:
-                    self.log(f"watch: {text}", error=True)
-                    return
-                answered.set()
-                for doc in stream.feed(text):
-                    if fresh[0]:
-                        fresh[0] = False
-                        into.clear()
-                    if on_doc is not None:
-                        on_doc(doc)
-                    else:
-                        self._event(doc, into, only)
+        await watch_forever(self.ctl.cli, argv, on_doc=doc, on_reset=into.clear,
+                            log=lambda text: self.log(text, error=True), sleep=self.ctl._sleep,
+                            bound=self._bound if bounded else None, on_silent=self._silent)
 
-            what = argv[argv.index("get") + 1] if "get" in argv else "objects"
-            handle = await self.ctl.cli.start(argv, on_line)
-            try:
-                if not (bounded and await self._unanswered(handle, answered, argv, what)):
-                    await handle.wait()
-                    ended = f"the watch of {what} ended"
-                else:
-                    ended = f"no answer from `kubectl get {what} --watch`"
-            finally:
-                await asyncio.shield(handle.stop(1.0))
-            restarts += 1
-            delay = backoff_delay(restarts)
-            self.log(f"{ended}; reconnecting in {delay:.0f}s", error=True)
-            await self.ctl._sleep(delay)
+    def _bound(self) -> float:
+        return float(self.ctl.engine.snapshot.state.settings.k8s_upsert_timeout_secs)
 
-    async def _unanswered(self, handle: ProcessHandle, answered: asyncio.Event, argv: list[str], what: str) -> bool:
-        """Whether a watch that printed nothing (no initial list, no event) within the bound
-        stands for a cluster that does not answer: then the resource fails, saying so.
-
-        Silence alone proves nothing (a selector that matches no pod yet lists nothing), so
-        the same query without --watch settles it: a list that comes back, empty or not,
-        means the API server answers, and the watch goes on."""
-        bound = float(self.ctl.engine.snapshot.state.settings.k8s_upsert_timeout_secs)
-        heard = asyncio.ensure_future(answered.wait())
-        exited = asyncio.ensure_future(handle.wait())
-        try:
-            done, _ = await asyncio.wait({heard, exited}, timeout=bound, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            heard.cancel()
-            exited.cancel()
-        if done:
-            return False
-        once = [a for a in argv if a not in ("--watch", "--output-watch-events")]
-        listed = await self.ctl.cli.run(once, timeout=bound)
-        if listed.code == 0:
-            return False
-        why = (listed.stderr.strip().splitlines() or [f"exit code {listed.code}"])[-1]
-        self.log(f"kubectl did not answer: `kubectl get {what} --watch` printed nothing within {bound:g}s, and "
-                 f"`kubectl get {what}` failed ({why}); is the cluster reachable? (the bound is "
-                 f"update_settings(k8s_upsert_timeout_secs=N))", error=True)
-        # Failed, not "pending": `ci` stops here with the reason instead of waiting out its timeout.
+    def _silent(self, why: str) -> None:
+        """The cluster does not answer the watch: failed, not "pending", so `ci` stops here with
+        the reason instead of waiting out its timeout; the next answer makes it ready again."""
+        self.log(why, error=True)
         self.ready = None
         self.ctl.engine.dispatch(A.RuntimeExited(self.name, 1, self.ctl.engine.now()))
-        return True
 
     def _event(self, doc: Any, into: dict[str, dict[str, Any]], only: list[str] | None) -> None:
         if not isinstance(doc, dict):
