@@ -56,3 +56,19 @@ def test_mkdtemp_goes_under_the_state_dir_once_used(tmp_path: Path, monkeypatch:
     made.rmdir()
     scratch.release()
     assert not owner_dir(tmp_path).exists()
+
+
+def test_never_inside_what_the_build_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A state dir inside the project (LOCKSTEP_STATE_DIR=./state) must not put a build's
+    own scratch files into its context: the system's temporary directory serves there."""
+    project = tmp_path / "project"
+    monkeypatch.setattr(scratch, "_root", None)
+    scratch.use(project / "state")
+    inside = Path(scratch.mkdtemp("lockstep-build-", avoid=[str(project)]))
+    beside = Path(scratch.mkdtemp("lockstep-build-", avoid=[str(tmp_path / "proj")]))  # a prefix, not a parent
+    try:
+        assert not str(inside).startswith(str(tmp_path))
+        assert beside.parent == owner_dir(project / "state")
+    finally:
+        inside.rmdir()
+        beside.rmdir()

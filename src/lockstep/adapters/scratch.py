@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from lockstep.adapters.procstat import process_alive, read_stat
@@ -43,15 +44,25 @@ def owner_dir(sdir: Path, pid: int | None = None) -> Path:
 def use(sdir: Path) -> None:
     """From now on this process's scratch directories go under `sdir`."""
     global _root
-    _root = owner_dir(sdir)
+    _root = owner_dir(Path(os.path.abspath(sdir)))  # absolute: compared with the paths to avoid
 
 
-def mkdtemp(prefix: str) -> str:
-    """A new private (0700) directory; the caller removes it when done."""
-    if _root is None:
+def mkdtemp(prefix: str, avoid: Iterable[str] = ()) -> str:
+    """A new private (0700) directory; the caller removes it when done.
+
+    `avoid`: directories the scratch must not lie in (an image's build context, a live
+    update's sync sources): a state dir placed inside the project (LOCKSTEP_STATE_DIR=./x)
+    would otherwise put the build's own files into what it reads. There the system's
+    temporary directory serves, as it did before state dirs held scratch space."""
+    if _root is None or any(_inside(str(_root), a) for a in avoid):
         return tempfile.mkdtemp(prefix=prefix)
     _root.mkdir(parents=True, exist_ok=True, mode=0o700)
     return tempfile.mkdtemp(prefix=prefix, dir=_root)
+
+
+def _inside(path: str, directory: str) -> bool:
+    directory = os.path.abspath(directory).rstrip("/") or "/"
+    return path == directory or path.startswith(directory if directory == "/" else directory + "/")
 
 
 def release() -> None:

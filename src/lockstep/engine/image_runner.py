@@ -97,7 +97,7 @@ class ImageBuilder:
         dockerfile = rewrite_bases(_dockerfile(img), built, self._exact)
         await self.cli.ping()
         builder = await self.cli.builder()
-        tmp = scratch.mkdtemp("lockstep-build-")
+        tmp = scratch.mkdtemp("lockstep-build-", avoid=(img.context,))
         try:
             iidfile = os.path.join(tmp, "iid")
             # Read the files once (off the event loop): what is hashed is what is sent.

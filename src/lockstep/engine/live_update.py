@@ -128,7 +128,7 @@ class LiveUpdater:
                          log: LogFn) -> Applied:
         if not containers:
             return Applied(False, "no running container to update")
-        tmp = scratch.mkdtemp("lockstep-sync-")
+        tmp = scratch.mkdtemp("lockstep-sync-", avoid=[c.local for c in p.copies])
         try:
             files: tuple[str, ...] = ()
             tar_path = ""
