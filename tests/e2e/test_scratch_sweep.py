@@ -1,6 +1,6 @@
 """A `kill -9` of lockstep during an image build leaves its build context behind; it is kept in
-the run's state dir (never the system's temporary directory) and removed by `down` and by the
-next run, while a live process's scratch directory is never touched."""
+the run's state dir (never the system's temporary directory) and removed by the next run and
+by `down`, while a live process's scratch directory is never touched."""
 
 from __future__ import annotations
 
@@ -40,21 +40,33 @@ def test_build_dirs_of_a_killed_run_are_swept_and_a_live_runs_kept(
     live.mkdir(parents=True)
     (live / "ctx.tar").write_bytes(b"in use")
 
-    log = open(tmp_path / "ci.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout", "120s"],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: "RUN sleep 60" in (tmp_path / "ci.log").read_text(), 90, "the build to run")
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+    def killed_during_build(name: str) -> int:
+        """Run `lockstep ci`, kill -9 it while its image builds; its pid."""
+        log = open(tmp_path / name, "w")  # noqa: SIM115
+        proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "ci", "-f", str(tmp_path / "Tiltfile"), "--timeout",
+                                 "120s"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: "RUN sleep 60" in (tmp_path / name).read_text(), 90, "the build to run")
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+        return proc.pid
+
+    def killed_dirs() -> list[str]:
+        return [p for p in _leftovers(sdir / SCRATCH) if not p.startswith(live.parent.name)]
+
+    first = killed_during_build("ci1.log")
     assert _leftovers(systmp) == [], "build scratch went to the system's temporary directory"
-    killed = [p for p in _leftovers(sdir / SCRATCH) if not p.startswith(live.parent.name)]
-    assert killed and all(p.startswith(f"{proc.pid}-") for p in killed), killed
+    assert killed_dirs() and all(p.startswith(f"{first}-") for p in killed_dirs()), killed_dirs()
+
+    # The next run removes the killed run's scratch before it builds (and is killed in turn).
+    second = killed_during_build("ci2.log")
+    assert "removed 1 scratch directory left by an earlier run" in (tmp_path / "ci2.log").read_text()
+    assert killed_dirs() and all(p.startswith(f"{second}-") for p in killed_dirs()), killed_dirs()
 
     done = subprocess.run([f"{VENV_BIN}/lockstep", "down", "-f", str(tmp_path / "Tiltfile")], env=env,
                           capture_output=True, text=True, timeout=120)
