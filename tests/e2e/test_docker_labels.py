@@ -32,8 +32,10 @@ def test_labelled_serve_containers_outlive_no_run(tmp_path: Path, docker_engine:
         return out.stdout.split()
 
     docker_engine.docker("run", "-d", "--name", stranger, busybox_image, "sleep", "3600")
+    ups: list[Up] = []
     try:
         first = Up(tmp_path / "Tiltfile", tmp_path / "state", env=env)
+        ups.append(first)
         (old,) = wait_until(running, timeout=90, what="the serve_cmd's container")
         first.stop(signal.SIGKILL)
         # The watchdog killed `docker run`; the container lives on, owned by nobody.
@@ -41,6 +43,7 @@ def test_labelled_serve_containers_outlive_no_run(tmp_path: Path, docker_engine:
 
         # The next `up` removes it before the serve_cmd runs again under the same --name.
         second = Up(tmp_path / "Tiltfile", tmp_path / "state", env=env)
+        ups.append(second)
         second.expect(f"removed 1 container ({name})", timeout=60)
         (new,) = wait_until(lambda: [c for c in running() if c != old], timeout=90, what="the new container")
         assert new != old
@@ -55,9 +58,13 @@ def test_labelled_serve_containers_outlive_no_run(tmp_path: Path, docker_engine:
 
         # A clean stop removes its own.
         third = Up(tmp_path / "Tiltfile", tmp_path / "state", env=env)
+        ups.append(third)
         wait_until(running, timeout=90, what="the third run's container")
         assert third.stop(signal.SIGTERM) == 0
         assert running() == [], third.log_text()
         assert stranger in docker_engine.docker("ps", "--format", "{{.Names}}").stdout.split()
     finally:
+        for up in ups:
+            if up.proc.poll() is None:
+                up.stop(signal.SIGKILL)
         docker_engine.docker("rm", "-f", stranger, name, check=False)
