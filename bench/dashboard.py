@@ -11,9 +11,12 @@ fail (printing an error among other lines), 40 manual ones, and 5 "servers"
 that chatter 100 lines/s in all. This thread measures:
   - API view latency (GET /api/view, full view of every resource; plain, and gzip as a browser asks),
   - stream delta latency (trigger dispatched -> delta for that resource received over the WebSocket),
-  - page load in Chromium (navigation -> every resource row rendered and the log tail shown),
-  - filter per keystroke and switching resources (input -> next frame painted),
+  - page load in Chromium (navigation -> the resource list drawn and the log tail shown), and the first
+    view (the snapshot frame arrived -> the list painted),
+  - filter per keystroke and switching resources (input -> next frame painted), and one full pass of
+    the resource list's model,
   - selecting a failed resource whose lines left the page's replay window -> its last 500 lines shown,
+  - stream delta -> DOM (the frame naming a resource arrived -> its drawn row's status changed),
   - DOM update latency (trigger fetched from the page -> the row's status changes in the DOM),
   - after `--stream-secs` of chatter: frame rate and JS heap,
   - live log throughput to the page (a flood, last).
@@ -211,17 +214,67 @@ FILTER = """async (q) => {
     return performance.now() - t0;
 }"""
 
+# A click on the row when it is drawn; otherwise what j/k or a link does (the list is virtual: a far row is not
+# in the DOM until the list scrolls to it, which select() does).
 SWITCH = """async (name) => {
     const t0 = performance.now();
-    document.querySelector(`#groups .row[data-resource="${name}"] .name`).click();
+    const row = document.querySelector(`#groups .row[data-resource="${name}"] .name`);
+    if (row) row.click(); else select(name);
     await new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
     return performance.now() - t0;
+}"""
+
+# Before any script of the page: note when the snapshot frame (the whole view) has arrived, and when the frame
+# drawn from it has been painted (the second animation frame after the page handled it, as for the filter).
+TIMING = """(() => {
+    window.__lsTiming = {};
+    const Base = window.WebSocket;
+    window.WebSocket = class extends Base {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', (ev) => {
+                const t = window.__lsTiming;
+                if (t.watch && !t.watchAt && typeof ev.data === 'string' && ev.data.includes(t.watch)) {
+                    t.watchAt = performance.now();
+                }
+                if (t.snapshot !== undefined || typeof ev.data !== 'string') return;
+                if (!ev.data.slice(0, 40).includes('"snapshot"')) return;
+                t.snapshot = performance.now();
+                const done = () => { t.painted = performance.now(); };
+                setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(done)));
+            });
+        }
+    };
+})();"""
+
+# A stream delta -> the row's status in the DOM: the arrival of the first frame naming the resource (noted by
+# TIMING's listener, which runs before the page's) to the mutation, for a row drawn in the list. The trigger goes
+# to the server from the page.
+DELTA_DOM = """async (name) => {
+    const row = document.querySelector(`#groups .row[data-resource="${name}"]`);
+    const before = row.dataset.status;
+    const t = window.__lsTiming;
+    t.watch = `"${name}"`; t.watchAt = 0;
+    const t0 = performance.now();
+    const changedAt = await new Promise((resolve) => {
+        const obs = new MutationObserver(() => {
+            if (row.dataset.status !== before) { obs.disconnect(); resolve(performance.now()); }
+        });
+        obs.observe(row, { attributes: true, attributeFilter: ["data-status"] });
+        Api.post('/api/trigger', {resources: [name]});
+        setTimeout(() => { obs.disconnect(); resolve(-1); }, 10000);  // running and done in one delta: no change
+    });
+    const arrived = t.watchAt;
+    t.watch = null;
+    if (changedAt < 0) return [-1, -1];
+    return [changedAt - t0, arrived ? changedAt - arrived : -1];
 }"""
 
 # Click a resource, then wait until its own last lines (fetched from the server) are painted.
 SELECT_FAILED = """async (name) => {
     const t0 = performance.now();
-    document.querySelector(`#groups .row[data-resource="${name}"] .name`).click();
+    const row = document.querySelector(`#groups .row[data-resource="${name}"] .name`);
+    if (row) row.click(); else select(name);
     for (;;) {
         await new Promise((res) => requestAnimationFrame(res));
         const shown = [...document.querySelectorAll('#log .ln')].filter((e) => e.style.display !== 'none');
@@ -253,22 +306,30 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
         first = ctx.new_page()
         t0 = time.perf_counter()
         first.goto(rig.login_url)
-        first.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n}", timeout=120_000)
+        first.wait_for_function(f"S.views.size >= {n} && document.querySelector('#groups .row') !== null",
+                                timeout=120_000)
         secs = time.perf_counter() - t0
         print(f"first visit (login URL -> cookie -> {n} rows, in a new browser): {secs * 1000:.0f} ms")
         OUT["first_visit"] = secs
         first.close()
         # What a user sees from then on: the dashboard opened in a tab of a running browser, logged in.
         page = ctx.new_page()
+        page.add_init_script(TIMING)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         t0 = time.perf_counter()
         page.goto(rig.url)
-        page.wait_for_function(f"document.querySelectorAll('#groups .row').length >= {n} && "
+        page.wait_for_function(f"S.views.size >= {n} && document.querySelector('#groups .row') !== null && "
                                "document.querySelectorAll('#log .ln').length > 0", timeout=120_000)
         OUT["page_load"] = time.perf_counter() - t0
         print(f"page load (navigation -> {n} rows + log tail rendered): {OUT['page_load'] * 1000:.0f} ms")
+        page.wait_for_function("window.__lsTiming.painted !== undefined")
+        timing = page.evaluate("window.__lsTiming")
+        OUT["view_render"] = (timing["painted"] - timing["snapshot"]) / 1000
+        print(f"first view (snapshot frame arrived -> list painted): {OUT['view_render'] * 1000:.0f} ms")
+        OUT["dom_rows"] = page.evaluate("document.querySelectorAll('#groups .row').length")
+        print(f"resource rows in the DOM: {OUT['dom_rows']} of {n}")
         summary = page.locator("#summary").inner_text().replace("\n", " ")
         print(f"header: {summary}")
         page.evaluate(FRAME)
@@ -277,6 +338,10 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
             keys.append(page.evaluate(FILTER, q) / 1000)
         print(f"filter per keystroke (input -> painted): {fmt(keys)}")
         OUT["filter"] = keys
+        # What every frame with a delta costs the resource list: counts, filter, groups, layout, the drawn rows.
+        OUT["list_pass"] = page.evaluate("""() => { const t0 = performance.now();
+            for (let i = 0; i < 20; i++) summarise(); return (performance.now() - t0) / 20 / 1000; }""")
+        print(f"a full pass of the resource list (as on a filter change; JS only): {OUT['list_pass'] * 1000:.1f} ms")
         switches: list[float] = []
         for i in range(rounds):
             name = names[(i * 37 + 5) % len(names)]
@@ -291,25 +356,23 @@ def browser(rig: Rig, n: int, rounds: int, live_lines: int, names: list[str], st
                 picks.append(dt / 1000)
         print(f"select a failed resource whose lines left the replay window -> its lines shown: {fmt(picks)}")
         page.locator("#all-row").click()
+        allowed = set(names)
         dom: list[float] = []
+        delta_dom: list[float] = []
         for i in range(rounds):
-            name = names[(i * 11 + 3) % len(names)]
-            dt = page.evaluate("""async (name) => {
-                const row = document.querySelector(`#groups .row[data-resource="${name}"]`);
-                const before = row.dataset.status;
-                const changed = new Promise((resolve) => {
-                    const obs = new MutationObserver(() => {
-                        if (row.dataset.status !== before) { obs.disconnect(); resolve(performance.now()); }
-                    });
-                    obs.observe(row, { attributes: true, attributeFilter: ["data-status"] });
-                });
-                const t0 = performance.now();
-                Api.post('/api/trigger', {resources: [name]});
-                return (await changed) - t0;
-            }""", name)
-            dom.append(dt / 1000)
+            # A row drawn in the list (the others are not in the DOM): one near the top, in turn.
+            drawn = page.evaluate("() => [...document.querySelectorAll('#groups .row')].map((r) => r.dataset.resource)")
+            pool = [x for x in drawn if x in allowed]
+            name = pool[i % len(pool)]
+            total, from_delta = page.evaluate(DELTA_DOM, name)
+            if total >= 0:
+                dom.append(total / 1000)
+            if from_delta >= 0:
+                delta_dom.append(from_delta / 1000)
             page.wait_for_function(f"document.querySelector('#groups .row[data-resource=\"{name}\"]')"
                                    ".dataset.status === 'ok'")
+        print(f"stream delta -> row status in the DOM: {fmt(delta_dom) if delta_dom else 'no sample'}")
+        OUT["delta_dom"] = delta_dom
         print(f"DOM update latency (trigger from page -> row status changes): {fmt(dom)}")
         OUT["dom_update"] = dom
         if stream_secs > 0:

@@ -16,10 +16,23 @@ GOAL_DELTA_P95_MS = 20.0
 # (key in dashboard.py's --json, case)
 API_CASES = (("view", "GET /api/view, plain"), ("view_gzip", "GET /api/view, gzip (inflated by the client)"),
              ("stream", "one trigger -> stream delta received"))
-PAGE_CASES = (("page_load", "page load: navigation -> every row and the log tail painted"),
+# Issue 12's goals for the page at 10,000 rows (on a quiet machine).
+GOAL_VIEW_RENDER_MS = 500.0
+GOAL_FILTER_P95_MS = 50.0
+GOAL_SWITCH_P95_MS = 50.0
+GOAL_DELTA_DOM_P95_MS = 16.0
+PAGE_CASES = (("page_load", "page load: navigation -> rows drawn and the log tail painted"),
+              ("view_render", "first view: snapshot frame arrived -> resource list painted"),
               ("filter", "resource filter, per keystroke -> painted"),
-              ("switch", "switch resource: click -> painted"),
+              ("switch", "switch resource: click (or select, for a row not drawn) -> painted"),
+              ("delta_dom", "stream delta arrived -> row status in the DOM"),
+              ("list_pass", "a full pass of the resource list model, as on a filter change (JS)"),
               ("dom_update", "trigger from the page -> row status changes"))
+# (figure key, summary line, statistic, goal in ms)
+PAGE_GOALS = (("view_render", "dashboard first view after the snapshot arrives", "median", GOAL_VIEW_RENDER_MS),
+              ("filter", "dashboard filter per keystroke (p95)", "p95", GOAL_FILTER_P95_MS),
+              ("switch", "dashboard switching resources (p95)", "p95", GOAL_SWITCH_P95_MS),
+              ("delta_dom", "dashboard stream delta -> DOM (p95)", "p95", GOAL_DELTA_DOM_P95_MS))
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -52,13 +65,13 @@ def run(ctx: Context) -> dict[str, Any]:
         goal_row(rows, f"`up` with {n:,} resources: one trigger → stream delta (p95)", "p95", GOAL_DELTA_P95_MS,
                  "ms", API_CASES[2][1]),
     ]
+    cases = dict(PAGE_CASES)
     if "page_load" in figures:
-        summary += [
-            measured([r for r in rows if r["case"] == PAGE_CASES[0][1]], f"dashboard page load, {n:,} rows",
-                     "median", "ms"),
-            measured([r for r in rows if r["case"] == PAGE_CASES[1][1]],
-                     f"dashboard filter per keystroke, {n:,} rows (p95)", "p95", "ms"),
-        ]
+        summary.append(measured([r for r in rows if r["case"] == cases["page_load"]],
+                                f"dashboard page load, {n:,} rows", "median", "ms"))
+    for key, measure, stat, goal in PAGE_GOALS:
+        if key in figures:
+            summary.append(goal_row(rows, f"{measure}, {n:,} rows", stat, goal, "ms", cases[key]))
     plain_mb, gzip_mb = (figures.get(k, 0) / 1e6 for k in ("view_bytes", "view_gzip_bytes"))
     return {
         "title": f"Dashboard at {n:,} resources",
@@ -70,9 +83,11 @@ def run(ctx: Context) -> dict[str, Any]:
                    f"and gzip as a browser asks, {gzip_mb:.2f} MB, inflated by the client), "
                    f"and a trigger dispatched into the engine until the WebSocket delta naming that resource "
                    f"arrives. "
-                   + ("Then headless Chromium opens the dashboard: page load (one sample), the resource filter "
-                      "per keystroke, switching resources and the row update after a trigger from the page. "
-                      "The resource list is not virtualised: every row is a DOM element."
+                   + ("Then headless Chromium opens the dashboard: page load and first view after the snapshot "
+                      "frame arrived (one sample each; painted = two animation frames later), the resource filter "
+                      "per keystroke, switching resources, a stream delta until the drawn row's status changes, "
+                      "and the row update after a trigger from the page. The resource list and table are "
+                      f"virtual: {figures.get('dom_rows', '?')} of {n:,} resource rows were in the DOM."
                       if browser else "No browser in this mode.")),
         "metrics": rows,
         "summary": summary,

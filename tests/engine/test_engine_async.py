@@ -163,3 +163,29 @@ def test_a_requested_reload_starts_at_once_and_holds_starts_until_loaded(tmp_pat
         await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(body())
+
+
+def test_an_update_is_stopped_when_its_resource_is_disabled_and_only_then(tmp_path: Path) -> None:
+    async def body() -> None:
+        clock = FakeClock()
+        gate = Gate()
+        engine, task = await running(config(local("a"), local("b"), local("c", ups=("a",)), max_parallel_updates=2),
+                                     gate, clock, tmp_path)
+        await engine.store.wait_for(lambda s: "b" in s.statuses and s.statuses["b"].running is not None, 5)
+        gate.release(1)  # a finishes, c starts beside b: steps that must stop nothing
+        await engine.store.wait_for(lambda s: s.statuses["c"].running is not None, 5)
+        await engine.wait_for(lambda s: s.state.statuses["c"].running is not None, 5)
+        assert gate.cancelled == []
+        engine.dispatch(A.SetEnabled("b", False, clock.now()))
+        for _ in range(100):  # the cancellation reaches the update on a later loop iteration
+            if gate.cancelled:
+                break
+            await asyncio.sleep(0)
+        assert gate.cancelled == ["b"]
+        st = await engine.store.wait_for(lambda s: s.statuses["b"].running is None, 5)
+        assert st.statuses["c"].running is not None
+        assert any("stopped: resource disabled" in line.text for line in engine.logs.tail("b", 100))
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(body())

@@ -14,13 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lockstep.engine.ci import CiTracker, ci_verdict
-from lockstep.engine.incremental import IncrementalScheduler
+from lockstep.engine.incremental import _CONDITIONS, IncrementalScheduler
+from lockstep.engine.quick import quick_conditions, view_flags
+from lockstep.engine.rules import Context, holds_for, tiltfile_reload, upstream_view
 from lockstep.engine.scheduler import Decision, next_updates
 from lockstep.engine.snapshot import Snapshot, changed_resources, next_snapshot
 from lockstep.model.resource import TriggerMode
+from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
-from lockstep.store.state import EngineState
+from lockstep.store.state import EngineState, ResourceState, RuntimeStatus
 
 
 class CrossCheck:
@@ -181,3 +184,91 @@ def test_a_pass_asks_the_rules_about_what_changed_not_every_resource_waiting_for
     assert d.starts == ("r2",)
     assert d.holds.get("r999") == next_updates(state).holds["r999"]
     assert len(asked) <= 10, len(asked)
+
+
+# -- the shortcuts, each against what it stands for ---------------------------------------------
+
+records = st.builds(UpdateRecord, id=st.just(1), resource=st.just("r"), reasons=st.just(()), start=st.just(0.0),
+                    result=st.sampled_from(UpdateResult))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.builds(ResourceState, name=st.just("r"), enabled=st.booleans(),
+                 pending=st.sampled_from([(), (Reason(ReasonKind.INITIAL),)]), running=st.none() | records,
+                 last=st.none() | records, runtime=st.sampled_from(RuntimeStatus)))
+def test_view_flags_read_the_same_as_the_status_properties(s: ResourceState) -> None:
+    assert view_flags(s) == (s.settled, s.failed and s.running is None)
+
+
+class QuickCheck(CrossCheck):
+    """Also compares the quick condition holds with every rule asked, wherever the scheduler would use them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.quick = 0
+
+    def __call__(self, state: EngineState) -> Decision:
+        ctx = Context.of(state)
+        plain = not ctx.disabled and tiltfile_reload(ctx, "") is None
+        for n, s in state.statuses.items():
+            if not plain or not s.pending or s.running is not None or state.topology.all_downs[n] & ctx.running:
+                continue
+            got = quick_conditions(s, state.topology.ups.get(n, frozenset()), ctx.clear, ctx.failed[n])
+            if got is not None:
+                self.quick += 1
+                assert got == holds_for(ctx, n, _CONDITIONS), (state.now, n)
+        return super().__call__(state)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_quick_condition_holds_equal_every_rule_asked(case: tuple[Sim, CrossCheck]) -> None:
+    sim, _ = case
+    check = QuickCheck()
+    sim.decide = check
+    sim.run(until=300)
+    assert check.steps > 0
+
+
+def test_the_quick_path_is_taken_and_a_wrong_one_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lockstep.engine.incremental as inc
+
+    # A chain with a failure: the quick path must name the failed upstream as the rules do.
+    def sim() -> Sim:
+        return Sim(config(local("a"), local("b", ups=("a",)), local("c", ups=("b",)), max_parallel_updates=1),
+                   fails=lambda name, k, t: name == "a" and k == 0, decide=CrossCheck())
+
+    taken: list[str] = []
+    real = inc.quick_conditions
+
+    def counting(s, *rest):  # type: ignore[no-untyped-def]
+        got = real(s, *rest)
+        if got is not None:
+            taken.append(s.name)
+        return got
+
+    monkeypatch.setattr(inc, "quick_conditions", counting)
+    sim().run(until=50)
+    assert {"b", "c"} <= set(taken)
+
+    def forgets_failures(s, ups, clear, failed):  # type: ignore[no-untyped-def]
+        return real(s, ups, clear, frozenset())
+
+    monkeypatch.setattr(inc, "quick_conditions", forgets_failures)
+    with pytest.raises(AssertionError):
+        sim().run(until=50)
+
+
+def test_slot_rules_never_read_the_upstream_view() -> None:
+    """An epoch's context is asked after later decisions rewrote the view it points to (engine/slots.py)."""
+    from lockstep.engine.incremental import _SLOTS
+
+    state = reduce(EngineState(), loaded_action(config(local("a"), local("b", parallel=False), local("c", ups=("a",)),
+                                                       max_parallel_updates=1), 0.0))
+    for running, capacity in (((), 1), (("a",), 0), (("b",), 0)):
+        serial = {n for n in running if n == "b"}
+        # Empty views: a rule reading them would raise KeyError.
+        blind = Context(state, {}, {}, set(running), frozenset(), set(running), serial, capacity)
+        full = Context(state, *upstream_view(state), set(running), frozenset(), set(running), serial, capacity)
+        for n in ("a", "b", "c"):
+            assert holds_for(blind, n, _SLOTS) == holds_for(full, n, _SLOTS)

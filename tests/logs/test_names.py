@@ -45,3 +45,26 @@ def test_store_keeps_colliding_looking_resources_apart(tmp_path: object) -> None
     assert [x.text for x in store.read_all_from_disk("🚀")] == ["rocket"]
     assert [x.text for x in store.read_all_from_disk("\x1f680")] == ["control char"]
     store.close()
+
+
+def _reference_encode(resource: str) -> str:
+    """The byte-by-byte spelling the fast paths must reproduce exactly (file names are forever)."""
+    import hashlib
+    import re
+
+    raw = resource.encode("utf-8", "surrogatepass")
+    out = "".join(chr(b) if re.fullmatch(rb"[A-Za-z0-9_-]", bytes([b])) else f"%{b:02X}" for b in raw) or "%"
+    if len(out) > 200:
+        out = out[:166] + "~~" + hashlib.sha256(raw).hexdigest()[:32]
+    return out + ".jsonl"
+
+
+@given(st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet="abcXYZ019_-", min_size=0, max_size=260),  # plain names, either side of the length limit
+    st.text(alphabet="ab_-\n/é\ud800", max_size=120),
+    st.builds(lambda n, c, tail: c * n + tail, st.integers(190, 210), st.sampled_from("aZ9_-"),
+              st.sampled_from(["", "-", "/", "\n"])),  # at the hashing length
+))
+def test_fast_encoding_equals_the_byte_by_byte_spelling(name: str) -> None:
+    assert names.encode(name) == _reference_encode(name)

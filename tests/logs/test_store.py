@@ -150,14 +150,14 @@ def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # typ
 
     gate = threading.Event()
     writers: list[str] = []
-    real_open = store_mod.open_append
+    real_open = store_mod.open_append_fd
 
-    def slow_open(path, buffering=-1):  # type: ignore[no-untyped-def]
+    def slow_open(path):  # type: ignore[no-untyped-def]
         writers.append(threading.current_thread().name)
         assert gate.wait(30), "the test never opened the gate"
-        return real_open(path, buffering)
+        return real_open(path)
 
-    monkeypatch.setattr(store_mod, "open_append", slow_open)
+    monkeypatch.setattr(store_mod, "open_append_fd", slow_open)
     store = LogStore(str(tmp_path), flush_secs=1.0, clock=lambda: 0.0)
     for i in range(256):  # the 256th append hands the buffer to the writer
         store.append(f"r{i % 4}", B, str(i), at=0.0)
@@ -168,3 +168,13 @@ def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # typ
     assert writers and all(name.startswith("lockstep-logs") for name in writers)
     assert [ln.text for ln in store.read_all_from_disk("r3")][-1] == "255"
     store.close()
+
+
+def test_path_for_is_the_joined_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs import names
+
+    for directory in (str(tmp_path), str(tmp_path) + "/", str(tmp_path) + "/./logs"):
+        store = LogStore(directory)
+        for name in ("api", "a/b", "..", "", "/abs"):
+            assert store.path_for(name) == os.path.join(directory, names.encode(name))
+            assert store.path_for(name) == os.path.join(directory, names.encode(name))  # from the cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lockstep.model.pmap import PMap, changed_keys
+from lockstep.model.pmap import PMap, changed_keys, set_since
 
 keys = st.integers(0, 60)
 ops = st.lists(
@@ -35,6 +35,9 @@ def test_pmap_equals_the_dict_it_models_after_every_update(start: dict[int, int]
             assert m.get(k) is model.get(k)
         diff = changed_keys(prev, m)
         truly = {k for k in prev_model.keys() | model.keys() if prev_model.get(k, "-") is not model.get(k, "-")}
+        # The keys set in the step: never fewer than the changed ones, and known one step apart.
+        stepped = set_since(prev, m)
+        assert stepped is not None and truly <= stepped
         if diff is not None:
             assert truly <= set(diff)
         else:
@@ -73,3 +76,20 @@ def test_removed_keys_are_gone_and_missing_ones_raise() -> None:
         pass
     else:
         raise AssertionError("a removed key must raise KeyError")
+
+
+def test_maps_up_to_eight_steps_apart_compare_by_their_steps_and_no_more_stay_linked() -> None:
+    from lockstep.model import pmap
+
+    versions = [PMap({i: i for i in range(1000)})]
+    for i in range(100):
+        versions.append(versions[-1].set(i, -i))
+        # The newest map reaches the last eight by its chain of steps (a window that slides),
+        # not by the fallbacks.
+        for back in range(1, min(pmap._CHAIN, i + 1) + 1):
+            assert pmap._steps_between(versions[-1 - back], versions[-1]) == set(range(i + 1 - back, i + 1))
+    # The chain behind the newest map is bounded (older maps are not kept alive by it).
+    length, m = 0, versions[-1]
+    while m._parent is not None:
+        length, m = length + 1, m._parent
+    assert length == pmap._CHAIN

@@ -62,7 +62,79 @@ def chromium() -> Iterator[Browser]:
 
 
 def row(page: Any, name: str) -> Any:
+    """A resource's row in the sidebar. The list is virtual (only the rows near its view are in the DOM), so the
+    list is first scrolled to the row, as a user would, once the resource is in the page's model."""
+    page.wait_for_function("name => S.pos.has(name)", arg=name)
+    page.evaluate("name => { ResList.reveal(name); }", name)
     return page.locator(f'#groups .row[data-resource="{name}"]')
+
+
+# The list's counts and groups as the page keeps them across deltas (recounted per changed resource), then as a
+# pass over every resource computes them from scratch.
+COUNTS_TWICE = """() => {
+    const snap = () => JSON.stringify([S.counts, S.layout.map((g) => [g.label, g.html, g.names]),
+                                       document.getElementById('summary').innerHTML]);
+    const kept = snap();
+    S.dirtyLayout = true;
+    summarise();
+    return [kept, snap()];
+}"""
+
+
+def counts_match_a_fresh_pass(page: Any) -> None:
+    kept, fresh = page.evaluate(COUNTS_TWICE)
+    assert kept == fresh
+
+
+def table_row(page: Any, name: str) -> Any:
+    """A resource's row in the overview table, which is virtual too: the table is first scrolled to it."""
+    page.wait_for_function("name => Table.names.includes(name)", arg=name)
+    page.evaluate("""(name) => {
+        const w = document.getElementById('table-wrap');
+        w.scrollTop = Math.max(0, Table.names.indexOf(name) * Table.rowH - w.clientHeight / 2);
+        drawTable();
+    }""", name)
+    return page.locator(f'#overview tr[data-resource="{name}"]')
+
+
+# Scroll the sidebar from top to bottom and collect, in order, the resources of the rows drawn inside its
+# visible area: what a user scrolling through the list sees (a row kept in the DOM out of view does not count).
+LISTED = """async ([scroller, items]) => {
+    const sb = document.querySelector(scroller);
+    const frame = () => new Promise((res) => requestAnimationFrame(() => requestAnimationFrame(res)));
+    const seen = [];
+    const have = new Set();
+    sb.scrollTop = 0;
+    for (;;) {
+        await frame();
+        const box = sb.getBoundingClientRect();
+        const rows = [...document.querySelectorAll(items)]
+            .map((r) => [r.getBoundingClientRect(), r.dataset.resource])
+            .filter(([b]) => b.height > 0 && b.top >= box.top - 1 && b.bottom <= box.bottom + 1)
+            .sort((a, b) => a[0].top - b[0].top);
+        for (const [, name] of rows) if (!have.has(name)) { have.add(name); seen.push(name); }
+        if (sb.scrollTop + sb.clientHeight >= sb.scrollHeight - 1) break;
+        sb.scrollTop += Math.max(1, Math.floor(sb.clientHeight / 2));
+    }
+    sb.scrollTop = 0;
+    return seen;
+}"""
+
+
+def listed_rows(page: Any, expected: int) -> list[str]:
+    """The resources the list shows, in order, once it holds `expected` rows (the list updates on the next frame):
+    checked on the rows drawn while scrolling through the whole list."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#groups .row").first).to_have_attribute("aria-setsize", str(expected))
+    return scrolled_through(page, "#sidebar", "#groups .row")
+
+
+def scrolled_through(page: Any, scroller: str, items: str) -> list[str]:
+    """The data-resource of every `items` element seen inside `scroller`'s visible area, in order, while scrolling
+    it from top to bottom (then back to the top)."""
+    names: list[str] = page.evaluate(LISTED, [scroller, items])
+    return names
 
 
 def shot(page: Any, name: str) -> Path:

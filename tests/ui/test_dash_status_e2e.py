@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashrig import Browser, need_chromium, row, shot
+from dashrig import (
+    Browser,
+    counts_match_a_fresh_pass,
+    listed_rows,
+    need_chromium,
+    row,
+    scrolled_through,
+    shot,
+    table_row,
+)
 from upproc import VENV_BIN, Up, wait_until
 
 pytest.importorskip("playwright.sync_api")
@@ -62,9 +71,9 @@ def page(up: Up, browser: Browser) -> Any:
 
 
 def visible_rows(page: Any, expected: int) -> list[str]:
-    """The rows shown, once there are `expected` of them (the list updates on the next frame)."""
-    expect(page.locator("#groups .row:visible")).to_have_count(expected)
-    names: list[str] = page.locator("#groups .row:visible").evaluate_all("rs => rs.map(r => r.dataset.resource)")
+    """The rows shown, once there are `expected` of them: collected by scrolling through the virtual list."""
+    names = listed_rows(page, expected)
+    assert len(names) == expected, names
     return names
 
 
@@ -144,8 +153,11 @@ def test_ci_summary_shows_the_failure_excerpt(tmp_path: Path) -> None:
 def test_overview_table_sorts_and_pins(page: Any) -> None:
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("2")
-    body = page.locator("#overview tbody tr")
-    expect(body).to_have_count(GEN + 6)
+    body = page.locator("#overview tbody tr[data-resource]")
+    # A virtual table: its size is told to assistive technology, and scrolling through it shows every row.
+    expect(page.locator("#overview")).to_have_attribute("aria-rowcount", str(GEN + 7))
+    assert len(set(scrolled_through(page, "#table-wrap", "#overview tbody tr[data-resource]"))) == GEN + 6
+    assert 0 < body.count() < GEN
     expect(page.locator("#overview thead th")).to_have_text(
         ["★", "Name", "Kind", "Status", "Last update", "Trigger", "Links", "Labels", "Waiting / failure"])
     expect(body.first).to_have_attribute("data-resource", "db-bad")
@@ -153,16 +165,17 @@ def test_overview_table_sorts_and_pins(page: Any) -> None:
     expect(body.first).to_have_attribute("data-resource", "web-ok")
     page.locator('#overview th[data-key="status"]').click()
     expect(body.first).to_have_attribute("data-bucket", "failed")
-    page.locator('#overview tr[data-resource="gen-042"] .pin').click()
+    table_row(page, "gen-042").locator(".pin").click()
+    page.locator("#table-wrap").evaluate("e => e.scrollTop = 0")
     expect(body.first).to_have_attribute("data-resource", "gen-042")
-    expect(page.locator('#overview tr[data-resource="web-ok"] td').nth(6)).to_have_text("first second")
-    expect(page.locator('.group[data-group="★ pinned"] .row')).to_have_attribute("data-resource", "gen-042")
+    expect(table_row(page, "web-ok").locator("td").nth(6)).to_have_text("first second")
     page.locator("#table-wrap").evaluate("e => e.scrollTop = 0")
     page.locator("#sidebar").evaluate("e => e.scrollTop = 0")
+    expect(page.locator('.group[data-group="★ pinned"] .row')).to_have_attribute("data-resource", "gen-042")
     shot(page, "dashboard-table.png")
     page.reload()  # pins are kept by the browser
-    expect(page.locator("#overview tbody tr").first).to_have_attribute("data-resource", "gen-042")
-    page.locator('#overview tr[data-resource="gen-042"] .pin').click()
+    expect(page.locator("#overview tbody tr[data-resource]").first).to_have_attribute("data-resource", "gen-042")
+    table_row(page, "gen-042").locator(".pin").click()
     expect(page.locator('.group[data-group="★ pinned"]')).to_have_count(0)
     page.keyboard.press("1")
 
@@ -253,6 +266,10 @@ def test_keyboard_after_clicks_focusable_rows_and_endpoint_shortcut(page: Any) -
     popup.value.wait_for_load_state()
     assert popup.value.url == "http://127.0.0.1:9/second"
     popup.value.close()
+
+
+def test_counts_kept_across_deltas_equal_a_fresh_pass(page: Any) -> None:
+    counts_match_a_fresh_pass(page)
 
 
 def test_page_is_clean(page: Any, browser: Browser) -> None:

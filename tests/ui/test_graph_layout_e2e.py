@@ -72,7 +72,7 @@ def generated_graph(n: int = 200, seed: int = 7) -> list[tuple[str, list[str], s
 
 def open_graph(up: Up, browser: Any, count: int) -> Any:
     page = browser.page(up.url, width=1500, height=900)
-    expect(page.locator("#groups .row")).to_have_count(count)
+    expect(page.locator("#summary .total")).to_have_text(f"{count} resources")
     page.keyboard.press("5")
     expect(page.locator("#graph .gnode")).to_have_count(count)
     return page

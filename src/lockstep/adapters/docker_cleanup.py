@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,9 @@ RECORD = "docker-started.json"
 TIMEOUT = 20.0  # per docker command: a record exists only where a daemon answered before
 # Which daemon the containers were started on: `down` may run in another shell.
 _DAEMON_VARS = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+
+# Pauses between `docker network rm` attempts while the daemon releases removed containers' endpoints.
+_NETWORK_RM_PAUSES = (0.1, 0.2, 0.4, 0.8)
 
 
 def tiltfile_key(tiltfile: str) -> str:
@@ -91,8 +95,10 @@ def _label(name: str) -> str:
     return "{{.Label " + json.dumps(name) + "}}"
 
 
-def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = None) -> Swept:
-    """Remove the containers labelled for `tiltfile` (except run `keep_run`'s) and the
+def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = None,
+          keep_compose: bool = False) -> Swept:
+    """Remove the containers labelled for `tiltfile` (except run `keep_run`'s, and Compose's
+    own with `keep_compose`: a live run's Compose runtime removes those itself) and the
     Compose networks they were on."""
     env = env or {}
     out = Swept()
@@ -110,7 +116,7 @@ def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = Non
     networks: dict[str, str] = {}  # network name -> the project it should belong to
     for line in ps.stdout.splitlines():
         cols = line.split("\t")
-        if len(cols) != 5 or cols[2] == keep_run:
+        if len(cols) != 5 or cols[2] == keep_run or (keep_compose and cols[3]):
             continue
         cid, name, _run, project, nets = cols
         ids.append(cid)
@@ -127,11 +133,23 @@ def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = Non
         inspect = _docker(["network", "inspect", "--format", label, net], env)
         if inspect.returncode != 0 or inspect.stdout.strip() != project:
             continue  # not that project's own network (external, default bridge) or already gone
-        if _docker(["network", "rm", net], env).returncode == 0:
-            out.networks.append(net)
-        else:
-            out.kept_networks.append(net)
+        (out.networks if _remove_network(net, env) else out.kept_networks).append(net)
     return out
+
+
+def _remove_network(net: str, env: dict[str, str]) -> bool:
+    """`docker network rm`, retried briefly while the network lists no container: right after
+    `docker rm -f` the daemon can still be releasing the removed containers' endpoints and refuse
+    with "has active endpoints" (moby/moby#19261, seen on a loaded two-core machine). A network
+    that still lists a container is someone else's to keep: no retry."""
+    for pause in _NETWORK_RM_PAUSES:
+        if _docker(["network", "rm", net], env).returncode == 0:
+            return True
+        attached = _docker(["network", "inspect", "--format", "{{len .Containers}}", net], env)
+        if attached.returncode != 0 or attached.stdout.strip() != "0":
+            return False
+        time.sleep(pause)
+    return _docker(["network", "rm", net], env).returncode == 0
 
 
 def sweep_recorded(sdir: Path, *, keep_run: str = "") -> Swept | None:

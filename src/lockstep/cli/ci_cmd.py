@@ -22,7 +22,7 @@ from lockstep.engine.app import build_engine, run_app
 from lockstep.engine.ci import CiTracker, ci_verdict
 from lockstep.engine.engine import Engine
 from lockstep.ui.excerpt import failure_report
-from lockstep.ui.terminal import StreamPrinter, announce
+from lockstep.ui.terminal import StreamPrinter, announce, flush_printers
 from lockstep.ui.viewmodel import resource_views
 
 
@@ -49,6 +49,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
         except TimeoutError:
             last = engine.snapshot
             verdict = ci_verdict(last.state, last.decision)
+            flush_printers()  # the log lines first, as they happened
             print(f"lockstep ci: timed out after {timeout:.0f}s; {verdict.summary}", file=sys.stderr)
             return 1
         verdict = ci_verdict(snap.state, snap.decision)
@@ -62,6 +63,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     if verdict.ok:
         announce(f"lockstep ci: success: {verdict.summary}")
         return 0
+    flush_printers()
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
     for line in failure_report(engine.logs, resource_views(engine.state, engine.decision)):
         print(f"lockstep ci:   {line}", file=sys.stderr)
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     # Like Tilt's ci, the dashboard and API are served while it runs (--port 0: any free port).
     code = asyncio.run(run_app(engine, reaper, until, on_started=lambda e: start_views(e, args)))
+    flush_printers()
     if not verdicts and code == 0:
         # Stopped (Ctrl-C, `lockstep down`, SIGTERM from a CI runner) before the verdict:
         # nothing was shown to be up to date, so this is no success.

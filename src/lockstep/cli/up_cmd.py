@@ -26,7 +26,7 @@ from lockstep.engine.engine import Engine
 from lockstep.engine.persist import load_inferred
 from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model.selection import with_upstreams
-from lockstep.ui.terminal import StreamPrinter, announce, live_view, make_console
+from lockstep.ui.terminal import StreamPrinter, announce, flush_printers, live_view, make_console
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -136,4 +136,6 @@ def run(args: argparse.Namespace) -> int:
                 announce(f"lockstep: {r.name}: {link.name or 'link'} at {link.url}")
 
     until = None if stream else _live_table
-    return asyncio.run(run_app(engine, reaper, until, on_started=started))
+    code = asyncio.run(run_app(engine, reaper, until, on_started=started))
+    flush_printers()  # lines logged in the loop's last turn
+    return code

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lockstep.adapters import scratch
 from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
 from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
@@ -24,6 +25,7 @@ from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.compose_runtime import Compose, ComposeController
+from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
@@ -58,8 +60,9 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     # default_registry() comes from the Tiltfile: read it when a build runs (settings below).
     builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
     _sweep_orphans(sdir, reaper.tag)
-    compose = Compose(docker, Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD),
-                      override_dir=str(sdir / "compose"))
+    _sweep_scratch(sdir)
+    owner = Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD)
+    compose = Compose(docker, owner, override_dir=str(sdir / "compose"))
     kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
     deployments = Deployments(record=lambda by: write_private_json(
         sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
@@ -83,6 +86,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
     )
     # An edit during a slow evaluation stops it and evaluates again.
     engine.config.restart_load = evaluator.restart_running
+    # Before the runtimes: it records that labelled containers may exist before they start.
+    DockerLabels(engine, owner)
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(ComposeController(engine, compose))
     engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
@@ -103,6 +108,16 @@ def _sweep_orphans(sdir: Path, run: str) -> None:
     if swept.error:
         print(f"lockstep: warning: could not look for containers left by an earlier run: {swept.error}",
               file=sys.stderr, flush=True)
+
+
+def _sweep_scratch(sdir: Path) -> None:
+    """Build contexts and other scratch directories of earlier runs that were killed (see
+    adapters/scratch.py); this run's go under the state dir from here on."""
+    gone = scratch.sweep(sdir)
+    if gone:
+        print(f"lockstep: removed {len(gone)} scratch director{'ies' if len(gone) != 1 else 'y'} left by an "
+              "earlier run that did not stop cleanly", file=sys.stderr, flush=True)
+    scratch.use(sdir)
 
 
 # SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
@@ -210,6 +225,7 @@ class _Run:
         with contextlib.suppress(OSError):
             if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
                 (self.sdir / PIDFILE).unlink()
+        scratch.release()
         release(self.sdir)
 
 

@@ -90,6 +90,8 @@ class Engine:
         self._ticker = Ticker(self.clock, lambda at: self.store.dispatch(A.Tick(at)))
         self._tasks: dict[int, tuple[str, asyncio.Task[None]]] = {}
         self._stopping: set[int] = set()
+        # The scheduler generation (engine/incremental.py) the running updates were last checked at.
+        self._tasks_checked = -1
         self._recorder = Recorder(options.state_dir, logs.health) if options.state_dir else None
         self._ids = itertools.count(self._recorder.first_update_id if self._recorder else 1)
         self.config = ConfigController(self, loader, cancel_load)
@@ -181,14 +183,11 @@ class Engine:
             name = job.resource.name
             self.log(name, f"Update #{job.update_id} starting: " + "; ".join(r.describe() for r in job.reasons))
             self._tasks[job.update_id] = (name, self.spawn(self._run_update(job), f"update-{name}"))
-        for update_id, (name, task) in list(self._tasks.items()):
-            gone = name not in state.resources
-            if (gone or not state.statuses[name].enabled) and update_id not in self._stopping:
-                # Removed from the Tiltfile or disabled while updating: stop its
-                # command's process group (as on shutdown), which frees its slot.
-                self._stopping.add(update_id)
-                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
-                task.cancel()
+        if self._tasks and self._scheduler.generation != self._tasks_checked:
+            # Only a new configuration or a change of the disabled set (each a scheduler
+            # rebuild) can remove or disable a running resource: no walk after other batches.
+            self._tasks_checked = self._scheduler.generation
+            self._stop_removed_or_disabled(state)
         wake = decision.wake_at
         cfg = self.config.on_step(state)
         if cfg is not None:
@@ -202,6 +201,16 @@ class Engine:
             # Only the resources the snapshot says changed can have new holds to write.
             self._recorder.record(snap.state, decision, snap.changed)
         self._published.publish(snap)
+
+    def _stop_removed_or_disabled(self, state: EngineState) -> None:
+        for update_id, (name, task) in list(self._tasks.items()):
+            gone = name not in state.resources
+            if (gone or not state.statuses[name].enabled) and update_id not in self._stopping:
+                # Removed from the Tiltfile or disabled while updating: stop its
+                # command's process group (as on shutdown), which frees its slot.
+                self._stopping.add(update_id)
+                self.log(name, f"Update #{update_id} stopped: resource {'removed' if gone else 'disabled'}")
+                task.cancel()
 
     async def _run_update(self, job: UpdateJob) -> None:
         name, update_id = job.resource.name, job.update_id

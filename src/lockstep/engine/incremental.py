@@ -25,11 +25,23 @@ of the states it is given: the property test checks that its decision equals
 from __future__ import annotations
 
 import heapq
+from operator import is_not
 
-from lockstep.engine.rules import RULES, Context, Stage, holds_for, ignored_edge, serial_local, upstream_view
+from lockstep.engine.quick import quick_conditions, view_flags
+from lockstep.engine.rules import (
+    RULES,
+    Context,
+    Stage,
+    holds_for,
+    ignored_edge,
+    serial_local,
+    tiltfile_reload,
+    upstream_view,
+)
 from lockstep.engine.scheduler import Decision
-from lockstep.engine.slots import Epochs, ReadyQueue, SlotHolds, changed_in, epoch_values, snapshot
-from lockstep.model.pmap import PMap, changed_keys
+from lockstep.engine.slots import Entry, Epochs, ReadyQueue, SlotHolds, changed_in, code, snapshot
+from lockstep.engine.versioned import VersionedDict
+from lockstep.model.pmap import changed_keys, set_since
 from lockstep.model.resource import ResourceKind
 from lockstep.model.update import HoldReason
 from lockstep.store.state import EngineState, ResourceState
@@ -56,6 +68,9 @@ def _global_key(state: EngineState) -> tuple[object, ...]:
 
 class IncrementalScheduler:
     def __init__(self) -> None:
+        # Counts the decisions that started from scratch: a new configuration, topology or
+        # disabled set. What was running may have been removed or disabled only then.
+        self.generation = 0
         self._prev: EngineState | None = None
         self._key: tuple[object, ...] = ()
         self._index: dict[str, int] = {}
@@ -63,17 +78,28 @@ class IncrementalScheduler:
         self._failed: dict[str, frozenset[str]] = {}
         self._disabled: frozenset[str] = frozenset()
         self._running: set[str] = set()
-        # Pending and not running: their condition holds; `_held` the non-empty ones.
-        self._cond: dict[str, tuple[HoldReason, ...]] = {}
+        # Pending and not running.
         self._waiting: set[str] = set()
         # The same set as a mask over the topology's upstream bits, so that "which
         # transitive upstreams wait" costs a few machine words, not a walk of the closure.
         self._waiting_bits = 0
-        self._held: PMap[str, tuple[HoldReason, ...]] = PMap()
+        # Hold entries (engine/slots.py): each held resource's condition holds, each queued
+        # one's code; written in place, each decision keeping a frozen version of them.
+        self._entries: VersionedDict[str, Entry] = VersionedDict()
         self._ready: set[str] = set()
         # The ready ones that are not volatile, by position: where a pass finds its starts.
         self._queue = ReadyQueue()
         self._serial: dict[str, bool] = {}
+        self._local: set[str] = set()
+        self._local_running: set[str] = set()
+        self._serial_running: set[str] = set()
+        self._settled: set[str] = set()
+        self._blocked: set[str] = set()
+        # Per configuration: no disabled resource and no reload (see engine/quick.py).
+        self._plain = False
+        # The running set as a mask over the topology's dependent bits: "does a transitive
+        # dependent of n run" is one `&`.
+        self._running_down = 0
         self._epochs: Epochs | None = None
         self._volatile: set[str] = set()
         # Names whose hold entry this decision may have rewritten (None after a rebuild),
@@ -85,16 +111,20 @@ class IncrementalScheduler:
         prev = self._prev
         key = _global_key(state)
         self._touched = set(self._walked)
-        if prev is None or any(a is not b for a, b in zip(key, self._key, strict=True)):
+        if prev is None or any(map(is_not, key, self._key)):
             self._rebuild(state, key)
         else:
             old = prev.statuses
-            moved = changed_keys(old, state.statuses)
-            changed = set(moved) if moved is not None else {n for n, s in state.statuses.items() if old.get(n) is not s}
-            if any(state.statuses[n].enabled != old[n].enabled for n in changed):
-                self._rebuild(state, key)  # the disabled set is global to the rules
-            elif changed:
-                self._advance(prev, state, changed)
+            # The keys the reducers set since (a superset of those that changed: redoing
+            # an unchanged one decides the same), else the exact comparison.
+            changed = set_since(old, state.statuses)
+            if changed is None:
+                moved = changed_keys(old, state.statuses)
+                changed = set(moved) if moved is not None else {
+                    n for n, s in state.statuses.items() if old.get(n) is not s}
+            if changed:
+                if not self._advance(prev, state, changed):
+                    self._rebuild(state, key)  # the disabled set is global to the rules
             elif state.now != prev.now and self._volatile:
                 self._recompute(state, set(self._volatile))
         self._prev = state
@@ -103,50 +133,102 @@ class IncrementalScheduler:
     # -- from scratch ----------------------------------------------------------
 
     def _rebuild(self, state: EngineState, key: tuple[object, ...]) -> None:
+        self.generation += 1
         self._key = key
         self._touched = None
         self._index = {n: i for i, n in enumerate(state.topology.order)}
         self._serial = {n: serial_local(r) for n, r in state.resources.items()}
+        self._local = {n for n, r in state.resources.items() if r.kind is ResourceKind.LOCAL}
         self._queue, self._epochs = ReadyQueue(), None
         self._clear, self._failed = upstream_view(state)
+        # What the views read of each status, kept so that re-deriving one reads no status.
+        self._settled, self._blocked = set(), set()
+        for n, s in state.statuses.items():
+            is_settled, is_blocked = view_flags(s)
+            if is_settled:
+                self._settled.add(n)
+            if is_blocked:
+                self._blocked.add(n)
         self._disabled = frozenset(n for n, s in state.statuses.items() if not s.enabled)
-        self._running = {n for n, s in state.statuses.items() if s.running is not None}
-        self._cond, self._waiting, self._held, self._ready, self._volatile = {}, set(), PMap(), set(), set()
+        # Nothing disabled, no reload: the gates and `upstream disabled` hold for no one, and
+        # no edge is ignored, so a plain resource's conditions come from the view alone.
+        self._plain = not self._disabled and tiltfile_reload(Context(state, {}, {}), "") is None
+        self._running, self._running_down = set(), 0
+        self._local_running, self._serial_running = set(), set()
+        for n, s in state.statuses.items():
+            if s.running is not None:
+                self._set_running(state, n, True)
+        self._waiting, self._ready, self._volatile = set(), set(), set()
+        self._entries = VersionedDict()
         self._waiting_bits = 0
         self._recompute(state, {n for n, s in state.statuses.items() if _waiting(s)})
 
+    def _set_running(self, state: EngineState, n: str, running: bool) -> None:
+        """Keep the running set, its local and serial parts, and its mask over the dependents' bits."""
+        bit = state.topology.all_downs.bit(n)
+        local, serial = n in self._local, self._serial[n]
+        if running:
+            self._running.add(n)
+            self._running_down |= bit
+            if local:
+                self._local_running.add(n)
+                if serial:
+                    self._serial_running.add(n)
+        else:
+            self._running.discard(n)
+            self._running_down &= ~bit
+            self._local_running.discard(n)
+            self._serial_running.discard(n)
+
     # -- incrementally -----------------------------------------------------------
 
-    def _advance(self, prev: EngineState, state: EngineState, changed: set[str]) -> None:
+    def _advance(self, prev: EngineState, state: EngineState, changed: set[str]) -> bool:
+        """Redo what the changed statuses may have changed; False when the disabled set moved (rebuild)."""
         statuses = state.statuses
+        all_ups = state.topology.all_ups
         dirty: set[str] = set(changed)
+        seeds: set[str] = set()
+        settled, blocked, disabled, running = self._settled, self._blocked, self._disabled, self._running
         for n in changed:
-            was, now = prev.statuses[n].running is not None, statuses[n].running is not None
-            if was == now:
+            new = statuses[n]
+            if new.enabled == (n in disabled):
+                return False
+            # Only a change of what the views read (settled, blocking) re-derives them.
+            is_settled, is_blocked = view_flags(new)
+            if is_settled != (n in settled):
+                seeds.add(n)
+                (settled.add if is_settled else settled.discard)(n)
+            if is_blocked != (n in blocked):
+                seeds.add(n)
+                (blocked.add if is_blocked else blocked.discard)(n)
+            now = new.running is not None
+            if (n in running) == now:
                 continue
             # A start or an end changes "dependent reading" of its transitive
             # upstreams and the writer holds (the volatile ones).
-            if now:
-                self._running.add(n)
-            else:
-                self._running.discard(n)
-            dirty |= state.topology.all_ups.within(n, self._waiting_bits)
+            self._set_running(state, n, now)
+            if all_ups.bits(n) & self._waiting_bits:
+                dirty.update(all_ups.within(n, self._waiting_bits))
             dirty |= self._volatile
-        dirty |= self._propagate_view(state, changed)
+        if seeds:
+            dirty |= self._propagate_view(state, seeds)
         if state.now != prev.now:
             dirty |= self._volatile
         self._recompute(state, dirty)
+        return True
 
-    def _propagate_view(self, state: EngineState, changed: set[str]) -> set[str]:
-        """Re-derive clear/failed downstream of the changed resources, in topological order.
+    def _propagate_view(self, state: EngineState, seeds: set[str]) -> set[str]:
+        """Re-derive clear/failed downstream of the seeds (whose settled or blocking flag moved), in order.
 
         Returns the resources whose condition holds may differ: those whose
         view changed, and the dependents of those whose view changed.
         """
         ups_of, downs_of = state.topology.ups, state.topology.downs
-        statuses = state.statuses
+        index, clear_of, failed_of = self._index, self._clear, self._failed
+        settled, blocked = self._settled, self._blocked
         none: frozenset[str] = frozenset()
-        heap = [(self._index[n], n) for n in changed]
+        plain = self._plain
+        heap = [(index[n], n) for n in seeds]
         heapq.heapify(heap)
         done: set[str] = set()
         affected: set[str] = set()
@@ -158,85 +240,98 @@ class IncrementalScheduler:
             roots = none
             ok = True
             for u in ups_of.get(n, none):
-                if ignored_edge(state, u, n):
+                if not plain and ignored_edge(state, u, n):
                     continue
-                fu = self._failed[u]
+                fu = failed_of[u]
                 if fu:
                     roots = roots | fu
-                su = statuses[u]
-                if su.failed and su.running is None:
+                if u in blocked:
                     roots = roots | {u}
-                if ok and not self._clear[u]:
+                if ok and not clear_of[u]:
                     ok = False
-            clear = ok and statuses[n].settled
-            moved = clear != self._clear[n] or roots != self._failed[n]
+            clear = ok and n in settled
+            moved = clear != clear_of[n] or roots != failed_of[n]
             if moved:
-                self._clear[n], self._failed[n] = clear, roots
+                clear_of[n], failed_of[n] = clear, roots
                 affected.add(n)
-            if moved or n in changed:
+            if moved or n in seeds:
                 downs = downs_of.get(n, none)
                 # A dependent's condition holds read an upstream's status only through the
                 # views (its clear, the dependent's own failed set) and its enabled flag (a
-                # change of which rebuilds): a status change that moves no view (a start)
-                # re-derives the dependents' views, and only those that move are affected.
+                # change of which rebuilds): a seed whose view stays re-derives the
+                # dependents' views (its blocking flag may have moved), and only those that
+                # move are affected.
                 if moved:
                     affected |= downs
                 for d in downs:
                     if d not in done:
-                        heapq.heappush(heap, (self._index[d], d))
+                        heapq.heappush(heap, (index[d], d))
         return affected
 
     def _recompute(self, state: EngineState, names: set[str]) -> None:
         if self._touched is not None:
             self._touched |= names
-        ctx = self._context(state)
+        ctx: Context | None = None
         statuses = state.statuses
-        all_ups = state.topology.all_ups
-        held: dict[str, tuple[HoldReason, ...]] = {}
-        queued: dict[str, tuple[int, bool]] = {}
-        unheld: list[str] = []
-        unqueued: list[str] = []
+        ups_of = state.topology.ups
+        down_bits = state.topology.all_downs.bits
+        up_bit = state.topology.all_ups.bit
+        plain, running_down = self._plain, self._running_down
+        clear_of, failed_of = self._clear, self._failed
+        ready, volatile_set, waiting = self._ready, self._volatile, self._waiting
+        entries, queue, index, serial = self._entries, self._queue, self._index, self._serial
+        entry = entries.data
+        none: frozenset[str] = frozenset()
         for n in names:
             s = statuses.get(n)
-            self._ready.discard(n)
-            self._volatile.discard(n)
-            if s is None or not _waiting(s):
-                self._cond.pop(n, None)
-                unheld.append(n)
-                unqueued.append(n)
-                if n in self._waiting:
-                    self._waiting.discard(n)
-                    self._waiting_bits ^= all_ups.bit(n)
+            ready.discard(n)
+            volatile_set.discard(n)
+            old = entry.get(n)
+            if s is None or not s.pending or s.running is not None:
+                if old is not None:
+                    del entries[n]
+                    if isinstance(old, int):
+                        queue.drop(old)
+                if n in waiting:
+                    waiting.discard(n)
+                    self._waiting_bits ^= up_bit(n)
                 continue
-            cond = holds_for(ctx, n, _CONDITIONS)
-            self._cond[n] = cond
-            if n not in self._waiting:
-                self._waiting.add(n)
-                self._waiting_bits |= all_ups.bit(n)
+            cond = None
+            if plain and not down_bits(n) & running_down:
+                cond = quick_conditions(s, ups_of.get(n, none), clear_of, failed_of[n])
+            if cond is None:
+                if ctx is None:
+                    ctx = self._context(state)
+                cond = holds_for(ctx, n, _CONDITIONS)
+            if n not in waiting:
+                waiting.add(n)
+                self._waiting_bits |= up_bit(n)
             volatile = _volatile(s)
             if volatile:
-                self._volatile.add(n)
+                volatile_set.add(n)
+            new: Entry | None
             if cond:
-                held[n] = cond
-                unqueued.append(n)
-                continue
-            unheld.append(n)
-            self._ready.add(n)
-            if volatile:
-                unqueued.append(n)
+                new = cond
             else:
-                queued[n] = (self._index[n], self._serial[n])
-        if held or unheld:
-            self._held = self._held.update(held, unheld)
-        self._queue.apply(queued, unqueued)
+                ready.add(n)
+                # A volatile ready resource is asked every rule in the slot pass instead.
+                new = None if volatile else code(index[n], serial[n])
+            if new == old:
+                continue
+            if isinstance(old, int):
+                queue.drop(old)
+            if new is None:
+                del entries[n]
+                continue
+            if isinstance(new, int):
+                queue.add(new)
+            entries[n] = new
 
     def _context(self, state: EngineState) -> Context:
-        running = set(self._running)
-        local = {n for n in running if state.resources[n].kind is ResourceKind.LOCAL}
+        running = self._running
         return Context(
-            state, self._clear, self._failed, running, self._disabled, local,
-            {n for n in local if serial_local(state.resources[n])},
-            max(1, state.settings.max_parallel_updates) - len(running),
+            state, self._clear, self._failed, set(running), self._disabled, set(self._local_running),
+            set(self._serial_running), max(1, state.settings.max_parallel_updates) - len(running),
         )
 
     def _slots(self, state: EngineState) -> Decision:
@@ -251,10 +346,11 @@ class IncrementalScheduler:
         ctx = self._context(state)
         order = state.topology.order
         queue, index = self._queue, self._index
-        volatile = sorted(self._volatile, key=index.__getitem__)
+        volatile = sorted(self._volatile, key=index.__getitem__) if self._volatile else []
         walked: dict[str, tuple[HoldReason, ...]] = {}
         starts: list[str] = []
-        bounds, contexts = [-1], [snapshot(ctx)]
+        # The last epoch's context is the live one (nothing claims after it).
+        bounds, contexts = [-1], [ctx]
         pos, vi = -1, 0
         while True:
             cand: int | None = None
@@ -276,14 +372,15 @@ class IncrementalScheduler:
                 break
             if not reasons:
                 starts.append(n)
+                contexts[-1] = snapshot(ctx)
                 ctx.claim(n)
                 bounds.append(index[n])
-                contexts.append(snapshot(ctx))
+                contexts.append(ctx)
         serial_rep = order[queue.serial[0]] if queue.serial else None
         parallel_rep = order[queue.parallel[0]] if queue.parallel else None
-        epochs = Epochs(tuple(bounds), tuple(epoch_values(c, serial_rep, parallel_rep, _SLOTS) for c in contexts))
+        epochs = Epochs(tuple(bounds), tuple(contexts), (serial_rep, parallel_rep), _SLOTS)
         started = frozenset(starts)
-        holds = SlotHolds(self._held, walked, queue.members, epochs, started)
+        holds = SlotHolds(self._entries.freeze(), walked, epochs, started)
         wake_at: float | None = None
         for n in volatile:
             for h in walked[n]:
@@ -291,7 +388,9 @@ class IncrementalScheduler:
                     wake_at = h.until if wake_at is None else min(wake_at, h.until)
         touched = None
         if self._touched is not None:
-            touched = frozenset(self._touched.union(walked, started, changed_in(self._epochs, epochs, queue, order)))
+            t = self._touched
+            t.update(walked, started, changed_in(self._epochs, epochs, queue, order))
+            touched = frozenset(t)
         self._epochs = epochs
         self._walked = [*walked, *starts]
         return Decision(tuple(starts), holds, wake_at, touched)

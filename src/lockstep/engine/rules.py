@@ -49,12 +49,13 @@ def upstream_view(state: EngineState) -> tuple[dict[str, bool], dict[str, frozen
     rs = state.statuses
     blocking = {n: s.failed and s.running is None for n, s in rs.items()}
     ups_of = state.topology.ups
+    inferred = state.inferred  # no inferred edge, no edge to ignore (and no call per edge)
     none: frozenset[str] = frozenset()
     for n in state.topology.order:
         roots = none
         ok = True
         for u in ups_of.get(n, none):
-            if ignored_edge(state, u, n):
+            if inferred and ignored_edge(state, u, n):
                 continue
             fu = failed[u]
             if fu:

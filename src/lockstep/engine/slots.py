@@ -20,36 +20,38 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping
-from copy import copy
-from dataclasses import dataclass
 
 from lockstep.engine.rules import Context, Rule, holds_for
-from lockstep.model.pmap import PMap
+from lockstep.engine.versioned import Version
 from lockstep.model.update import HoldReason
 
 Holds = tuple[HoldReason, ...]
+# A hold entry: a resource's condition holds, or its ready-queue code (it waits for a slot).
+Entry = Holds | int
+
+
+def code(pos: int, serial: bool) -> int:
+    """A ready resource's queue code: its topological position and its kind in one int."""
+    return pos * 2 + serial
 
 
 class ReadyQueue:
-    """The ready resources a pass may start, as sorted topological positions, by kind (serial or not)."""
+    """The ready resources a pass may start, as sorted topological positions, by kind (serial or not).
+
+    A member is named by its code, `pos * 2 + serial` (see `code`): the scheduler keeps
+    the codes among its hold entries, beside the condition holds.
+    """
 
     def __init__(self) -> None:
-        # name -> (position, serial); persistent, so a decision can keep the one it was taken on.
-        self.members: PMap[str, tuple[int, bool]] = PMap()
         self.serial: list[int] = []
         self.parallel: list[int] = []
 
-    def apply(self, add: Mapping[str, tuple[int, bool]], drop: list[str]) -> None:
-        gone = [n for n in drop if n in self.members]
-        for n in gone:
-            pos, serial = self.members[n]
-            lst = self.serial if serial else self.parallel
-            del lst[bisect_left(lst, pos)]
-        new = {n: v for n, v in add.items() if n not in self.members}
-        for pos, serial in new.values():
-            insort(self.serial if serial else self.parallel, pos)
-        if gone or new:
-            self.members = self.members.update(new, gone)
+    def add(self, c: int) -> None:
+        insort(self.serial if c & 1 else self.parallel, c >> 1)
+
+    def drop(self, c: int) -> None:
+        lst = self.serial if c & 1 else self.parallel
+        del lst[bisect_left(lst, c >> 1)]
 
     def after(self, pos: int, serial: bool) -> int | None:
         """The first position of this kind after `pos`."""
@@ -57,32 +59,37 @@ class ReadyQueue:
         i = bisect_right(lst, pos)
         return lst[i] if i < len(lst) else None
 
-    def between(self, lo: int, hi: int | None, serial: bool) -> list[int]:
-        """Positions of this kind in [lo, hi)."""
-        lst = self.serial if serial else self.parallel
-        return lst[bisect_left(lst, lo): len(lst) if hi is None else bisect_left(lst, hi)]
 
-
-@dataclass(frozen=True)
 class Epochs:
-    """From position `starts[k]` on (up to the next), a waiting ready resource's slot hold is `values[k]`."""
+    """From position `starts[k]` on (up to the next), a waiting ready resource's slot hold is epoch k's value.
 
-    starts: tuple[int, ...]
-    # (serial resource's hold, parallel resource's hold) per epoch; () where one would start.
-    values: tuple[tuple[Holds, Holds], ...]
+    That value is what the slot rules say in the pass's k-th context, asked of one
+    ready resource of the same kind (serial or not): computed on first use and
+    kept, since most epochs' values are never read (nobody of that kind waits
+    there, or no view asks). A kept context's own sets are copies, but its
+    upstream view (`clear`, `failed`) is the scheduler's, which later decisions
+    rewrite: the slot rules read what runs, the free slots and the resource's
+    kind only, never the view.
+    """
+
+    __slots__ = ("_contexts", "_reps", "_rules", "_values", "starts")
+
+    def __init__(self, starts: tuple[int, ...], contexts: tuple[Context, ...],
+                 reps: tuple[str | None, str | None], rules: tuple[Rule, ...]) -> None:
+        self.starts = starts
+        self._contexts, self._reps, self._rules = contexts, reps, rules
+        self._values: dict[tuple[int, bool], Holds] = {}
+
+    def value(self, k: int, serial: bool) -> Holds:
+        v = self._values.get((k, serial))
+        if v is None:
+            rep = self._reps[0 if serial else 1]
+            v = holds_for(self._contexts[k], rep, self._rules) if rep is not None else ()
+            self._values[k, serial] = v
+        return v
 
     def at(self, pos: int, serial: bool) -> Holds:
-        k = bisect_right(self.starts, pos) - 1
-        return self.values[k][0 if serial else 1]
-
-
-def epoch_values(ctx: Context, serial_name: str | None, parallel_name: str | None, slots: tuple[Rule, ...]) -> \
-        tuple[Holds, Holds]:
-    """What the slot rules say in this context, asked of one resource of each kind."""
-    return (
-        holds_for(ctx, serial_name, slots) if serial_name is not None else (),
-        holds_for(ctx, parallel_name, slots) if parallel_name is not None else (),
-    )
+        return self.value(bisect_right(self.starts, pos) - 1, serial)
 
 
 def changed_in(
@@ -90,26 +97,31 @@ def changed_in(
 ) -> set[str]:
     """Queue members whose slot hold under `new` differs from the one under `prev` (all, without `prev`)."""
     out: set[str] = set()
-    bounds = sorted(set(new.starts) | (set(prev.starts) if prev is not None else set()))
+    bounds = sorted(set(new.starts).union(prev.starts)) if prev is not None else new.starts
     for k, lo in enumerate(bounds):
         hi = bounds[k + 1] if k + 1 < len(bounds) else None
         for serial in (True, False):
-            if prev is not None and prev.at(lo, serial) == new.at(lo, serial):
+            lst = queue.serial if serial else queue.parallel
+            if not lst:
                 continue
-            out.update(order[p] for p in queue.between(lo, hi, serial))
+            i = bisect_left(lst, lo)
+            j = len(lst) if hi is None else bisect_left(lst, hi, i)
+            # An empty range compares no values (and computes none).
+            if i == j or (prev is not None and prev.at(lo, serial) == new.at(lo, serial)):
+                continue
+            out.update(order[p] for p in lst[i:j])
     return out
 
 
 class SlotHolds(Mapping[str, Holds]):
     """A decision's holds: condition holds, the walked (volatile) ones, and each waiting ready one's epoch value."""
 
-    __slots__ = ("_cond", "_epochs", "_flat", "_queue", "_starts", "_walked")
+    __slots__ = ("_entries", "_epochs", "_flat", "_starts", "_walked")
 
     def __init__(
-        self, cond: Mapping[str, Holds], walked: Mapping[str, Holds], queue: PMap[str, tuple[int, bool]],
-        epochs: Epochs, starts: frozenset[str],
+        self, entries: Version[str, Entry], walked: Mapping[str, Holds], epochs: Epochs, starts: frozenset[str],
     ) -> None:
-        self._cond, self._walked, self._queue = cond, walked, queue
+        self._entries, self._walked = entries, walked
         self._epochs, self._starts = epochs, starts
         self._flat: dict[str, Holds] | None = None
 
@@ -118,10 +130,12 @@ class SlotHolds(Mapping[str, Holds]):
             return self._walked[name] or default  # type: ignore[return-value]
         if name in self._starts:
             return default  # type: ignore[return-value]
-        q = self._queue.get(name)
-        if q is not None:
-            return self._epochs.at(q[0], q[1]) or default  # type: ignore[return-value]
-        return self._cond.get(name) or default  # type: ignore[return-value]
+        e = self._entries.get(name)
+        if e is None:
+            return default  # type: ignore[return-value]
+        if isinstance(e, int):
+            return self._epochs.at(e >> 1, bool(e & 1)) or default  # type: ignore[return-value]
+        return e
 
     def __getitem__(self, name: str) -> Holds:
         v = self.get(name)
@@ -134,11 +148,16 @@ class SlotHolds(Mapping[str, Holds]):
 
     def flat(self) -> dict[str, Holds]:
         if self._flat is None:
-            out = {n: h for n, h in self._cond.items() if n not in self._walked}
-            out.update((n, h) for n, h in self._walked.items() if h)
-            for n, (pos, serial) in self._queue.items():
-                if n not in self._starts and (h := self._epochs.at(pos, serial)):
+            out: dict[str, Holds] = {}
+            walked, starts, at = self._walked, self._starts, self._epochs.at
+            for n, e in self._entries.flat().items():
+                if n in walked:
+                    continue
+                if not isinstance(e, int):
+                    out[n] = e
+                elif n not in starts and (h := at(e >> 1, bool(e & 1))):
                     out[n] = h
+            out.update((n, h) for n, h in walked.items() if h)
             self._flat = out
         return self._flat
 
@@ -161,6 +180,5 @@ class SlotHolds(Mapping[str, Holds]):
 
 def snapshot(ctx: Context) -> Context:
     """The context as it stands, kept for an epoch while the pass goes on claiming."""
-    c = copy(ctx)
-    c.running, c.local_running, c.serial_running = set(ctx.running), set(ctx.local_running), set(ctx.serial_running)
-    return c
+    return Context(ctx.state, ctx.clear, ctx.failed, set(ctx.running), ctx.disabled, set(ctx.local_running),
+                   set(ctx.serial_running), ctx.capacity)

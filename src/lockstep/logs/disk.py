@@ -78,3 +78,34 @@ def discard(f: IO[str] | None) -> None:
     # close() tries to flush the same buffer again and may fail the same way; the fd must still go.
     with contextlib.suppress(OSError, ValueError):
         os.close(f.fileno())
+
+
+def open_append_fd(path: str | os.PathLike[str]) -> int:
+    """`open_append` as a bare descriptor (no Python buffer, no text layer): for writers that hand
+    the kernel whole batches. Starts a new line if a crash or a full disk tore the last one."""
+    # Read access for the one-byte look at the end; O_APPEND keeps every write at the end.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        size = os.fstat(fd).st_size
+        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+            write_all(fd, b"\n")
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` (a full disk shows as a short write, then the error)."""
+    done = os.write(fd, data)
+    while done < len(data):
+        step = os.write(fd, memoryview(data)[done:])
+        if step == 0:  # never for a regular file; must not spin
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        done += step
+
+
+def close_fd(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)

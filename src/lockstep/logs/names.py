@@ -14,13 +14,19 @@ import hashlib
 import re
 
 SUFFIX = ".jsonl"
-_SAFE = re.compile(rb"[A-Za-z0-9_-]")
+_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+# Each byte's spelling in a file name, looked up rather than tested byte by byte.
+_SPELLING = tuple(chr(b) if b in _SAFE else f"%{b:02X}" for b in range(256))
 _MAX = 200  # bytes of encoded name, leaving room for the suffix under NAME_MAX (255)
+# A name that is its own encoding (the usual case): no per-byte work at all.
+_PLAIN = re.compile(rf"[A-Za-z0-9_-]{{1,{_MAX}}}")
 
 
 def encode(resource: str) -> str:
+    if _PLAIN.fullmatch(resource):
+        return resource + SUFFIX
     raw = resource.encode("utf-8", "surrogatepass")
-    out = "".join(chr(b) if _SAFE.fullmatch(bytes([b])) else f"%{b:02X}" for b in raw) or "%"
+    out = "".join([_SPELLING[b] for b in raw]) or "%"
     if len(out) > _MAX:
         digest = hashlib.sha256(raw).hexdigest()[:32]
         out = out[: _MAX - 34] + "~~" + digest

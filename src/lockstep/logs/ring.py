@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import sys
 from collections.abc import Iterator
+from sys import getsizeof
 from typing import Generic, Protocol, TypeVar
 
 
@@ -56,18 +57,23 @@ class LineRing(Generic[L]):
         return item
 
     def append(self, line: L) -> None:
-        if self._len == self._cap:
+        # Two of these run for every log line: attributes read once, the size inlined.
+        n = self._len
+        buf = self._buf
+        if n == self._cap:
             self._drop_oldest()
-        elif self._len == len(self._buf):
-            size = min(self._cap, 2 * len(self._buf))
-            self._buf = [self[i] for i in range(self._len)] + [None] * (size - self._len)
+            n -= 1
+        elif n == len(buf):
+            size = min(self._cap, 2 * n)
+            buf = self._buf = [self[i] for i in range(n)] + [None] * (size - n)
             self._start = 0
-        self._buf[(self._start + self._len) % len(self._buf)] = line
-        self._len += 1
-        self._bytes += _size(line.text)
+        buf[(self._start + n) % len(buf)] = line
+        self._len = n + 1
+        self._bytes += getsizeof(line.text) + LINE_OVERHEAD
         # The newest line always stays, however long (it is at most max_line_chars).
-        while self._bytes > self._max_bytes and self._len > 1:
-            self._drop_oldest()
+        if self._bytes > self._max_bytes:
+            while self._bytes > self._max_bytes and self._len > 1:
+                self._drop_oldest()
 
     def _drop_oldest(self) -> None:
         old = self._buf[self._start]

@@ -39,7 +39,8 @@ _ABSENT = object()
 # Overlays smaller than this are never folded: folding a small map gains nothing.
 _MIN_OVERLAY = 32
 # How many steps back a map remembers where it came from (each step keeps its
-# predecessor alive, so the chain is short: a batch is a few actions).
+# predecessor alive, so the chain is short: a batch is a few actions). The window
+# slides: any two maps at most this many steps apart compare by their steps.
 _CHAIN = 8
 
 
@@ -71,20 +72,19 @@ class PMap(Mapping[K, V], Generic[K, V]):
 
     def _derived(self, m: PMap[K, V], step: frozenset[K]) -> PMap[K, V]:
         m._parent, m._step = self, step
-        # A sliding window: the map _CHAIN steps back forgets its parent, so that at most _CHAIN
-        # predecessors stay alive, and every map can still be diffed with any of the last few. (A
-        # chain cut every _CHAIN steps instead, which made ~40% of a batch's diffs fall back to
-        # comparing whole overlays.) Forgetting a parent only ever makes a later diff slower.
-        ancestor: PMap[K, V] | None = self
+        # Cut the link of the map _CHAIN steps behind `m`, so that no more stay alive
+        # (its contents never change; only comparisons further back fall back).
+        a = self
         for _ in range(_CHAIN - 1):
-            if ancestor is None:
+            up = a._parent
+            if up is None:
                 return m
-            ancestor = ancestor._parent
-        if ancestor is not None:
-            ancestor._parent = None
+            a = up
+        a._parent = None
         return m
 
     # -- reading -------------------------------------------------------------
+    # (No `typing.cast` here: it is a function call, and these run millions of times.)
 
     def __getitem__(self, key: K) -> V:
         v = self._over.get(key, _ABSENT)
@@ -92,18 +92,18 @@ class PMap(Mapping[K, V], Generic[K, V]):
             return self._base[key]
         if v is _REMOVED:
             raise KeyError(key)
-        return cast(V, v)
+        return v  # type: ignore[return-value]
 
     def get(self, key: K, default: object = None) -> V | None:  # type: ignore[override]
         v = self._over.get(key, _ABSENT)
         if v is _ABSENT:
-            return cast("V | None", self._base.get(key, default))
+            return self._base.get(key, default)  # type: ignore[return-value]
         if v is _REMOVED:
             return default  # type: ignore[return-value]
-        return cast(V, v)
+        return v  # type: ignore[return-value]
 
     def __contains__(self, key: object) -> bool:
-        v = cast("dict[object, object]", self._over).get(key, _ABSENT)
+        v = self._over.get(key, _ABSENT)  # type: ignore[arg-type]
         if v is _ABSENT:
             return key in self._base
         return v is not _REMOVED
@@ -156,20 +156,24 @@ class PMap(Mapping[K, V], Generic[K, V]):
     def update(self, changes: Mapping[K, V], removed: Iterable[K] = ()) -> PMap[K, V]:
         """A new map with `changes` set and `removed` taken out (absent keys are ignored)."""
         base = self._base
-        over = self._over.copy()
+        over = dict(self._over)
         length = self._len
+        # (Presence tested inline: this runs for every action the store reduces.)
         for k in removed:
             v = over.get(k, _ABSENT)
-            if k in base if v is _ABSENT else v is not _REMOVED:
+            if v is _ABSENT:
+                if k in base:
+                    length -= 1
+                    over[k] = _REMOVED
+            elif v is not _REMOVED:
                 length -= 1
                 if k in base:
                     over[k] = _REMOVED
                 else:
                     del over[k]
-        # (Inlined: this runs for every action of every update.)
         for k, v in changes.items():
-            was = over.get(k, _ABSENT)
-            if was is _REMOVED or (was is _ABSENT and k not in base):
+            o = over.get(k, _ABSENT)
+            if o is _REMOVED or (o is _ABSENT and k not in base):
                 length += 1
             over[k] = v
         step = frozenset(changes.keys()).union(removed) if removed else frozenset(changes.keys())
@@ -187,6 +191,14 @@ def _steps_between(old: PMap[K, V], new: PMap[K, V]) -> set[K] | None:
         keys.update(m._step)
         m = m._parent
     return keys if m is old else None
+
+
+def set_since(old: Mapping[K, object], new: Mapping[K, object]) -> set[K] | None:
+    """The keys set on the way from `old` to `new` (a superset of the changed ones), when `new`
+    was made from `old` in a few steps; else None."""
+    if isinstance(old, PMap) and isinstance(new, PMap):
+        return _steps_between(old, new)
+    return None
 
 
 def changed_keys(old: Mapping[K, object], new: Mapping[K, object]) -> list[K] | None:

@@ -10,7 +10,10 @@ const LOST_AFTER_MS = 1200;   // the server sends a heartbeat every 0.5 s of sil
 const FIRST_FRAME_MS = 20000;
 
 const S = {
-  views: new Map(), order: [], index: new Map(), rows: new Map(), groups: new Map(),
+  views: new Map(), order: [], index: new Map(),
+  // The resource list's model (sidebar.js): groups in display order, each row's place, the list's size.
+  layout: [], pos: new Map(), meta: new Map(), groupBy: new Map(), listHeight: 0, listCount: 0,
+  collapsed: new Set(), revealPending: null, changed: new Set(), dirtyLayout: true,
   selected: null, tab: "resources", config: { buttons: [] },
   filter: Filter.parseFilter(""), pins: new Set(JSON.parse(localStorage.getItem("lockstep.pins") || "[]")),
   picked: new Set(), sort: { key: "name", dir: 1 }, counts: null,
@@ -102,7 +105,7 @@ function handle(msg) {
   }
 }
 
-function setOrder(order) { S.order = order; S.index = new Map(order.map((n, i) => [n, i])); }
+function setOrder(order) { S.order = order; S.index = new Map(order.map((n, i) => [n, i])); relayout(); }
 
 function applyConfig(cfg) {
   S.config = cfg;
@@ -131,9 +134,12 @@ function scheduleDom() {
   requestAnimationFrame(() => {
     domPending = false;
     if (S.dirtyGroups) {
-      S.dirtyGroups = false; summarise();
+      S.dirtyGroups = false;
+      const full = summarise();
       if (S.tab === "errors") renderErrors();
-      if (S.tab === "table") S.dirtyTable = true;
+      // Sorted by name, the table's order changes only with a full pass (filter, pins, resources added or
+      // removed): a delta redraws the rows in view; other columns can move a row, so they sort again.
+      if (S.tab === "table") { if (full || S.sort.key !== "name") S.dirtyTable = true; else drawTable(); }
     }
     if (S.dirtyTable && S.tab === "table") { S.dirtyTable = false; renderTable(); }
     if (S.dirtyDetail) { S.dirtyDetail = false; renderDetail(); }
@@ -153,10 +159,22 @@ const TILTFILE_LOG = "(Tiltfile)";  // the Tiltfile's own log (prints, warnings,
 function select(name, push = true) {
   if (name !== null && name !== TILTFILE_LOG && !S.views.has(name) && S.views.size) name = null;
   const changed = S.selected !== name;
+  // Keyboard focus on a row follows the selection (j/k), even to a row that was not in the DOM.
+  const focusRow = document.activeElement instanceof HTMLElement && document.activeElement.closest("#reslist .row");
   S.selected = name;
-  for (const r of document.querySelectorAll(".row.selected")) { r.classList.remove("selected"); r.setAttribute("aria-selected", "false"); }
-  const row = name === null ? $("all-row") : name === TILTFILE_LOG ? $("tiltfile-row") : S.rows.get(name);
-  if (row) { row.classList.add("selected"); row.setAttribute("aria-selected", "true"); row.scrollIntoView({ block: "nearest" }); }
+  for (const [id, on] of [["all-row", name === null], ["tiltfile-row", name === TILTFILE_LOG]]) {
+    $(id).classList.toggle("selected", on); $(id).setAttribute("aria-selected", on ? "true" : "false");
+  }
+  let row = null;
+  if (name === null || name === TILTFILE_LOG) {
+    S.revealPending = null;
+    row = $(name === null ? "all-row" : "tiltfile-row");
+    row.scrollIntoView({ block: "nearest" });
+    ResList.draw();
+  } else {
+    row = ResList.reveal(name);
+  }
+  if (focusRow && row && row !== document.activeElement) row.focus({ preventScroll: true });
   if (changed || logs.src.resource !== name) openLogs();
   $("log-follow").checked = true;
   if (S.tab !== "resources") showTab("resources", false);
@@ -275,13 +293,8 @@ function setResourceFilter(q, write) {
 }
 
 // ---------------------------------------------------------------- keyboard
-function visibleNames() {
-  return [...document.querySelectorAll("#groups .group:not(.collapsed):not([hidden]) .row")]
-    .filter((r) => r.style.display !== "none").map((r) => r.dataset.resource);
-}
-
 function move(delta) {
-  const names = visibleNames();
+  const names = navNames();
   if (!names.length) return;
   const i = S.selected === null ? -1 : names.indexOf(S.selected);
   select(names[Math.max(0, Math.min(names.length - 1, i + delta))]);

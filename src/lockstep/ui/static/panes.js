@@ -55,33 +55,61 @@ function tableCells(v) {
   ];
 }
 
+// The overview table is virtual too: the sorted model is kept, only the rows in (and near) the view are
+// rows of the DOM, between two spacer rows; aria-rowcount/aria-rowindex tell the whole table's size.
+const Table = { names: [], rowH: 23, pending: false };
+const TABLE_OVERSCAN = 10;  // rows drawn beyond each edge of the view
+
 function renderTable() {
   const thead = $("overview").tHead, tbody = $("overview").tBodies[0];
   if (!thead.rows.length) {
-    thead.innerHTML = "<tr>" + COLUMNS.map((c) => `<th data-key="${c.key}" tabindex="0" role="columnheader">${c.title}</th>`).join("") + "</tr>";
+    thead.innerHTML = '<tr aria-rowindex="1">' + COLUMNS.map((c) => `<th data-key="${c.key}" tabindex="0" role="columnheader">${c.title}</th>`).join("") + "</tr>";
     thead.addEventListener("click", (e) => { const th = e.target.closest("th"); if (th) sortTable(th.dataset.key); });
     thead.addEventListener("keydown", (e) => { const th = e.target.closest("th"); if (th && e.key === "Enter") sortTable(th.dataset.key); });
     tbody.addEventListener("click", (e) => {
       const tr = e.target.closest("tr");
       if (tr && e.target.closest(".pin")) togglePin(tr.dataset.resource);
     });
+    $("table-wrap").addEventListener("scroll", scheduleTable, { passive: true });
+    window.addEventListener("resize", scheduleTable);
   }
   for (const th of thead.rows[0].cells) {
     th.className = th.dataset.key === S.sort.key ? (S.sort.dir > 0 ? "asc" : "desc") : "";
     th.setAttribute("aria-sort", th.dataset.key === S.sort.key ? (S.sort.dir > 0 ? "ascending" : "descending") : "none");
   }
   const col = COLUMNS.find((c) => c.key === S.sort.key) || COLUMNS[1];
-  const views = filteredNames().map((n) => S.views.get(n));
-  const key = (v) => col.sort(v);
-  views.sort((a, b) => {
-    const pa = S.pins.has(a.name) ? 0 : 1, pb = S.pins.has(b.name) ? 0 : 1;
-    if (pa !== pb) return pa - pb;   // pinned resources always first
-    const ka = key(a), kb = key(b);
-    return (ka < kb ? -1 : ka > kb ? 1 : 0) * S.sort.dir;
-  });
-  const rows = views.map((v) => `<tr data-resource="${esc(v.name)}" data-bucket="${Filter.bucketOf(v)}" class="${S.pins.has(v.name) ? "pinned" : ""}">` +
-    tableCells(v).map((c) => `<td>${c}</td>`).join("") + "</tr>");
-  tbody.innerHTML = rows.join("");
+  // Keys computed once per row, not once per comparison: 10,000 rows sort in a few ms.
+  const keyed = filteredNames().map((n) => { const v = S.views.get(n); return [S.pins.has(n) ? 0 : 1, col.sort(v), v]; });
+  keyed.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) * S.sort.dir);  // pinned always first
+  Table.names = keyed.map((k) => k[2].name);
+  $("overview").setAttribute("aria-rowcount", String(Table.names.length + 1));
+  drawTable();
+}
+
+function scheduleTable() {
+  if (Table.pending || S.tab !== "table") return;
+  Table.pending = true;
+  requestAnimationFrame(() => { Table.pending = false; drawTable(); });
+}
+
+function drawTable() {
+  const wrap = $("table-wrap"), tbody = $("overview").tBodies[0];
+  const n = Table.names.length, h = Table.rowH;
+  const from = Math.max(0, Math.floor(wrap.scrollTop / h) - TABLE_OVERSCAN);
+  const to = Math.min(n, Math.ceil((wrap.scrollTop + wrap.clientHeight) / h) + TABLE_OVERSCAN);
+  const pad = (px) => (px > 0 ? `<tr class="pad" aria-hidden="true" style="height:${px}px"><td colspan="${COLUMNS.length}"></td></tr>` : "");
+  const rows = [];
+  for (let i = from; i < to; i++) {
+    const v = S.views.get(Table.names[i]);  // the current view: a delta redraws without sorting again
+    if (!v) continue;
+    rows.push(`<tr data-resource="${esc(v.name)}" data-bucket="${Filter.bucketOf(v)}" aria-rowindex="${i + 2}"` +
+      ` class="${S.pins.has(v.name) ? "pinned" : ""}">` + tableCells(v).map((c) => `<td>${c}</td>`).join("") + "</tr>");
+  }
+  tbody.innerHTML = pad(from * h) + rows.join("") + pad((n - to) * h);
+  // The offsets assume every row is as tall as the first one drawn (one line each, see style.css).
+  const first = tbody.querySelector("tr[data-resource]");
+  const real = first ? first.getBoundingClientRect().height : h;
+  if (real > 0 && Math.abs(real - h) > 0.5) { Table.rowH = real; drawTable(); }
 }
 
 function sortTable(key) {

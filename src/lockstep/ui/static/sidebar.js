@@ -1,9 +1,12 @@
-// The resource list: groups by first label (pinned ones first), keyed rows
-// touched only when their view changed, a filter that also drives the group
-// counters, the header counts, the timeline and the graph; bulk selection.
+// The resource list's model: groups by first label (pinned ones first), the
+// filter applied to the in-memory views (never to the DOM), the group counters,
+// the header counts and the layout the virtual list (reslist.js) draws from;
+// bulk selection.
 "use strict";
 
 const PINNED = "★ pinned";
+const RES_ROW_H = 42;    // px: one resource row (name line + status line); reslist.js positions rows by it
+const RES_HEAD_H = 24;   // px: a group's header
 
 function groupOf(v) { return S.pins.has(v.name) ? PINNED : v.labels.length ? v.labels[0] : "unlabeled"; }
 
@@ -12,98 +15,19 @@ function groupOrder(a, b) {
   return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-function ensureGroup(label) {
-  let g = S.groups.get(label);
-  if (g) return g;
-  const el = document.createElement("div");
-  el.className = "group";
-  el.dataset.group = label;
-  el.innerHTML = '<div class="ghead"><span class="gname"></span><span class="gsum"></span>' +
-    '<button class="gbulk" data-on="true" title="enable every resource of this group">enable all</button>' +
-    '<button class="gbulk" data-on="false" title="disable every resource of this group">disable all</button></div><div class="rows"></div>';
-  el.querySelector(".gname").textContent = label;
-  el.querySelector(".ghead").addEventListener("click", (e) => { if (!e.target.closest("button")) el.classList.toggle("collapsed"); });
-  for (const b of el.querySelectorAll(".gbulk")) {
-    b.addEventListener("click", () => {
-      const names = [...S.views.values()].filter((v) => groupOf(v) === label && rowVisible(v.name)).map((v) => v.name);
-      bulkEnable(names, b.dataset.on === "true");
-    });
-  }
-  g = { el, rowsEl: el.querySelector(".rows"), sumEl: el.querySelector(".gsum") };
-  S.groups.set(label, g);
-  const after = [...S.groups.keys()].filter((k) => k !== label && groupOrder(k, label) > 0).sort(groupOrder)[0];
-  $("groups").insertBefore(el, after ? S.groups.get(after).el : null);
-  return g;
-}
-
-const ROW_TEMPLATE = (() => {
-  const row = document.createElement("div");
-  row.className = "row";
-  row.tabIndex = 0;
-  row.setAttribute("role", "option");
-  // autocomplete=off: every history entry (each selection, each filter keystroke) otherwise saves the state
-  // of every form control on the page, 50 ms with 10,000 checkboxes; the picks live in S.picked anyway.
-  row.innerHTML = '<input type="checkbox" class="pick" autocomplete="off" aria-label="select for bulk actions"><span class="dot"></span>' +
-    '<span class="name"></span><span class="pend"></span><button class="pin" title="pin to the top">☆</button>' +
-    '<button class="trig" title="trigger update (r)">▶</button><div class="sub"></div>';
-  return row;
-})();
-
-function buildRow(name) {
-  // Cloned, not parsed: 1,000 rows on a page load.
-  const row = ROW_TEMPLATE.cloneNode(true);
-  row.dataset.resource = name;
-  const [, , nameEl, pend, pin, , sub] = row.children;
-  row._pend = pend; row._pin = pin; row._sub = sub;
-  nameEl.textContent = name;
-  row.addEventListener("click", (e) => { if (!e.target.closest("button, input")) select(name); });
-  row.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); select(name); } });
-  row.querySelector(".trig").addEventListener("click", () => trigger(name));
-  row.querySelector(".pin").addEventListener("click", () => togglePin(name));
-  row.querySelector(".pick").addEventListener("change", (e) => {
-    if (e.target.checked) S.picked.add(name); else S.picked.delete(name);
-    renderBulk();
-  });
-  return row;
-}
-
-function placeRow(v, row) {
-  const label = groupOf(v);
-  const g = ensureGroup(label);
-  if (row.parentNode !== g.rowsEl) {
-    // Keep the server's (topological) order inside a group; appending is the common case (a snapshot).
-    const idx = S.index.get(v.name) ?? Infinity;
-    const lastRow = g.rowsEl.lastElementChild;
-    if (!lastRow || (S.index.get(lastRow.dataset.resource) ?? Infinity) <= idx) { g.rowsEl.appendChild(row); return; }
-    const next = [...g.rowsEl.children].find((r) => (S.index.get(r.dataset.resource) ?? Infinity) > idx);
-    g.rowsEl.insertBefore(row, next || null);
-  }
-}
-
 function applyViews(views) {
   for (const v of views) {
     S.views.set(v.name, v);
-    let row = S.rows.get(v.name);
-    if (!row) { row = buildRow(v.name); S.rows.set(v.name, row); }
-    placeRow(v, row);
-    const bucket = Filter.bucketOf(v);
-    row.className = `row s-${v.update_status} b-${bucket}` + (S.selected === v.name ? " selected" : "");
-    row.setAttribute("aria-selected", S.selected === v.name ? "true" : "false");
-    row.dataset.status = v.update_status;
-    row.dataset.bucket = bucket;
-    row.dataset.runtime = v.runtime_status;
-    row._pend.textContent = v.pending.length ? "● pending" : "";
-    row._pend.title = v.pending.join("\n");
-    row._pin.textContent = S.pins.has(v.name) ? "★" : "☆";
-    const sub = row._sub;
-    sub.className = "sub" + (v.hold_text ? " hold" : "") + (v.excerpt && v.excerpt.length ? " fail" : "");
-    sub.textContent = subText(v);
-    sub.title = v.excerpt && v.excerpt.length ? v.excerpt.join("\n") : "";
+    S.changed.add(v.name);
+    ResList.repaint(v.name);  // a drawn row shows its new state at once; the counts follow on the next frame
     if (v.name === S.selected) S.dirtyDetail = true;
   }
   S.dirtyGroups = true;
   scheduleDom();
 }
+
+// The list must be laid out again (not only recounted): the order, the filter, pins or collapsed groups changed.
+function relayout() { S.dirtyLayout = true; S.dirtyGroups = true; scheduleDom(); }
 
 function headlineOf(v) {
   const ex = v.excerpt || [];
@@ -124,51 +48,104 @@ function subText(v) {
 }
 
 function removeResource(name) {
-  const row = S.rows.get(name);
-  if (row) row.remove();
-  S.rows.delete(name); S.views.delete(name); S.picked.delete(name);
+  S.views.delete(name); S.picked.delete(name);
   if (S.selected === name) select(null);
-  S.dirtyGroups = true; scheduleDom();
+  relayout();
 }
 
-function rowVisible(name) { const r = S.rows.get(name); return Boolean(r) && r.style.display !== "none"; }
 
-// Names passing the sidebar filter (the timeline and the graph show the same set).
+// Names passing the sidebar filter, in the server's order (the timeline and the graph show the same set).
 function filteredNames() {
   return S.order.filter((n) => S.views.has(n) && Filter.passes(S.filter, S.views.get(n), S.pins.has(n)));
 }
 
-// Rows are shown or hidden by summarise(), on the next frame, with the counters.
-function applyFilter() { S.dirtyGroups = true; scheduleDom(); }
+// The names j/k walk through: the list's order, collapsed groups skipped.
+function navNames() { return S.layout.flatMap((g) => (g.collapsed ? [] : g.names)); }
 
+function applyFilter() { relayout(); }
+
+const zeroCounts = () => ({ ok: 0, failed: 0, running: 0, pending: 0, held: 0, disabled: 0, n: 0 });
+
+// A row's place in the list: its group's index in S.layout and its index in the group (null: not listed).
+function posOf(name) {
+  const at = S.pos.get(name);
+  if (at === undefined) return null;
+  let lo = 0, hi = S.layout.length - 1;
+  while (lo < hi) {  // the last group starting at or before the row's flat index
+    const mid = (lo + hi + 1) >> 1;
+    if (S.layout[mid].start <= at) lo = mid; else hi = mid - 1;
+  }
+  return { g: lo, i: at - S.layout[lo].start };
+}
+
+const groupHtml = (c) => ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => c[k] || k === "ok" || k === "failed")
+  .map((k) => `<span class="${k}">${c[k]} ${k === "failed" ? "err" : k}</span>`).join(" ") + ` / ${c.n}`;
+
+// After a frame's deltas: the counts and group counters follow each changed resource, when none of them moved
+// (same group, same answer from the filter): O(changed), not O(resources). Returns false when the list must be
+// laid out again; summarise() then recomputes everything from scratch (and fixes any count changed here).
+function recount() {
+  const total = S.counts;
+  if (!total) return false;
+  const touched = new Set();
+  for (const name of S.changed) {
+    const v = S.views.get(name), old = S.meta.get(name);
+    if (!v || !old) return false;
+    const b = Filter.bucketOf(v);
+    if (groupOf(v) !== old.label || Filter.passes(S.filter, v, S.pins.has(name)) !== old.ok) return false;
+    if (b === old.b) continue;
+    total[old.b]--; total[b]++;
+    if (old.ok) { const g = S.groupBy.get(old.label); g.c[old.b]--; g.c[b]++; touched.add(g); }
+    old.b = b;
+  }
+  for (const g of touched) g.html = groupHtml(g.c);
+  ResList.draw();
+  renderCounts(total);
+  return true;
+}
+
+// The counts, the groups of the rows passing the filter in the server's (topological) order and their layout:
+// one pass over the model (O(resources), a few ms at 10,000) when the list must be laid out again, else a
+// recount of the changed resources (returns false then). The DOM is the virtual list's business.
 function summarise() {
-  const zero = () => ({ ok: 0, failed: 0, running: 0, pending: 0, held: 0, disabled: 0, n: 0 });
-  const counts = new Map();
-  const present = new Set();
-  const total = zero();
-  for (const v of S.views.values()) {
+  const changed = S.changed.size > 0;
+  if (!S.dirtyLayout && changed && recount()) { S.changed.clear(); return false; }
+  S.dirtyLayout = false; S.changed.clear();
+  const total = zeroCounts();
+  const byLabel = new Map(), meta = new Map();
+  for (const name of S.order) {
+    const v = S.views.get(name);
+    if (!v) continue;
     const b = Filter.bucketOf(v);
     total[b]++; total.n++;
-    const label = groupOf(v);
-    present.add(label);
-    const row = S.rows.get(v.name);
-    const ok = Filter.passes(S.filter, v, S.pins.has(v.name));
-    const display = ok ? "" : "none";
-    if (row && row.style.display !== display) row.style.display = display;
+    const pinned = S.pins.has(name);
+    const label = pinned ? PINNED : v.labels.length ? v.labels[0] : "unlabeled";
+    const ok = Filter.passes(S.filter, v, pinned);
+    meta.set(name, { b, label, ok });
     if (!ok) continue;
-    if (!counts.has(label)) counts.set(label, zero());
-    const c = counts.get(label);
-    c[b]++; c.n++;
+    let g = byLabel.get(label);
+    if (!g) { g = { label, names: [], c: zeroCounts() }; byLabel.set(label, g); }
+    g.names.push(name); g.c[b]++; g.c.n++;
   }
-  for (const [label, g] of S.groups) {
-    const c = counts.get(label);
-    if (!present.has(label)) { g.el.remove(); S.groups.delete(label); continue; }
-    if (g.el.hidden !== !c) g.el.hidden = !c;
-    if (!c) continue;
-    const html = ["ok", "failed", "running", "pending", "held", "disabled"].filter((k) => c[k] || k === "ok" || k === "failed")
-      .map((k) => `<span class="${k}">${c[k]} ${k === "failed" ? "err" : k}</span>`).join(" ") + ` / ${c.n}`;
-    if (g.html !== html) { g.html = html; g.sumEl.innerHTML = html; }
+  const layout = [...byLabel.keys()].sort(groupOrder).map((k) => byLabel.get(k));
+  const pos = new Map();
+  let top = 0, start = 0;
+  for (const g of layout) {
+    g.collapsed = S.collapsed.has(g.label);
+    g.top = top; g.start = start;
+    g.height = RES_HEAD_H + (g.collapsed ? 0 : g.names.length * RES_ROW_H);
+    g.html = groupHtml(g.c);
+    for (let i = 0; i < g.names.length; i++) pos.set(g.names[i], start + i);
+    top += g.height; start += g.names.length;
   }
+  Object.assign(S, { layout, pos, meta, groupBy: byLabel, listHeight: top, listCount: start });
+  ResList.draw();
+  if (S.revealPending !== null && pos.has(S.revealPending)) ResList.reveal(S.revealPending);
+  renderCounts(total);
+  return true;
+}
+
+function renderCounts(total) {
   const active = new Set(S.filter.statuses);
   const head = `<span class="total">${total.n} resources</span>` + Filter.BUCKETS.map((k) =>
     `<button class="count-btn ${k}${active.has(k) ? " active" : ""}" data-status="${k}" title="show only ${k} resources">` +
@@ -178,12 +155,21 @@ function summarise() {
   S.counts = total;
 }
 
+function toggleCollapsed(label) {
+  if (S.collapsed.has(label)) S.collapsed.delete(label); else S.collapsed.add(label);
+  relayout();
+}
+
 function togglePin(name) {
   if (S.pins.has(name)) S.pins.delete(name); else S.pins.add(name);
   localStorage.setItem("lockstep.pins", JSON.stringify([...S.pins]));
-  const v = S.views.get(name);
-  if (v) applyViews([v]);
-  S.dirtyTable = true; scheduleDom();
+  if (name === S.selected) S.dirtyDetail = true;
+  S.dirtyTable = true; relayout();
+}
+
+function setPicked(name, on) {
+  if (on) S.picked.add(name); else S.picked.delete(name);
+  renderBulk();
 }
 
 function renderBulk() {
@@ -196,6 +182,12 @@ async function bulkEnable(names, enabled) {
   if (!names.length) return;
   const r = await Api.post("/api/enable", { resources: names, enabled }, `${enabled ? "enable" : "disable"} ${names.length} resources`);
   if (r) Api.toast(`${enabled ? "enabled" : "disabled"} ${r.changed.length} of ${names.length}`, "info");
+}
+
+// A group's "enable all"/"disable all": the rows of that group that pass the filter.
+function groupBulk(label, enabled) {
+  const g = S.layout.find((x) => x.label === label);
+  bulkEnable(g ? [...g.names] : [], enabled);
 }
 
 $("summary").addEventListener("click", (e) => {
@@ -211,6 +203,6 @@ $("bulk-disable").onclick = () => bulkEnable([...S.picked], false);
 $("bulk-trigger").onclick = () => Api.post("/api/trigger", { resources: [...S.picked].filter((n) => S.views.get(n)?.enabled) }, "trigger");
 $("bulk-none").onclick = () => {
   S.picked.clear();
-  for (const r of S.rows.values()) r.querySelector(".pick").checked = false;
+  ResList.draw();
   renderBulk();
 };
