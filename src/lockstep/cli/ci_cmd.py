@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
@@ -27,7 +28,7 @@ from lockstep.ui.viewmodel import resource_views
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ci", help="run until every resource is up to date (0) or one fails (1)")
+    p = sub.add_parser("ci", help=HELP["ci"])
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)

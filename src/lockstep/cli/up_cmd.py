@@ -11,6 +11,7 @@ import sys
 
 from rich.console import Group
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
@@ -30,7 +31,7 @@ from lockstep.ui.terminal import StreamPrinter, announce, live_view, make_consol
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("up", help="start the resources and keep them up to date")
+    p = sub.add_parser("up", help=HELP["up"])
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)

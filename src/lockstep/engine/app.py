@@ -205,6 +205,10 @@ class _Run:
         self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, BaseException):
             await self.runner
+        # The spare evaluation child carries the run tag: stopped here, it is not left for the
+        # reaper's sweep to find and wait for.
+        if self.engine.config.cancel_load is not None:
+            self.engine.config.cancel_load()
         self.engine.logs.close()
         self.reaper.close()
         with contextlib.suppress(OSError):

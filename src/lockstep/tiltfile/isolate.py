@@ -34,8 +34,9 @@ from collections.abc import Mapping, Sequence
 
 from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
 from lockstep.tiltfile import commands
-from lockstep.tiltfile.limits import COMMAND_FIX, TIMEOUT_ENV
-from lockstep.tiltfile.loader import DEFAULT_TIMEOUT, MEMORY_ENV, out_of_memory
+from lockstep.tiltfile.limits import COMMAND_FIX, DEFAULT_TIMEOUT, MEMORY_ENV, TIMEOUT_ENV, out_of_memory
+
+# The parent never imports the loader: its Starlark builtins and YAML are the child's to pay for.
 
 # `Evaluator.load(timeout=CONFIGURED)`: the configured budget (see evaluation_timeout).
 CONFIGURED = -1.0
