@@ -42,14 +42,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def start_views(engine: Engine, args: argparse.Namespace) -> None:
-    """Start the HTTP API and dashboard when this build has them."""
-    import importlib
+    """Serve the HTTP API and dashboard (the server itself loads at the first connection)."""
+    from lockstep.ui.listen import serve
 
-    try:
-        server = importlib.import_module("lockstep.ui.server")
-    except ModuleNotFoundError:
-        return
-    engine.spawn(server.serve(engine, host=args.host, port=args.port), "http")
+    engine.spawn(serve(engine, host=args.host, port=args.port), "http")
 
 
 async def _live_table(engine: Engine) -> int:
