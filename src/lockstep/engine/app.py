@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
 from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
-from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
+from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
+from lockstep.engine.boot import Boot, boot
 from lockstep.engine.configload import RuntimeKind
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
@@ -34,7 +35,6 @@ from lockstep.logs.store import LogStore
 from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
-from lockstep.tiltfile.isolate import Evaluator
 from lockstep.watch.backend import make_backend
 
 if TYPE_CHECKING:
@@ -45,10 +45,13 @@ if TYPE_CHECKING:
     from lockstep.engine.k8s_runner import Deployments
 
 
-def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+def build_engine(options: EngineOptions, *, subcommand: str = "up",
+                 started: Boot | None = None) -> tuple[Engine, Reaper]:
+    """The engine and its watchdog; `started` is what the command started before importing this
+    module (engine/boot.py), else it is started here."""
+    started = started or boot()
     sdir = options.state_dir or state_dir(options.tiltfile)
-    reaper = Reaper()
-    reaper.start()
+    reaper, evaluator = started.reaper, started.evaluator
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
@@ -111,9 +114,6 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Eng
 
         return ImageRunner(builder.get(), compose.get(), ComposeLive(compose.get()))
 
-    # Each evaluation runs in a child bounded in memory and time; the run tag lets the
-    # reaper find what its local() commands left behind if lockstep is killed.
-    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag}, warm=True)
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
