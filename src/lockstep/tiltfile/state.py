@@ -173,6 +173,19 @@ class EvalState:
     env_overlay: dict[str, str | None] = field(default_factory=dict)
     # Strings returned by blob-producing builtins: `k8s_yaml(s)` reads these as YAML, not a path.
     blobs: set[str] = field(default_factory=set)
+    # Names in the append-only lists local_resources / custom_deploys / compose_services, kept as
+    # they grow (see `names_in`): each call's duplicate check must not walk every earlier one.
+    _names: dict[int, tuple[int, set[str]]] = field(default_factory=dict, repr=False)
+
+    def names_in(self, items: list[Resource] | list[ComposeService]) -> set[str]:
+        """The names of `items`, one of this state's append-only lists (O(new entries) per call)."""
+        seen, names = self._names.get(id(items), (0, set()))
+        if len(items) < seen:  # not append-only after all: start over rather than answer wrong
+            seen, names = 0, set()
+        for item in items[seen:]:
+            names.add(item.name)
+        self._names[id(items)] = (len(items), names)
+        return names
     # Any input the dry run could not read: "not found" checks become warnings then.
     missing_inputs: list[str] = field(default_factory=list)
     # Set once an error has been recorded, so enclosing evaluations do not report it again.
