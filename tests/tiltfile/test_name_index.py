@@ -32,3 +32,15 @@ def test_a_list_that_shrank_is_indexed_again() -> None:
     del state.local_resources[1:]
     state.local_resources.append(Resource(name="z", kind=ResourceKind.LOCAL))
     assert state.names_in(state.local_resources) == {"a", "z"}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["/t/Tiltfile", "/t/sub/Tiltfile", "/ext/a/Tiltfile"]),
+                          st.sampled_from([".", "src", "../x", "/abs", "~/h", "a/./b", ""])), max_size=30))
+def test_resolve_remembers_the_same_answer_it_computes(calls: list[tuple[str, str]]) -> None:
+    from lockstep.tiltfile.state import Frame
+
+    state = EvalState(main_path="/t/Tiltfile", dry_run=False, subcommand="check", args=(), timeout=None)
+    for file, path in calls:
+        state.frames.append(Frame(file, file))
+        assert state.resolve(path) == state._resolve(path)
+        state.frames.pop()

@@ -176,6 +176,8 @@ class EvalState:
     # Names in the append-only lists local_resources / custom_deploys / compose_services, kept as
     # they grow (see `names_in`): each call's duplicate check must not walk every earlier one.
     _names: dict[int, tuple[int, set[str]]] = field(default_factory=dict, repr=False)
+    # (file being evaluated, path) -> resolve()'s answer; not for `~` paths.
+    _resolved: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def names_in(self, items: list[Resource] | list[ComposeService]) -> set[str]:
         """The names of `items`, one of this state's append-only lists (O(new entries) per call)."""
@@ -218,6 +220,16 @@ class EvalState:
 
     def resolve(self, path: str) -> str:
         """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
+        if path.startswith("~"):
+            return self._resolve(path)
+        # Generated Tiltfiles pass the same few paths (deps=['src'], dir='.') thousands of times.
+        key = (self.frame.path, path)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(path)
+        return found
+
+    def _resolve(self, path: str) -> str:
         path = os.path.expanduser(path)
         # Tilt resolves against the directory of the file being executed (the innermost
         # load in progress), not the file a function is written in: a function of an
