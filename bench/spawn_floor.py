@@ -1,11 +1,17 @@
-"""The floor under `lockstep ci`'s process starts: a bare asyncio spawn of N `true`, 2 at a time, vs `make -j2`.
+"""The floor under `lockstep ci`'s process starts: N `true`, 2 at a time, bare asyncio and lockstep's path vs make -j2.
 
-Usage: python bench/spawn_floor.py [N] [REPS]. Prints min wall times and the ratio, interleaved per repetition.
+Usage: python bench/spawn_floor.py [N] [REPS] [--before SRC]
+
+Each variant runs in a fresh interpreter (bench/lsbench/spawn_floor.py), interleaved per repetition. Prints the min
+wall time, the ratio to make, and the starting process's own CPU per start (user + system, without the children's):
+on a loaded machine the wall times stretch, the CPU much less. `--before SRC` adds lockstep's path from another
+source tree (e.g. an older commit's `src/`).
 """
 
 from __future__ import annotations
 
-import asyncio
+import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -13,47 +19,47 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "src"))
+CHILD = HERE / "lsbench" / "spawn_floor.py"
+SRC = HERE.parent / "src"
 
-from lockstep.adapters.process import pidfd_child_watcher  # noqa: E402
 
-
-async def spawn_all(n: int, parallel: int, pidfd: bool) -> float:
-    sem = asyncio.Semaphore(parallel)
-
-    async def one() -> None:
-        async with sem:
-            p = await asyncio.create_subprocess_exec("true", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                     stdin=subprocess.DEVNULL, start_new_session=True)
-            await p.communicate()
-
-    t0 = time.monotonic()
-    if pidfd:
-        with pidfd_child_watcher():
-            await asyncio.gather(*(one() for _ in range(n)))
-    else:
-        await asyncio.gather(*(one() for _ in range(n)))
-    return time.monotonic() - t0
+def child(variant: str, n: int, src: Path) -> tuple[float, float]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, str(CHILD), variant, str(n), "2"], capture_output=True, text=True,
+                         check=True, env=env)
+    wall, cpu = out.stdout.split()[-2:]
+    return float(wall), float(cpu)
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", type=int, nargs="?", default=1000)
+    ap.add_argument("reps", type=int, nargs="?", default=3)
+    ap.add_argument("--before", type=Path)
+    a = ap.parse_args()
+    variants = [("asyncio", "asyncio (thread per child)", SRC), ("asyncio-pidfd", "asyncio + pidfd", SRC),
+                ("lockstep", "lockstep", SRC), ("lockstep-sh", "lockstep, sh -c", SRC)]
+    if a.before:
+        variants += [("lockstep", "lockstep before", a.before), ("lockstep-sh", "lockstep before, sh -c", a.before)]
+    results: dict[str, list[tuple[float, float]]] = {label: [] for _, label, _ in variants}
+    makes = []
     with tempfile.TemporaryDirectory() as d:
         mk = Path(d) / "Makefile"
-        names = [f"t{i}" for i in range(n)]
+        names = [f"t{i}" for i in range(a.n)]
         mk.write_text(f".PHONY: all {' '.join(names)}\nall: {' '.join(names)}\n"
                       + "".join(f"{t}:\n\t@true\n" for t in names))
-        makes, threaded, pidfd = [], [], []
-        for _ in range(reps):
+        for _ in range(a.reps):
             t0 = time.monotonic()
             subprocess.run(["make", "-s", "-j2", "-f", str(mk)], check=True)
             makes.append(time.monotonic() - t0)
-            threaded.append(asyncio.run(spawn_all(n, 2, pidfd=False)))
-            pidfd.append(asyncio.run(spawn_all(n, 2, pidfd=True)))
+            for variant, label, src in variants:
+                results[label].append(child(variant, a.n, src))
     m = min(makes)
-    print(f"{n} x `true`, 2 at a time: make -j2 {m:.3f} s; asyncio (thread per child) {min(threaded):.3f} s "
-          f"({min(threaded) / m:.2f}x); asyncio + pidfd {min(pidfd):.3f} s ({min(pidfd) / m:.2f}x)")
+    print(f"{a.n} x `true`, 2 at a time, min of {a.reps}: make -j2 {m:.3f} s")
+    for label, runs in results.items():
+        wall = min(w for w, _ in runs)
+        cpu = min(c for _, c in runs)
+        print(f"  {label:24} {wall:.3f} s ({wall / m:.2f}x make), {cpu / a.n * 1000:.3f} ms CPU per start")
 
 
 if __name__ == "__main__":

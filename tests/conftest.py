@@ -6,12 +6,18 @@ import signal
 
 import pytest
 import summary
+from hypothesis import HealthCheck, settings
 
 # A shell starts background jobs with SIGINT ignored (`make test &`, CI runners), and an ignored
 # signal stays ignored across exec: the `lockstep` processes the tests stop with SIGINT (Ctrl-C)
 # would never see it. Python's own handler is reset to the default in every child instead.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Property tests judge answers, never speed: on a shared or loaded machine an example can take
+# longer than hypothesis's default 200 ms deadline, which would fail a correct test.
+settings.register_profile("lockstep", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("lockstep")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -24,9 +24,11 @@ def _records(history: Path) -> list[dict[str, Any]]:
         return []
     for line in text.splitlines():
         try:
-            out.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             continue  # a line being written
+        if "resource" in record:  # not a graph line (engine/persist.py)
+            out.append(record)
     return out
 
 

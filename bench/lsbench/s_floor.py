@@ -28,15 +28,19 @@ def run(ctx: Context) -> dict[str, Any]:
     makefile.write_text(f"all: {targets}\n.PHONY: all {targets}\n"
                         + "".join(f"t{i}:\n\t@true\n" for i in range(n)))
     walls: dict[str, list[float]] = {t: [] for t in tools}
+    cpus: dict[str, list[float]] = {t: [] for t in tools}
     for _, tool in interleaved(tools, reps, random.Random(ctx.seed)):
         if tool == "make":
             walls[tool].append(run_timed([ctx.peers["make"], "-s", "-j2", "-f", str(makefile)], ctx.tmp).wall)
         else:
             out = subprocess.run([sys.executable, str(HERE / "spawn_floor.py"), tool, str(n), "2"],
                                  capture_output=True, text=True, check=True)
-            walls[tool].append(float(out.stdout.split()[-1]))
+            wall, cpu = out.stdout.split()[-2:]
+            walls[tool].append(float(wall))
+            cpus[tool].append(float(cpu))
+    # CPU per start: the starting process's own, without its children (not measured for make).
     rows = [metric(VARIANTS.get(t, "make -j2, one `true` per target"), t, "s", walls[t], per_start_ms=[
-        w / n * 1000 for w in walls[t]]) for t in tools]
+        w / n * 1000 for w in walls[t]], cpu_per_start_ms=[c / n * 1000 for c in cpus[t]]) for t in tools]
     summary = []
     for t in VARIANTS:
         # make is the only peer here: the other variants are not peers of this one.

@@ -1,6 +1,9 @@
-"""Child process of s_floor: spawn N short commands at a given concurrency, print the wall time.
+"""Child process of s_floor: spawn N short commands at a given concurrency, print wall and CPU seconds.
 
     python spawn_floor.py {asyncio|asyncio-pidfd|lockstep|lockstep-sh} N CONCURRENCY
+
+Prints `WALL CPU`: CPU is this process's own user + system time (the event
+loop's work per start, without the children's), over the same span as WALL.
 
 Runs in a fresh interpreter so that the parent's memory (fork cost grows with
 it) is the same for every variant.
@@ -27,7 +30,7 @@ async def bare(n: int, conc: int) -> None:
     await asyncio.gather(*(one() for _ in range(n)))
 
 
-async def lockstep(n: int, conc: int, argv: tuple[str, ...]) -> float:
+async def lockstep(n: int, conc: int, argv: tuple[str, ...]) -> tuple[float, float]:
     # The start path `up` and `ci` use (engine/app.py): the runner with a live watchdog (one exec per
     # command, no setpriv wrapper), child exits learnt through pidfds, own session, piped and
     # line-split output.
@@ -46,9 +49,9 @@ async def lockstep(n: int, conc: int, argv: tuple[str, ...]) -> float:
                 await handle.wait()
 
         # The watchdog starts once per `up`, before any command: not part of the per-start cost.
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         await asyncio.gather(*(one() for _ in range(n)))
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 async def bare_pidfd(n: int, conc: int) -> None:
@@ -60,20 +63,20 @@ async def bare_pidfd(n: int, conc: int) -> None:
 
 def main() -> None:
     variant, n, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if variant == "asyncio":
         asyncio.run(bare(n, conc))
     elif variant == "asyncio-pidfd":
         asyncio.run(bare_pidfd(n, conc))
     elif variant == "lockstep":
-        print(asyncio.run(lockstep(n, conc, ("true",))))
+        print(*asyncio.run(lockstep(n, conc, ("true",))))
         return
     elif variant == "lockstep-sh":
-        print(asyncio.run(lockstep(n, conc, ("sh", "-c", "true"))))
+        print(*asyncio.run(lockstep(n, conc, ("sh", "-c", "true"))))
         return
     else:
         raise SystemExit(f"unknown variant {variant}")
-    print(time.perf_counter() - t0)
+    print(time.perf_counter() - t0, time.process_time() - c0)
 
 
 if __name__ == "__main__":

@@ -103,6 +103,57 @@ def test_a_garbled_watch_event_is_reported_and_the_next_events_still_count(tmp_p
         assert up.stop() == 0
 
 
+def test_ci_fails_clearly_when_the_pod_watch_never_answers(tmp_path: Path) -> None:
+    env, sdir = _project(tmp_path, "update_settings(k8s_upsert_timeout_secs=2)\n")
+    (sdir / "hang-get-pods").touch()
+    marker = uuid.uuid4().hex
+    done, took = _ci(tmp_path, env, marker)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "kubectl did not answer: `kubectl get pods --watch` printed nothing within 2s" in out, out
+    assert "k8s_upsert_timeout_secs" in out
+    assert took < 60, f"ci took {took:.0f}s (its timeout is 90s)"
+    assert not marked_pids(marker), "a kubectl was left running"
+
+
+def test_an_unanswered_pod_watch_is_retried_and_recovers(tmp_path: Path) -> None:
+    env, sdir = _project(tmp_path, "update_settings(k8s_upsert_timeout_secs=1)\n")
+    (tmp_path / "Tiltfile").write_text("update_settings(k8s_upsert_timeout_secs=1)\nk8s_yaml('app.yaml')\n"
+                                       "local_resource('after', cmd='echo web is ready', resource_deps=['web'])\n")
+    (sdir / "hang-get-pods").touch()
+    with Up(tmp_path / "Tiltfile", tmp_path / "state", env=env) as up:
+        up.expect("kubectl did not answer: `kubectl get pods --watch` printed nothing within 1s", timeout=60)
+        up.expect("no answer from `kubectl get pods --watch`; reconnecting in", timeout=30)
+        # The cluster answers again: the next watch sees the pod become ready.
+        (sdir / "hang-get-pods").unlink()
+        ready = pod("web-1", labels={"app": "web", "lockstep.dev/resource": "web"},
+                    statuses=[container_status("web", ready=True, image="nginx:1.27-alpine")])
+        (sdir / "pods.jsonl").write_text(json.dumps({"type": "ADDED", "object": ready}) + "\n")
+        up.expect("web is ready", timeout=60)
+        assert up.stop() == 0
+
+
+def test_a_watch_of_no_pods_yet_is_not_a_fault(tmp_path: Path) -> None:
+    env, sdir = _project(tmp_path)
+    (tmp_path / "Tiltfile").write_text("update_settings(k8s_upsert_timeout_secs=1)\nk8s_yaml('app.yaml')\n"
+                                       "local_resource('after', cmd='echo web is ready', resource_deps=['web'])\n")
+    with Up(tmp_path / "Tiltfile", tmp_path / "state", env=env) as up:
+        # Silent past the bound, but the cluster answers a plain list (with nothing in it).
+        wait_until(lambda: any("get" in c["argv"] and "pods" in c["argv"] and "--watch" not in c["argv"]
+                               for c in _calls(sdir)), 60, "the list that checks a silent watch")
+        ready = pod("web-1", labels={"app": "web", "lockstep.dev/resource": "web"},
+                    statuses=[container_status("web", ready=True, image="nginx:1.27-alpine")])
+        (sdir / "pods.jsonl").write_text(json.dumps({"type": "ADDED", "object": ready}) + "\n")
+        up.expect("web is ready", timeout=60)
+        assert "kubectl did not answer" not in up.log_text()
+        assert up.stop() == 0
+
+
+def _calls(sdir: Path) -> list[dict[str, list[str]]]:
+    path = sdir / "calls.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 @pytest.mark.parametrize("verb", ["delete", "config"])
 def test_down_fails_clearly_when_kubectl_never_answers(tmp_path: Path, verb: str) -> None:
     env, sdir = _project(tmp_path, "update_settings(k8s_upsert_timeout_secs=2)\n")

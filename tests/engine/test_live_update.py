@@ -173,3 +173,34 @@ def test_initial_sync_copies_every_sync_source_without_restart(root: Path) -> No
     img = _image(root)
     got = LiveUpdater().initial(img)
     assert got is not None and got.copies == (Copy(str(root / "static"), "/www"),) and not got.restart
+
+
+EDITOR_DROPPINGS = ("sub/.b.swp", "sub/b~", "sub/4913", "#a#", "a___jb_tmp___", "a___jb_old___",
+                    ".idea/workspace.xml", ".a.kate-swp", "sub/flymake_b.py")
+
+
+@pytest.mark.parametrize("custom", [False, True])
+def test_editor_temp_files_are_never_synced_with_a_directory(root: Path, custom: bool) -> None:
+    static = root / "static"
+    for rel in EDITOR_DROPPINGS:
+        (static / rel).parent.mkdir(parents=True, exist_ok=True)
+        (static / rel).write_text("editor")
+    (static / ".#a").symlink_to("user@host.1234:1")  # emacs' lock: a dangling link
+    (static / "sub" / "sedAb12Cd").write_text("sed")  # not an editor's own: synced, as under Tilt
+    img = _image(root)
+    if custom:  # no build context filter at all: the editor files are still left out
+        from dataclasses import replace
+
+        from lockstep.model.resource import Cmd
+        img = replace(img, custom_command=Cmd(("true",)), ignore=())
+    lu = LiveUpdater()
+    # The initial sync copies the whole sync source; a changed directory goes whole too.
+    initial = lu.initial(img)
+    changed = lu.decide(_job(img, files(static / "sub")), img)
+    for p in (initial, changed):
+        assert isinstance(p, LivePlan)
+        c = Recorder()
+        assert asyncio.run(lu.apply_plan(img, p, [c], lambda t, e: None)).ok
+        assert "www/sub/sedAb12Cd" in c.members and "www/sub/b" in c.members
+        assert not [m for m in c.members if any(m.endswith(rel) for rel in (*EDITOR_DROPPINGS, ".#a", ".idea"))], \
+            c.members

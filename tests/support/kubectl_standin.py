@@ -9,6 +9,7 @@ Install it on PATH as `kubectl` (see `install`). Environment:
                     as it is appended, until killed (a test appends to move pods along)
     fail-<verb>     if present, that verb exits 1 with the file's text on stderr
     hang-<verb>     if present, that verb never answers (an API server that accepts and says nothing)
+    hang-get-<kind> the same for `get <kind>` only (watch and list); removing it ends no running call
     exec-<n>.stdin  what the n-th `exec -i` read on stdin (fail-exec-<cmd> fails one command)
     drop-port-forward-once   if present, the next port-forward drops at once (and the file goes)
     drop-<kind>-watch-once   when it appears, the running `get <kind> --watch` ends (and the file goes)
@@ -108,7 +109,7 @@ def main() -> int:
     if "--context" in argv:
         words.remove(argv[argv.index("--context") + 1])
     verb = words[0] if words else ""
-    if (DIR / f"hang-{verb}").exists():
+    if (DIR / f"hang-{verb}").exists() or (verb == "get" and (DIR / f"hang-get-{''.join(words[1:2])}").exists()):
         while True:
             time.sleep(3600)
     failing = DIR / f"fail-{verb}"

@@ -232,3 +232,28 @@ def test_env_file_reaches_compose_and_ignored_parameters_warn(tiltfile, tmp_path
     assert messages == ["dc_resource(infer_links=False) is ignored: lockstep always links a service's published ports",
                         "docker_compose(wait=...) is ignored by lockstep"], messages
     assert all(w.location is not None for w in r.warnings)
+
+
+def test_an_edit_elsewhere_in_the_project_changes_its_digest_not_the_service(tiltfile):
+    web = "services:\n  web:\n    image: nginx\n    networks: [back]\n"
+    before = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": web})
+    after = tiltfile("docker_compose('docker-compose.yml')\n",
+                     files={"docker-compose.yml": web + "networks:\n  back: {}\n"})
+    assert before.ok and after.ok
+    # The service itself reads the same (a running one is left alone) ...
+    assert before.resource("web") == after.resource("web")
+    # ... but the project does not (a failed one is retried: see store/reducers.py).
+    assert before.resource("web").compose.project_digest != after.resource("web").compose.project_digest
+
+
+def test_a_services_env_file_is_watched_and_part_of_its_definition(tiltfile):
+    compose = "services:\n  web:\n    image: nginx\n    env_file: [web.env, {path: opt.env, required: false}]\n"
+    absent = tiltfile("docker_compose('docker-compose.yml')\n", files={"docker-compose.yml": compose})
+    one = tiltfile("docker_compose('docker-compose.yml')\n",
+                   files={"docker-compose.yml": compose, "web.env": "MODE=one\n"})
+    two = tiltfile("docker_compose('docker-compose.yml')\n",
+                   files={"docker-compose.yml": compose, "web.env": "MODE=two\n"})
+    assert absent.ok and one.ok and two.ok
+    assert any(f.endswith("/web.env") for f in absent.config_files)
+    assert any(f.endswith("/opt.env") for f in absent.config_files)
+    assert len({r.resource("web") for r in (absent, one, two)}) == 3

@@ -70,16 +70,31 @@ def test_patterns(patterns: list[str], path: str, ignored: bool) -> None:
         (".git/objects/ab/cdef", True),
         ("sub/.git/HEAD", True),
         (".gitignore", False),
+        # Editors' temporary and lock files: Tilt's built-in list, no more and no less.
         ("src/.main.py.swp", True),
-        ("src/main.py.swx", True),
+        ("src/.main.py.swx", True),
         ("src/.main.py.swo", True),
+        ("src/.main.py.swn", True),
+        ("src/main.py.swp", False),  # vim's swap files start with a dot
+        ("src/.main.py.swf", False),
         ("src/movie.swf", False),
         ("src/main.py~", True),
         ("src/.#main.py", True),
         ("src/#main.py#", True),
+        ("src/flymake_main.py", True),
+        ("src/flymake_main", False),
+        ("src/main_flymake.py", False),
         ("src/4913", True),
-        ("src/x.tmp", True),
+        ("src/49130", False),
         ("src/main.py___jb_tmp___", True),
+        ("src/main.py___jb_old___", True),
+        (".idea/workspace.xml", True),
+        ("src/.idea", True),
+        ("src/idea.xml", False),
+        ("src/.main.py.kate-swp", True),
+        ("build/1234-go-tmp-umask", True),
+        ("src/x.tmp", False),  # triggers under Tilt too
+        ("src/sedAb12Cd", False),  # sed -i: the edited file changes as well, as under Tilt
         ("src/main.py", False),
     ],
 )
@@ -124,3 +139,19 @@ def test_load_tiltignore(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert load_tiltignore(str(tmp_path)) == ["node_modules", "dist/", "!dist/keep"]
     m = IgnoreMatcher(str(tmp_path), load_tiltignore(str(tmp_path)))
     assert m.matches(str(tmp_path / "dist" / "x")) and not m.matches(str(tmp_path / "dist" / "keep"))
+
+
+@pytest.mark.parametrize("dropping", ["app/.main.py.swp", "app/4913", "app/main.py~", "app/.#main.py",
+                                      "app/#main.py#", "app/main.py___jb_old___", "app/.idea/misc.xml",
+                                      "app/flymake_main.py", "app/.main.py.kate-swp", "app/1-go-tmp-umask"])
+def test_editor_droppings_trigger_no_resource(dropping: str) -> None:
+    """Neither a local resource's deps nor a docker_build context (whose own filter keeps
+    such files in the image, as Tilt's does) make a resource stale for them."""
+    from lockstep.model.paths import PathIndex
+    from lockstep.model.resource import ImageTarget, Resource, ResourceKind
+
+    local = Resource("build", ResourceKind.LOCAL, deps=(f"{BASE}/app",))
+    image = Resource("web", ResourceKind.COMPOSE, images=(ImageTarget("web", context=f"{BASE}/app"),))
+    index = PathIndex(BASE, [local, image])
+    assert index.resources_for(f"{BASE}/app/main.py") == {"build", "web"}
+    assert index.resources_for(f"{BASE}/{dropping}") == frozenset()

@@ -91,8 +91,10 @@ def _label(name: str) -> str:
     return "{{.Label " + json.dumps(name) + "}}"
 
 
-def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = None) -> Swept:
-    """Remove the containers labelled for `tiltfile` (except run `keep_run`'s) and the
+def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = None,
+          keep_compose: bool = False) -> Swept:
+    """Remove the containers labelled for `tiltfile` (except run `keep_run`'s, and Compose's
+    own with `keep_compose`: a live run's Compose runtime removes those itself) and the
     Compose networks they were on."""
     env = env or {}
     out = Swept()
@@ -110,7 +112,7 @@ def sweep(tiltfile: str, *, keep_run: str = "", env: dict[str, str] | None = Non
     networks: dict[str, str] = {}  # network name -> the project it should belong to
     for line in ps.stdout.splitlines():
         cols = line.split("\t")
-        if len(cols) != 5 or cols[2] == keep_run:
+        if len(cols) != 5 or cols[2] == keep_run or (keep_compose and cols[3]):
             continue
         cid, name, _run, project, nets = cols
         ids.append(cid)

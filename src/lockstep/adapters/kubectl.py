@@ -13,11 +13,11 @@ import asyncio
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lockstep.adapters import scratch
 from lockstep.adapters.process import ProcessHandle, ProcessRunner, ProcessSpec, ProcessStartError, Stream
 
 LogFn = Callable[[str, Stream], None]
@@ -93,7 +93,7 @@ class Cli:
     async def run_with_file(self, argv: Sequence[str], text: str, log: LogFn | None = None, *,
                             timeout: float | None = None) -> Result:
         """`argv` with its `-f -` pointed at a private file holding `text`."""
-        tmp = tempfile.mkdtemp(prefix="lockstep-k8s-")
+        tmp = scratch.mkdtemp("lockstep-k8s-")
         try:
             path = os.path.join(tmp, "objects.yaml")
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

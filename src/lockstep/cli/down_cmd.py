@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     code = _stop(path, args)
     code = _remove_containers(path) or code
+    _remove_scratch(path)
     return _delete_deployed(path, args) or code
 
 
@@ -50,6 +51,17 @@ def _remove_containers(path: str) -> int:
         print(f"lockstep down: could not remove the containers lockstep started: {swept.error}")
         return 1
     return 0
+
+
+def _remove_scratch(path: str) -> None:
+    """Build contexts and other scratch directories a killed `up` left (adapters/scratch.py);
+    those of a process still running are kept."""
+    from lockstep.adapters.scratch import sweep
+
+    gone = sweep(state_dir(path, create=False))
+    if gone:
+        print(f"lockstep down: removed {len(gone)} scratch director{'ies' if len(gone) != 1 else 'y'} "
+              "left by a run that did not stop cleanly")
 
 
 def _delete_deployed(path: str, args: argparse.Namespace) -> int:

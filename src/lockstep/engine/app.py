@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lockstep.adapters import scratch
 from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
 from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
@@ -23,6 +24,7 @@ from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
 from lockstep.engine.boot import Boot, boot
 from lockstep.engine.configload import RuntimeKind
+from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
 from lockstep.engine.lazy import LazyRunner, LazyRuntime, Once
@@ -56,6 +58,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up",
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
     _sweep_orphans(sdir, reaper.tag)
+    _sweep_scratch(sdir)
+    owner = Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD)
     engine: Engine | None = None
 
     def settings() -> Settings:
@@ -82,8 +86,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up",
     def make_compose() -> Compose:
         from lockstep.engine.compose_runtime import Compose
 
-        return Compose(docker.get(), Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD),
-                       override_dir=str(sdir / "compose"))
+        return Compose(docker.get(), owner, override_dir=str(sdir / "compose"))
 
     compose = Once(make_compose)
 
@@ -137,6 +140,8 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up",
 
         return K8sRuntime(live, *kube.get())
 
+    # Before the runtimes: it records that labelled containers may exist before they start.
+    DockerLabels(engine, owner)
     engine.add_runtime(ServeController(engine, processes))
     engine.add_runtime(LazyRuntime(lambda r: r.compose is not None, compose_runtime))
     engine.add_runtime(LazyRuntime(lambda r: r.kind is ResourceKind.K8S, k8s_runtime))
@@ -157,6 +162,16 @@ def _sweep_orphans(sdir: Path, run: str) -> None:
     if swept.error:
         print(f"lockstep: warning: could not look for containers left by an earlier run: {swept.error}",
               file=sys.stderr, flush=True)
+
+
+def _sweep_scratch(sdir: Path) -> None:
+    """Build contexts and other scratch directories of earlier runs that were killed (see
+    adapters/scratch.py); this run's go under the state dir from here on."""
+    gone = scratch.sweep(sdir)
+    if gone:
+        print(f"lockstep: removed {len(gone)} scratch director{'ies' if len(gone) != 1 else 'y'} left by an "
+              "earlier run that did not stop cleanly", file=sys.stderr, flush=True)
+    scratch.use(sdir)
 
 
 # SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
@@ -268,6 +283,7 @@ class _Run:
         with contextlib.suppress(OSError):
             if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
                 (self.sdir / PIDFILE).unlink()
+        scratch.release()
         release(self.sdir)
 
 

@@ -20,11 +20,11 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from lockstep.adapters import scratch
 from lockstep.adapters.build_context import ContextError, extract_context, fingerprint, write_context
 from lockstep.adapters.docker import DockerCli, DockerError, LogFn, build_argv, content_tag, with_tag
 from lockstep.adapters.process import LineSink, Stream
@@ -97,7 +97,7 @@ class ImageBuilder:
         dockerfile = rewrite_bases(_dockerfile(img), built, self._exact)
         await self.cli.ping()
         builder = await self.cli.builder()
-        tmp = tempfile.mkdtemp(prefix="lockstep-build-")
+        tmp = scratch.mkdtemp("lockstep-build-", avoid=(img.context,))
         try:
             iidfile = os.path.join(tmp, "iid")
             # Read the files once (off the event loop): what is hashed is what is sent.

@@ -10,7 +10,8 @@ After each successful apply the controller (one supervisor per update, from
   started again when the container restarts or a new pod appears;
 - `kubectl port-forward` per port forward, to the newest ready pod, moved when that pod
   changes and restarted (with backoff) when it drops.
-A watch that ends (API server restart, network) is restarted with backoff. `kubectl` was
+A watch that ends (API server restart, network) is restarted with backoff, and one that kubectl
+never answers fails the resource (engine/k8s_watch.py). `kubectl` was
 chosen over an async client library: it is the tool users already have configured (auth
 plugins, kubeconfig merging, contexts), and it needs nothing installed (docs/engine.md).
 """
@@ -25,9 +26,10 @@ from typing import Any
 
 import yaml
 
-from lockstep.adapters.kubectl import Cli, JsonStream
+from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import ProcessHandle, Stream
 from lockstep.engine.k8s_runner import Deployed, Deployments
+from lockstep.engine.k8s_watch import watch_forever
 from lockstep.engine.port import EnginePort
 from lockstep.engine.runtime import RuntimeController
 from lockstep.engine.serve import backoff_delay
@@ -172,8 +174,9 @@ class _Supervision:
                     commands.watch_jobs(self.d.context, ns, f"{commands.RESOURCE_LABEL}="
                                         f"{commands.label_value(self.name)}"), self.seen.jobs, only=names)))
             for ns in dict.fromkeys(ns for ns, _ in self.d.pod_selectors):
+                # Warning events are rare: a silent watch of them is the normal case, never a fault.
                 tasks.append(asyncio.ensure_future(self._watch(
-                    commands.watch_events(self.d.context, ns), {}, on_doc=self._warning)))
+                    commands.watch_events(self.d.context, ns), {}, on_doc=self._warning, bounded=False)))
             forwards = self.r.k8s.port_forwards if self.r.k8s else ()
             for pf in forwards:
                 tasks.append(asyncio.ensure_future(self._forward(pf)))
@@ -205,36 +208,26 @@ class _Supervision:
             self.log(words, error=True)
 
     async def _watch(self, argv: list[str], into: dict[str, dict[str, Any]], only: list[str] | None = None,
-                     on_doc: Callable[[Any], None] | None = None) -> None:
-        restarts = 0
-        while True:
-            stream = JsonStream(lambda bad: self.log(f"watch: {bad}", error=True))
-            # A reconnected watch lists everything again: the old view is forgotten at its first event.
-            fresh = [restarts > 0]
+                     on_doc: Callable[[Any], None] | None = None, bounded: bool = True) -> None:
+        def doc(d: Any) -> None:
+            if on_doc is not None:
+                on_doc(d)
+            else:
+                self._event(d, into, only)
 
-            def on_line(text: str, s: Stream, stream: JsonStream = stream, fresh: list[bool] = fresh) -> None:
-                if s is Stream.STDERR:
-                    self.log(f"watch: {text}", error=True)
-                    return
-                for doc in stream.feed(text):
-                    if fresh[0]:
-                        fresh[0] = False
-                        into.clear()
-                    if on_doc is not None:
-                        on_doc(doc)
-                    else:
-                        self._event(doc, into, only)
+        await watch_forever(self.ctl.cli, argv, on_doc=doc, on_reset=into.clear,
+                            log=lambda text: self.log(text, error=True), sleep=self.ctl._sleep,
+                            bound=self._bound if bounded else None, on_silent=self._silent)
 
-            handle = await self.ctl.cli.start(argv, on_line)
-            try:
-                await handle.wait()
-            finally:
-                await asyncio.shield(handle.stop(1.0))
-            restarts += 1
-            delay = backoff_delay(restarts)
-            what = argv[argv.index("get") + 1] if "get" in argv else "objects"
-            self.log(f"the watch of {what} ended; reconnecting in {delay:.0f}s", error=True)
-            await self.ctl._sleep(delay)
+    def _bound(self) -> float:
+        return float(self.ctl.engine.snapshot.state.settings.k8s_upsert_timeout_secs)
+
+    def _silent(self, why: str) -> None:
+        """The cluster does not answer the watch: failed, not "pending", so `ci` stops here with
+        the reason instead of waiting out its timeout; the next answer makes it ready again."""
+        self.log(why, error=True)
+        self.ready = None
+        self.ctl.engine.dispatch(A.RuntimeExited(self.name, 1, self.ctl.engine.now()))
 
     def _event(self, doc: Any, into: dict[str, dict[str, Any]], only: list[str] | None) -> None:
         if not isinstance(doc, dict):

@@ -23,14 +23,15 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from lockstep.adapters import scratch
 from lockstep.adapters.docker_exec import Container, LogFn
 from lockstep.adapters.live_sync import existing, write_tar
 from lockstep.engine.runners import UpdateJob
 from lockstep.model.context_filter import ContextFilter
+from lockstep.model.ignore import editor_temp
 from lockstep.model.liveupdate import LivePlan, Rebuild, has_live_update, plan, sync_roots
 from lockstep.model.resource import Cmd, ImageTarget, Resource
 from lockstep.model.update import ReasonKind
@@ -62,6 +63,17 @@ def _shown(paths: Sequence[str]) -> str:
 
 def _files(n: int) -> str:
     return f"{n} file{'' if n == 1 else 's'}"
+
+
+def _filters(img: ImageTarget) -> tuple[Callable[[str], bool], Callable[[str], bool]]:
+    """Which files of a copied directory go into the container, and which directories are
+    walked: the image's own context filter, and never an editor's temporary or lock file
+    (they trigger nothing, as in Tilt, so they are not synced with a directory either)."""
+    flt = ContextFilter(img) if img.custom_command is None and img.context else None
+    if flt is None:
+        return (lambda path: not editor_temp(path)), (lambda path: not editor_temp(path))
+    return (lambda path: flt.includes(path) and not editor_temp(path)), \
+        (lambda path: flt.may_contain(path) and not editor_temp(path))
 
 
 class LiveUpdater:
@@ -116,15 +128,13 @@ class LiveUpdater:
                          log: LogFn) -> Applied:
         if not containers:
             return Applied(False, "no running container to update")
-        tmp = tempfile.mkdtemp(prefix="lockstep-sync-")
+        tmp = scratch.mkdtemp("lockstep-sync-", avoid=[c.local for c in p.copies])
         try:
             files: tuple[str, ...] = ()
             tar_path = ""
             if p.copies:
-                flt = ContextFilter(img) if img.custom_command is None and img.context else None
-                tar = await asyncio.to_thread(
-                    write_tar, p.copies, os.path.join(tmp, "sync.tar"),
-                    *((flt.includes, flt.may_contain) if flt is not None else ()))
+                include, descend = _filters(img)
+                tar = await asyncio.to_thread(write_tar, p.copies, os.path.join(tmp, "sync.tar"), include, descend)
                 if not tar.stable:
                     return Applied(False, "files changed while they were read for the sync: nothing synced, "
                                           "it is retried once the writes settle")

@@ -21,7 +21,7 @@ caller observes it (`lockstep.watch.ignore.filesystem_roots`) and passes it
 in: this module never touches the filesystem, which lets the reducers use it.
 
 Built-ins (always on, not negatable): `.git` directories anywhere, and the
-temporary files editors write next to the file being saved.
+temporary files editors write next to the file being saved (`editor_temp`).
 """
 
 from __future__ import annotations
@@ -33,16 +33,35 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-# Editor droppings, matched on the file name: vim swap files and its `4913`
-# write test, emacs lock/autosave/backup files, JetBrains safe-write files,
-# kate swap files, and `*.tmp` that several editors write then rename.
+# Editor droppings, the same list as Tilt's built-in "ephemeral" ignores (so a Tiltfile
+# triggers on exactly the files it triggers on under Tilt), matched on the file name:
+#   vim:       `4913` (its write-permission probe), `*~` backups, `.*.swp` `.*.swx` `.*.swo`
+#              `.*.swn` swap files (only the first few of vim's swap names: `.swf`, `.swi`
+#              and the like are real file types);
+#   emacs:     `.#*` lock links, `#*#` autosaves, `flymake_*.*` syntax-check copies;
+#   JetBrains: `*___jb_tmp___` / `*___jb_old___` safe-write files, and the `.idea` directory;
+#   kate:      `.*.kate-swp`;
+#   go:        `*-go-tmp-umask` (written and removed at once by the go tool).
+# Not in it, as in Tilt: `sed -i`'s `sedXXXXXX` (renamed over the edited file, which changes
+# too, so the update is due anyway) and `*.tmp` (too common a name for real files).
 _BUILTIN_NAMES = re.compile(
     r"""(?x)^(?:
-        \..*\.sw[a-p] | .*\.sw[px] | .*~ | \.\#.* | \#.*\# | 4913 | .*\.tmp
-        | .*___jb_(?:tmp|old|bak)___ | .*\.kate-swp
+        4913 | .*~ | \..*\.sw[pxon]
+        | \.\#.* | \#.*\# | flymake_.*\..*
+        | .*___jb_(?:tmp|old)___
+        | \..*\.kate-swp
+        | .*-go-tmp-umask
     )$"""
 )
-_BUILTIN_DIRS = frozenset({".git"})
+_EDITOR_DIRS = frozenset({".idea"})
+_BUILTIN_DIRS = frozenset({".git"}) | _EDITOR_DIRS
+
+
+def editor_temp(abs_path: str) -> bool:
+    """Whether `abs_path` is an editor's temporary or lock file (or inside `.idea`): never
+    worth an update, and never synced into a container."""
+    parts = abs_path.split("/")
+    return bool(_BUILTIN_NAMES.match(parts[-1])) or not _EDITOR_DIRS.isdisjoint(parts)
 
 
 def _translate(pattern: str) -> str:

@@ -262,6 +262,11 @@ class ComposeSpec:
     # A digest of the service's definition (its merged YAML): an edit to it changes the resource,
     # so the service is deployed again, as Tilt does.
     config_digest: str = ""
+    # A digest of the whole project as lockstep reads it (every compose file, included ones,
+    # the variables, the services' env_files). Not part of the resource's identity: an edit
+    # elsewhere in the project leaves a running service alone, but gives one that failed (its
+    # update, or its container) another `up`, as Tilt re-runs `up` for an edited project.
+    project_digest: str = field(default="", compare=False)
     # The service has a `build:` section and no image of the Tiltfile: Compose builds it (`up --build`).
     compose_builds: bool = False
     # A dependent waits for it with `condition: service_completed_successfully` (a migration):

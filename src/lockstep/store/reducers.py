@@ -17,6 +17,7 @@ from typing import Any
 
 from lockstep.model.paths import PathIndex
 from lockstep.model.pmap import PMap
+from lockstep.model.resource import Resource
 from lockstep.model.selection import with_upstreams
 from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
@@ -103,6 +104,10 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
                     s = replace(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
+            elif s.enabled and _failed(s) and _project_edited(state.resources.get(name), r):
+                # As Tilt re-runs `up` for an edited Compose project: the fix may lie outside the
+                # service's own definition (a top-level network, another file, an env_file).
+                s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
             if wanted is not None and s.enabled != enabled:
                 s = _set_enabled(s, enabled, a.at)
         rs[name] = s
@@ -122,6 +127,16 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     )
     kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
     return _retopologize(state, kept)
+
+
+def _failed(s: ResourceState) -> bool:
+    return s.running is None and (s.failed or s.runtime is RuntimeStatus.CRASHED)
+
+
+def _project_edited(old: Resource | None, new: Resource) -> bool:
+    """The Compose project of `new` reads differently than when `old` was loaded."""
+    return (old is not None and old.compose is not None and new.compose is not None
+            and old.compose.project_digest != new.compose.project_digest)
 
 
 def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:

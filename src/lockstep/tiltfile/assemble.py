@@ -40,7 +40,8 @@ def compose_resources(st: EvalState, index: ImageIndex) -> list[Resource]:
             deps=(svc.build_context,) if compose_builds else (),
             ignore=svc.build_ignore if compose_builds else (),
             compose=ComposeSpec(svc.project_files, svc.name, tuple(i.ref for i in images), svc.project,
-                                config_digest=svc.config_digest, compose_builds=compose_builds,
+                                config_digest=svc.config_digest, project_digest=svc.project_digest,
+                                compose_builds=compose_builds,
                                 ready_when_completed=svc.ready_when_completed, env_file=svc.env_file),
         )
     renamed: dict[str, str] = {}

@@ -57,12 +57,15 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     services: dict[str, dict[str, object]] = {}
     origins: dict[str, str] = {}  # service -> the directory its relative paths start from
     name_field = ""
+    project_hash = hashlib.sha256()
     for origin, text in texts:
+        project_hash.update(text.encode() + b"\0")
         doc = yaml_doc(text, f"docker_compose({origin})") or {}
         if not isinstance(doc, dict):
             continue
         name_field = str(doc.get("name") or "") or name_field
         for inc_dir, inc_doc in _included(st, doc, os.path.dirname(origin) if origin in files else project_dir):
+            project_hash.update(json.dumps(inc_doc, sort_keys=True, default=str).encode() + b"\0")
             for name, svc in _services(inc_doc).items():
                 # An included file defines services; it cannot override the including file's.
                 services.setdefault(name, svc)
@@ -76,6 +79,11 @@ def _docker_compose(st: EvalState, a: Args) -> None:
     active = _active_profiles(st, a)
     services = {n: svc for n, svc in services.items() if _enabled_by(svc.get("profiles"), active)}
     awaited = {dep for svc in services.values() for dep in _completion_deps(svc.get("depends_on"))}
+    env_texts = {name: _env_files(st, svc, origins[name]) for name, svc in services.items()}
+    project_hash.update(variables.encode())
+    for name in sorted(env_texts):
+        project_hash.update(env_texts[name].encode() + b"\0")
+    project_digest = project_hash.hexdigest()[:16]
     for name, svc in services.items():
         if name in known:
             continue  # already defined by an earlier docker_compose() call
@@ -85,8 +93,9 @@ def _docker_compose(st: EvalState, a: Args) -> None:
             has_build="build" in svc, project_files=tuple(files), location=st.call_location,
             links=tuple(_port_links(svc.get("ports"))), depends_on=dependencies(svc),
             project=project, build_context=_build_context(svc.get("build"), origins[name]),
-            config_digest=hashlib.sha256((json.dumps(svc, sort_keys=True, default=str) + variables)
-                                         .encode()).hexdigest()[:16],
+            config_digest=hashlib.sha256((json.dumps(svc, sort_keys=True, default=str) + variables
+                                          + env_texts[name]).encode()).hexdigest()[:16],
+            project_digest=project_digest,
             ready_when_completed=name in awaited, env_file=env_file,
             build_ignore=_context_ignores(st, _build_context(svc.get("build"), origins[name])),
         ))
@@ -181,6 +190,27 @@ def _variables(st: EvalState, path: str) -> str:
         return read_text_file(path, "docker_compose()")
     except OSError:
         return ""
+
+
+def _env_files(st: EvalState, svc: dict[str, object], origin: str) -> str:
+    """The texts of a service's own `env_file:` files, watched: Compose puts their variables
+    into the container's environment, so an edit to one changes the service (and an absent
+    one, which fails its `up`, is retried once it is created)."""
+    value = svc.get("env_file")
+    entries = value if isinstance(value, list) else [value] if value is not None else []
+    out = []
+    for entry in entries:
+        # The long form: {path: ..., required: false}.
+        path = entry.get("path") if isinstance(entry, dict) else entry
+        if not isinstance(path, str) or not path or "$" in path:
+            continue
+        full = path if os.path.isabs(path) else os.path.normpath(os.path.join(origin, path))
+        st.watch(full)
+        try:
+            out.append(f"{full}\0{read_text_file(full, 'docker_compose()')}")
+        except (OSError, TiltfileError):
+            out.append(f"{full}\0(unreadable)")  # compose says why when it runs
+    return "\0".join(out)
 
 
 def _active_profiles(st: EvalState, a: Args) -> frozenset[str]:

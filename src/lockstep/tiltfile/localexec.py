@@ -9,6 +9,7 @@ from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.limits import command_timed_out
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
+from lockstep.tiltfile.tilt_version import ANSWER, is_tilt_version
 
 
 @builtin("local", "command quiet command_bat echo_off env dir stdin", 1, located=True)
@@ -17,6 +18,12 @@ def _local(st: EvalState, a: Args) -> str:
     if cmd.empty:
         raise TiltfileError("local(): empty command", hint='pass a command, e.g. local("git rev-parse HEAD")')
     st.local_commands.append(cmd.display())
+    if is_tilt_version(cmd.argv):
+        # Known without running anything, in a dry run too (see tilt_version.py).
+        if not a.boolean("quiet"):
+            st.printed.append(ANSWER.rstrip("\n"))
+        st.blobs.add(ANSWER)
+        return ANSWER
     if st.dry_run:
         # The output is unknown: later checks that depend on it must not be fatal.
         st.missing_inputs.append(f"<output of local({cmd.display()!r})>")

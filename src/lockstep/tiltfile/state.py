@@ -89,6 +89,7 @@ class ComposeService:
     project: str = ""
     build_context: str = ""  # absolute; "" when the service has no `build:`
     config_digest: str = ""
+    project_digest: str = ""
     ready_when_completed: bool = False
     env_file: str = ""
     build_ignore: tuple[str, ...] = ()  # the build context's .dockerignore, as absolute patterns
