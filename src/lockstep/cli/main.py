@@ -2,6 +2,8 @@
 
 Each command module exposes `register(subparsers)`, which adds its parser and
 sets `func` (a callable taking the parsed namespace and returning an exit code).
+Only the module of the command being run is imported (`cli/catalog.py` has the
+others' help for `--help`), and each keeps its heavy imports inside `run`.
 """
 
 from __future__ import annotations
