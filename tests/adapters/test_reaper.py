@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import uuid
+from collections.abc import Callable
 
+import pytest
 from procscan import marked_pids
 from upproc import wait_until
 
@@ -220,3 +223,52 @@ def test_by_default_messages_of_a_short_while_share_one_write() -> None:
         return sent
 
     assert asyncio.run(main()) == [f"+{2**30}\n-{2**30}\n"]
+
+
+class _Sleeps:
+    """A fake sleep: records each pause; `then` runs instead of the wait (to wait on state)."""
+
+    def __init__(self, then: Callable[[], object] = lambda: None) -> None:
+        self.calls: list[float] = []
+        self._then = then
+
+    def __call__(self, secs: float) -> None:
+        self.calls.append(secs)
+        self._then()
+
+
+def test_killing_no_live_group_does_not_wait() -> None:
+    gone = subprocess.Popen(["true"], start_new_session=True)
+    gone.wait()
+    sleeps = _Sleeps()
+    kill_groups([], sleep=sleeps)
+    kill_groups([gone.pid], sleep=sleeps)
+    assert sleeps.calls == []
+
+
+def test_a_group_that_goes_at_sigterm_is_seen_gone_after_the_first_short_pause() -> None:
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    a = spawn_group(marker, "sleep 300")
+    try:
+        assert wait_until(lambda: marked_pids(marker))
+        # The pause waits for the group to be gone (state), standing in for the time it takes.
+        sleeps = _Sleeps(then=lambda: wait_until(lambda: not group_alive(a.pid)))
+        kill_groups([a.pid], sleep=sleeps)
+        assert sleeps.calls in ([], [0.001])  # gone at once, or after 1 ms: not a fixed 50 ms poll
+        assert a.wait(timeout=10) == -signal.SIGTERM
+    finally:
+        cleanup(marker, a)
+
+
+def test_a_clean_close_with_nothing_left_never_sleeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    reaper = Reaper()
+    reaper.start()
+    assert reaper.watching
+
+    def no_sleep(secs: float) -> None:
+        raise AssertionError(f"slept {secs} s on a shutdown with nothing to wait for")
+
+    # Popen.wait(timeout=) polls with time.sleep: the watchdog's exit is awaited on its pidfd.
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    reaper.close()
+    assert not reaper.watching

@@ -19,6 +19,7 @@ import pytest
 from upproc import Up, wait_until
 
 from lockstep.cli.main import main
+from lockstep.ui.client import call, discover
 
 TILTFILE = textwrap.dedent("""
     config.define_string_list('extra', args=True)
@@ -266,6 +267,9 @@ def test_wait_says_when_up_stops_under_it(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("LOCKSTEP_STATE_DIR", os.environ.get("LOCKSTEP_STATE_DIR", ""))
     with Up.write(tmp_path, "local_resource('long', cmd='echo started; sleep 600')\n") as u:
         u.expect("started")
+        # The server loads at its first connection: answered once, it is the one the waiter
+        # talks to (a connection still in the listen backlog is reset when `up` stops).
+        call(discover(str(u.tiltfile)), "GET", "/api/view")
         waiter = subprocess.Popen(
             [sys.executable, "-m", "lockstep.cli.main", "wait", "--for=condition=Ready", "long", "--timeout", "120s",
              "-f", str(u.tiltfile)], env=u.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
-from lockstep.k8s.tools import missing, needed
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lockstep.k8s.tools import first_word, missing, needed
 from lockstep.tiltfile import load
 
 TILTFILE = """
@@ -71,3 +75,16 @@ def test_docker_is_needed_by_local_image_builds_and_compose_services(tmp_path: P
 
 def test_a_tiltfile_without_containers_does_not_need_docker(tmp_path: Path) -> None:
     assert "docker" not in needed(_result(tmp_path))
+
+
+def _first_word_by_shlex(text: str) -> str:
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    return words[0] if words else ""
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab kubectl\t\n\r'\"\\#;|$\x0b\x0c\x1c\u00a0é")), max_size=30))
+def test_first_word_is_shlexs_first_word(text: str) -> None:
+    assert first_word(text) == _first_word_by_shlex(text)

@@ -175,6 +175,34 @@ def test_a_warm_evaluator_uses_a_spare_child_started_ahead(tmp_path: Path) -> No
     assert ev._spare is None and spare.poll() is not None
 
 
+def test_after_an_evaluation_the_next_spare_waits_for_its_refill_delay(tmp_path: Path) -> None:
+    """The first spare starts at once; the next only `refill_secs` after an evaluation, so that
+    it does not take the CPU from the updates that evaluation starts."""
+    path = write(tmp_path, "print('x')\n")
+    ev = Evaluator(memory_mb=LIMIT_MB, warm=True, refill_secs=3600)
+    try:
+        first = ev._spare
+        assert first is not None
+        assert ev.load(str(path), timeout=20).ok
+        assert ev._spare is None and ev._refill is not None and ev._refill.is_alive()
+        ev._refill.cancel()
+        ev._refilled()  # the delay is over
+        assert ev._spare is not None and ev._spare.pid != first.pid
+    finally:
+        ev.cancel_all()
+    assert ev._spare is None
+
+
+def test_stopping_cancels_a_pending_refill(tmp_path: Path) -> None:
+    ev = Evaluator(memory_mb=LIMIT_MB, warm=True, refill_secs=3600)
+    assert ev.load(str(write(tmp_path, "print('x')\n")), timeout=20).ok
+    timer = ev._refill
+    assert timer is not None
+    ev.cancel_all()
+    timer.join(10)
+    assert not timer.is_alive() and ev._spare is None
+
+
 def test_an_unused_spare_exits_when_lockstep_goes_away() -> None:
     ev = Evaluator(memory_mb=LIMIT_MB, warm=True)
     spare = ev._spare

@@ -11,12 +11,13 @@ import argparse
 import shlex
 import sys
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("args", help="replace the Tiltfile arguments of the running `lockstep up` (after --)")
+    p = sub.add_parser("args", help=HELP["args"])
     add_file_arg(p)
     p.add_argument("--clear", action="store_true", help="set the Tiltfile arguments to none")
     p.set_defaults(func=run)

@@ -10,6 +10,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from lockstep.cli.catalog import HELP
 from lockstep.k8s.tools import diagnostics as tool_diagnostics
 from lockstep.model import graph
 from lockstep.model.resource import Diagnostic, LoadResult, Resource
@@ -24,7 +25,7 @@ def add_tiltfile_args(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("check", help="evaluate and validate a Tiltfile (runs nothing)",
+    p = sub.add_parser("check", help=HELP["check"],
                        description="Evaluate the Tiltfile and print its resources, their upstreams "
                                    "and the start order. Exit 1 on any error. Arguments after -- "
                                    "go to the Tiltfile (config.parse).")

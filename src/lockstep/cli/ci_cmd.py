@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
@@ -18,16 +19,13 @@ from lockstep.cli.common import (
     tiltfile_path,
 )
 from lockstep.cli.up_cmd import loaded_names, port_taken, start_views
-from lockstep.engine.app import build_engine, run_app
-from lockstep.engine.ci import CiTracker, ci_verdict
-from lockstep.engine.engine import Engine
-from lockstep.ui.excerpt import failure_report
-from lockstep.ui.terminal import StreamPrinter, announce, flush_printers
-from lockstep.ui.viewmodel import resource_views
+
+if TYPE_CHECKING:
+    from lockstep.engine.engine import Engine
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("ci", help="run until every resource is up to date (0) or one fails (1)")
+    p = sub.add_parser("ci", help=HELP["ci"])
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)
@@ -38,6 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 async def _until_done(engine: Engine, timeout: float) -> int:
+    import asyncio
+
+    from lockstep.engine.ci import CiTracker, ci_verdict
+    from lockstep.ui.excerpt import failure_report
+    from lockstep.ui.terminal import announce, flush_printers
+    from lockstep.ui.viewmodel import resource_views
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     # Asked after every batch: the tracker costs what changed; the words are built once.
@@ -71,10 +76,27 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if (missing_tiltfile(tiltfile_path(args), "ci") or port_taken("ci", args.host, args.port)
-            or already_running(tiltfile_path(args), "ci")):
+    if missing_tiltfile(tiltfile_path(args), "ci") or port_taken("ci", args.host, args.port):
         return 1
-    engine, reaper = build_engine(engine_options(args), subcommand="ci")
+    # Started before the engine is imported (engine/boot.py): their start-up overlaps it. The
+    # instance is claimed after the imports: from then on `down` may stop it, and only run_app
+    # handles that gracefully.
+    from lockstep.engine.boot import boot
+
+    started_early = boot()
+    try:
+        import asyncio
+
+        from lockstep.engine.app import build_engine, run_app
+        from lockstep.ui.terminal import StreamPrinter, flush_printers
+
+        if already_running(tiltfile_path(args), "ci"):
+            started_early.stop()
+            return 1
+    except BaseException:
+        started_early.stop()
+        raise
+    engine, reaper = build_engine(engine_options(args), subcommand="ci", started=started_early)
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     verdicts: list[int] = []

@@ -6,10 +6,13 @@ import argparse
 import os
 import re
 import sys
+from typing import TYPE_CHECKING
 
 from lockstep.adapters.procstat import process_alive as process_alive
-from lockstep.engine.engine import EngineOptions
 from lockstep.filecase import other_case
+
+if TYPE_CHECKING:
+    from lockstep.engine.engine import EngineOptions
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 
@@ -79,6 +82,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
 
 def engine_options(args: argparse.Namespace) -> EngineOptions:
     """Everything the engine is configured with, built whole before it exists (and frozen)."""
+    from lockstep.engine.engine import EngineOptions
+
     return EngineOptions(
         tiltfile=tiltfile_path(args),
         args=tuple(tiltfile_args(args)),

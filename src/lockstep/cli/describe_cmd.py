@@ -8,12 +8,13 @@ import time
 from typing import Any
 from urllib.parse import quote
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("describe", help="show one resource of the running `lockstep up` in detail")
+    p = sub.add_parser("describe", help=HELP["describe"])
     add_file_arg(p)
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("--history", type=int, default=10, help="how many recent updates to show")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from lockstep.cli._toggle import register_toggle
+from lockstep.cli.catalog import HELP
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    register_toggle(sub, "disable", False, "disable resources (stop them) in the running `lockstep up`")
+    register_toggle(sub, "disable", False, HELP["disable"])

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, process_alive, tiltfile_path
 from lockstep.instance import remove_pidfile, running_pid, start_time
 from lockstep.model.resource import ResourceKind
@@ -18,7 +19,7 @@ from lockstep.statedir import state_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("down", help="stop the running `up` for this Tiltfile and everything it started")
+    p = sub.add_parser("down", help=HELP["down"])
     add_file_arg(p)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop")
     p.add_argument("--delete-namespaces", action="store_true",

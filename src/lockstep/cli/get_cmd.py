@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
 from lockstep.ui.printable import printable
@@ -17,7 +18,7 @@ _TYPES = {"uiresource", "uiresources", "resource", "resources", "all"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("get", help="list resources of the running `lockstep up` and their status")
+    p = sub.add_parser("get", help=HELP["get"])
     add_file_arg(p)
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("-o", "--output", choices=("json", "wide", "name"), default=None)

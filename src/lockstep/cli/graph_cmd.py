@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.check_cmd import add_tiltfile_args, evaluate, render_diagnostic
 from lockstep.engine.persist import load_inferred_evidence
 from lockstep.model import graph
@@ -14,7 +15,7 @@ RENDERERS = {"text": graph.render_text, "dot": graph.render_dot, "mermaid": grap
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("graph", help="draw the resource graph (text, dot, mermaid)")
+    p = sub.add_parser("graph", help=HELP["graph"])
     add_tiltfile_args(p)
     p.add_argument("--format", choices=sorted(RENDERERS), default="text")
     p.set_defaults(func=run)

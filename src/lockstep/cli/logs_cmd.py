@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import parse_duration, tiltfile_path
 from lockstep.model.update import SystemLog
 from lockstep.ui.client import ApiError, ApiInfo, call, discover, stream
@@ -21,7 +22,7 @@ from lockstep.ui.printable import printable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("logs", help="print (and follow) logs of the running `lockstep up`")
+    p = sub.add_parser("logs", help=HELP["logs"])
     # -f is Tilt's --follow here, so the Tiltfile is only --file.
     p.add_argument("--file", default="Tiltfile", help="path to the Tiltfile (default: ./Tiltfile)")
     p.add_argument("names", nargs="*", metavar="NAME")

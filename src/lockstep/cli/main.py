@@ -2,6 +2,8 @@
 
 Each command module exposes `register(subparsers)`, which adds its parser and
 sets `func` (a callable taking the parsed namespace and returning an exit code).
+Only the module of the command being run is imported (`cli/catalog.py` has the
+others' help for `--help`), and each keeps its heavy imports inside `run`.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from lockstep.cli.catalog import HELP
+
 # The order here is the order of `lockstep --help`.
-COMMANDS: tuple[str, ...] = (
-    "up", "ci", "down", "check", "graph", "why",
-    "trigger", "logs", "get", "describe", "wait", "enable", "disable", "args",
-)
+COMMANDS: tuple[str, ...] = tuple(HELP)
 
 
 def _placeholder(name: str, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,10 +32,22 @@ def _placeholder(name: str, sub: argparse._SubParsersAction[argparse.ArgumentPar
     p.set_defaults(func=run)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _listed(name: str, sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """A command that is not the one being run: named in `--help`, its module left unimported."""
+    sub.add_parser(name, help=HELP[name], add_help=False)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the full arguments of `command` only (every command when None).
+
+    Importing a command's module imports what it runs (the engine, the dashboard client...):
+    a run pays for its own command's imports, and `--help` for none."""
     parser = argparse.ArgumentParser(prog="lockstep", description="Tiltfile dev loop, in lockstep.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if command is not None and name != command:
+            _listed(name, sub)
+            continue
         module_name = f"lockstep.cli.{name}_cmd"
         try:
             module = importlib.import_module(module_name)
@@ -47,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_of(argv: Sequence[str]) -> str:
+    """The command named by argv ("" when none): the first word not taken for an option, as
+    the top-level parser, whose only options are -h/--help, sees it."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 # The commands whose `-- ARGS` go to the Tiltfile. For the others `--` keeps its usual meaning
 # (what follows is positional), so `lockstep trigger -- --all` names a resource called `--all`.
 TILTFILE_ARG_COMMANDS = frozenset({"up", "ci", "check", "graph", "args"})
@@ -55,8 +74,7 @@ TILTFILE_ARG_COMMANDS = frozenset({"up", "ci", "check", "graph", "args"})
 def split_tiltfile_args(argv: Sequence[str]) -> tuple[list[str], list[str]]:
     """Split at the first `--`: what follows goes to the Tiltfile (config.parse)."""
     argv = list(argv)
-    command = next((a for a in argv if not a.startswith("-")), None)
-    if "--" in argv and command in TILTFILE_ARG_COMMANDS:
+    if "--" in argv and command_of(argv) in TILTFILE_ARG_COMMANDS:
         i = argv.index("--")
         return argv[:i], argv[i + 1 :]
     return argv, []
@@ -67,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (`os.getenv("LOCKSTEP_PYTHON", "python3")` still runs under Tilt); also seen by commands.
     os.environ.setdefault("LOCKSTEP_PYTHON", sys.executable)
     own, tilt_args = split_tiltfile_args(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(command_of(own))
     args = parser.parse_args(own)
     args.tiltfile_args = tilt_args
     if not getattr(args, "func", None):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.ui.client import ApiError, call, discover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("trigger", help="trigger an update of resources in the running `lockstep up`")
+    p = sub.add_parser("trigger", help=HELP["trigger"])
     add_file_arg(p)
     p.add_argument("names", nargs="+", metavar="NAME")
     p.set_defaults(func=run)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
 import shutil
 import socket
 import sys
+from typing import TYPE_CHECKING
 
-from rich.console import Group
-
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
     add_engine_args,
     add_file_arg,
@@ -21,16 +20,18 @@ from lockstep.cli.common import (
     port_number,
     tiltfile_path,
 )
-from lockstep.engine.app import build_engine, run_app
-from lockstep.engine.engine import Engine
-from lockstep.engine.persist import load_inferred
-from lockstep.k8s.tools import diagnostics as tool_diagnostics
-from lockstep.model.selection import with_upstreams
-from lockstep.ui.terminal import StreamPrinter, announce, flush_printers, live_view, make_console
+
+if TYPE_CHECKING:
+    from rich.console import Group
+
+    from lockstep.engine.engine import Engine
+
+# This module's imports are light: `run` starts the watchdog and the first evaluation child
+# (engine/boot.py) before it imports the engine, so that their start-up overlaps its imports.
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("up", help="start the resources and keep them up to date")
+    p = sub.add_parser("up", help=HELP["up"])
     add_file_arg(p)
     add_engine_args(p)
     add_selection_arg(p)
@@ -41,18 +42,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def start_views(engine: Engine, args: argparse.Namespace) -> None:
-    """Start the HTTP API and dashboard when this build has them."""
-    import importlib
+    """Serve the HTTP API and dashboard (the server itself loads at the first connection)."""
+    from lockstep.ui.listen import serve
 
-    try:
-        server = importlib.import_module("lockstep.ui.server")
-    except ModuleNotFoundError:
-        return
-    engine.spawn(server.serve(engine, host=args.host, port=args.port), "http")
+    engine.spawn(serve(engine, host=args.host, port=args.port), "http")
 
 
 async def _live_table(engine: Engine) -> int:
+    import asyncio
+
     from rich.live import Live
+
+    from lockstep.ui.terminal import live_view, make_console
 
     console = make_console()
 
@@ -76,6 +77,8 @@ def restored_edges(engine: Engine) -> int:
     """Learnt edges from earlier runs that apply to this configuration."""
     if engine.first_load is None or engine.options.state_dir is None:
         return 0
+    from lockstep.engine.persist import load_inferred
+
     names = {r.name for r in engine.first_load.resources}
     return sum(1 for u, d in load_inferred(engine.options.state_dir) if u in names and d in names)
 
@@ -106,12 +109,32 @@ def port_taken(command: str, host: str, port: int) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
-    if missing_tiltfile(path, "up") or port_taken("up", args.host, args.port) or already_running(path, "up"):
+    if missing_tiltfile(path, "up") or port_taken("up", args.host, args.port):
         return 1
+    # Started before the engine is imported (engine/boot.py): their start-up overlaps it. The
+    # instance is claimed after the imports: from then on `down` may stop it, and only run_app
+    # handles that gracefully.
+    from lockstep.engine.boot import boot
+
+    started_early = boot()
+    try:
+        import asyncio
+
+        from lockstep.engine.app import build_engine, run_app
+        from lockstep.k8s.tools import diagnostics as tool_diagnostics
+        from lockstep.model.selection import with_upstreams
+        from lockstep.ui.terminal import StreamPrinter, announce, flush_printers
+
+        if already_running(path, "up"):
+            started_early.stop()
+            return 1
+    except BaseException:
+        started_early.stop()
+        raise
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
               file=sys.stderr, flush=True)
-    engine, reaper = build_engine(engine_options(args))
+    engine, reaper = build_engine(engine_options(args), started=started_early)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))

@@ -12,6 +12,7 @@ import asyncio
 import sys
 from typing import Any
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, parse_duration, tiltfile_path
 from lockstep.ui.client import ApiError, ApiInfo, discover, stream
 
@@ -19,7 +20,7 @@ CONDITIONS = ("Ready",)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("wait", help="wait until resources of the running `lockstep up` are ready")
+    p = sub.add_parser("wait", help=HELP["wait"])
     add_file_arg(p)
     p.add_argument("names", nargs="*", metavar="NAME")
     p.add_argument("--for", dest="condition", required=True, help="condition=Ready")

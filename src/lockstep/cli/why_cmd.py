@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from lockstep.cli.catalog import HELP
 from lockstep.cli.common import add_file_arg, tiltfile_path
 from lockstep.engine.persist import StateFiles, load_inferred, load_inferred_evidence, read_history, read_holds
 from lockstep.model.update import UpdateRecord
@@ -17,7 +18,7 @@ from lockstep.ui.client import ApiError, call, discover
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("why", help="explain why and in which order updates ran")
+    p = sub.add_parser("why", help=HELP["why"])
     add_file_arg(p)
     p.add_argument("resource", nargs="?", help="only this resource")
     p.add_argument("--json", action="store_true", help="machine-readable output")

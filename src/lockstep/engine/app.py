@@ -14,83 +14,137 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockstep.adapters import scratch
-from lockstep.adapters.docker import DockerCli
 from lockstep.adapters.docker_cleanup import RECORD as DOCKER_RECORD
 from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
-from lockstep.adapters.kubectl import Cli
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
-from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
+from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
-from lockstep.engine.compose_runtime import Compose, ComposeController
+from lockstep.engine.boot import Boot, boot
+from lockstep.engine.configload import RuntimeKind
 from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
-from lockstep.engine.image_runner import DockerImages, ImageBuilder, ImageRunner
-from lockstep.engine.image_step import ImagesInOrder
-from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
-from lockstep.engine.k8s_runner import Deployments, K8sRunner
-from lockstep.engine.k8s_runtime import K8sRuntime
-from lockstep.engine.live_compose import ComposeLive
-from lockstep.engine.live_k8s import K8sLive
-from lockstep.engine.runners import LocalRunner, Runners
+from lockstep.engine.lazy import LazyRunner, LazyRuntime, Once
+from lockstep.engine.runners import LocalRunner, Runners, UpdateRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
 from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
-from lockstep.k8s.registry import from_settings
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
 from lockstep.statedir import state_dir
-from lockstep.tiltfile.isolate import Evaluator
 from lockstep.watch.backend import make_backend
 
+if TYPE_CHECKING:
+    from lockstep.adapters.docker import DockerCli
+    from lockstep.adapters.kubectl import Cli
+    from lockstep.engine.compose_runtime import Compose
+    from lockstep.engine.image_runner import ImageBuilder
+    from lockstep.engine.k8s_runner import Deployments
 
-def build_engine(options: EngineOptions, *, subcommand: str = "up") -> tuple[Engine, Reaper]:
+
+def build_engine(options: EngineOptions, *, subcommand: str = "up",
+                 started: Boot | None = None) -> tuple[Engine, Reaper]:
+    """The engine and its watchdog; `started` is what the command started before importing this
+    module (engine/boot.py), else it is started here."""
+    started = started or boot()
     sdir = options.state_dir or state_dir(options.tiltfile)
-    reaper = Reaper()
-    reaper.start()
+    reaper, evaluator = started.reaper, started.evaluator
     processes = SubprocessRunner(reaper)
     logs = LogStore(str(sdir / "logs"))
     groups = ProcessGroups(time.monotonic)
-    docker = DockerCli(processes)
-    # default_registry() comes from the Tiltfile: read it when a build runs (settings below).
-    builder = ImageBuilder(docker, registry=lambda: from_settings(settings()))
     _sweep_orphans(sdir, reaper.tag)
     _sweep_scratch(sdir)
     owner = Owner(tiltfile_key(options.tiltfile), reaper.tag, sdir / DOCKER_RECORD)
-    compose = Compose(docker, owner, override_dir=str(sdir / "compose"))
-    kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
-    deployments = Deployments(record=lambda by: write_private_json(
-        sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
     engine: Engine | None = None
 
     def settings() -> Settings:
         return engine.snapshot.state.settings if engine is not None else Settings()
 
-    # Each evaluation runs in a child bounded in memory and time; the run tag lets the
-    # reaper find what its local() commands left behind if lockstep is killed.
-    evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag}, warm=True)
+    # The image, Kubernetes and Compose sides are built at their first use (engine/lazy.py):
+    # a Tiltfile of local resources does not load them.
+    def make_docker() -> DockerCli:
+        from lockstep.adapters.docker import DockerCli
+
+        return DockerCli(processes)
+
+    docker = Once(make_docker)
+
+    def make_builder() -> ImageBuilder:
+        from lockstep.engine.image_runner import ImageBuilder
+        from lockstep.k8s.registry import from_settings
+
+        # default_registry() comes from the Tiltfile: read it when a build runs.
+        return ImageBuilder(docker.get(), registry=lambda: from_settings(settings()))
+
+    builder = Once(make_builder)
+
+    def make_compose() -> Compose:
+        from lockstep.engine.compose_runtime import Compose
+
+        return Compose(docker.get(), owner, override_dir=str(sdir / "compose"))
+
+    compose = Once(make_compose)
+
+    def make_kube() -> tuple[Cli, Deployments]:
+        from lockstep.adapters.kubectl import Cli
+        from lockstep.engine.k8s_runner import RECORD as K8S_RECORD
+        from lockstep.engine.k8s_runner import Deployments
+
+        kubectl = Cli(processes, os.path.dirname(os.path.abspath(options.tiltfile)))
+        return kubectl, Deployments(record=lambda by: write_private_json(
+            sdir / K8S_RECORD, {name: {"context": d.context, "objects": list(d.objects)} for name, d in by.items()}))
+
+    kube = Once(make_kube)
+
+    def k8s_runner() -> UpdateRunner:
+        from lockstep.engine.image_runner import DockerImages
+        from lockstep.engine.image_step import ImagesInOrder
+        from lockstep.engine.k8s_runner import K8sRunner
+        from lockstep.engine.live_k8s import K8sLive
+
+        kubectl, deployments = kube.get()
+        return K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder.get())),
+                         deployments=deployments, live=K8sLive(kubectl, deployments))
+
+    def compose_runner() -> UpdateRunner:
+        from lockstep.engine.image_runner import ImageRunner
+        from lockstep.engine.live_compose import ComposeLive
+
+        return ImageRunner(builder.get(), compose.get(), ComposeLive(compose.get()))
+
     engine = Engine(
         replace(options, state_dir=sdir),
         loader=lambda p, a: evaluator.load(p, a, subcommand=subcommand),
         runner=Runners({ResourceKind.LOCAL: LocalRunner(processes, groups),
-                        ResourceKind.K8S: K8sRunner(kubectl, settings, images=ImagesInOrder(DockerImages(builder)),
-                                                    deployments=deployments, live=K8sLive(kubectl, deployments)),
-                        ResourceKind.COMPOSE: ImageRunner(builder, compose, ComposeLive(compose))}),
+                        ResourceKind.K8S: LazyRunner(k8s_runner),
+                        ResourceKind.COMPOSE: LazyRunner(compose_runner)}),
         logs=logs,
         cancel_load=evaluator.cancel_all,
     )
     # An edit during a slow evaluation stops it and evaluates again.
     engine.config.restart_load = evaluator.restart_running
+    live = engine
+
+    def compose_runtime() -> RuntimeKind:
+        from lockstep.engine.compose_runtime import ComposeController
+
+        return ComposeController(live, compose.get())
+
+    def k8s_runtime() -> RuntimeKind:
+        from lockstep.engine.k8s_runtime import K8sRuntime
+
+        return K8sRuntime(live, *kube.get())
+
     # Before the runtimes: it records that labelled containers may exist before they start.
     DockerLabels(engine, owner)
     engine.add_runtime(ServeController(engine, processes))
-    engine.add_runtime(ComposeController(engine, compose))
-    engine.add_runtime(K8sRuntime(engine, kubectl, deployments))
+    engine.add_runtime(LazyRuntime(lambda r: r.compose is not None, compose_runtime))
+    engine.add_runtime(LazyRuntime(lambda r: r.kind is ResourceKind.K8S, k8s_runtime))
     WatchController(engine, make_backend(), engine.tiltfile)
     EvidenceController(engine, groups)
     return engine, reaper
@@ -220,6 +274,10 @@ class _Run:
         self.runner.cancel()
         with contextlib.suppress(asyncio.CancelledError, BaseException):
             await self.runner
+        # The spare evaluation child carries the run tag: stopped here, it is not left for the
+        # reaper's sweep to find and wait for.
+        if self.engine.config.cancel_load is not None:
+            self.engine.config.cancel_load()
         self.engine.logs.close()
         self.reaper.close()
         with contextlib.suppress(OSError):

@@ -34,8 +34,9 @@ from collections.abc import Mapping, Sequence
 
 from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
 from lockstep.tiltfile import commands
-from lockstep.tiltfile.limits import COMMAND_FIX, TIMEOUT_ENV
-from lockstep.tiltfile.loader import DEFAULT_TIMEOUT, MEMORY_ENV, out_of_memory
+from lockstep.tiltfile.limits import COMMAND_FIX, DEFAULT_TIMEOUT, MEMORY_ENV, TIMEOUT_ENV, out_of_memory
+
+# The parent never imports the loader: its Starlark builtins and YAML are the child's to pay for.
 
 # `Evaluator.load(timeout=CONFIGURED)`: the configured budget (see evaluation_timeout).
 CONFIGURED = -1.0
@@ -94,10 +95,13 @@ class Evaluator:
 
     With `warm=True` (for `up`, which evaluates again on every Tiltfile edit) a spare
     child is started ahead of time and waits, its imports done, for the next request:
-    a reload then costs the evaluation, not an interpreter start (about 0.1 s)."""
+    a reload then costs the evaluation, not an interpreter start (about 0.1 s). The
+    first one starts at once (its imports overlap the caller's); the ones after an
+    evaluation `refill_secs` later, so that they do not compete for the CPU with the
+    first updates that evaluation starts."""
 
     def __init__(self, *, memory_mb: int | None = None, env: Mapping[str, str] | None = None,
-                 warm: bool = False) -> None:
+                 warm: bool = False, refill_secs: float = 0.0) -> None:
         # A bad setting is reported by every evaluation, like a Tiltfile error, not raised.
         self._setting_error = ""
         try:
@@ -114,6 +118,8 @@ class Evaluator:
         self._children: set[subprocess.Popen[bytes]] = set()
         self._cancelled = False
         self._warm = warm
+        self._refill_secs = refill_secs
+        self._refill: threading.Timer | None = None
         self._spare: subprocess.Popen[bytes] | None = None
         self._start_spare()
 
@@ -165,7 +171,7 @@ class Evaluator:
         finally:
             with self._lock:
                 self._children.discard(proc)
-        self._start_spare()
+        self._start_spare_later()
         with self._lock:
             cancelled = self._cancelled
             superseded = proc in self._superseded
@@ -200,6 +206,8 @@ class Evaluator:
     def cancel_all(self) -> None:
         with self._lock:
             self._cancelled = True
+            if self._refill is not None:
+                self._refill.cancel()
             children = list(self._children)
             if self._spare is not None:
                 children.append(self._spare)
@@ -208,6 +216,22 @@ class Evaluator:
             _kill_group(proc)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=1.0)  # reaped here, or by the thread that runs it
+
+    def _start_spare_later(self) -> None:
+        if self._refill_secs <= 0:
+            self._start_spare()
+            return
+        with self._lock:
+            if not self._warm or self._cancelled or self._spare is not None or self._refill is not None:
+                return
+            timer = self._refill = threading.Timer(self._refill_secs, self._refilled)
+            timer.daemon = True
+        timer.start()
+
+    def _refilled(self) -> None:
+        with self._lock:
+            self._refill = None
+        self._start_spare()
 
     def _start_spare(self) -> None:
         # A spare left over when lockstep exits reads EOF on stdin and exits; the

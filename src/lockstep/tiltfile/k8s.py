@@ -263,7 +263,7 @@ def _k8s_custom_deploy(st: EvalState, a: Args) -> None:
         if try_ref(dep) is None:
             raise TiltfileError(f"k8s_custom_deploy(): image_deps entry {dep!r} is not a valid image reference",
                                 hint="list the refs of images this Tiltfile builds")
-    if any(r.name == name for r in st.local_resources + st.custom_deploys):
+    if name in st.names_in(st.local_resources) or name in st.names_in(st.custom_deploys):
         raise TiltfileError(f"k8s_custom_deploy(): a resource named `{name}` already exists",
                             hint="give each resource a unique name")
     st.custom_image_deps[name] = a.str_list("image_deps")

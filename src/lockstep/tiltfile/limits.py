@@ -11,8 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Sequence
 
+from lockstep.model.resource import Diagnostic, LoadResult, Severity
 from lockstep.tiltfile.args import TiltfileError
+
+# Interpreter time allowed for one evaluation (time in local()/helm is not counted).
+DEFAULT_TIMEOUT = 120.0
+# Environment variable overriding the evaluation memory limit (MiB), see `isolate`.
+MEMORY_ENV = "LOCKSTEP_TILTFILE_MEMORY_MB"
 
 MIB = 1024 * 1024
 # Largest file read_file()/read_yaml()/load()/k8s_yaml() read, and largest stdout that
@@ -91,3 +98,13 @@ def command_timed_out(what: str, command: str, timeout: float) -> TiltfileError:
     return TiltfileError(f"{what}: command {command!r} was still running when the Tiltfile evaluation's "
                          f"{timeout:g} s budget ran out; it was stopped with its process group",
                          hint=COMMAND_FIX)
+
+
+def out_of_memory(main: str, args: Sequence[str], memory_mb: int | None) -> LoadResult:
+    limit = f" (limit {memory_mb} MiB)" if memory_mb else ""
+    raise_it = f"; if the Tiltfile really needs more, raise {MEMORY_ENV}" if memory_mb else ""
+    # A dead or failed allocation cannot say which line it was on; the file is watched so
+    # that an edit retries the evaluation.
+    return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,), errors=(Diagnostic(
+        Severity.ERROR, f"{main}: Tiltfile evaluation ran out of memory{limit} and was stopped", None,
+        "look for a loop or a string/list that grows without bound" + raise_it),))

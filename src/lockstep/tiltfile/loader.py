@@ -29,15 +29,13 @@ from lockstep.tiltfile import (  # noqa: F401  (importing registers each module'
 )
 from lockstep.tiltfile.args import TiltfileError
 from lockstep.tiltfile.assemble import assemble
-from lockstep.tiltfile.limits import read_text_file
+from lockstep.tiltfile.limits import DEFAULT_TIMEOUT, MEMORY_ENV, out_of_memory, read_text_file
 from lockstep.tiltfile.loads import load_module
 from lockstep.tiltfile.runtime import LoadFailed, eval_file
 from lockstep.tiltfile.state import EvalState
 
-# Interpreter time allowed for one evaluation (time in local()/helm is not counted).
-DEFAULT_TIMEOUT = 120.0
-# Environment variable overriding the evaluation memory limit (MiB), see `isolate`.
-MEMORY_ENV = "LOCKSTEP_TILTFILE_MEMORY_MB"
+__all__ = ["DEFAULT_TIMEOUT", "MEMORY_ENV", "load", "out_of_memory"]
+
 # A dry run leaves out at most this many failing statements (each costs one more evaluation).
 MAX_SKIPPED = 100
 
@@ -65,16 +63,6 @@ def load(path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcomma
         return LoadResult(tiltfile=main, args=tuple(args), errors=(Diagnostic(
             Severity.ERROR, f"internal error while loading the Tiltfile: {type(exc).__name__}: {exc}",
             SourceLocation(main, 1, 1), "this is a lockstep bug; please report it with the Tiltfile"),))
-
-
-def out_of_memory(main: str, args: Sequence[str], memory_mb: int | None) -> LoadResult:
-    limit = f" (limit {memory_mb} MiB)" if memory_mb else ""
-    raise_it = f"; if the Tiltfile really needs more, raise {MEMORY_ENV}" if memory_mb else ""
-    # A dead or failed allocation cannot say which line it was on; the file is watched so
-    # that an edit retries the evaluation.
-    return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,), errors=(Diagnostic(
-        Severity.ERROR, f"{main}: Tiltfile evaluation ran out of memory{limit} and was stopped", None,
-        "look for a loop or a string/list that grows without bound" + raise_it),))
 
 
 def _load(main: str, args: tuple[str, ...], dry_run: bool, subcommand: str,

@@ -36,13 +36,13 @@ def _check(st: EvalState, a: Args) -> str:
     name = common.name(a, "name")
     if not name:
         raise TiltfileError(f"{a.fname}(): `name` must not be empty", hint='pass name="build"')
-    if any(r.name == name for r in st.local_resources):
+    if name in st.names_in(st.local_resources):
         raise TiltfileError(f"{a.fname}(): a local_resource named `{name}` already exists",
                             hint="give each local_resource a unique name")
-    if any(r.name == name for r in st.custom_deploys):
+    if name in st.names_in(st.custom_deploys):
         raise TiltfileError(f"{a.fname}(): a k8s resource named `{name}` already exists",
                             hint="give each resource a unique name")
-    if any(s.name == name for s in st.compose_services):
+    if name in st.names_in(st.compose_services):
         raise TiltfileError(f"{a.fname}(): a Compose service named `{name}` already exists",
                             hint="give each resource a unique name")
     has_cmd, has_serve = not a.cmd("cmd").empty, not a.cmd("serve_cmd").empty

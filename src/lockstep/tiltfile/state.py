@@ -174,6 +174,21 @@ class EvalState:
     env_overlay: dict[str, str | None] = field(default_factory=dict)
     # Strings returned by blob-producing builtins: `k8s_yaml(s)` reads these as YAML, not a path.
     blobs: set[str] = field(default_factory=set)
+    # Names in the append-only lists local_resources / custom_deploys / compose_services, kept as
+    # they grow (see `names_in`): each call's duplicate check must not walk every earlier one.
+    _names: dict[int, tuple[int, set[str]]] = field(default_factory=dict, repr=False)
+    # (file being evaluated, path) -> resolve()'s answer; not for `~` paths.
+    _resolved: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+
+    def names_in(self, items: list[Resource] | list[ComposeService]) -> set[str]:
+        """The names of `items`, one of this state's append-only lists (O(new entries) per call)."""
+        seen, names = self._names.get(id(items), (0, set()))
+        if len(items) < seen:  # not append-only after all: start over rather than answer wrong
+            seen, names = 0, set()
+        for item in items[seen:]:
+            names.add(item.name)
+        self._names[id(items)] = (len(items), names)
+        return names
     # Any input the dry run could not read: "not found" checks become warnings then.
     missing_inputs: list[str] = field(default_factory=list)
     # Set once an error has been recorded, so enclosing evaluations do not report it again.
@@ -206,6 +221,16 @@ class EvalState:
 
     def resolve(self, path: str) -> str:
         """A Tiltfile path, relative to the file being evaluated (Tilt's rule)."""
+        if path.startswith("~"):
+            return self._resolve(path)
+        # Generated Tiltfiles pass the same few paths (deps=['src'], dir='.') thousands of times.
+        key = (self.frame.path, path)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self._resolve(path)
+        return found
+
+    def _resolve(self, path: str) -> str:
         path = os.path.expanduser(path)
         # Tilt resolves against the directory of the file being executed (the innermost
         # load in progress), not the file a function is written in: a function of an

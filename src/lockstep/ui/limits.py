@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -128,11 +128,15 @@ class ConnectionTracker:
 
 
 class GuardedSite(web.BaseSite):
-    """A TCP site whose connections go through a ConnectionTracker."""
+    """A TCP site whose connections go through a ConnectionTracker: on `host:port`, or on
+    sockets already bound and listening (`socks`, see listen.py)."""
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, tracker: ConnectionTracker) -> None:
+    def __init__(self, runner: web.BaseRunner, host: str, port: int, tracker: ConnectionTracker,
+                 socks: Sequence[socket.socket] = ()) -> None:
         super().__init__(runner)
         self._host, self._port, self._tracker = host, port, tracker
+        self._socks = tuple(socks)
+        self._more: list[asyncio.AbstractServer] = []
         self.port = port
 
     @property
@@ -144,10 +148,21 @@ class GuardedSite(web.BaseSite):
         server = self._runner.server
         assert server is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._tracker.wrap(server), self._host, self._port, reuse_address=True, backlog=self._backlog,
-            family=socket.AF_INET6 if ":" in self._host else socket.AF_UNSPEC,
-        )
+        factory = self._tracker.wrap(server)
+        if self._socks:
+            # One asyncio server per socket: only with host and port does one bind several.
+            servers = [await loop.create_server(factory, sock=s, backlog=self._backlog) for s in self._socks]
+            self._server, self._more = servers[0], list(servers[1:])
+        else:
+            self._server = await loop.create_server(
+                factory, self._host, self._port, reuse_address=True, backlog=self._backlog,
+                family=socket.AF_INET6 if ":" in self._host else socket.AF_UNSPEC,
+            )
         sockets = self._server.sockets
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        for more in self._more:
+            more.close()
+        await super().stop()

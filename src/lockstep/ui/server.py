@@ -1,21 +1,17 @@
-"""The HTTP server: API + live stream + dashboard, advertised in the state dir.
+"""The HTTP server: API + live stream + dashboard.
 
-`serve` runs until cancelled (it is a task in the engine's TaskGroup). The
-address and a fresh per-run token go to `<state dir>/api.json` (mode 0600) so
-that CLI clients of the same user find them without flags; the page gets a
-session cookie for it (see security.py), and nobody else can read either.
+`listen.serve` binds and advertises the address and the per-run token, and starts
+this server (`start_on`) at the first connection; the page gets a session cookie
+for the token (see security.py), and nobody else can read either.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import errno
-import json
 import logging
-import os
 import secrets
+import socket
 import sys
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,16 +19,13 @@ from typing import Any
 from aiohttp import web
 
 from lockstep.engine.engine import Engine
-from lockstep.errors import FatalError
-from lockstep.privatefile import write_private_json
-from lockstep.statedir import state_dir
 from lockstep.ui.api import ENGINE, HUB, add_routes, errors
-from lockstep.ui.apifile import API_FILE
 from lockstep.ui.hub import Hub
 from lockstep.ui.limits import GuardedSite, Limits
+from lockstep.ui.listen import serve as serve
+from lockstep.ui.listen import url_for as url_for
 from lockstep.ui.security import Guard
 from lockstep.ui.stream import stream
-from lockstep.ui.terminal import announce
 
 GUARD: web.AppKey[Guard] = web.AppKey("guard", Guard)
 
@@ -102,9 +95,11 @@ def _quiet_logger() -> logging.Logger:
 
 
 async def start(
-    engine: Engine, host: str, port: int, token: str | None = None, limits: Limits | None = None
+    engine: Engine, host: str, port: int, token: str | None = None, limits: Limits | None = None,
+    socks: Sequence[socket.socket] = (),
 ) -> tuple[web.AppRunner, int]:
-    """Start listening; returns the runner and the bound port (for `port=0`)."""
+    """Start listening (on `socks` when given, already bound); returns the runner and the bound
+    port (for `port=0`)."""
     app = build_app(engine, host, token, limits)
     guard = app[GUARD]
     # Keep-alive timeout doubles as the header deadline for a connection's later requests;
@@ -112,54 +107,13 @@ async def start(
     runner = web.AppRunner(app, access_log=None, handle_signals=False, logger=_quiet_logger(),
                            keepalive_timeout=guard.limits.header_secs, lingering_time=guard.limits.body_secs)
     await runner.setup()
-    site = GuardedSite(runner, host, port, guard.tracker)
+    site = GuardedSite(runner, host, port, guard.tracker, socks)
     await site.start()
     guard.port = site.port
     return runner, site.port
 
 
-def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    if ":" in shown:
-        shown = f"[{shown}]"
-    return f"http://{shown}:{port}/"
-
-
-def write_api_file(directory: Path, info: dict[str, object]) -> Path:
-    return write_private_json(directory / API_FILE, info)
-
-
-def remove_api_file(directory: Path) -> None:
-    path = directory / API_FILE
-    with contextlib.suppress(OSError, ValueError):
-        # Only our own: a second instance may have taken over the state dir.
-        if json.loads(path.read_text()).get("pid") == os.getpid():
-            path.unlink()
-
-
-async def serve(engine: Engine, host: str, port: int) -> None:
-    try:
-        runner, bound = await start(engine, host, port)
-    except OSError as exc:
-        # Only a taken port is about --port; an unknown --host is not (getaddrinfo's errors carry
-        # no errno, only strerror).
-        why = (exc.strerror or str(exc)) + f" (check --host {host})"
-        if exc.errno == errno.EADDRINUSE:
-            why = ("the port is already in use"
-                   " (is another `lockstep up` running? choose a port with --port, or --port 0 for any)")
-        raise FatalError(f"cannot serve the dashboard on {host}:{port}: {why}") from None
-    sdir = state_dir(engine.tiltfile)
-    url = url_for(host, bound)
-    try:
-        write_api_file(sdir, {
-            "url": url, "host": host, "port": bound, "pid": os.getpid(),
-            "token": runner.app[GUARD].token, "tiltfile": engine.tiltfile,
-        })
-        # Printed once, with the token: opening it logs the browser in (security.py).
-        announce(f"lockstep: dashboard at {url}?token={runner.app[GUARD].token}")
-        await asyncio.Event().wait()  # until cancelled
-    finally:
-        remove_api_file(sdir)
-        await runner.cleanup()
-        with contextlib.suppress(BrokenPipeError, ValueError):
-            sys.stdout.flush()
+async def start_on(engine: Engine, host: str, socks: Sequence[socket.socket], token: str) -> web.AppRunner:
+    """The server on the sockets `listen.serve` bound and advertised (with their token)."""
+    runner, _ = await start(engine, host, int(socks[0].getsockname()[1]), token, socks=socks)
+    return runner
