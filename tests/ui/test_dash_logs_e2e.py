@@ -110,6 +110,12 @@ def test_clear_applies_to_the_current_view_only(page: Any, up: Up) -> None:
     row(page, "big").locator(".name").click()
     expect(page.locator("#log-count")).to_have_text("0 lines")
     row(page, "big").locator(".trig").click()
+    # The cleared view shows the new update whole: all its lines arrive (often in one delta, so the
+    # pane, which follows the tail and draws only the rows near the view, has scrolled past the
+    # first), and scrolling to the top shows the update's own first lines.
+    expect(page.locator("#log-count")).to_have_text("7,002 lines")
+    expect(page.locator("#log .ln:visible .tx", has_text=re.compile(r"^7000$"))).to_be_visible()
+    page.locator("#log").evaluate("e => { e.scrollTop = 0; e.dispatchEvent(new Event('scroll')); }")
     expect(page.locator("#log .ln:visible .tx", has_text="Running cmd: seq 1 7000")).to_be_visible()
 
 
