@@ -66,6 +66,8 @@ class Compose:
         # project -> the resources whose runtime is supervised (their supervisor removes the
         # container when it stops; a failed or interrupted start of any other is cleaned up here).
         self.members: dict[str, set[str]] = {}
+        # Per project: held while one of its services runs `up` (and cleans up after a failed one).
+        self._starting: dict[str, asyncio.Lock] = {}
 
     def removing(self, project: str, task: asyncio.Task[None]) -> None:
         """`task` (a stopped service's runtime) is about to remove containers of `project`."""
@@ -98,6 +100,18 @@ class Compose:
             await self.cli.ping()
         except DockerError as exc:
             return Outcome(False, str(exc), outputs)
+        lock = self._starting.setdefault(t.project, asyncio.Lock())
+        if lock.locked():
+            log(f"Waiting for another service of project {t.project} to finish its `up`", False)
+        # One `up` of a project at a time: each creates the project's missing networks, and two
+        # at once race (compose v1 fails the loser with "network ... already exists", v2 can
+        # create two networks of one name and split the services between them).
+        async with lock:
+            return await self._up(resource, t, built, log, outputs)
+
+    async def _up(self, resource: Resource, t: Target, built: Mapping[str, str], log: LogFn,
+                  outputs: Outputs) -> Outcome:
+        assert resource.compose is not None
         await self.removals_done(t.project, log)
         files = t.files
         exact = {img.ref: is_exact(img) for img in resource.images}
