@@ -70,10 +70,18 @@ def row(page: Any, name: str) -> Any:
 
 
 # The list's counts and groups as the page keeps them across deltas (recounted per changed resource), then as a
-# pass over every resource computes them from scratch.
-COUNTS_TWICE = """() => {
+# pass over every resource computes them from scratch. The page brings its list up to date on the next frame after
+# a delta or a filter change (app.js scheduleDom), so the kept counts are read once no such work is pending (a frame
+# that comes late under load is waited for, not read half done), and both passes run in one task: no delta comes
+# between them.
+COUNTS_TWICE = """async () => {
+    const frame = () => new Promise((res) => requestAnimationFrame(() => res()));
     const snap = () => JSON.stringify([S.counts, S.layout.map((g) => [g.label, g.html, g.names]),
                                        document.getElementById('summary').innerHTML]);
+    for (let frames = 0; S.dirtyGroups || S.dirtyLayout || S.changed.size; frames++) {
+        if (frames > 1000) throw new Error('the resource list still had work pending after 1000 frames');
+        await frame();
+    }
     const kept = snap();
     S.dirtyLayout = true;
     summarise();
