@@ -58,3 +58,29 @@ def test_a_service_of_its_own_changed_definition_reruns_whatever_its_state() -> 
 def test_a_disabled_failed_service_stays_put() -> None:
     s = reduce(deployed(), A.SetEnabled("web", False, 4.0))
     assert "web" not in pending(load(s, "p2", 5.0))
+
+
+def test_an_edit_during_a_failing_up_retries_it_when_it_ends() -> None:
+    # The fix lands while `up` runs with the project as it was: that `up` fails, and the
+    # project read since is what the retry is for. One still running that succeeds is left alone.
+    s = load(EngineState(), "p1", 0.0)
+    s = reduce(s, A.UpdateStarted(1, "web", 1.0))
+    s = reduce(s, A.UpdateStarted(2, "db", 1.0))
+    s = load(s, "p2", 1.5)
+    assert pending(s) == {"worker": [ReasonKind.INITIAL], "job": [ReasonKind.INITIAL]}
+    s = reduce(s, A.UpdateFinished(1, "web", False, 2.0))
+    s = reduce(s, A.UpdateFinished(2, "db", True, 2.0))
+    assert pending(s)["web"] == [ReasonKind.CONFIG] and "db" not in pending(s)
+    # It is retried once: the retry's own failure waits for the next edit.
+    s = reduce(s, A.UpdateStarted(3, "web", 3.0))
+    s = reduce(s, A.UpdateFinished(3, "web", False, 4.0))
+    assert "web" not in pending(s)
+
+
+def test_an_edit_during_a_cancelled_up_is_not_a_retry() -> None:
+    s = load(EngineState(), "p1", 0.0)
+    s = reduce(s, A.UpdateStarted(1, "web", 1.0))
+    s = load(s, "p2", 1.5)
+    s = reduce(s, A.SetEnabled("web", False, 1.6))
+    s = reduce(s, A.UpdateFinished(1, "web", False, 2.0, "cancelled", cancelled=True))
+    assert "web" not in pending(s)

@@ -16,11 +16,11 @@ from typing import Any
 
 from lockstep.model.paths import PathIndex
 from lockstep.model.pmap import PMap
-from lockstep.model.resource import Resource
 from lockstep.model.selection import with_upstreams
 from lockstep.model.topology import build_topology
 from lockstep.model.update import Reason, ReasonKind, UpdateRecord, UpdateResult
 from lockstep.store import actions as A
+from lockstep.store.compose_retry import Retry, after_reload
 from lockstep.store.evolve import evolve
 from lockstep.store.history import History
 from lockstep.store.inference import learn_edge, note_coincidence, note_quiet_writers
@@ -110,10 +110,13 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
                     s = evolve(s, runtime=RuntimeStatus.PENDING)
                 if s.enabled and (s.last is not None or s.running is not None or r.auto_init):
                     s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
-            elif s.enabled and _failed(s) and _project_edited(state.resources.get(name), r):
-                # As Tilt re-runs `up` for an edited Compose project: the fix may lie outside the
-                # service's own definition (a top-level network, another file, an env_file).
-                s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
+            else:
+                # An edit elsewhere in its Compose project (store/compose_retry.py).
+                retry = after_reload(s, state.resources.get(name), r)
+                if retry is Retry.NOW:
+                    s = _pend(s, Reason(ReasonKind.CONFIG), a.at)
+                elif retry is Retry.IF_FAILED:
+                    s = evolve(s, retry_if_failed=True)
             if wanted is not None and s.enabled != enabled:
                 s = _set_enabled(s, enabled, a.at)
         rs[name] = s
@@ -133,16 +136,6 @@ def _config_loaded(state: EngineState, a: A.ConfigLoaded) -> EngineState:
     )
     kept = frozenset(e for e in state.inferred if e[0] in new and e[1] in new)
     return _retopologize(state, kept)
-
-
-def _failed(s: ResourceState) -> bool:
-    return s.running is None and (s.failed or s.runtime is RuntimeStatus.CRASHED)
-
-
-def _project_edited(old: Resource | None, new: Resource) -> bool:
-    """The Compose project of `new` reads differently than when `old` was loaded."""
-    return (old is not None and old.compose is not None and new.compose is not None
-            and old.compose.project_digest != new.compose.project_digest)
 
 
 def _set_enabled(s: ResourceState, enabled: bool, at: float) -> ResourceState:
@@ -249,6 +242,12 @@ def _update_finished(state: EngineState, a: A.UpdateFinished, now: float) -> Eng
         fields["pending"] = add_reason(s.pending, Reason(ReasonKind.TAINTED))
         if s.pending_since is None:
             fields["pending_since"] = a.at
+    if s.retry_if_failed:
+        # Its Compose project was edited while this `up` ran (store/compose_retry.py).
+        fields["retry_if_failed"] = False
+        if result is UpdateResult.FAILED and s.enabled:
+            fields["pending"] = add_reason(fields.get("pending", s.pending), Reason(ReasonKind.CONFIG))
+            fields.setdefault("pending_since", s.pending_since if s.pending_since is not None else a.at)
     if a.ok and s.has_runtime and s.enabled:
         # The runtime is about to be (re)started by its controller: until it
         # reports ready, the resource is not settled (C1 for dependents).

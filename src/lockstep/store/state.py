@@ -61,6 +61,9 @@ class ResourceState:
     probe: ProbeStatus | None = None
     # What the last successful update produced (handed to the next one).
     outputs: Outputs = field(default_factory=Outputs)
+    # Its Compose project was edited while its update ran with the project as it was: should
+    # that update fail, it is retried (as a failed service is when its project is edited).
+    retry_if_failed: bool = False
 
     @property
     def failed(self) -> bool:
