@@ -26,11 +26,22 @@ def need_chromium() -> None:
         pytest.skip("needs Debian's chromium (apt-get install chromium)")
 
 
+# Chromium cancels the requests in flight when the machine's network changes (docker adding or removing a bridge
+# or a container's interface, as other tests do): not a fault of the page, which loads again by itself
+# (index.html; tests/ui/test_dash_conn_e2e.py checks that it does). Kept apart from the page's own problems.
+NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
+
+
 @dataclass
 class Browser:
     browser: Any
     pages: list[Any] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    network_changes: list[str] = field(default_factory=list)
+
+    def _console(self, m: Any) -> None:
+        if m.type == "error":
+            (self.network_changes if NETWORK_CHANGED in m.text else self.problems).append(f"console {m.type}: {m.text}")
 
     def page(self, url: str | None = None, width: int = 1400, height: int = 900) -> Any:
         from playwright.sync_api import expect
@@ -39,7 +50,7 @@ class Browser:
         pg = ctx.new_page()
         pg.set_default_timeout(20_000)
         expect.set_options(timeout=20_000)
-        pg.on("console", lambda m: self.problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+        pg.on("console", self._console)
         pg.on("pageerror", lambda e: self.problems.append(f"uncaught: {e}"))
         pg.on("response", lambda r: self.problems.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
         self.pages.append(pg)

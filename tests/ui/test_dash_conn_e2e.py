@@ -96,6 +96,34 @@ def test_a_slow_first_frame_is_awaited_not_taken_for_a_dead_server(up: Up, brows
     assert len(connections) == 1  # no reconnect while the snapshot was on its way
 
 
+@pytest.mark.parametrize("lost", ["/static/style.css", "/static/app.js"])
+def test_a_page_that_lost_one_of_its_files_while_loading_loads_again(up: Up, browser: Browser, lost: str) -> None:
+    # The browser cancels the requests in flight when the machine's network changes (docker adding or removing
+    # a bridge: net::ERR_NETWORK_CHANGED). A page that lost its stylesheet or a script so must not stay half
+    # loaded: unstyled, or never connected. (A context of its own: the failed load is expected here.)
+    ctx = browser.browser.new_context()
+    try:
+        page = ctx.new_page()
+        cut: list[str] = []
+
+        def once(route: Any) -> None:
+            if cut:
+                route.continue_()
+            else:
+                cut.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        page.route(f"**{lost}", once)
+        page.goto(up.url)
+        expect(page.locator("#conn")).to_have_text("live", timeout=20_000)
+        assert len(cut) == 1
+        # Styled (body is a flex column in style.css), and the app's scripts run (the rows are there).
+        assert page.evaluate("getComputedStyle(document.body).display") == "flex"
+        expect(row(page, "one")).to_have_attribute("data-status", "ok")
+    finally:
+        ctx.close()
+
+
 def test_a_stopped_server_is_noticed_and_a_failed_action_says_so(up: Up, browser: Browser) -> None:
     page = browser.page(up.url)
     expect(page.locator("#conn")).to_have_text("live")
