@@ -45,6 +45,19 @@ TRIGGERS = ("build-sample-ui", "gen-petstore", "build-sample-ui", "docker-build-
 SETTLE_TIMEOUT = 30.0
 
 
+def learnt_downstream(edges: frozenset[tuple[str, str]], start: str) -> set[str]:
+    """What `start` is ordered before through the learnt edges."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        node = todo.pop()
+        for up, down in edges:
+            if up == node and down not in seen:
+                seen.add(down)
+                todo.append(down)
+    return seen
+
+
 def wait_settled(port: int, sources: Sources, tag: str, ls: Lockstep, timeout: float = SETTLE_TIMEOUT) -> None:
     """The served UI (index.html and its JS bundle) and API (/health's spec digest) are those
     built from the sources marked ``tag``."""
@@ -145,7 +158,8 @@ def test_edit_storm_serves_consistent_current_builds(
     violations = check_history(records, quiescent=True)
     assert violations == [], "\n".join(map(str, violations))
     if tiltfile == "Tiltfile.before":
-        # No declared edge orders the image step after the UI build: writer exclusion learnt it.
-        assert ("build-sample-ui", "docker-build-image") in inferred, sorted(inferred)
+        # No declared edge orders the image step after the UI build: writer exclusion learnt it, as an edge
+        # or through a chain of learnt edges (an edge to what is already ordered is not learnt again).
+        assert "docker-build-image" in learnt_downstream(inferred, "build-sample-ui"), sorted(inferred)
     last_edit = landed[-1][2]
     assert any(r.resource == "petstore" and r.start > last_edit for r in records)
