@@ -186,6 +186,9 @@ def live_bars_in_the_timeline(up: Up, name: str, count: int) -> None:
         try:
             page = browser.new_page()
             page.goto(up.url)
+            # Live first: a page that lost a file while loading (a network change as docker adds an interface)
+            # loads itself again, and a click on the half-loaded page would be lost with it.
+            expect(page.locator("#conn")).to_have_text("live", timeout=20_000)
             page.locator('#tabs button[data-tab="timeline"]').click()
             bars = page.locator(f'.tl-row[data-resource="{name}"] .bar.live')
             expect(bars).to_have_count(count, timeout=20_000)
