@@ -233,12 +233,22 @@ function refreshSide() {
     const names = S.filter.empty ? null : new Set(filteredNames());
     if (S.tab === "timeline") {
       const h = await Api.get("/api/history?limit=5000", "loading the timeline");
-      if (h) Timeline.render(h, names);
+      if (h) Timeline.render(h, names); else retrySide();
     } else if (S.tab === "graph") {
       const g = await Api.get("/api/graph", "loading the graph");
       if (g) Graph.render($("graph"), g, names, (n) => select(n)).catch((e) => Api.toast(e.message));
+      else retrySide();
     }
   }, 120);
+}
+
+// A fetch that failed while the stream is up (the browser cancels requests when the machine's network changes)
+// is asked again: with nothing new happening, no delta would ask for it. Disconnected, the snapshot that comes
+// with the reconnect asks.
+function retrySide() {
+  if (!S.live) return;
+  clearTimeout(S.refreshTimer);
+  S.refreshTimer = setTimeout(refreshSide, 1000);
 }
 
 function showTab(tab, push = true) {
