@@ -131,15 +131,20 @@ def test_many_resources_write_one_file_one_write_per_batch(tmp_path, monkeypatch
     from lockstep.logs import runfile
 
     writes: list[int] = []
-    real_write = os.write
+    real_write, real_writev = os.write, os.writev
 
     def counting_write(fd: int, data: bytes) -> int:
         writes.append(len(data))
         return real_write(fd, data)
 
+    def counting_writev(fd: int, buffers: list[bytes]) -> int:
+        writes.append(sum(map(len, buffers)))
+        return real_writev(fd, buffers)
+
     monkeypatch.setattr(runfile.os, "write", counting_write)
+    monkeypatch.setattr(runfile.os, "writev", counting_writev)
     store = LogStore(str(tmp_path))
-    names = [f"r{i}" for i in range(300)]
+    names = [f"r{i}" for i in range(1500)]  # more than one writev takes: one joined write instead
     for round_ in range(3):
         for n in names:
             store.append(n, R, f"{n} line {round_}", at=0.0)

@@ -1,6 +1,6 @@
 """One engine run's log on disk: an append-only JSON-lines file, and an index into it.
 
-Every batch the log store hands its writer thread becomes ONE `os.write` to one
+Every batch the log store hands its writer thread becomes ONE write (`writev`) to one
 kept-open O_APPEND descriptor, each resource's lines in it one contiguous byte
 run. The index remembers, per resource, the extent (first seq, offset, length)
 each batch wrote for it, so a reader of one resource's older lines reads those
@@ -40,6 +40,8 @@ PREFIX = "run-"
 SUFFIX = ".jsonl"
 KEEP_RUNS = 20  # run logs kept in a state dir, this one included (README "State")
 MAX_EXTENTS = 4096
+# Buffers one writev takes (Linux's IOV_MAX).
+_IOV_MAX = 1024
 _BLOCK = 1 << 16
 
 
@@ -164,7 +166,7 @@ class RunFile:
     # --- writer thread ---------------------------------------------------------------
 
     def write(self, batch: dict[str, list[LogLine]]) -> None:
-        """Write one batch with one `os.write`; on a disk error, count what did not go out and go on."""
+        """Write one batch with one system call; on a disk error, count what did not go out and go on."""
         chunks: list[bytes] = []
         # Per resource: where its bytes start in the batch, their length, its lines, whether a gap note leads.
         parts: list[tuple[str, int, int, list[LogLine], int]] = []
@@ -177,8 +179,8 @@ class RunFile:
             chunks.append(data)
             parts.append((resource, at, len(data), lines, lost))
             at += len(data)
-        blob = b"".join(chunks)
-        done, start, error = self._write_blob(blob)
+        done, start, error = self._write_chunks(chunks, at)
+        blob = b"".join(chunks) if done < at else b""  # only a torn write needs the bytes again
         for resource, begin, length, lines, lost in parts:
             if begin + length <= done:
                 self._add(resource, lines[0].seq, start + begin, length)
@@ -199,16 +201,23 @@ class RunFile:
         else:
             self._health.ok("logs")
 
-    def _write_blob(self, blob: bytes) -> tuple[int, int, OSError | None]:
-        """Bytes written, the file offset they start at, and the error that stopped the rest."""
+    def _write_chunks(self, chunks: list[bytes], total: int) -> tuple[int, int, OSError | None]:
+        """Bytes written, the file offset they start at, and the error that stopped the rest.
+
+        One `writev` (no copy of the batch) when the kernel takes that many buffers at once, else
+        one `write` of the joined batch; a short write (a disk filling up) goes on from where it stopped.
+        """
         done = 0
         try:
             fd = self._open()
-            while done < len(blob):
-                step = os.write(fd, memoryview(blob)[done:] if done else blob)
-                if step == 0:  # never for a regular file; must not spin
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                done += step
+            done = os.writev(fd, chunks) if len(chunks) <= _IOV_MAX else os.write(fd, b"".join(chunks))
+            if done < total:
+                rest = b"".join(chunks)
+                while done < total:
+                    step = os.write(fd, memoryview(rest)[done:])
+                    if step == 0:  # never for a regular file; must not spin
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    done += step
         except OSError as exc:
             return done, self._start_of(done), exc
         return done, self._start_of(done), None

@@ -30,8 +30,8 @@ the next one fills; `flush()` and `close()` wait for the disk, the flushes
 that appends trigger do not. An append must cost only a few microseconds on
 the event loop (each update logs two or three lines, and a graph has up to
 10,000 resources): it stores the line in the rings and queues it. The writer
-thread turns the batch into one bytes object (`records.py`) and writes it with
-one `os.write`. Readers of a resource's older lines (scroll-back, excerpts)
+thread encodes the batch (`records.py`), each resource's lines one bytes
+object, and writes it with one system call (`writev`). Readers of a resource's older lines (scroll-back, excerpts)
 read only that resource's extents of the file (runfile.py's index).
 """
 
