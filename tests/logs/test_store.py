@@ -194,3 +194,20 @@ def test_run_file_is_named_by_start_time_in_the_directory(tmp_path) -> None:  # 
     names = [run_name(t, pid) for t, pid in ((1e9, 99999), (1e9 + 0.5, 1), (1e9 + 1, 7), (2e9, 1))]
     assert names == sorted(names)
     assert run_name(1764544500.25, 42) == "run-20251130T231500.250000Z-42.jsonl"
+
+
+def test_a_run_keeps_the_newest_runs_and_leaves_old_format_files_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs.runfile import KEEP_RUNS, run_files, run_name
+
+    older = [run_name(1e9 + i, 100 + i) for i in range(KEEP_RUNS + 5)]
+    for name in older:
+        (tmp_path / name).write_text("")
+    (tmp_path / "web.jsonl").write_text('{"seq":1,"src":"runtime","lvl":"info","at":1.0,"text":"old format"}\n')
+    store = LogStore(str(tmp_path))
+    assert run_files(str(tmp_path)) == sorted(older)  # nothing happens before the run writes
+    store.append("r", B, "x", at=0.0)
+    store.close()
+    kept = run_files(str(tmp_path))
+    assert len(kept) == KEEP_RUNS and kept[-1] == os.path.basename(str(store.run_path))
+    assert kept[:-1] == sorted(older)[-(KEEP_RUNS - 1):]
+    assert (tmp_path / "web.jsonl").exists()
