@@ -24,12 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from lockstep.adapters import spawn as spawn_module
 from lockstep.adapters.child import DRAIN_TIMEOUT, SubprocessHandle
 from lockstep.adapters.lines import MAX_LINE_BYTES, LineSink, Stream
 from lockstep.adapters.reaper import RUN_TAG_VAR, Reaper
 from lockstep.adapters.spawn import Environments, exec_candidates, spawn
-from lockstep.adapters.spawn_thread import SpawnThread
 
 __all__ = [
     "DRAIN_TIMEOUT", "MAX_LINE_BYTES", "LineSink", "ProcessHandle", "ProcessRunner", "ProcessSpec",
@@ -145,18 +143,6 @@ def _pipe() -> tuple[int, int]:
     return r, w
 
 
-def _start_error(e: Exception, spec: ProcessSpec, argv0: str) -> ProcessStartError:
-    """A failed fork + exec as the start error the user reads."""
-    if isinstance(e, FileNotFoundError):
-        if e.filename is not None and os.fspath(e.filename) == spec.cwd:
-            return ProcessStartError(f"directory does not exist: {spec.cwd}")
-        return ProcessStartError(f"command not found: {argv0}")
-    if isinstance(e, PermissionError):
-        return ProcessStartError(f"permission denied: {argv0}")
-    detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-    return ProcessStartError(f"cannot start {argv0}: {detail}")
-
-
 class SubprocessRunner:
     """Starts real processes on the running asyncio loop."""
 
@@ -165,13 +151,12 @@ class SubprocessRunner:
         self._envs = Environments()
         # Exec candidates by (argv[0], PATH): the PATH walk is string work worth keeping.
         self._exe: dict[tuple[str, str | None], tuple[bytes, ...]] = {}
-        self._thread = SpawnThread()
 
     async def start(self, spec: ProcessSpec, on_line: LineSink) -> SubprocessHandle:
-        # A cancelled start never leaves a process behind: the synchronous path
-        # does not await, and the threaded one kills what it started for a
-        # waiter that is gone. From the return on, the caller's own cleanup
-        # (e.g. LocalRunner's stop) owns the child.
+        # Nothing here awaits: the child is started, registered with the
+        # watchdog and handed over before a cancellation can be delivered, so
+        # a cancelled start never leaves a process behind (the caller's own
+        # cleanup, e.g. LocalRunner's stop, owns it from the return on).
         if not spec.argv:
             raise ProcessStartError("empty command")
         if not os.path.isdir(spec.cwd):
@@ -201,21 +186,25 @@ class SubprocessRunner:
         out_r, out_w = _pipe()
         err_r, err_w = _pipe()
         try:
-            if watched and spawn_module.DIRECT:
-                # Off the loop (adapters/spawn_thread.py): the loop goes on while the child execs.
-                # It owns all four descriptors from here; a cancellation leaves no process.
-                pid = await self._thread.spawn(argv, exe, spec.cwd, env_list, env, _stdin(), (out_r, out_w),
-                                               (err_r, err_w))
-            else:
-                try:
-                    pid = spawn(argv, exe, spec.cwd, env_list, env, _stdin(), out_w, err_w)
-                finally:
-                    os.close(out_w)
-                    os.close(err_w)
+            pid = spawn(argv, exe, spec.cwd, env_list, env, _stdin(), out_w, err_w)
+        except FileNotFoundError as e:
+            os.close(out_r)
+            os.close(err_r)
+            if e.filename is not None and os.fspath(e.filename) == spec.cwd:
+                raise ProcessStartError(f"directory does not exist: {spec.cwd}") from e
+            raise ProcessStartError(f"command not found: {argv0}") from e
+        except PermissionError as e:
+            os.close(out_r)
+            os.close(err_r)
+            raise ProcessStartError(f"permission denied: {argv0}") from e
         except (OSError, ValueError, subprocess.SubprocessError) as e:
             os.close(out_r)
             os.close(err_r)
-            raise _start_error(e, spec, argv0) from e
+            detail = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            raise ProcessStartError(f"cannot start {argv0}: {detail}") from e
+        finally:
+            os.close(out_w)
+            os.close(err_w)
         # Registered as soon as the pid is known; a start in the instant before
         # lockstep died is still found by the watchdog through RUN_TAG_VAR.
         if reaper is not None:
