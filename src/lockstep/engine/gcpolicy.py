@@ -9,8 +9,9 @@ included. At 10,000 resources that was 0.53 s of a 8.5 s `ci` (gen2: 6 passes,
 0.34 s). Two settings, for the engine's run only:
 
 - a first threshold of 50,000: a young collection costs what survives it, so
-  fewer of them (every ~50 updates instead of every update) scan the objects of
-  a batch that are still alive far fewer times;
+  fewer of them (at 10,000 resources, one per ~700 updates instead of one per
+  ~13) scan the objects of a batch that are still alive far fewer times, and the
+  full collections that follow from them stop (6 -> 0 in that run);
 - `gc.freeze()` once the first configuration is applied: the resources, the
   topology and the interned names live as long as the run, so full collections
   stop walking them.
