@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from lockstep.adapters import spawn
+from lockstep.adapters import child, spawn
 from lockstep.adapters.process import ProcessSpec, ProcessStartError, Stream, SubprocessRunner
 from lockstep.adapters.reaper import Reaper
 
@@ -147,3 +147,51 @@ def test_wait_delivers_what_a_grandchild_writes_within_the_drain_timeout() -> No
         return code
 
     assert run(main()) == 0
+
+
+def test_a_running_command_s_lines_arrive_before_it_exits() -> None:
+    # Its pipes enter the selector once it has lived WATCH_PIPES_AFTER: a line printed at
+    # the start of a long-running command is delivered while it runs, not at its exit.
+    got = []
+
+    async def main() -> int:
+        first = asyncio.get_running_loop().create_future()
+
+        def sink(text: str, stream: Stream) -> None:
+            got.append((text, stream))
+            if not first.done():
+                first.set_result(None)
+
+        h = await SubprocessRunner().start(
+            ProcessSpec(("sh", "-c", "echo up; echo warn >&2; exec sleep 100"), "/"), sink)
+        await first
+        assert h.returncode is None  # still running
+        return await h.stop(grace=1.0)
+
+    assert run(main()) == -15
+    assert sorted(got) == [("up", Stream.STDOUT), ("warn", Stream.STDERR)]
+
+
+def test_a_short_command_s_pipes_never_enter_the_selector(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its output is read at its exit: no reader is added or removed for its pipes, only its pidfd.
+    # (A delay no loaded machine reaches: the command is short by definition here.)
+    monkeypatch.setattr(child, "WATCH_PIPES_AFTER", 60.0)
+    registered: list[int] = []
+    lines: list[str] = []
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        add = loop.add_reader
+
+        def counting_add(fd, cb, *args):  # type: ignore[no-untyped-def]
+            registered.append(fd)
+            return add(fd, cb, *args)
+
+        loop.add_reader = counting_add  # type: ignore[method-assign]
+        h = await SubprocessRunner().start(ProcessSpec(("sh", "-c", "echo out; echo err >&2; exit 2"), "/"),
+                                           lambda t, s: lines.append(t))
+        return await h.wait()
+
+    assert run(main()) == 2
+    assert sorted(lines) == ["err", "out"]
+    assert len(registered) == 1  # the pidfd

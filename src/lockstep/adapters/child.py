@@ -1,10 +1,13 @@
 """One started child and its process group, driven straight from the event loop's selector.
 
-Three descriptors are watched with `loop.add_reader`: the two output pipes and
-a pidfd that becomes readable when the leader exits. There is no transport,
-protocol, child watcher or task per child: a short command costs one callback
-for its exit (which also reads whatever output is left and usually finds both
-pipes at EOF), and `wait()` one future.
+Three descriptors are watched with `loop.add_reader`: a pidfd that becomes
+readable when the leader exits, and the two output pipes once the child has
+lived `WATCH_PIPES_AFTER` (a short command's output is read at its exit, so
+its pipes never enter the selector: two registrations, two removals and two
+EOF callbacks fewer per update). There is no transport, protocol, child
+watcher or task per child: a short command costs one callback for its exit
+(which reads whatever output is left and usually finds both pipes at EOF), and
+`wait()` one future.
 
 Exit and end-of-output are separate events: the leader's exit is observed on
 its own, so a backgrounded grandchild holding stdout cannot hang `wait()`;
@@ -32,6 +35,10 @@ DRAIN_TIMEOUT = 0.5
 # bounded poll, active only while stopping.
 _GROUP_POLL = 0.02
 _READ_SIZE = 65536
+# The pipes are watched from this long after the start (or at once when stopping, or
+# when the leader exits with the pipes still open). Until then a running command's
+# output waits in the pipe (64 KiB; a child writing more just blocks until then).
+WATCH_PIPES_AFTER = 0.02
 # At the leader's exit, read at most this many times per pipe before leaving
 # the rest to the reader callbacks (a grandchild may still be writing).
 _EXIT_READS = 4
@@ -55,8 +62,8 @@ class SubprocessHandle:
         self._drain_timer: asyncio.TimerHandle | None = None
         self._stop_task: asyncio.Task[int] | None = None
         self._released = False
-        for fd in self._pipes:
-            self._loop.add_reader(fd, self._on_readable, fd)
+        self._watching_pipes = False
+        self._watch_timer: asyncio.TimerHandle | None = self._loop.call_later(WATCH_PIPES_AFTER, self._watch_pipes)
         self._pidfd = -1
         try:
             self._pidfd = os.pidfd_open(pid)
@@ -94,6 +101,16 @@ class SubprocessHandle:
 
     # --- events -----------------------------------------------------------------
 
+    def _watch_pipes(self) -> None:
+        """Read the open pipes as output arrives (the child lives on, or is being stopped)."""
+        if self._watch_timer is not None:
+            self._watch_timer.cancel()
+            self._watch_timer = None
+        if not self._watching_pipes:
+            self._watching_pipes = True
+            for fd in self._pipes:
+                self._loop.add_reader(fd, self._on_readable, fd)
+
     def _on_readable(self, fd: int) -> None:
         try:
             data = os.read(fd, _READ_SIZE)
@@ -128,6 +145,9 @@ class SubprocessHandle:
 
     def _exited(self, code: int) -> None:
         self._code = code
+        if self._watch_timer is not None:
+            self._watch_timer.cancel()
+            self._watch_timer = None
         # The output written just before the exit is usually in the pipes with
         # their EOF already: read it now rather than in one more callback each.
         for fd in list(self._pipes):
@@ -143,6 +163,8 @@ class SubprocessHandle:
                     break
                 self._pipes[fd].feed(data)
         if self._pipes:
+            # Something else holds them (a backgrounded grandchild): read on as it writes.
+            self._watch_pipes()
             self._drain_timer = self._loop.call_later(DRAIN_TIMEOUT, self._finish)
             self._notify()
         else:
@@ -150,7 +172,8 @@ class SubprocessHandle:
 
     def _close_pipe(self, fd: int) -> None:
         splitter = self._pipes.pop(fd)
-        self._loop.remove_reader(fd)
+        if self._watching_pipes:
+            self._loop.remove_reader(fd)
         os.close(fd)
         splitter.close()
         if not self._pipes and self._code is not None:
@@ -191,6 +214,8 @@ class SubprocessHandle:
     # --- stopping -----------------------------------------------------------------
 
     async def _stop(self, grace: float) -> int:
+        # The group's last output and the pipes' EOF are what the stop waits for below.
+        self._watch_pipes()
         if self._signal_group(signal.SIGTERM):
             deadline = self._loop.time() + grace
             while True:

@@ -13,6 +13,14 @@ The child gets /dev/null as stdin, the given pipes as stdout and stderr, no
 other descriptor (close_fds), a new session (so its own process group, whose
 id is its pid) and `cwd` as its working directory. Exec errors come back as
 the same exceptions `Popen` raises.
+
+The fork + exec runs on the event loop's thread, which vfork suspends until the
+child has exec'd (0.65 ms at the median inside `ci` on a loaded 2-core machine,
+for 0.05 ms of CPU). CPython 3.11.7 releases the GIL during that wait, but a
+helper thread doing the start was measured slower: it needs the GIL before and
+after the vfork, which a busy loop hands over only at the switch interval, so
+the start's latency doubled and the hand-offs cost more CPU than they saved
+(docs/performance-profile.md, "The event loop per update").
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from lockstep.engine.configload import RuntimeKind
 from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
 from lockstep.engine.evidence import EvidenceController
+from lockstep.engine.gcpolicy import engine_gc
 from lockstep.engine.lazy import LazyRunner, LazyRuntime, Once
 from lockstep.engine.runners import LocalRunner, Runners, UpdateRunner
 from lockstep.engine.serve import ServeController
@@ -298,7 +299,8 @@ async def run_app(
 
     A second such signal during the shutdown skips the graceful waits.
     """
-    with _Signals(reaper.kill_now) as signals, pidfd_child_watcher():
+    # engine_gc: the collector tuned for the engine's many short-lived objects (engine/gcpolicy.py).
+    with _Signals(reaper.kill_now) as signals, pidfd_child_watcher(), engine_gc(engine.subscribe):
         run = _Run(engine, reaper, signals)
         try:
             if not await run.startup(on_started):
