@@ -39,9 +39,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     import asyncio
 
     from lockstep.engine.ci import CiTracker, ci_verdict
-    from lockstep.ui.excerpt import failure_report
     from lockstep.ui.terminal import announce, flush_printers
-    from lockstep.ui.viewmodel import resource_views
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -68,6 +66,10 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     if verdict.ok:
         announce(f"lockstep ci: success: {verdict.summary}")
         return 0
+    # Only a failure reads the resource views and log excerpts: their modules load here.
+    from lockstep.ui.excerpt import failure_report
+    from lockstep.ui.viewmodel import resource_views
+
     flush_printers()
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
     for line in failure_report(engine.logs, resource_views(engine.state, engine.decision)):

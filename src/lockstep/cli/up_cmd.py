@@ -53,7 +53,7 @@ async def _live_table(engine: Engine) -> int:
 
     from rich.live import Live
 
-    from lockstep.ui.terminal import live_view, make_console
+    from lockstep.ui.live import live_view, make_console
 
     console = make_console()
 
