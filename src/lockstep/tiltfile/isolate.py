@@ -121,7 +121,47 @@ class Evaluator:
         self._refill_secs = refill_secs
         self._refill: threading.Timer | None = None
         self._spare: subprocess.Popen[bytes] | None = None
+        # An evaluation asked for before its caller was ready to wait for it (ask_ahead): its
+        # request, and the child already working on it.
+        self._ahead: tuple[dict[str, object], subprocess.Popen[bytes]] | None = None
         self._start_spare()
+
+    def _request(self, main: str, args: Sequence[str], dry_run: bool, subcommand: str,
+                 timeout: float | None) -> dict[str, object]:
+        return {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
+                "timeout": self.timeout if timeout == CONFIGURED else timeout, "memory_mb": self.memory_mb}
+
+    def ask_ahead(self, path: str, args: Sequence[str] = (), *, subcommand: str = "up") -> None:
+        """Start now the evaluation that `load(path, args, subcommand=...)` will ask for.
+
+        `up` and `ci` call this before importing the engine: the child evaluates while they
+        import (about 0.1 s) instead of after, and `load` then only collects the result. It is
+        an evaluation like any other: in `_children` (a restart or `cancel_all` stops it), and
+        bounded from the moment it is asked for. A `load` with another request stops it and
+        evaluates afresh. Nothing is raised: a child that cannot be started or told is
+        `load`'s to report."""
+        if self._setting_error:
+            return
+        request = self._request(main_path(path), args, False, subcommand, CONFIGURED)
+        with self._lock:
+            if self._cancelled or self._ahead is not None:
+                return
+            proc, self._spare = self._spare, None
+            try:
+                if proc is None or proc.poll() is not None:
+                    proc = self._spawn()
+                assert proc.stdin is not None
+                # A few hundred bytes into an empty pipe: never blocks, whatever the child is doing.
+                proc.stdin.write(json.dumps(request).encode())
+                proc.stdin.close()
+            except OSError:
+                if proc is not None:
+                    _kill_group(proc)
+                    proc.wait()
+                return
+            proc.stdin = None  # told: communicate() must not write to it again
+            self._children.add(proc)
+            self._ahead = (request, proc)
 
     def load(self, path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
              timeout: float | None = CONFIGURED) -> LoadResult:
@@ -131,27 +171,33 @@ class Evaluator:
         the wall clock, commands included: a child still running `WALL_GRACE` seconds after
         it is stopped with its process group (the commands it runs are in that group)."""
         main = main_path(path)
-        if timeout == CONFIGURED:
-            timeout = self.timeout
-        request = {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
-                   "timeout": timeout, "memory_mb": self.memory_mb}
+        request = self._request(main, args, dry_run, subcommand, timeout)
+        timeout = self.timeout if timeout == CONFIGURED else timeout
         if self._setting_error:
             return _failed(main, args, self._setting_error, f"fix or unset {MEMORY_ENV} and {TIMEOUT_ENV}")
         with self._lock:
+            ahead, self._ahead = self._ahead, None
             if self._cancelled:
                 return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
-            proc, self._spare = self._spare, None
-            try:
-                if proc is None or proc.poll() is not None:
-                    proc = self._spawn()
-            except OSError as exc:
-                return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
-                               "check that lockstep's Python interpreter can still be run")
-            self._children.add(proc)
+            if ahead is not None and ahead[0] == request:
+                proc = ahead[1]  # already told, and in _children
+            else:
+                if ahead is not None:  # asked for something else: not this caller's result
+                    self._children.discard(ahead[1])
+                    _kill_group(ahead[1])
+                spare, self._spare = self._spare, None
+                try:
+                    proc = spare if spare is not None and spare.poll() is None else self._spawn()
+                except OSError as exc:
+                    return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
+                                   "check that lockstep's Python interpreter can still be run")
+                self._children.add(proc)
+        if ahead is not None and ahead[1] is not proc:
+            ahead[1].communicate()  # killed above: reaped, and its pipes read to their end and closed
         timed_out = False
         try:
             try:
-                out, err = proc.communicate(json.dumps(request).encode(),
+                out, err = proc.communicate(None if proc.stdin is None else json.dumps(request).encode(),
                                             timeout=None if timeout is None else timeout + WALL_GRACE)
             except subprocess.TimeoutExpired:
                 # Blocked in a command (or anywhere the interpreter cannot check its budget).
