@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from lockstep.adapters.process import LineSink, ProcessRunner, ProcessSpec, ProcessStartError, Stream
+from lockstep.adapters.process import LineSink, ProcessHandle, ProcessRunner, ProcessSpec, ProcessStartError, Stream
 from lockstep.adapters.write_evidence import ProcessGroups
-from lockstep.model.resource import Resource, ResourceKind
+from lockstep.model.resource import Cmd, Resource, ResourceKind
 from lockstep.model.update import Outputs, Reason, ReasonKind
 
 # A runner's log sink: one line and the stream it belongs to (stderr shows as an error).
@@ -87,6 +87,18 @@ class LocalRunner:
         # Where the writer-evidence check finds each running update's process group.
         self._groups = groups
 
+    async def _start(self, cmd: Cmd, cwd: str, env: tuple[tuple[str, str], ...], log: LogFn) -> ProcessHandle:
+        """Start `cmd`, without the shell when the string has no shell syntax (model/shell.py)."""
+        direct = cmd.direct_argv
+        if direct is not None:
+            try:
+                return await self._processes.start(ProcessSpec(direct, cwd, env), log)
+            except ProcessStartError:
+                # A script without #!, a missing command, no permission: the shell decides
+                # what those mean (it runs the script, or says "not found" and exits 127).
+                pass
+        return await self._processes.start(ProcessSpec(cmd.argv, cwd, env), log)
+
     async def run(self, job: UpdateJob, log: LogFn) -> Outcome:
         spec = job.resource.local
         if spec is None:
@@ -96,7 +108,7 @@ class LocalRunner:
         log(f"Running cmd: {spec.cmd.display()}", Stream.STDOUT)
         cwd = spec.dir or os.getcwd()
         try:
-            handle = await self._processes.start(ProcessSpec(spec.cmd.argv, cwd, spec.env), log)
+            handle = await self._start(spec.cmd, cwd, spec.env, log)
         except ProcessStartError as exc:
             log(str(exc), Stream.STDERR)
             return Outcome(False, str(exc))

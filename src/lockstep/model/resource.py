@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from lockstep.model.shell import direct_argv
 
 
 class ResourceKind(enum.Enum):
@@ -76,6 +79,13 @@ class Cmd:
         if len(self.argv) == 3 and self.argv[:2] == ("sh", "-c"):
             return self.argv[2]
         return " ".join(self.argv)
+
+    @cached_property
+    def direct_argv(self) -> tuple[str, ...] | None:
+        """What `sh -c STRING` would exec when the string has no shell syntax (model/shell.py), else None."""
+        if len(self.argv) == 3 and self.argv[:2] == ("sh", "-c"):
+            return direct_argv(self.argv[2])
+        return None
 
 
 @dataclass(frozen=True)
