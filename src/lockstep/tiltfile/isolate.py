@@ -31,12 +31,16 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
-from lockstep.tiltfile import commands
 from lockstep.tiltfile.limits import COMMAND_FIX, DEFAULT_TIMEOUT, MEMORY_ENV, TIMEOUT_ENV, out_of_memory
 
+if TYPE_CHECKING:
+    from lockstep.model.resource import LoadResult
+
 # The parent never imports the loader: its Starlark builtins and YAML are the child's to pay for.
+# Nor the model at the top: `up` and `ci` import this module to start the child, which
+# starts that much sooner (results and errors import it where they are built).
 
 # `Evaluator.load(timeout=CONFIGURED)`: the configured budget (see evaluation_timeout).
 CONFIGURED = -1.0
@@ -227,6 +231,8 @@ class Evaluator:
         if timed_out and timeout is not None:
             return _timed_out(main, args, err.decode("utf-8", "replace"), timeout)
         if proc.returncode == 0:
+            from lockstep.model.resource import LoadResult
+
             try:
                 result = pickle.loads(out)
             except Exception as exc:  # a torn result is a crash like any other
@@ -303,6 +309,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResult:
+    from lockstep.model.resource import Diagnostic, LoadResult, Severity
+
     # Only the Tiltfile is known: a dead child cannot say which line it was on. Watching it
     # means an edit retries the evaluation.
     return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,),
@@ -311,6 +319,9 @@ def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResu
 
 def _timed_out(main: str, args: Sequence[str], stderr: str, timeout: float) -> LoadResult:
     """The child ran past its budget: name the command it was running, if any, and where."""
+    from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
+    from lockstep.tiltfile import commands
+
     running: dict[str, str] | None = None
     for line in stderr.split("\n"):  # not splitlines(): the marker's \x1e is a line break to it
         if line.startswith(commands.MARKER):
