@@ -282,8 +282,12 @@ class _Run:
         # reaper's sweep to find and wait for.
         if self.engine.config.cancel_load is not None:
             self.engine.config.cancel_load()
-        self.engine.logs.close()
-        self.reaper.close()
+        # The watchdog exits while the last log lines are written; both are done before this returns.
+        self.reaper.begin_close()
+        try:
+            self.engine.logs.close()
+        finally:
+            self.reaper.wait_closed()
         scratch.release()
         step_down(self.sdir)
 
