@@ -55,6 +55,19 @@ def test_without_an_edit_the_early_evaluation_is_the_first_load(tmp_path: Path) 
     assert runs.read_text() == "x\n"  # evaluated once: the early request was the first load
 
 
+def test_ci_keeps_no_spare_evaluation_child_and_up_does(tmp_path: Path) -> None:
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('a', cmd='true')\n")
+    for command, spare in (("ci", False), ("up", True)):
+        started = boot(str(tf), (), subcommand=command)
+        try:
+            assert started.evaluator.load(str(tf), subcommand=command).ok
+            assert started.evaluator._warm is spare
+            assert started.evaluator._spare is None  # nothing left over from the one asked ahead
+        finally:
+            started.stop()
+
+
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
 def test_a_stop_signal_after_the_claim_is_a_graceful_stop(tmp_path: Path, sig: str) -> None:
     """As `down` sends it while `ci` still imports the engine: held, then handled by run_app."""
