@@ -205,7 +205,8 @@ class Reaper:
             # lockstep starts uses close_fds: only lockstep itself holds it, so
             # its death is exactly what EOF means.
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lockstep.adapters.reaper", self.tag],
+                # -S: it needs the standard library and lockstep (PYTHONPATH) only, not `site`.
+                [sys.executable, "-S", "-m", "lockstep.adapters.reaper", self.tag],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
