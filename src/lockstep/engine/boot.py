@@ -68,16 +68,19 @@ def boot(tiltfile: str | None = None, args: Sequence[str] = (), *, subcommand: s
     from lockstep.tiltfile.isolate import Evaluator
 
     reaper = Reaper()
-    reaper.start()
     # Each evaluation runs in a child bounded in memory and time; the run tag lets the
     # reaper find what its local() commands left behind if lockstep is killed. `ci` keeps no
     # spare child: it evaluates again only if the Tiltfile is edited while it runs, and a
     # spare would import the loader (0.1 s of CPU) beside its updates for nothing.
     evaluator = Evaluator(env={RUN_TAG_VAR: reaper.tag}, warm=subcommand != "ci", refill_secs=SPARE_REFILL_SECS)
-    if tiltfile is None:
-        return Boot(reaper, evaluator)
-    asked = tiltfile_stamp(tiltfile)  # before the child can read it: a later edit is seen as one
-    evaluator.ask_ahead(tiltfile, args, subcommand=subcommand)
+    asked = UNSEEN
+    if tiltfile is not None:
+        asked = tiltfile_stamp(tiltfile)  # before the child can read it: a later edit is seen as one
+        evaluator.ask_ahead(tiltfile, args, subcommand=subcommand)
+    # The evaluation child first: it is on the way to the first command start, the watchdog
+    # is not. It runs nothing of the Tiltfile's before its imports (tens of ms), and dies
+    # with this process (parent-death signal) if it is killed in between.
+    reaper.start()
     return Boot(reaper, evaluator, asked)
 
 
