@@ -235,9 +235,11 @@ class _Run:
             await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             edits.cancel()
-        if not loading.done():
+        if not loading.done() or self.signals.stop.is_set():
+            # A stop wins even when the evaluation is done too: it may have come first (held
+            # while the engine was imported, and the evaluation asked for before that).
             loading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loading
             return False
         stopping.cancel()
