@@ -137,8 +137,9 @@ class Evaluator:
         return {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
                 "timeout": self.timeout if timeout == CONFIGURED else timeout, "memory_mb": self.memory_mb}
 
-    def ask_ahead(self, path: str, args: Sequence[str] = (), *, subcommand: str = "up") -> None:
-        """Start now the evaluation that `load(path, args, subcommand=...)` will ask for.
+    def ask_ahead(self, path: str, args: Sequence[str] = (), *, subcommand: str = "up",
+                  dry_run: bool = False) -> None:
+        """Start now the evaluation that `load(path, args, subcommand=..., dry_run=...)` will ask for.
 
         `up` and `ci` call this before importing the engine: the child evaluates while they
         import (about 0.1 s) instead of after, and `load` then only collects the result. It is
@@ -148,7 +149,7 @@ class Evaluator:
         `load`'s to report."""
         if self._setting_error:
             return
-        request = self._request(main_path(path), args, False, subcommand, CONFIGURED)
+        request = self._request(main_path(path), args, dry_run, subcommand, CONFIGURED)
         with self._lock:
             if self._cancelled or self._ahead is not None:
                 return
