@@ -48,3 +48,11 @@ def test_a_failed_flush_at_exit_is_status_120_as_the_interpreters_own_exit() -> 
     proc.stdout.close()
     proc.stdin.close()
     assert proc.wait(60) == 120
+
+
+def test_exit_now_ends_idle_pool_workers_as_the_interpreter_does() -> None:
+    """A thread pool nobody shut down: its idle (non-daemon) worker is told to end, not waited for forever."""
+    script = ("from concurrent.futures import ThreadPoolExecutor\nfrom lockstep.cli.main import exit_now\n"
+              "pool = ThreadPoolExecutor(max_workers=1)\npool.submit(print, 'ran').result()\nexit_now(5)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=_ENV)
+    assert (proc.returncode, proc.stdout) == (5, "ran\n")

@@ -92,10 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
         from lockstep.engine.app import build_engine, run_app
         from lockstep.ui.terminal import StreamPrinter, flush_printers
+
+        engine, reaper = build_engine(engine_options(args), subcommand="ci", started=started_early)
     except BaseException:
         abandon(started_early, path)
         raise
-    engine, reaper = build_engine(engine_options(args), subcommand="ci", started=started_early)
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     verdicts: list[int] = []

@@ -142,20 +142,24 @@ def claim_and_boot(args: argparse.Namespace, command: str) -> Boot | None:
     path = tiltfile_path(args)
     if already_running(path, command):
         return None
-    from lockstep.engine.boot import boot, hold_stop_signals
+    from lockstep.engine.boot import boot, hold_stop_signals, release_stop_signals
 
     hold_stop_signals()  # `down` can find this process from the claim on
     try:
         return boot(path, tiltfile_args(args), subcommand=command)
     except BaseException:
         step_down_from(path)
+        release_stop_signals()
         raise
 
 
 def abandon(started: Boot, path: str) -> None:
     """The command stops before its engine ran (an error, Ctrl-C during the imports)."""
+    from lockstep.engine.boot import release_stop_signals
+
     started.stop()
     step_down_from(path)
+    release_stop_signals()
 
 
 def step_down_from(path: str) -> None:

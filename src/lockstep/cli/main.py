@@ -120,9 +120,15 @@ def exit_now(code: int) -> NoReturn:
     not daemons are waited for, atexit handlers run (log lines a printer still holds), and
     the standard streams are flushed, a failed flush exiting 120 as Python's own does.
     """
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # In the interpreter's own order: threading's exit hooks (they tell idle pool workers to
+    # end) and the join of non-daemon threads, then the atexit handlers.
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    else:
+        for thread in threading.enumerate():
+            if thread is not threading.main_thread() and not thread.daemon:
+                thread.join()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

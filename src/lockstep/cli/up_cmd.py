@@ -124,13 +124,14 @@ def run(args: argparse.Namespace) -> int:
         from lockstep.k8s.tools import diagnostics as tool_diagnostics
         from lockstep.model.selection import with_upstreams
         from lockstep.ui.terminal import StreamPrinter, announce, flush_printers
+
+        engine, reaper = build_engine(engine_options(args), started=started_early)
     except BaseException:
         abandon(started_early, path)
         raise
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
               file=sys.stderr, flush=True)
-    engine, reaper = build_engine(engine_options(args), started=started_early)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))

@@ -38,6 +38,8 @@ UNSEEN: Stamp = (-1, -1)
 HELD_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 # Stop signals received before run_app took them over; None while none are being held.
 _held: list[int] | None = None
+# The handlers `hold_stop_signals` replaced, for a command that ends before run_app.
+_replaced: dict[int, object] = {}
 
 
 def tiltfile_stamp(path: str) -> Stamp:
@@ -94,7 +96,9 @@ def hold_stop_signals() -> None:
     if _held is None:
         _held = []
     for sig in HELD_SIGNALS:
-        signal.signal(sig, _remember)
+        previous = signal.signal(sig, _remember)
+        if previous is not _remember:
+            _replaced[sig] = previous
 
 
 def _remember(signum: int, frame: FrameType | None) -> None:
@@ -110,3 +114,12 @@ def held_stop_signals() -> int:
     count = len(_held) if _held is not None else 0
     _held = None
     return count
+
+
+def release_stop_signals() -> None:
+    """The command ends before run_app took the signals over: their handlers go back as they were."""
+    global _held
+    _held = None
+    for sig, previous in list(_replaced.items()):
+        signal.signal(sig, previous)  # type: ignore[arg-type]
+    _replaced.clear()
