@@ -96,6 +96,9 @@ def too_much_output(command: str, limit: int) -> TiltfileError:
                          hint="write large output to a file and read_file() it, or filter it in the command")
 
 
+# CPU seconds beyond the evaluation's time budget before the kernel stops the child:
+# the interpreter's own check normally fires first, with the better message.
+CPU_SLACK_SECS = 30
 # Environment variable overriding the evaluation time budget (seconds).
 TIMEOUT_ENV = "LOCKSTEP_TILTFILE_TIMEOUT"
 # Why a command may run for ever, and what to do about it: said by every budget error.
