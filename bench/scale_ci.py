@@ -7,10 +7,11 @@ DAG, parallelism 2. Prints wall time, per-resource time, max RSS and the ratio, 
 the CPU time (user + system) of each tool with the commands it ran: on a machine shared
 with other jobs the wall times stretch with the load, the CPU times much less.
 
-By default every timed `ci` starts with a fresh state dir, so it creates one log file per
-resource: on this machine's ext4 each creation costs 0.4-0.7 ms of kernel CPU (0.01 ms on
-tmpfs), more than make spends on a whole command. `--kept-state` times later runs in the state
-dir an untimed first run made, as when a developer runs `ci` again in the same project.
+By default every timed `ci` starts with a fresh state dir (its own per tool and repetition),
+as a project's first run does. `--kept-state` times later runs in the state dir an untimed
+first run made, as when a developer runs `ci` again in the same project. (When logs were one
+file per resource, the fresh state dir cost 0.4-0.7 ms of kernel CPU per resource on this
+machine's ext4 to create them; a run now writes one log file.)
 """
 
 from __future__ import annotations

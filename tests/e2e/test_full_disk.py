@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from upproc import Up, wait_until
 
+from lockstep.logs.lastrun import newest_run, read_run
+
 TILTFILE = """
 local_resource('flood', serve_cmd='seq 1 300000; exec sleep 600')
 local_resource('srv', serve_cmd='echo $$ > srv.pid; exec sleep 600')
@@ -63,7 +65,7 @@ def test_full_disk_keeps_up_running_and_resumes(tmp_path: Path, tiny_disk: Path)
             os.truncate(f, 0)
         api(up, "/api/trigger", {"resources": ["ping"]})
         wait_until(lambda: api(up, "/api/health")["storage_error"] is None, 30, "the problem to clear")
-        ping = up.sdir / "logs" / "ping.jsonl"
-        wait_until(lambda: ping.exists() and "pong" in ping.read_text(), 30, "ping's log on disk")
+        wait_until(lambda: any(x.text == "pong" for x in read_run(str(newest_run(str(up.sdir / "logs"))), ["ping"])),
+                   30, "ping's log on disk")
         assert "Traceback" not in up.log_text()
     assert up.proc.returncode == 0

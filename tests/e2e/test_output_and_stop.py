@@ -11,6 +11,7 @@ import pytest
 from upproc import VENV_BIN, wait_until
 
 from lockstep.engine.persist import read_history
+from lockstep.logs.lastrun import newest_run, read_run
 from lockstep.statedir import state_dir
 
 pytestmark = pytest.mark.e2e
@@ -58,6 +59,12 @@ def test_ci_verdict_to_a_gone_reader_is_not_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in err and "Exception ignored" not in err, err
 
 
+def _logged(sdir: Path, resource: str, text: str) -> bool:
+    """`text` is in the resource's lines of the newest run log on disk."""
+    run = newest_run(str(sdir / "logs"))
+    return run is not None and any(x.text == text for x in read_run(run, [resource]))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ci_stopped_before_its_verdict_is_not_a_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         sig: signal.Signals) -> None:
@@ -69,8 +76,7 @@ def test_ci_stopped_before_its_verdict_is_not_a_success(tmp_path: Path, monkeypa
                             cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     try:
-        wait_until(lambda: (sdir / "logs" / "long.jsonl").exists() and "started" in
-                   (sdir / "logs" / "long.jsonl").read_text(), 30, "the long update to start")
+        wait_until(lambda: _logged(sdir, "long", "started"), 30, "the long update to start")
     finally:
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=30)
@@ -90,8 +96,7 @@ def test_a_closed_terminal_stops_up_gracefully(tmp_path: Path, monkeypatch: pyte
                             cwd=tmp_path, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     try:
-        wait_until(lambda: (sdir / "logs" / "srv.jsonl").exists() and "serving" in
-                   (sdir / "logs" / "srv.jsonl").read_text(), 30, "the server to start")
+        wait_until(lambda: _logged(sdir, "srv", "serving"), 30, "the server to start")
     finally:
         proc.send_signal(signal.SIGHUP)
         _, err = proc.communicate(timeout=30)

@@ -1,10 +1,11 @@
-"""Scroll-back pages: from memory while it reaches back, then from the file, backwards, one run only."""
+"""Scroll-back pages: from memory while it reaches back, then from this run's file, backwards."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from lockstep.logs.pager import lines_before, reversed_lines
+from lockstep.logs.pager import lines_before
+from lockstep.logs.runfile import reversed_lines
 from lockstep.logs.store import LogSource, LogStore, LogStream
 
 
@@ -44,6 +45,28 @@ def test_disk_page_stops_at_the_previous_run(tmp_path: Path) -> None:
     page = lines_before(new, ["r"], before=new.tail("r", 10)[0].seq, limit=1000)
     # Only this run's lines (seqs 1..19), not the previous run's, which reuse the same seqs.
     assert [x.text for x in page] == [f"line {i}" for i in range(20)]
+    new.close()
+    assert old.run_path != new.run_path
+
+
+def test_disk_page_reads_only_the_resources_own_extents(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A page from disk parses the resource's own records, not the whole run file's."""
+    from lockstep.logs import records
+
+    store = LogStore(str(tmp_path), per_resource_lines=10)
+    for i in range(200):
+        store.append("r", LogSource.BUILD, f"line {i}", float(i))
+        for k in range(20):
+            store.append(f"other{k}", LogSource.RUNTIME, f"noise {i}", float(i))
+        if i % 10 == 9:
+            store.flush()
+    parsed: list[bytes] = []
+    real = records.parse
+    monkeypatch.setattr(records, "parse", lambda raw: parsed.append(raw) or real(raw))
+    page = lines_before(store, ["r"], before=store.tail("r", 10)[0].seq, limit=30)
+    assert [x.text for x in page] == [f"line {i}" for i in range(160, 190)]
+    assert len(parsed) <= 40, "the page parsed other resources' lines"
+    store.close()
 
 
 def test_reversed_lines_across_blocks(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from lockstep.logs import LogLevel, LogLine, LogSource, LogStore
 
 B, R, S = LogSource.BUILD, LogSource.RUNTIME, LogSource.SYSTEM
@@ -65,7 +63,8 @@ def test_disk_is_complete(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert lines[7] == LogLine(8, "api/server:1", R, LogLevel.ERROR, 3.5, text)
     store.close()
     assert list(store.read_all_from_disk("ui")) == [LogLine(51, "ui", S, LogLevel.WARN, 99.0, "multi\nline")]
-    assert sorted(os.listdir(tmp_path)) == ["api%2Fserver%3A1.jsonl", "ui.jsonl"]
+    # One file for the run, whatever the number of resources.
+    assert os.listdir(tmp_path) == [os.path.basename(str(store.run_path))]
     assert list(store.read_all_from_disk("never")) == []
 
 
@@ -74,7 +73,7 @@ def test_periodic_flush_on_append(tmp_path) -> None:  # type: ignore[no-untyped-
     store = LogStore(str(tmp_path), flush_secs=1.0, clock=lambda: now[0])
     for i in range(255):
         store.append("r", B, str(i), at=0.0)
-    path = store.path_for("r")
+    path = str(store.run_path)
     store.wait_written()
     assert not os.path.exists(path)  # buffered
     now[0] = 5.0
@@ -101,9 +100,10 @@ def test_subscribe_and_unsubscribe() -> None:
     assert seen == [1]
 
 
-def test_path_for_needs_a_directory() -> None:
-    with pytest.raises(ValueError):
-        LogStore(None).path_for("r")
+def test_no_directory_no_run_file() -> None:
+    store = LogStore(None)
+    store.append("r", B, "memory only", at=0.0)
+    assert store.run_path is None and list(store.read_all_from_disk("r")) == []
 
 
 def test_last_lines_of_several_resources_together() -> None:
@@ -127,37 +127,51 @@ def test_a_resource_that_logs_little_holds_a_small_ring_that_grows_in_order() ->
     assert [ln.text for ln in store.tail("quiet", 5)] == ["only"]
 
 
-def test_many_resources_keep_few_files_open_and_lose_no_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from lockstep.logs import store as store_mod
+def test_many_resources_write_one_file_one_write_per_batch(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs import runfile
 
+    writes: list[int] = []
+    real_write, real_writev = os.write, os.writev
+
+    def counting_write(fd: int, data: bytes) -> int:
+        writes.append(len(data))
+        return real_write(fd, data)
+
+    def counting_writev(fd: int, buffers: list[bytes]) -> int:
+        writes.append(sum(map(len, buffers)))
+        return real_writev(fd, buffers)
+
+    monkeypatch.setattr(runfile.os, "write", counting_write)
+    monkeypatch.setattr(runfile.os, "writev", counting_writev)
     store = LogStore(str(tmp_path))
-    names = [f"r{i}" for i in range(store_mod._OPEN_FILES * 3)]
+    names = [f"r{i}" for i in range(1500)]  # more than one writev takes: one joined write instead
     for round_ in range(3):
         for n in names:
             store.append(n, R, f"{n} line {round_}", at=0.0)
         store.flush()
-        assert len(store._files) <= store_mod._OPEN_FILES
+    assert len(writes) == 3  # one per batch, not one per resource
     for n in names:
         assert [ln.text for ln in store.read_all_from_disk(n)] == [f"{n} line {k}" for k in range(3)]
     store.close()
+    assert os.listdir(tmp_path) == [os.path.basename(str(store.run_path))]
 
 
 def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Creating log files (a millisecond each on a real disk) happens on the writer thread, not in append."""
+    """Creating the log file (a millisecond on a real disk) happens on the writer thread, not in append."""
     import threading
-
-    from lockstep.logs import store as store_mod
 
     gate = threading.Event()
     writers: list[str] = []
-    real_open = store_mod.open_append_fd
+    from lockstep.logs import runfile
+
+    real_open = runfile.open_append_fd
 
     def slow_open(path):  # type: ignore[no-untyped-def]
         writers.append(threading.current_thread().name)
         assert gate.wait(30), "the test never opened the gate"
         return real_open(path)
 
-    monkeypatch.setattr(store_mod, "open_append_fd", slow_open)
+    monkeypatch.setattr(runfile, "open_append_fd", slow_open)
     store = LogStore(str(tmp_path), flush_secs=1.0, clock=lambda: 0.0)
     for i in range(256):  # the 256th append hands the buffer to the writer
         store.append(f"r{i % 4}", B, str(i), at=0.0)
@@ -170,11 +184,30 @@ def test_appends_do_not_wait_for_the_disk(tmp_path, monkeypatch) -> None:  # typ
     store.close()
 
 
-def test_path_for_is_the_joined_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from lockstep.logs import names
+def test_run_file_is_named_by_start_time_in_the_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs.runfile import run_name
 
     for directory in (str(tmp_path), str(tmp_path) + "/", str(tmp_path) + "/./logs"):
         store = LogStore(directory)
-        for name in ("api", "a/b", "..", "", "/abs"):
-            assert store.path_for(name) == os.path.join(directory, names.encode(name))
-            assert store.path_for(name) == os.path.join(directory, names.encode(name))  # from the cache
+        assert store.run_path == os.path.join(directory, os.path.basename(str(store.run_path)))
+        assert os.path.basename(str(store.run_path)).startswith("run-")
+    names = [run_name(t, pid) for t, pid in ((1e9, 99999), (1e9 + 0.5, 1), (1e9 + 1, 7), (2e9, 1))]
+    assert names == sorted(names)
+    assert run_name(1764544500.25, 42) == "run-20251130T231500.250000Z-42.jsonl"
+
+
+def test_a_run_keeps_the_newest_runs_and_leaves_old_format_files_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lockstep.logs.runfile import KEEP_RUNS, run_files, run_name
+
+    older = [run_name(1e9 + i, 100 + i) for i in range(KEEP_RUNS + 5)]
+    for name in older:
+        (tmp_path / name).write_text("")
+    (tmp_path / "web.jsonl").write_text('{"seq":1,"src":"runtime","lvl":"info","at":1.0,"text":"old format"}\n')
+    store = LogStore(str(tmp_path))
+    assert run_files(str(tmp_path)) == sorted(older)  # nothing happens before the run writes
+    store.append("r", B, "x", at=0.0)
+    store.close()
+    kept = run_files(str(tmp_path))
+    assert len(kept) == KEEP_RUNS and kept[-1] == os.path.basename(str(store.run_path))
+    assert kept[:-1] == sorted(older)[-(KEEP_RUNS - 1):]
+    assert (tmp_path / "web.jsonl").exists()

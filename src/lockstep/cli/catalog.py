@@ -15,7 +15,7 @@ HELP: dict[str, str] = {
     "graph": "draw the resource graph (text, dot, mermaid)",
     "why": "explain why and in which order updates ran",
     "trigger": "trigger an update of resources in the running `lockstep up`",
-    "logs": "print (and follow) logs of the running `lockstep up`",
+    "logs": "print (and follow) logs of the running `lockstep up`; without one, the last run's log",
     "get": "list resources of the running `lockstep up` and their status",
     "describe": "show one resource of the running `lockstep up` in detail",
     "wait": "wait until resources of the running `lockstep up` are ready",

@@ -3,6 +3,10 @@
 Lines come from the engine's in-memory log (the last lines of each resource);
 the complete log stays on disk in the state dir. `-f` follows the live stream
 from the checkpoint of the last line printed, so nothing is missed or repeated.
+
+When no engine answers for the Tiltfile, the lines come from the newest run
+log in the state dir (the last run's, read whole from disk), with a note on
+stderr saying so; there is nothing to follow then.
 """
 
 from __future__ import annotations
@@ -75,12 +79,52 @@ async def _follow(info: ApiInfo, names: list[str], checkpoint: int, show: Printe
             sys.stdout.flush()
 
 
+def _last_run(tiltfile: str, args: argparse.Namespace, show: Printer, why: str) -> int:
+    """The lines of the newest run log on disk, for when no engine answers."""
+    from lockstep.logs.lastrun import newest_run, read_run
+    from lockstep.logs.records import as_dict
+    from lockstep.statedir import state_dir
+
+    directory = state_dir(tiltfile, create=False) / "logs"
+    path = newest_run(str(directory))
+    if path is None:
+        print(f"lockstep logs: {why}; and there is no log of an earlier run in {directory}", file=sys.stderr)
+        return 1
+    print(f"lockstep logs: no running lockstep for {tiltfile}; showing the last run's log ({path})", file=sys.stderr)
+    try:
+        lines = read_run(path, args.names or None)
+    except OSError as exc:
+        print(f"lockstep logs: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    silent = [n for n in dict.fromkeys(args.names) if n not in {x.resource for x in lines}]
+    shown = lines if args.tail < 0 else lines[len(lines) - args.tail:] if args.tail else []
+    for line in shown:
+        show(as_dict(line))
+    sys.stdout.flush()
+    if silent:
+        print(f"lockstep logs: no lines of {', '.join(silent)} in that log", file=sys.stderr)
+        return 1
+    if args.follow:
+        print("lockstep logs: not following: no lockstep is running", file=sys.stderr)
+        return 1
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     show = Printer(args.json, args.since)
+    tiltfile = tiltfile_path(args)
     try:
-        info = discover(tiltfile_path(args))
+        info = discover(tiltfile)
+        # The first call also says whether an engine answers at all (else: the last run's log on disk).
+        view = call(info, "GET", "/api/view" if args.names else "/api/health")
+    except ApiError as exc:
+        if exc.status:  # an engine answered, with an error
+            print(f"lockstep logs: {exc}", file=sys.stderr)
+            return 1
+        return _last_run(tiltfile, args, show, str(exc))
+    try:
         if args.names:
-            known = {v["name"] for v in call(info, "GET", "/api/view")["resources"]} | set(SystemLog)
+            known = {v["name"] for v in view["resources"]} | set(SystemLog)
             missing = [n for n in args.names if n not in known]
             if missing:
                 print(f"lockstep logs: no such resource: {', '.join(missing)}", file=sys.stderr)

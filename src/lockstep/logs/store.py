@@ -9,84 +9,53 @@ Memory holds the last `global_lines` lines overall and the last
 each of those rings is also bounded by bytes (`global_bytes`,
 `per_resource_bytes`): 15,000 lines of 65 KB must not cost a gigabyte. A
 single line longer than `max_line_chars` is truncated in memory (with a note
-of how much was cut), never on disk. Disk holds everything: one append-only
-JSON-lines file per resource, written through a buffer that is flushed every
-`flush_secs` (checked on append, and by `flush_periodically()` when the log is
-quiet) and on close. A failing disk (full, EIO) drops the buffered lines from
-disk only, shows in `health`, and is retried on the next flush.
+of how much was cut), never on disk. Disk holds everything: ONE append-only
+JSON-lines file per engine run (`run-<UTC start>-<pid>.jsonl`, runfile.py),
+each record naming its resource, written through a buffer that is flushed
+every `flush_secs` (checked on append, and by `flush_periodically()` when the
+log is quiet) and on close. The newest `KEEP_RUNS` run files are kept, older
+ones deleted when this run's file is created. A failing disk (full, EIO) drops
+the buffered lines from disk only, shows in `health`, is retried on the next
+flush, and the lines it cost are counted in a note in their resource's log.
 
-The writes themselves run on one writer thread: creating a file costs about a
-millisecond on an ordinary disk, and a graph of 10,000 resources creates
-10,000 of them, which would otherwise stall the event loop (and every process
-start behind it) for seconds. One batch is written while the next one fills;
-`flush()` and `close()` wait for the disk, the flushes that appends trigger do not.
+Order and completeness: each resource's lines reach the file in seq order
+(batches are written one at a time, in order; within a batch a resource's
+lines are one contiguous run). A crash loses at most the unflushed buffer and
+can tear only the file's last line, which readers skip; a new run writes a new
+file, and a file reopened after a failed write starts on a new line.
 
-An append must cost only a few microseconds on the event loop (each update
-logs two or three lines, and a graph has up to 10,000 resources): it stores
-the line in the rings and queues it. The writer thread turns each resource's
-queued lines into one bytes object (`records.py`) and writes it with one
-`os.write` to a kept-open descriptor. Every write reaches the kernel before
-the batch counts as written, so a crash of lockstep loses at most the
-unflushed buffer.
+The writes run on one writer thread, so that a slow disk never stalls the
+event loop (and every process start behind it). One batch is written while
+the next one fills; `flush()` and `close()` wait for the disk, the flushes
+that appends trigger do not. An append must cost only a few microseconds on
+the event loop (each update logs two or three lines, and a graph has up to
+10,000 resources): it stores the line in the rings and queues it. The writer
+thread encodes the batch (`records.py`), each resource's lines one bytes
+object, and writes it with one system call (`writev`). Readers of a resource's older lines (scroll-back, excerpts)
+read only that resource's extents of the file (runfile.py's index).
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from heapq import merge
-from typing import NamedTuple
 
-from lockstep.logs import names, records
-from lockstep.logs.disk import DiskHealth, close_fd, open_append_fd, write_all
+from lockstep.logs.disk import DiskHealth
+from lockstep.logs.line import LogLevel, LogLine, LogSource, LogStream
 from lockstep.logs.ring import LineRing
+from lockstep.logs.runfile import RunFile
+
+__all__ = ["LogCallback", "LogLevel", "LogLine", "LogSource", "LogStore", "LogStream"]
 
 log = logging.getLogger(__name__)
 
 
-class LogSource(enum.Enum):
-    BUILD = "build"
-    RUNTIME = "runtime"
-    SYSTEM = "system"
-
-
-class LogStream(enum.Enum):
-    """Which pipe a process line came from; NONE for lockstep's own lines. Not a level."""
-
-    NONE = "none"
-    STDOUT = "out"
-    STDERR = "err"
-
-
-class LogLevel(enum.Enum):
-    INFO = "info"
-    WARN = "warn"
-    ERROR = "error"
-
-
-class LogLine(NamedTuple):
-    """One line; immutable. A named tuple: built in a quarter of a frozen dataclass's time."""
-
-    seq: int
-    resource: str
-    source: LogSource
-    level: LogLevel
-    at: float
-    text: str
-    stream: LogStream = LogStream.NONE
-
-
 LogCallback = Callable[[LogLine], None]
-
-
-# Log files kept open at once; the others are reopened (for append) when they get lines.
-_OPEN_FILES = 64
 
 
 _MAX_PENDING = 16_384
@@ -122,15 +91,11 @@ class LogStore:
         self._by_resource: dict[str, LineRing[LogLine]] = {}
         self._seq = 0
         self._subscribers: list[LogCallback] = []
-        # Resource -> open descriptor, least recently written first (touched by the writer thread).
-        self._files: dict[str, int] = {}
-        self._paths: dict[str, str] = {}
         # Lines waiting for the writer, by resource (the whole line: the disk is never truncated).
         self._pending: dict[str, list[LogLine]] = {}
         self._to_disk = directory is not None
-        self._dir_prefix = "" if directory is None else os.path.join(directory, "")
-        # Touched by the writer thread only (while a batch is in flight).
-        self._unsaved: dict[str, int] = {}  # lines a failing disk cost, by resource
+        # Written by the writer thread only (while a batch is in flight); read after a flush.
+        self._run = None if directory is None else RunFile(directory, self.health)
         self._writer: ThreadPoolExecutor | None = None
         self._in_flight: Future[None] | None = None
         self._pending_count = 0
@@ -240,15 +205,10 @@ class LogStore:
 
     # --- disk -------------------------------------------------------------------
 
-    def path_for(self, resource: str) -> str:
-        path = self._paths.get(resource)
-        if path is None:
-            if self.directory is None:
-                raise ValueError("this LogStore has no directory")
-            # Once per resource. An encoded name never starts with a separator, so
-            # directory + separator + name is what os.path.join would give, at a tenth of the cost.
-            path = self._paths[resource] = self._dir_prefix + names.encode(resource)
-        return path
+    @property
+    def run_path(self) -> str | None:
+        """This run's log file (created with the first batch written), or None without a directory."""
+        return None if self._run is None else self._run.path
 
     def memory_bytes(self) -> int:
         """An upper bound of the bytes held in memory (the rings share line objects)."""
@@ -281,36 +241,9 @@ class LogStore:
         self._in_flight = self._writer.submit(self._write_batch, batch)
 
     def _write_batch(self, batch: dict[str, list[LogLine]]) -> None:
-        """On the writer thread. On a disk error, drop the lines from disk (not memory) and go on."""
-        failed = False
-        for resource, lines in batch.items():
-            try:
-                self._write(resource, records.encode(lines))
-            except OSError as exc:
-                close_fd(self._files.pop(resource, None))
-                self._unsaved[resource] = self._unsaved.get(resource, 0) + len(lines)
-                self.health.failed("logs", exc)
-                failed = True
-        if not failed:
-            self.health.ok("logs")
-
-    def _write(self, resource: str, data: bytes) -> None:
-        fd = self._files.pop(resource, None)
-        if fd is None:
-            if len(self._files) >= _OPEN_FILES:
-                # Least recently written first (dicts keep insertion order): every
-                # write goes straight to the kernel, so closing loses nothing, and
-                # 10,000 resources do not hold 10,000 descriptors.
-                close_fd(self._files.pop(next(iter(self._files))))
-            fd = open_append_fd(self.path_for(resource))
-        self._files[resource] = fd
-        lost = self._unsaved.pop(resource, 0)
-        try:
-            # One write for the gap note (if any) and the lines.
-            write_all(fd, records.gap_note(lost) + data if lost else data)
-        except OSError:
-            self._unsaved[resource] = lost
-            raise
+        """On the writer thread. On a disk error, the lines are dropped from disk (not memory)."""
+        assert self._run is not None
+        self._run.write(batch)
 
     async def flush_periodically(self) -> None:
         """Flush every `flush_secs` until cancelled (run it in the engine's TaskGroup)."""
@@ -320,22 +253,21 @@ class LogStore:
                 self._hand_off()
 
     def read_all_from_disk(self, resource: str) -> Iterator[LogLine]:
-        """Every line of `resource` ever written (flushes first)."""
+        """Every line of `resource` this run wrote, oldest first (flushes first)."""
+        if self._run is None:
+            return iter(())
         if not self._closed:
             self.flush()
-        try:
-            f = open(self.path_for(resource), encoding="utf-8")  # noqa: SIM115 - generator owns it
-        except FileNotFoundError:
-            return
-        with f:
-            for raw in f:
-                try:
-                    d = json.loads(raw)
-                    line = LogLine(d["seq"], resource, LogSource(d["src"]), LogLevel(d["lvl"]), d["at"], d["text"],
-                                   LogStream(d.get("str", "none")))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line torn by a crash or a full disk
-                yield line
+        return self._run.oldest_first(resource)
+
+    def newest_first_on_disk(self, resource: str, before: int | None = None) -> Iterator[LogLine]:
+        """`resource`'s lines this run wrote, newest first, skipping the extents that start at `before`
+        or later (flushes first, so none is missing)."""
+        if self._run is None:
+            return iter(())
+        if not self._closed:
+            self.flush()
+        return self._run.newest_first(resource, before)
 
     def close(self) -> None:
         if self._closed:
@@ -343,8 +275,7 @@ class LogStore:
         self.flush()
         self._closed = True
         self._to_disk = False
-        for fd in self._files.values():
-            close_fd(fd)
-        self._files.clear()
+        if self._run is not None:
+            self._run.close()
         if self._writer is not None:
             self._writer.shutdown()

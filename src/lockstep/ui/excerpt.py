@@ -35,7 +35,7 @@ def _newest_first(store: LogStore, resource: str) -> Iterator[LogLine]:
         return
     # Memory filled up (a chatty server): continue from the file on disk.
     oldest = held[0].seq if held else 1 << 62
-    yield from (line for line in this_run_newest_first(store, resource) if line.seq < oldest)
+    yield from (line for line in this_run_newest_first(store, resource, oldest) if line.seq < oldest)
 
 
 def run_lines(store: LogStore, resource: str, start: float, end: float) -> list[str]:
