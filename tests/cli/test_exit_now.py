@@ -56,3 +56,14 @@ def test_exit_now_ends_idle_pool_workers_as_the_interpreter_does() -> None:
               "pool = ThreadPoolExecutor(max_workers=1)\npool.submit(print, 'ran').result()\nexit_now(5)\n")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=_ENV)
     assert (proc.returncode, proc.stdout) == (5, "ran\n")
+
+
+def test_under_a_profiler_the_entry_point_exits_the_ordinary_way(tmp_path: Path) -> None:
+    """`python -m cProfile -o F -m lockstep.cli.main ...` (bench/scale_ci.py --profile) writes F at exit."""
+    out = tmp_path / "run.prof"
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('a', cmd='true')\n")
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "lockstep.cli.main", "check",
+                           "-f", str(tf)], capture_output=True, text=True, timeout=60, env=_ENV)
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 0

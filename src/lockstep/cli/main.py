@@ -140,7 +140,11 @@ def exit_now(code: int) -> NoReturn:
 
 def run() -> NoReturn:
     """The process entry point (the `lockstep` script, `python -m lockstep.cli.main`)."""
-    exit_now(main())
+    code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        # A profiler or a coverage tracer writes its data at the interpreter's own exit.
+        sys.exit(code)
+    exit_now(code)
 
 
 if __name__ == "__main__":
