@@ -143,3 +143,11 @@ def release(sdir: Path) -> None:
     lock = _held.pop(sdir, None)
     if lock is not None:
         lock.release()
+
+
+def step_down(sdir: Path) -> None:
+    """No longer the running instance: remove up.json if it is this process's, release the lock."""
+    with contextlib.suppress(OSError):
+        if (read_pidfile(sdir) or {}).get("pid") == os.getpid():
+            (sdir / PIDFILE).unlink()
+    release(sdir)

@@ -272,3 +272,25 @@ def test_a_clean_close_with_nothing_left_never_sleeps(monkeypatch: pytest.Monkey
     monkeypatch.setattr(time, "sleep", no_sleep)
     reaper.close()
     assert not reaper.watching
+
+
+def test_a_close_in_two_steps_sweeps_first_and_leaves_no_watchdog() -> None:
+    """begin_close sweeps and tells the watchdog to exit; wait_closed returns once it is reaped,
+    with exit status 0 (it ends with os._exit: nothing of its own is lost by skipping teardown)."""
+    marker = f"lockstep-test-{uuid.uuid4()}"
+    reaper = Reaper()
+    a = subprocess.Popen(["sh", "-c", "setsid sleep 300 & wait"],
+                         env={**os.environ, "LOCKSTEP_TEST_MARKER": marker, RUN_TAG_VAR: reaper.tag})
+    try:
+        reaper.start()
+        watchdog = reaper._proc
+        assert watchdog is not None
+        assert wait_until(lambda: len(marked_pids(marker)) == 2)
+        reaper.begin_close()
+        # The daemon that left its group is already gone: the sweep is the first step.
+        assert wait_until(lambda: len(marked_pids(marker)) <= 1, timeout=5)
+        reaper.wait_closed()
+        assert watchdog.returncode == 0
+        reaper.wait_closed()  # idempotent
+    finally:
+        cleanup(marker, a)

@@ -85,3 +85,18 @@ def test_check_names_missing_kubectl_and_kind(tmp_path, capsys, monkeypatch):
         exe.write_text("#!/bin/sh\nexit 0\n")
         exe.chmod(0o755)
     assert main(["check", "-f", path]) == 0
+
+
+def test_check_evaluates_once_with_its_own_arguments(tmp_path, capsys):
+    """The evaluation asked for before the report's modules load is the one used: once, with the
+    Tiltfile's arguments and the dry-run flag (a mismatch would evaluate a second time)."""
+    runs = tmp_path / "runs"
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("config.define_string('who')\ncfg = config.parse()\n"
+                  f"local('echo ' + cfg.get('who', 'nobody') + ' >> {runs}')\n"
+                  "local_resource('a', cmd='true')\n")
+    assert main(["check", "-f", str(tf), "--", "--who=me"]) == 0
+    assert runs.read_text() == "me\n"
+    assert main(["check", "--dry-run", "-f", str(tf)]) == 0
+    assert runs.read_text() == "me\n"  # a dry run runs no local()
+    capsys.readouterr()

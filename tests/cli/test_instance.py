@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -179,3 +180,16 @@ def test_our_own_state_dir_left_open_is_closed(tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(tmp_path)
     assert main(["ci", "-f", str(tf), "--port", "0"]) == 0
     assert stat.S_IMODE(sdir.stat().st_mode) == 0o700
+
+
+def test_a_run_that_fails_before_its_engine_runs_gives_up_its_claim(tiltfile: Path) -> None:
+    """The instance is claimed before the engine is built: a failure in between must not leave
+    the lock held or an up.json naming this process (the next run would call it stale)."""
+    sdir = state_dir(tiltfile)
+    (sdir / "logs").write_text("not a directory")  # the log store cannot be created
+    with pytest.raises(OSError):
+        main(["ci", "-f", str(tiltfile)])
+    assert not (sdir / PIDFILE).exists()
+    assert not lock_held(sdir)
+    # The stop signals it held while it started have their handlers back.
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and signal.getsignal(signal.SIGHUP) is signal.SIG_DFL

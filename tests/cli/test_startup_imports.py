@@ -63,6 +63,18 @@ def test_a_local_only_tiltfile_loads_no_server_client_yaml_or_cluster_code(
     assert sorted(m for m in NEVER_LOCAL if m in modules) == []
     if command == "check":  # nothing of the engine either
         assert sorted(m for m in modules if m.startswith(("lockstep.engine", "lockstep.store", "asyncio"))) == []
+    # A streamed run does not draw the live table (rich), and a successful one reads no view
+    # model or log excerpt (a failure report does).
+    assert sorted(m for m in modules if m.startswith(("rich", "lockstep.ui.live", "lockstep.ui.viewmodel",
+                                                      "lockstep.ui.excerpt"))) == []
+
+
+def test_a_failed_ci_still_reports_from_the_views_and_excerpts(tmp_path: Path) -> None:
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local_resource('bad', cmd='echo broken-here; exit 4')\n")
+    code, modules = _modules_after(["ci", "-f", str(tf)], tmp_path)
+    assert code == 1
+    assert {"lockstep.ui.excerpt", "lockstep.ui.viewmodel"} <= modules
 
 
 def test_help_lists_every_command_and_imports_none(tmp_path: Path) -> None:

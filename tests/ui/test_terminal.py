@@ -13,7 +13,8 @@ from lockstep.model.resource import TriggerMode
 from lockstep.store import actions as A
 from lockstep.store.reducers import reduce
 from lockstep.store.state import EngineState
-from lockstep.ui.terminal import StreamPrinter, live_view, status_table
+from lockstep.ui.live import live_view, status_table
+from lockstep.ui.terminal import StreamPrinter
 
 
 def test_live_view_shows_statuses_holds_and_recent_logs() -> None:

@@ -143,3 +143,45 @@ def test_queue_overflow_rescans_and_reports_everything(tmp_path) -> None:  # typ
             assert await wait_for(lambda: all(f"{root}/f{i}" in col.paths for i in range(n)))
 
     run(main)
+
+
+def _inotify_fds() -> set[int]:
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == "anon_inode:inotify":
+                found.add(int(name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_stopped_watch_closes_its_descriptor_off_the_event_loop(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Closing an inotify descriptor waits out a kernel grace period: a thread does it, and does it."""
+    import threading
+
+    from asyncinotify import Inotify
+
+    closed_on: list[str] = []
+    real_close = Inotify.close
+
+    def close(self: Inotify) -> None:
+        closed_on.append(threading.current_thread().name)
+        real_close(self)
+
+    monkeypatch.setattr(Inotify, "close", close)
+    root = str(tmp_path)
+    before = _inotify_fds()
+    backend = InotifyBackend()
+
+    async def main() -> None:
+        async with watching(backend, [root], ignored) as col:
+            await handshake(col, root)
+            assert _inotify_fds() - before  # its descriptor is open while it watches
+
+    run(main)
+    for t in threading.enumerate():
+        if t.name == "lockstep-inotify-close":
+            t.join(30)
+    assert closed_on == ["lockstep-inotify-close"]
+    assert _inotify_fds() - before == set()

@@ -184,6 +184,8 @@ class Reaper:
         self._groups: set[int] = set()
         # Messages waiting for the end of the event loop's iteration (see _post).
         self._outbox: list[str] = []
+        # Told to exit (begin_close), not yet seen gone (wait_closed).
+        self._exiting: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int | None:
@@ -203,7 +205,8 @@ class Reaper:
             # lockstep starts uses close_fds: only lockstep itself holds it, so
             # its death is exactly what EOF means.
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "lockstep.adapters.reaper", self.tag],
+                # -S: it needs the standard library and lockstep (PYTHONPATH) only, not `site`.
+                [sys.executable, "-S", "-m", "lockstep.adapters.reaper", self.tag],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -272,6 +275,13 @@ class Reaper:
         Called after the controllers have stopped their own processes: what is
         left with the tag escaped its process group (a daemon that setsid'd).
         """
+        self.begin_close(sweep)
+        self.wait_closed()
+
+    def begin_close(self, sweep: bool = True) -> None:
+        """`close` up to telling the watchdog to exit; `wait_closed` waits for it to be gone.
+
+        Between the two the caller may do other work (write its logs) while the watchdog exits."""
         self._send_posted()
         if sweep and not self._closed:
             kill_groups(tagged_groups(self.tag), self._grace)
@@ -280,12 +290,17 @@ class Reaper:
             self._closed = True
         if proc is None or proc.stdin is None:
             return
+        self._exiting = proc
         with contextlib.suppress(BrokenPipeError, OSError):
             proc.stdin.write(b"exit\n")
             proc.stdin.flush()
         with contextlib.suppress(BrokenPipeError, OSError):
             proc.stdin.close()
-        if not _exited(proc, self._grace + 1.0):
+
+    def wait_closed(self) -> None:
+        """Return once the watchdog told to exit by `begin_close` is gone (killed if it does not go)."""
+        proc, self._exiting = self._exiting, None
+        if proc is not None and not _exited(proc, self._grace + 1.0):
             proc.kill()
             proc.wait()
 
@@ -312,4 +327,6 @@ class Reaper:
 
 
 if __name__ == "__main__":
-    sys.exit(watchdog_main())
+    # Nothing to flush or free (its output is /dev/null): skip the interpreter's teardown,
+    # which lockstep's own exit would otherwise wait out (wait_closed).
+    os._exit(watchdog_main())

@@ -7,14 +7,18 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockstep.cli.catalog import HELP
-from lockstep.k8s.tools import diagnostics as tool_diagnostics
-from lockstep.model import graph
-from lockstep.model.resource import Diagnostic, LoadResult, Resource
 from lockstep.tiltfile.isolate import Evaluator
+
+if TYPE_CHECKING:
+    from lockstep.model.resource import Diagnostic, LoadResult, Resource
+
+# The model, the graph and the tool checks load while the evaluation child works (see
+# evaluate): the child is what a `check` waits for, and it starts first.
 
 
 def add_tiltfile_args(p: argparse.ArgumentParser) -> None:
@@ -62,13 +66,26 @@ def grouped(diagnostics: tuple[Diagnostic, ...]) -> list[str]:
     return out
 
 
-def evaluate(args: argparse.Namespace, subcommand: str) -> LoadResult:
-    # In a child bounded in memory and time, as `up` evaluates (see tiltfile/isolate.py).
-    return Evaluator().load(args.file, getattr(args, "tiltfile_args", []) or [], dry_run=args.dry_run,
-                              subcommand=subcommand)
+def evaluate(args: argparse.Namespace, subcommand: str, meanwhile: Callable[[], object] | None = None) -> LoadResult:
+    """The Tiltfile's evaluation, in a child bounded in memory and time as `up` evaluates (see
+    tiltfile/isolate.py); `meanwhile` runs while the child evaluates."""
+    evaluator = Evaluator()
+    tilt_args = getattr(args, "tiltfile_args", []) or []
+    evaluator.ask_ahead(args.file, tilt_args, subcommand=subcommand, dry_run=args.dry_run)
+    if meanwhile is not None:
+        meanwhile()
+    return evaluator.load(args.file, tilt_args, dry_run=args.dry_run, subcommand=subcommand)
+
+
+def _report_modules() -> None:
+    """What the report needs, imported while the child evaluates."""
+    import lockstep.k8s.tools
+    import lockstep.model.graph  # noqa: F401
 
 
 def start_order(result: LoadResult) -> list[str]:
+    from lockstep.model import graph
+
     names = [r.name for r in result.resources]
     return graph.topo_order(names, graph.edges_of(result.resources))
 
@@ -120,7 +137,9 @@ def as_text(result: LoadResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate(args, "check")
+    from lockstep.k8s.tools import diagnostics as tool_diagnostics
+
+    result = evaluate(args, "check", meanwhile=_report_modules)
     # Tools the Tiltfile's Kubernetes resources and commands need, named when absent.
     result = replace(result, errors=result.errors + tool_diagnostics(result, shutil.which))
     if args.json:

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 
 from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
+    abandon,
     add_engine_args,
     add_file_arg,
     add_selection_arg,
-    already_running,
+    claim_and_boot,
     engine_options,
     missing_tiltfile,
     parse_duration,
@@ -39,9 +40,7 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     import asyncio
 
     from lockstep.engine.ci import CiTracker, ci_verdict
-    from lockstep.ui.excerpt import failure_report
     from lockstep.ui.terminal import announce, flush_printers
-    from lockstep.ui.viewmodel import resource_views
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -68,6 +67,10 @@ async def _until_done(engine: Engine, timeout: float) -> int:
     if verdict.ok:
         announce(f"lockstep ci: success: {verdict.summary}")
         return 0
+    # Only a failure reads the resource views and log excerpts: their modules load here.
+    from lockstep.ui.excerpt import failure_report
+    from lockstep.ui.viewmodel import resource_views
+
     flush_printers()
     print(f"lockstep ci: failed: {verdict.summary}", file=sys.stderr)
     for line in failure_report(engine.logs, resource_views(engine.state, engine.decision)):
@@ -76,27 +79,24 @@ async def _until_done(engine: Engine, timeout: float) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if missing_tiltfile(tiltfile_path(args), "ci") or port_taken("ci", args.host, args.port):
+    path = tiltfile_path(args)
+    if missing_tiltfile(path, "ci") or port_taken("ci", args.host, args.port):
         return 1
-    # Started before the engine is imported (engine/boot.py): their start-up overlaps it. The
-    # instance is claimed after the imports: from then on `down` may stop it, and only run_app
-    # handles that gracefully.
-    from lockstep.engine.boot import boot
-
-    started_early = boot()
+    # Claimed, and the watchdog and the first evaluation started, before the engine is imported
+    # (engine/boot.py): the evaluation runs while this process imports.
+    started_early = claim_and_boot(args, "ci")
+    if started_early is None:
+        return 1
     try:
         import asyncio
 
         from lockstep.engine.app import build_engine, run_app
         from lockstep.ui.terminal import StreamPrinter, flush_printers
 
-        if already_running(tiltfile_path(args), "ci"):
-            started_early.stop()
-            return 1
+        engine, reaper = build_engine(engine_options(args), subcommand="ci", started=started_early)
     except BaseException:
-        started_early.stop()
+        abandon(started_early, path)
         raise
-    engine, reaper = build_engine(engine_options(args), subcommand="ci", started=started_early)
     engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))
     timeout = float(args.timeout)
     verdicts: list[int] = []

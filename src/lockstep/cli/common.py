@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -12,6 +13,7 @@ from lockstep.adapters.procstat import process_alive as process_alive
 from lockstep.filecase import other_case
 
 if TYPE_CHECKING:
+    from lockstep.engine.boot import Boot
     from lockstep.engine.engine import EngineOptions
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -130,3 +132,39 @@ def already_running(path: str, command: str) -> bool:
     print(f"lockstep {command}: lockstep is already running for {path}"
           f"{f' (pid {other})' if other else ''}; stop it with `lockstep down -f {path}`", file=sys.stderr)
     return True
+
+
+def claim_and_boot(args: argparse.Namespace, command: str) -> Boot | None:
+    """Claim the Tiltfile's instance, then start the watchdog and its first evaluation (None: refused).
+
+    Before the engine is imported (engine/boot.py), so that the evaluation runs while it is.
+    The claim comes first: a refused second `up` must not run the Tiltfile's `local()`s."""
+    path = tiltfile_path(args)
+    if already_running(path, command):
+        return None
+    from lockstep.engine.boot import boot, hold_stop_signals, release_stop_signals
+
+    hold_stop_signals()  # `down` can find this process from the claim on
+    try:
+        return boot(path, tiltfile_args(args), subcommand=command)
+    except BaseException:
+        step_down_from(path)
+        release_stop_signals()
+        raise
+
+
+def abandon(started: Boot, path: str) -> None:
+    """The command stops before its engine ran (an error, Ctrl-C during the imports)."""
+    from lockstep.engine.boot import release_stop_signals
+
+    started.stop()
+    step_down_from(path)
+    release_stop_signals()
+
+
+def step_down_from(path: str) -> None:
+    from lockstep.instance import step_down
+    from lockstep.statedir import state_dir
+
+    with contextlib.suppress(OSError):
+        step_down(state_dir(path, create=False))

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from lockstep.cli.catalog import HELP
 from lockstep.cli.common import (
+    abandon,
     add_engine_args,
     add_file_arg,
     add_selection_arg,
-    already_running,
+    claim_and_boot,
     engine_options,
     missing_tiltfile,
     port_number,
@@ -53,7 +54,7 @@ async def _live_table(engine: Engine) -> int:
 
     from rich.live import Live
 
-    from lockstep.ui.terminal import live_view, make_console
+    from lockstep.ui.live import live_view, make_console
 
     console = make_console()
 
@@ -111,12 +112,11 @@ def run(args: argparse.Namespace) -> int:
     path = tiltfile_path(args)
     if missing_tiltfile(path, "up") or port_taken("up", args.host, args.port):
         return 1
-    # Started before the engine is imported (engine/boot.py): their start-up overlaps it. The
-    # instance is claimed after the imports: from then on `down` may stop it, and only run_app
-    # handles that gracefully.
-    from lockstep.engine.boot import boot
-
-    started_early = boot()
+    # Claimed, and the watchdog and the first evaluation started, before the engine is imported
+    # (engine/boot.py): the evaluation runs while this process imports.
+    started_early = claim_and_boot(args, "up")
+    if started_early is None:
+        return 1
     try:
         import asyncio
 
@@ -125,16 +125,13 @@ def run(args: argparse.Namespace) -> int:
         from lockstep.model.selection import with_upstreams
         from lockstep.ui.terminal import StreamPrinter, announce, flush_printers
 
-        if already_running(path, "up"):
-            started_early.stop()
-            return 1
+        engine, reaper = build_engine(engine_options(args), started=started_early)
     except BaseException:
-        started_early.stop()
+        abandon(started_early, path)
         raise
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"lockstep up: warning: serving on {args.host}: the dashboard is reachable from other machines",
               file=sys.stderr, flush=True)
-    engine, reaper = build_engine(engine_options(args), started=started_early)
     stream = args.stream or not sys.stdout.isatty()
     if stream:
         engine.logs.subscribe(StreamPrinter(names=lambda: loaded_names(engine)))

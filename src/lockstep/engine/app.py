@@ -22,7 +22,7 @@ from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
-from lockstep.engine.boot import Boot, boot
+from lockstep.engine.boot import UNSEEN, Boot, boot, held_stop_signals, tiltfile_stamp
 from lockstep.engine.configload import RuntimeKind
 from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
@@ -33,7 +33,7 @@ from lockstep.engine.runners import LocalRunner, Runners, UpdateRunner
 from lockstep.engine.serve import ServeController
 from lockstep.engine.watch import WatchController
 from lockstep.errors import FatalError
-from lockstep.instance import PIDFILE, read_pidfile, release, write_pidfile
+from lockstep.instance import step_down, write_pidfile
 from lockstep.logs.store import LogStore
 from lockstep.model.resource import ResourceKind, Settings
 from lockstep.privatefile import write_private_json
@@ -129,6 +129,7 @@ def build_engine(options: EngineOptions, *, subcommand: str = "up",
     )
     # An edit during a slow evaluation stops it and evaluates again.
     engine.config.restart_load = evaluator.restart_running
+    engine.config.first_asked = started.asked
     live = engine
 
     def compose_runtime() -> RuntimeKind:
@@ -201,6 +202,9 @@ class _Signals:
     def __enter__(self) -> _Signals:
         for sig in STOP_SIGNALS:
             self._loop.add_signal_handler(sig, self._on_signal)
+        # A stop that came after the command claimed the instance, before these handlers.
+        for _ in range(held_stop_signals()):
+            self._on_signal()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -232,9 +236,11 @@ class _Run:
             await asyncio.wait({loading, stopping}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             edits.cancel()
-        if not loading.done():
+        if not loading.done() or self.signals.stop.is_set():
+            # A stop wins even when the evaluation is done too: it may have come first (held
+            # while the engine was imported, and the evaluation asked for before that).
             loading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loading
             return False
         stopping.cancel()
@@ -279,13 +285,14 @@ class _Run:
         # reaper's sweep to find and wait for.
         if self.engine.config.cancel_load is not None:
             self.engine.config.cancel_load()
-        self.engine.logs.close()
-        self.reaper.close()
-        with contextlib.suppress(OSError):
-            if (read_pidfile(self.sdir) or {}).get("pid") == os.getpid():
-                (self.sdir / PIDFILE).unlink()
+        # The watchdog exits while the last log lines are written; both are done before this returns.
+        self.reaper.begin_close()
+        try:
+            self.engine.logs.close()
+        finally:
+            self.reaper.wait_closed()
         scratch.release()
-        release(self.sdir)
+        step_down(self.sdir)
 
 
 async def run_app(
@@ -313,20 +320,15 @@ async def run_app(
 async def _restart_on_edit(engine: Engine) -> None:
     """During the first evaluation only (the watcher starts from its result): an edit of the
     Tiltfile restarts the evaluation, so fixing one blocked in a slow `local()` takes effect
-    at once. A stat every 0.2 s of one file, for as long as that evaluation runs."""
-
-    def stamp() -> tuple[int, int] | None:
-        try:
-            st = os.stat(engine.tiltfile)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
-
-    seen = stamp()
+    at once. A stat every 0.2 s of one file, for as long as that evaluation runs. The first
+    look compares with the stamp taken when the evaluation was asked for, if that was
+    earlier (engine/boot.py): an edit made while the engine was still being imported counts."""
+    seen = engine.config.first_asked
+    if seen == UNSEEN:
+        seen = tiltfile_stamp(engine.tiltfile)
     while True:
-        await asyncio.sleep(0.2)
-        now = stamp()
+        now = tiltfile_stamp(engine.tiltfile)
         if now != seen:
             seen = now
             engine.config.restart_first()
-
+        await asyncio.sleep(0.2)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from lockstep.engine.boot import UNSEEN, Stamp
 from lockstep.engine.persist import load_inferred_evidence
 from lockstep.model.resource import LoadResult, Resource
 from lockstep.model.update import SystemLog
@@ -61,6 +62,9 @@ class ConfigController:
         # Stops the evaluation running now so that it can start over (not for good); set
         # where evaluations run in a child process (engine/app.py).
         self.restart_load: Callable[[], None] | None = None
+        # The Tiltfile's stamp when the first evaluation was asked for, if that was before the
+        # engine ran (engine/boot.py): an edit since then restarts it (engine/app.py).
+        self.first_asked: Stamp = UNSEEN
         self._superseded = False
 
     def initial_load(self) -> LoadResult:

@@ -6,31 +6,43 @@ In dry-run mode a missing file reads as empty (with a warning), as the issue ask
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.limits import read_text_file
 from lockstep.tiltfile.registry import builtin
 from lockstep.tiltfile.state import EvalState
 
+if TYPE_CHECKING:
+    import yaml
 
-class _Loader(yaml.SafeLoader):
+# YAML (about 11 ms to import) loads at the first YAML a Tiltfile reads or writes: an
+# evaluation of local resources alone does not pay for it.
+
+
+@functools.cache
+def _loader() -> type[yaml.SafeLoader]:
     """YAML without implicit timestamps: Starlark has no date type, so dates stay strings."""
+    import yaml
 
+    class _Loader(yaml.SafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
-}
+    _Loader.yaml_implicit_resolvers = {
+        key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.copy().items()
+    }
+    return _Loader
 
 
 def yaml_docs(text: str, what: str) -> list[Any]:
+    import yaml
+
     try:
-        return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=_loader()) if d is not None]
     except yaml.YAMLError as exc:
         raise TiltfileError(f"{what}: invalid YAML{_yaml_problem(exc)}",
                             hint="fix the YAML (check indentation and quoting)") from None
@@ -39,6 +51,8 @@ def yaml_docs(text: str, what: str) -> list[Any]:
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     """Where in the YAML and what: `at line 5, column 7: could not find expected ':' (while
     scanning a simple key at line 4, column 3)`; the first line of the message named neither."""
+    import yaml
+
     if not isinstance(exc, yaml.MarkedYAMLError):
         return f": {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
     mark = exc.problem_mark or exc.context_mark
@@ -167,6 +181,8 @@ def _decode_yaml_stream(st: EvalState, a: Args) -> Any:
 
 
 def dump_yaml(obj: Any) -> str:
+    import yaml
+
     return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
 
 

@@ -24,19 +24,29 @@ import contextlib
 import json
 import os
 import pickle
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
-from lockstep.tiltfile import commands
-from lockstep.tiltfile.limits import COMMAND_FIX, DEFAULT_TIMEOUT, MEMORY_ENV, TIMEOUT_ENV, out_of_memory
+from lockstep.tiltfile.limits import (
+    COMMAND_FIX,
+    CPU_SLACK_SECS,
+    DEFAULT_TIMEOUT,
+    MEMORY_ENV,
+    TIMEOUT_ENV,
+    out_of_memory,
+)
+
+if TYPE_CHECKING:
+    from lockstep.model.resource import LoadResult
 
 # The parent never imports the loader: its Starlark builtins and YAML are the child's to pay for.
+# Nor the model at the top: `up` and `ci` import this module to start the child, which
+# starts that much sooner (results and errors import it where they are built).
 
 # `Evaluator.load(timeout=CONFIGURED)`: the configured budget (see evaluation_timeout).
 CONFIGURED = -1.0
@@ -47,14 +57,12 @@ WALL_GRACE = 2.0
 # Address space allowed to one evaluation. An interpreter with its builtins needs
 # about 30 MB; real Tiltfiles, even ones rendering large charts, stay far below this.
 DEFAULT_MEMORY_MB = 1024
-# CPU seconds beyond the evaluation's time budget before the kernel stops the child:
-# the interpreter's own check normally fires first, with the better message.
-CPU_SLACK_SECS = 30
-_MIB = 1024 * 1024
 _SETPRIV = shutil.which("setpriv") if sys.platform.startswith("linux") else None
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_CHILD_CODE = ("import sys; sys.path.insert(0, sys.argv[1]); "
-               "from lockstep.tiltfile.isolate import child_main; sys.exit(child_main())")
+# The child starts with -S (no `site`: its .pth files cost 3-4 ms of every start) and is
+# given the directories `site` found for this process instead, lockstep's own first.
+_CHILD_CODE = ("import os, sys; sys.path[:0] = sys.argv[1].split(os.pathsep); "
+               "from lockstep.tiltfile.evalchild import child_main; sys.exit(child_main())")
 
 
 def memory_limit_mb() -> int:
@@ -121,7 +129,48 @@ class Evaluator:
         self._refill_secs = refill_secs
         self._refill: threading.Timer | None = None
         self._spare: subprocess.Popen[bytes] | None = None
+        # An evaluation asked for before its caller was ready to wait for it (ask_ahead): its
+        # request, and the child already working on it.
+        self._ahead: tuple[dict[str, object], subprocess.Popen[bytes]] | None = None
         self._start_spare()
+
+    def _request(self, main: str, args: Sequence[str], dry_run: bool, subcommand: str,
+                 timeout: float | None) -> dict[str, object]:
+        return {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
+                "timeout": self.timeout if timeout == CONFIGURED else timeout, "memory_mb": self.memory_mb}
+
+    def ask_ahead(self, path: str, args: Sequence[str] = (), *, subcommand: str = "up",
+                  dry_run: bool = False) -> None:
+        """Start now the evaluation that `load(path, args, subcommand=..., dry_run=...)` will ask for.
+
+        `up` and `ci` call this before importing the engine: the child evaluates while they
+        import (about 0.1 s) instead of after, and `load` then only collects the result. It is
+        an evaluation like any other: in `_children` (a restart or `cancel_all` stops it), and
+        bounded from the moment it is asked for. A `load` with another request stops it and
+        evaluates afresh. Nothing is raised: a child that cannot be started or told is
+        `load`'s to report."""
+        if self._setting_error:
+            return
+        request = self._request(main_path(path), args, dry_run, subcommand, CONFIGURED)
+        with self._lock:
+            if self._cancelled or self._ahead is not None:
+                return
+            proc, self._spare = self._spare, None
+            try:
+                if proc is None or proc.poll() is not None:
+                    proc = self._spawn()
+                assert proc.stdin is not None
+                # A few hundred bytes into an empty pipe: never blocks, whatever the child is doing.
+                proc.stdin.write(json.dumps(request).encode())
+                proc.stdin.close()
+            except OSError:
+                if proc is not None:
+                    _kill_group(proc)
+                    proc.wait()
+                return
+            proc.stdin = None  # told: communicate() must not write to it again
+            self._children.add(proc)
+            self._ahead = (request, proc)
 
     def load(self, path: str, args: Sequence[str] = (), *, dry_run: bool = False, subcommand: str = "up",
              timeout: float | None = CONFIGURED) -> LoadResult:
@@ -131,27 +180,33 @@ class Evaluator:
         the wall clock, commands included: a child still running `WALL_GRACE` seconds after
         it is stopped with its process group (the commands it runs are in that group)."""
         main = main_path(path)
-        if timeout == CONFIGURED:
-            timeout = self.timeout
-        request = {"path": main, "args": list(args), "dry_run": dry_run, "subcommand": subcommand,
-                   "timeout": timeout, "memory_mb": self.memory_mb}
+        request = self._request(main, args, dry_run, subcommand, timeout)
+        timeout = self.timeout if timeout == CONFIGURED else timeout
         if self._setting_error:
             return _failed(main, args, self._setting_error, f"fix or unset {MEMORY_ENV} and {TIMEOUT_ENV}")
         with self._lock:
+            ahead, self._ahead = self._ahead, None
             if self._cancelled:
                 return _failed(main, args, "Tiltfile evaluation cancelled: lockstep is stopping", "")
-            proc, self._spare = self._spare, None
-            try:
-                if proc is None or proc.poll() is not None:
-                    proc = self._spawn()
-            except OSError as exc:
-                return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
-                               "check that lockstep's Python interpreter can still be run")
-            self._children.add(proc)
+            if ahead is not None and ahead[0] == request:
+                proc = ahead[1]  # already told, and in _children
+            else:
+                if ahead is not None:  # asked for something else: not this caller's result
+                    self._children.discard(ahead[1])
+                    _kill_group(ahead[1])
+                spare, self._spare = self._spare, None
+                try:
+                    proc = spare if spare is not None and spare.poll() is None else self._spawn()
+                except OSError as exc:
+                    return _failed(main, args, f"cannot start the Tiltfile evaluation: {exc}",
+                                   "check that lockstep's Python interpreter can still be run")
+                self._children.add(proc)
+        if ahead is not None and ahead[1] is not proc:
+            ahead[1].communicate()  # killed above: reaped, and its pipes read to their end and closed
         timed_out = False
         try:
             try:
-                out, err = proc.communicate(json.dumps(request).encode(),
+                out, err = proc.communicate(None if proc.stdin is None else json.dumps(request).encode(),
                                             timeout=None if timeout is None else timeout + WALL_GRACE)
             except subprocess.TimeoutExpired:
                 # Blocked in a command (or anywhere the interpreter cannot check its budget).
@@ -181,6 +236,8 @@ class Evaluator:
         if timed_out and timeout is not None:
             return _timed_out(main, args, err.decode("utf-8", "replace"), timeout)
         if proc.returncode == 0:
+            from lockstep.model.resource import LoadResult
+
             try:
                 result = pickle.loads(out)
             except Exception as exc:  # a torn result is a crash like any other
@@ -242,7 +299,8 @@ class Evaluator:
                     self._spare = self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        argv = [sys.executable, "-c", _CHILD_CODE, _PACKAGE_ROOT]
+        paths = [_PACKAGE_ROOT, *(p for p in sys.path if p and p != _PACKAGE_ROOT and os.path.isabs(p))]
+        argv = [sys.executable, "-S", "-c", _CHILD_CODE, os.pathsep.join(paths)]
         if _SETPRIV is not None:
             argv = [_SETPRIV, "--pdeathsig", "KILL", "--", *argv]
         # A process group of its own (not a session: it stays in the terminal's session,
@@ -257,6 +315,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResult:
+    from lockstep.model.resource import Diagnostic, LoadResult, Severity
+
     # Only the Tiltfile is known: a dead child cannot say which line it was on. Watching it
     # means an edit retries the evaluation.
     return LoadResult(tiltfile=main, args=tuple(args), config_files=(main,),
@@ -265,6 +325,9 @@ def _failed(main: str, args: Sequence[str], message: str, hint: str) -> LoadResu
 
 def _timed_out(main: str, args: Sequence[str], stderr: str, timeout: float) -> LoadResult:
     """The child ran past its budget: name the command it was running, if any, and where."""
+    from lockstep.model.resource import Diagnostic, LoadResult, Severity, SourceLocation
+    from lockstep.tiltfile import commands
+
     running: dict[str, str] | None = None
     for line in stderr.split("\n"):  # not splitlines(): the marker's \x1e is a line break to it
         if line.startswith(commands.MARKER):
@@ -303,70 +366,3 @@ def _death(main: str, args: Sequence[str], code: int, stderr: str, memory_mb: in
     what = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}"
     return _failed(main, args, f"{main}: Tiltfile evaluation crashed ({what})" + (f": {last}" if last else ""),
                    "this is a lockstep bug; please report it with the Tiltfile")
-
-
-# -- the child ---------------------------------------------------------------
-
-
-def child_main() -> int:
-    """Entry point of the evaluation child: JSON request on stdin, pickled LoadResult on stdout."""
-    # Only the result may reach the parent's pipe: anything else printed goes to stderr.
-    out = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    # Import first: a spare child does this before it is needed.
-    from lockstep.tiltfile import commands
-    from lockstep.tiltfile.loader import load
-
-    raw = sys.stdin.buffer.read()
-    if not raw:
-        return 0  # a spare that was never used: lockstep is gone or done
-    request = json.loads(raw)
-    # With RUST_BACKTRACE set, the interpreter's out-of-memory panic allocates while
-    # printing its backtrace and can deadlock instead of failing. unsetenv() changes the
-    # process environment only, not os.environ: local() commands and os.getenv() in the
-    # Tiltfile still see the user's value.
-    for name in ("RUST_BACKTRACE", "RUST_LIB_BACKTRACE"):
-        os.unsetenv(name)
-    lift = _bound(request["memory_mb"], request["timeout"])
-    commands.run_in_evaluation_child(lift)
-    result = load(request["path"], request["args"], dry_run=request["dry_run"],
-                  subcommand=request["subcommand"], timeout=request["timeout"], memory_mb=request["memory_mb"])
-    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(data)
-    out.close()
-    sys.stderr.flush()
-    # The parent waits for this process's pipes to close: skip the interpreter's
-    # clean-up (about 10 ms of module teardown), there is nothing left to save.
-    os._exit(0)
-
-
-def _bound(memory_mb: int, timeout: float | None) -> _Lift:
-    """Apply the limits to this process; the returned callable restores them (for commands)."""
-    saved = {r: resource.getrlimit(r) for r in (resource.RLIMIT_AS, resource.RLIMIT_CPU, resource.RLIMIT_CORE)}
-    # A child stopped by a limit (SIGABRT, SIGXCPU) must not leave a core file behind.
-    resource.setrlimit(resource.RLIMIT_CORE, (0, saved[resource.RLIMIT_CORE][1]))
-    _, as_hard = saved[resource.RLIMIT_AS]
-    # Only the soft limit: the hard one stays, so that local() commands can be given back
-    # what lockstep had (a build tool or a JVM must not inherit the evaluation's bound).
-    resource.setrlimit(resource.RLIMIT_AS, (_within(memory_mb * _MIB, as_hard), as_hard))
-    if timeout is not None:
-        used = resource.getrusage(resource.RUSAGE_SELF)
-        cpu = int(used.ru_utime + used.ru_stime + timeout + CPU_SLACK_SECS)
-        _, cpu_hard = saved[resource.RLIMIT_CPU]
-        resource.setrlimit(resource.RLIMIT_CPU, (_within(cpu, cpu_hard), cpu_hard))
-    return _Lift(saved)
-
-
-def _within(value: int, hard: int) -> int:
-    return value if hard == resource.RLIM_INFINITY else min(value, hard)
-
-
-class _Lift:
-    """preexec_fn for commands: runs in the forked command before exec."""
-
-    def __init__(self, saved: dict[int, tuple[int, int]]) -> None:
-        self._saved = saved
-
-    def __call__(self) -> None:
-        for which, limits in self._saved.items():
-            resource.setrlimit(which, limits)

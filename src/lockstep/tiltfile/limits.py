@@ -12,9 +12,15 @@ import contextlib
 import os
 import stat
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from lockstep.model.resource import Diagnostic, LoadResult, Severity
-from lockstep.tiltfile.args import TiltfileError
+if TYPE_CHECKING:
+    from lockstep.model.resource import LoadResult
+    from lockstep.tiltfile.args import TiltfileError
+
+# The model and the loader's errors load where they are used: `up` and `ci` import this
+# module (through tiltfile/isolate.py) before they start the evaluation child, so its
+# imports delay that start.
 
 # Interpreter time allowed for one evaluation (time in local()/helm is not counted).
 DEFAULT_TIMEOUT = 120.0
@@ -38,6 +44,8 @@ def read_text_file(path: str, what: str, limit: int | None = None) -> str:
 
     Raises TiltfileError for a non-regular file (FIFO, device, socket) or an oversized
     one, and OSError when the file cannot be opened (callers word that themselves)."""
+    from lockstep.tiltfile.args import TiltfileError
+
     limit = MAX_READ_BYTES if limit is None else limit
     # O_NONBLOCK: opening a FIFO with no writer would otherwise block before fstat can
     # tell us what it is. It does not change how a regular file reads.
@@ -82,10 +90,15 @@ def _kind(mode: int) -> str:
 
 
 def too_much_output(command: str, limit: int) -> TiltfileError:
+    from lockstep.tiltfile.args import TiltfileError
+
     return TiltfileError(f"command {command!r} wrote more than the {_size_text(limit)} limit to stdout",
                          hint="write large output to a file and read_file() it, or filter it in the command")
 
 
+# CPU seconds beyond the evaluation's time budget before the kernel stops the child:
+# the interpreter's own check normally fires first, with the better message.
+CPU_SLACK_SECS = 30
 # Environment variable overriding the evaluation time budget (seconds).
 TIMEOUT_ENV = "LOCKSTEP_TILTFILE_TIMEOUT"
 # Why a command may run for ever, and what to do about it: said by every budget error.
@@ -95,12 +108,16 @@ COMMAND_FIX = ("make the command finish (it gets no input: one waiting on stdin 
 
 
 def command_timed_out(what: str, command: str, timeout: float) -> TiltfileError:
+    from lockstep.tiltfile.args import TiltfileError
+
     return TiltfileError(f"{what}: command {command!r} was still running when the Tiltfile evaluation's "
                          f"{timeout:g} s budget ran out; it was stopped with its process group",
                          hint=COMMAND_FIX)
 
 
 def out_of_memory(main: str, args: Sequence[str], memory_mb: int | None) -> LoadResult:
+    from lockstep.model.resource import Diagnostic, LoadResult, Severity
+
     limit = f" (limit {memory_mb} MiB)" if memory_mb else ""
     raise_it = f"; if the Tiltfile really needs more, raise {MEMORY_ENV}" if memory_mb else ""
     # A dead or failed allocation cannot say which line it was on; the file is watched so

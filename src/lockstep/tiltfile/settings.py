@@ -6,8 +6,6 @@ import os
 import re
 from typing import Any
 
-import yaml
-
 from lockstep.tiltfile.args import Args, TiltfileError
 from lockstep.tiltfile.refs import host_error, try_ref
 from lockstep.tiltfile.registry import builtin
@@ -135,6 +133,8 @@ def _default_registry(st: EvalState, a: Args) -> None:
 
 
 def _kubeconfig(st: EvalState) -> dict[str, Any]:
+    import yaml  # only for k8s_context(): see files.py
+
     paths = (st.getenv("KUBECONFIG") or os.path.expanduser("~/.kube/config")).split(os.pathsep)
     for path in paths:
         try:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -72,6 +71,7 @@ def _private_dirs(root: str) -> None:
 
 
 def _digest(source_dir: str) -> str:
+    import hashlib  # at first use: it loads OpenSSL (3-12 ms of every evaluation child start)
     h = hashlib.sha256()
     total = 0
     for top, dirs, files in os.walk(source_dir):

@@ -94,7 +94,8 @@ class InotifyBackend:
         self._warn = pending.append
         # sync_timeout=0: sync_get() returns None instead of blocking, which is
         # how we drain what is already queued into one batch.
-        with Inotify(cache_size=self._cache_size, sync_timeout=0) as ino:
+        ino = Inotify(cache_size=self._cache_size, sync_timeout=0)
+        try:
             self._ino = ino
             first = _FirstWalk(ino)
             try:
@@ -120,6 +121,8 @@ class InotifyBackend:
                 first.stop()
                 self._ino = None
                 self._by_path.clear()
+        finally:
+            _close_aside(ino)
 
     def _first_walk(self, first: _FirstWalk) -> tuple[dict[str, Watch], WalkStats, float]:
         """Watches for every root (in a worker thread): into a dict of its own, which the
@@ -256,6 +259,17 @@ class InotifyBackend:
             # it: its watch paths are stale. Start over from what exists now.
             self._drop_tree(d)
             self._ensure_roots_below(d, batch)
+
+
+def _close_aside(ino: Inotify) -> None:
+    """Close the inotify descriptor on a thread of its own.
+
+    Closing one waits for the kernel's grace period (fsnotify's synchronize_srcu): 8-20 ms
+    here, which on the event loop would stop everything else, at every shutdown and reload.
+    The loop no longer reads it (the reader goes with the cancelled `get`). Not a daemon: a
+    process exit waits for it anyway (and `exit_now` joins it), but the rest of a shutdown
+    (logs, history, the watchdog) goes on meanwhile."""
+    threading.Thread(target=ino.close, name="lockstep-inotify-close").start()
 
 
 def _log_warning(text: str) -> None:
