@@ -96,6 +96,21 @@ def test_a_slow_first_frame_is_awaited_not_taken_for_a_dead_server(up: Up, brows
     assert len(connections) == 1  # no reconnect while the snapshot was on its way
 
 
+def cut_once(page: Any, pattern: str) -> list[str]:
+    """Abort the first request matching `pattern` as a network change would; the list fills with its URL."""
+    cut: list[str] = []
+
+    def once(route: Any) -> None:
+        if cut:
+            route.continue_()
+        else:
+            cut.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    page.route(pattern, once)
+    return cut
+
+
 @pytest.mark.parametrize("lost", ["/static/style.css", "/static/app.js"])
 def test_a_page_that_lost_one_of_its_files_while_loading_loads_again(up: Up, browser: Browser, lost: str) -> None:
     # The browser cancels the requests in flight when the machine's network changes (docker adding or removing
@@ -104,16 +119,7 @@ def test_a_page_that_lost_one_of_its_files_while_loading_loads_again(up: Up, bro
     ctx = browser.browser.new_context()
     try:
         page = ctx.new_page()
-        cut: list[str] = []
-
-        def once(route: Any) -> None:
-            if cut:
-                route.continue_()
-            else:
-                cut.append(route.request.url)
-                route.abort("internetdisconnected")
-
-        page.route(f"**{lost}", once)
+        cut = cut_once(page, f"**{lost}")
         loads: list[str] = []
         page.on("load", lambda _: loads.append(page.url))
         page.goto(up.url)
@@ -135,16 +141,7 @@ def test_a_view_whose_data_was_cut_off_is_fetched_again(up: Up, browser: Browser
     # the first one, so a fetch lost to a network change must be asked again by the page itself.
     page = browser.page(up.url)
     expect(page.locator("#conn")).to_have_text("live")
-    cut: list[str] = []
-
-    def once(route: Any) -> None:
-        if cut:
-            route.continue_()
-        else:
-            cut.append(route.request.url)
-            route.abort("internetdisconnected")
-
-    page.route(f"**{path}", once)
+    cut = cut_once(page, f"**{path}")
     page.locator(f'#tabs button[data-tab="{tab}"]').click()
     expect(page.locator(drawn)).to_have_count(1, timeout=10_000)
     assert len(cut) == 1
