@@ -68,9 +68,9 @@ def test_ci_keeps_no_spare_evaluation_child_and_up_does(tmp_path: Path) -> None:
             started.stop()
 
 
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_after_the_claim_is_a_graceful_stop(tmp_path: Path, sig: str) -> None:
-    """As `down` sends it while `ci` still imports the engine: held, then handled by run_app."""
+    """As `down` (or Ctrl-C) sends it while `ci` still imports the engine: held, then handled by run_app."""
     tag = uuid.uuid4().hex
     ran = tmp_path / "ran"
     tf = tmp_path / "Tiltfile"

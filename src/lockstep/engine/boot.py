@@ -33,9 +33,10 @@ Stamp = tuple[int, int] | None
 # No stamp taken: no file has a negative size.
 UNSEEN: Stamp = (-1, -1)
 
-# The signals `down`, a CI runner and a closed terminal send (SIGINT raises KeyboardInterrupt
-# on its own, which the commands handle).
-HELD_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# The signals `down`, a CI runner, Ctrl-C and a closed terminal send. SIGINT too: left to
+# raise KeyboardInterrupt, a Ctrl-C while the engine is imported (the Tiltfile's `local()`s
+# already running) would end the command with 130 instead of the graceful stop it asks for.
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Stop signals received before run_app took them over; None while none are being held.
 _held: list[int] | None = None
 # The handlers `hold_stop_signals` replaced, for a command that ends before run_app.
