@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--before", type=Path)
     a = ap.parse_args()
     variants = [("asyncio", "asyncio (thread per child)", SRC), ("asyncio-pidfd", "asyncio + pidfd", SRC),
+                ("forkserver", "fork server + pidfd", SRC),
                 ("lockstep", "lockstep", SRC), ("lockstep-sh", "lockstep, sh -c", SRC)]
     if a.before:
         variants += [("lockstep", "lockstep before", a.before), ("lockstep-sh", "lockstep before, sh -c", a.before)]
