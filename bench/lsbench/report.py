@@ -182,6 +182,29 @@ def _summary_rows(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def peak_load(data: dict[str, Any]) -> float:
+    """The highest 1-minute load average seen: before, after, and after each scenario."""
+    meta = data["meta"]
+    seen = [meta.get("load_before") or [0.0], meta.get("load_after") or [0.0]]
+    seen += [r["load_after"] for r in data["scenarios"].values() if r.get("load_after")]
+    return max(float(load[0]) for load in seen)
+
+
+def shared_machine(data: dict[str, Any]) -> bool:
+    """Other work ran beside the suite: the load went past what the suite itself puts on the CPUs.
+
+    The suite keeps about one CPU busy; past three quarters of the CPUs, something else ran too."""
+    return peak_load(data) > 0.75 * float(data["meta"].get("cpus") or 1)
+
+
+def _load_sentence(data: dict[str, Any]) -> str:
+    peak = peak_load(data)
+    if shared_machine(data):
+        return (f"The machine was shared with other work while these figures were taken (1-minute load "
+                f"average up to {peak:g}), so they are noisy.")
+    return f"The machine was quiet while these figures were taken (1-minute load average at most {peak:g})."
+
+
 def performance_md(data: dict[str, Any], plots_made: dict[str, str]) -> str:
     meta = data["meta"]
     out = [
@@ -194,10 +217,9 @@ def performance_md(data: dict[str, Any], plots_made: dict[str, str]) -> str:
         f"Linux {meta['kernel']}, Python {meta['python']}. Load average (1/5/15 min) before: "
         f"{' / '.join(map(str, meta['load_before']))}, after: {' / '.join(map(str, meta['load_after']))}.",
         "",
-        "The machine was shared with other work while these figures were taken, so they are noisy. "
-        "Every scenario runs all its tools on identical inputs, interleaved (a fresh shuffled order per "
-        "round), over several rounds, and reports min / median / p95: compare tools within a row, and "
-        "prefer the min and median to judge a tool's cost, the p95 to judge its worst case under load.",
+        _load_sentence(data) + " Every scenario runs all its tools on identical inputs, interleaved (a fresh "
+        "shuffled order per round), over several rounds, and reports min / median / p95: compare tools within a "
+        "row, and prefer the min and median to judge a tool's cost, the p95 to judge its worst case under load.",
         "",
         "Peers: " + ", ".join(f"`{t}`" for t in sorted(meta["peers"])) + "."
         + ("" if not meta["missing_peers"] else " Missing (rows skipped): "
@@ -230,8 +252,9 @@ def run_caption(data: dict[str, Any]) -> str:
     before, after = meta.get("load_before") or [0.0], meta.get("load_after") or [0.0]
     older = [name for name, result in data["scenarios"].items() if "taken" in result]
     return (f"*`make bench` rows: {meta['mode']} run of {meta['started']}, {meta.get('cpus', '?')} CPUs; "
-            f"1-minute load average {before[0]:g} before the run and {after[0]:g} after it (other builds "
-            f"shared the machine)"
+            f"1-minute load average {before[0]:g} before the run and {after[0]:g} after it"
+            + (f", up to {peak_load(data):g} (other builds shared the machine)" if shared_machine(data) else
+               ", a quiet machine")
             + (f"; {', '.join(older)} from an earlier run (see docs/performance.md)" if older else "") + ".*")
 
 

@@ -89,6 +89,14 @@ def test_readme_table_says_when_and_under_which_load_it_was_measured() -> None:
             "scenarios": {"edit": {"summary": [row]}, "idle": {"summary": [row], "taken": "earlier"}}}
     table = report.readme_table(data, {}, []).splitlines()
     assert table[1] == ("*`make bench` rows: full run of 2026-11-30 17:02:00 UTC, 2 CPUs; 1-minute load average "
-                        "3.5 before the run and 6.25 after it (other builds shared the machine); idle from an "
-                        "earlier run (see docs/performance.md).*")
+                        "3.5 before the run and 6.25 after it, up to 6.25 (other builds shared the machine); idle "
+                        "from an earlier run (see docs/performance.md).*")
     assert table[2] == "" and table[3].startswith("| what |")
+    quiet = {**data, "meta": {**data["meta"], "load_before": [0.7, 1, 1], "load_after": [0.9, 1, 1]},
+             "scenarios": {"edit": {"summary": [row], "load_after": [1.2, 1, 1]}}}
+    assert report.readme_table(quiet, {}, []).splitlines()[1].endswith(
+        "load average 0.7 before the run and 0.9 after it, a quiet machine.*")
+    assert "quiet while these figures were taken (1-minute load average at most 1.2)" in report._load_sentence(quiet)
+    busy = {**quiet, "scenarios": {"edit": {"summary": [row], "load_after": [4.5, 1, 1]}}}
+    assert "shared with other work while these figures were taken (1-minute load average up to 4.5)" in \
+        report._load_sentence(busy)
