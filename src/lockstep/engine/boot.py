@@ -88,9 +88,9 @@ def boot(tiltfile: str | None = None, args: Sequence[str] = (), *, subcommand: s
 
 
 def hold_stop_signals() -> None:
-    """From here until `held_stop_signals()`, SIGTERM and SIGHUP are remembered, not fatal.
+    """From here until `held_stop_signals()`, SIGINT, SIGTERM and SIGHUP are remembered, not fatal.
 
-    Their default action ends the process at once, before the engine has handlers: the
+    Their default action (KeyboardInterrupt for SIGINT) ends the process at once, before the engine has handlers: the
     watchdog would still stop what it started, but nothing would be shut down in order.
     Remembered, they become the graceful stop as soon as run_app takes them over."""
     global _held
