@@ -158,3 +158,29 @@ def test_stop_does_not_wait_for_a_slow_local_in_the_tiltfile(tmp_path: Path) -> 
                            for p in marked_pids(marker) if Path(f"/proc/{p}").exists()), what="local() running")
     assert up.stop(signal.SIGINT, timeout=15) == 0
     wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")
+
+
+def test_ctrl_c_to_the_terminal_group_during_a_slow_local_stops_ci_cleanly(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the whole foreground group: lockstep, its evaluation child and the
+    Tiltfile's `local('sleep …')`, while the engine may still be importing. `ci` must stop as asked
+    (exit 1, its own message), with no traceback from any of them and nothing left running."""
+    marker = f"LOCKSTEP_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    tf = tmp_path / "Tiltfile"
+    tf.write_text("local('sleep 120')\nlocal_resource('a', cmd='true')\n")
+    env = {**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), key: value}
+    proc = subprocess.Popen([f"{VENV_BIN}/lockstep", "ci", "-f", str(tf)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        wait_until(lambda: any(Path(f"/proc/{p}/cmdline").read_bytes().startswith(b"sleep")
+                               for p in marked_pids(marker) if Path(f"/proc/{p}").exists()), what="local() running")
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "lockstep ci: stopped before every resource was up to date" in err
+    assert "Traceback" not in out + err
+    wait_until(lambda: not marked_pids(marker), timeout=20, what="every process gone")
