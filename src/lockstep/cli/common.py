@@ -154,7 +154,7 @@ def claim_and_boot(args: argparse.Namespace, command: str) -> Boot | None:
 
 
 def abandon(started: Boot, path: str) -> None:
-    """The command stops before its engine ran (an error, Ctrl-C during the imports)."""
+    """The command stops before its engine ran (an error while it was imported or built)."""
     from lockstep.engine.boot import release_stop_signals
 
     started.stop()

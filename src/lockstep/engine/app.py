@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from lockstep.adapters.docker_cleanup import Owner, sweep_recorded, tiltfile_key
 from lockstep.adapters.process import SubprocessRunner, pidfd_child_watcher
 from lockstep.adapters.reaper import Reaper
 from lockstep.adapters.write_evidence import ProcessGroups
-from lockstep.engine.boot import UNSEEN, Boot, boot, held_stop_signals, tiltfile_stamp
+from lockstep.engine.boot import STOP_SIGNALS, UNSEEN, Boot, boot, held_stop_signals, tiltfile_stamp
 from lockstep.engine.configload import RuntimeKind
 from lockstep.engine.docker_labels import DockerLabels
 from lockstep.engine.engine import Engine, EngineOptions
@@ -174,11 +173,6 @@ def _sweep_scratch(sdir: Path) -> None:
         print(f"lockstep: removed {len(gone)} scratch director{'ies' if len(gone) != 1 else 'y'} left by an "
               "earlier run that did not stop cleanly", file=sys.stderr, flush=True)
     scratch.use(sdir)
-
-
-# SIGHUP too: a closed terminal or a dropped SSH session is a stop like Ctrl-C, with the
-# same graceful shutdown (servers get SIGTERM and their clean-up runs; state files go).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class _Signals:

@@ -33,10 +33,12 @@ Stamp = tuple[int, int] | None
 # No stamp taken: no file has a negative size.
 UNSEEN: Stamp = (-1, -1)
 
-# The signals `down`, a CI runner, Ctrl-C and a closed terminal send. SIGINT too: left to
-# raise KeyboardInterrupt, a Ctrl-C while the engine is imported (the Tiltfile's `local()`s
-# already running) would end the command with 130 instead of the graceful stop it asks for.
-HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# The signals that stop `up` and `ci`: Ctrl-C, `down` or a CI runner, and a closed terminal
+# or dropped SSH session, each with the same graceful shutdown (engine/app.py handles them
+# while the engine runs). Before that they are held (hold_stop_signals): SIGINT left to raise
+# KeyboardInterrupt while the engine is imported (the Tiltfile's `local()`s already running)
+# would end the command with 130 instead of the graceful stop it asks for.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Stop signals received before run_app took them over; None while none are being held.
 _held: list[int] | None = None
 # The handlers `hold_stop_signals` replaced, for a command that ends before run_app.
@@ -96,7 +98,7 @@ def hold_stop_signals() -> None:
     global _held
     if _held is None:
         _held = []
-    for sig in HELD_SIGNALS:
+    for sig in STOP_SIGNALS:
         previous = signal.signal(sig, _remember)
         if previous is not _remember:
             _replaced[sig] = previous
